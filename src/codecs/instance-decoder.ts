@@ -1,0 +1,173 @@
+// Lenient decoding of an instance as any client sends it (Java, Spring, eureka-js-client, XML), into one canonical
+// shape. Both JSON and XML bodies are first parsed into plain objects with JSON's conventions
+// (`$` for text, `@name` for attributes), then normalised here.
+import { DataCenterInfo, dataCenterClassFor, effectiveId, InstanceStatus, parseStatus, PortInfo } from '../domain/model';
+
+/** An instance as decoded: optional where the client may omit a field; validation decides what is mandatory. */
+export interface DecodedInstance {
+  instanceId?: string;
+  id?: string;
+  app?: string;
+  hostName?: string;
+  ipAddr?: string;
+  sid?: string;
+  status: InstanceStatus;
+  overriddenStatus: InstanceStatus;
+  port: PortInfo;
+  securePort: PortInfo;
+  countryId: number;
+  dataCenterInfo?: Partial<DataCenterInfo>;
+  renewalIntervalSecs: number;
+  durationSecs: number;
+  metadata: Record<string, string>;
+  appGroupName?: string;
+  homePageUrl?: string;
+  statusPageUrl?: string;
+  healthCheckUrl?: string;
+  secureHealthCheckUrl?: string;
+  vipAddress?: string;
+  secureVipAddress?: string;
+  asgName?: string;
+  lastDirtyTimestamp: number;
+  /** Server-owned fields, present when decoding a server's output (client library, peers' 409 bodies). */
+  actionType?: 'ADDED' | 'MODIFIED' | 'DELETED';
+  lastUpdatedTimestamp?: number;
+  lease?: { registrationTimestamp: number; lastRenewalTimestamp: number; evictionTimestamp: number; serviceUpTimestamp: number };
+}
+
+/** Values used where a client leaves a field out. */
+export interface DecodeDefaults {
+  /** Heartbeat interval when leaseInfo omits it, seconds (Eureka: 30). */
+  readonly renewalIntervalSecs: number;
+  /** Lease duration when leaseInfo omits it, seconds (Eureka: 90). */
+  readonly durationSecs: number;
+  /** lastDirtyTimestamp for clients that send none (eureka-js-client), ms. */
+  readonly now: number;
+}
+
+/** A field that cannot be read; becomes a 400 naming the field. */
+export class DecodeError extends Error {}
+
+const EMPTY_MAP_CLASS = 'java.util.Collections$EmptyMap';
+type Raw = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A scalar as a string; undefined for absent or empty; objects are an error. */
+function text(raw: Raw, field: string): string | undefined {
+  const v = raw[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v === '' ? undefined : v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  // XML elements with attributes arrive as objects with a `$` text node.
+  if (isObject(v) && '$' in v && Object.keys(v).every((k) => k === '$' || k.startsWith('@'))) return text(v, '$');
+  throw new DecodeError(`Invalid ${field}: expected a string`);
+}
+
+/** An integer from a number or numeric string; `fallback` when absent. */
+function integer(value: unknown, field: string, fallback: number): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n)) throw new DecodeError(`Invalid ${field}: expected an integer`);
+  return n;
+}
+
+function bool(value: unknown, field: string, fallback: boolean): boolean {
+  if (value === undefined || value === null || value === '') return fallback;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new DecodeError(`Invalid ${field}: expected true or false`);
+}
+
+function port(value: unknown, field: string, fallback: PortInfo): PortInfo {
+  if (value === undefined || value === null) return fallback;
+  const n = isObject(value) ? integer(value['$'], field, fallback.port) : integer(value, field, fallback.port);
+  if (n < 0 || n > 65535) throw new DecodeError(`Invalid ${field}: ${n} is not a port number`);
+  // Bare numbers (eureka-js-client's README example) count as enabled for `port`, as upstream defaults do.
+  const enabled = isObject(value) ? bool(value['@enabled'], `${field} @enabled`, fallback.enabled) : field === 'port' ? true : fallback.enabled;
+  return { port: n, enabled };
+}
+
+function stringMap(value: unknown, field: string): Record<string, string> {
+  if (value === undefined || value === null || value === '') return {};
+  if (!isObject(value)) throw new DecodeError(`Invalid ${field}: expected an object of strings`);
+  const out: Record<string, string> = {};
+  for (const [key, v] of Object.entries(value)) {
+    // The Java empty-map marker (`@class` in JSON, `class` attribute in XML) is not metadata.
+    if ((key === '@class' || key === '@_class') && (v === EMPTY_MAP_CLASS || typeof v === 'string')) continue;
+    if (v === null || v === undefined) continue;
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[key] = String(v);
+    else if (isObject(v) && '$' in v) out[key] = String(v['$']);
+    else throw new DecodeError(`Invalid ${field}.${key}: metadata values must be strings`);
+  }
+  return out;
+}
+
+function status(value: unknown, field: string, fallback: InstanceStatus): InstanceStatus {
+  if (value === undefined || value === null || value === '') return fallback;
+  const s = parseStatus(value);
+  if (!s) throw new DecodeError(`Invalid ${field}: ${String(value).slice(0, 40)}`);
+  return s;
+}
+
+function dataCenter(value: unknown): Partial<DataCenterInfo> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw new DecodeError('Invalid dataCenterInfo: expected an object');
+  const name = text(value, 'name');
+  const metadata = value['metadata'] !== undefined ? stringMap(value['metadata'], 'dataCenterInfo.metadata') : undefined;
+  return { name, className: name ? dataCenterClassFor(name) : undefined, ...(metadata && { metadata }) };
+}
+
+/**
+ * Normalises a parsed registration body (`{"instance": {...}}` or a bare instance object).
+ * Throws DecodeError for fields that are present but unreadable.
+ */
+export function decodeInstance(body: unknown, defaults: DecodeDefaults): DecodedInstance {
+  if (!isObject(body)) throw new DecodeError('cannot parse request body');
+  const raw = isObject(body['instance']) ? body['instance'] : body;
+  const lease = isObject(raw['leaseInfo']) ? raw['leaseInfo'] : {};
+  const renewal = integer(lease['renewalIntervalInSecs'], 'leaseInfo.renewalIntervalInSecs', 0);
+  const duration = integer(lease['durationInSecs'], 'leaseInfo.durationInSecs', 0);
+  const dataCenterInfo = dataCenter(raw['dataCenterInfo']);
+  const instanceId = text(raw, 'instanceId');
+  const hostName = text(raw, 'hostName');
+  const decoded: DecodedInstance = {
+    instanceId,
+    id: effectiveId(instanceId, dataCenterInfo as DataCenterInfo | undefined, hostName),
+    app: text(raw, 'app')?.toUpperCase(),
+    hostName,
+    ipAddr: text(raw, 'ipAddr'),
+    sid: text(raw, 'sid'),
+    status: status(raw['status'], 'status', 'UP'),
+    // Both spellings exist in the wild (Netflix/eureka#1051).
+    overriddenStatus: status(raw['overriddenStatus'] ?? raw['overriddenstatus'], 'overriddenStatus', 'UNKNOWN'),
+    port: port(raw['port'], 'port', { port: 7001, enabled: true }),
+    securePort: port(raw['securePort'], 'securePort', { port: 7002, enabled: false }),
+    countryId: integer(raw['countryId'], 'countryId', 1),
+    dataCenterInfo,
+    renewalIntervalSecs: renewal > 0 ? renewal : defaults.renewalIntervalSecs,
+    durationSecs: duration > 0 ? duration : defaults.durationSecs,
+    metadata: stringMap(raw['metadata'], 'metadata'),
+    appGroupName: text(raw, 'appGroupName')?.toUpperCase(),
+    homePageUrl: text(raw, 'homePageUrl'),
+    statusPageUrl: text(raw, 'statusPageUrl'),
+    healthCheckUrl: text(raw, 'healthCheckUrl'),
+    secureHealthCheckUrl: text(raw, 'secureHealthCheckUrl'),
+    vipAddress: text(raw, 'vipAddress'),
+    secureVipAddress: text(raw, 'secureVipAddress'),
+    asgName: text(raw, 'asgName'),
+    lastDirtyTimestamp: integer(raw['lastDirtyTimestamp'], 'lastDirtyTimestamp', defaults.now),
+  };
+  const action = text(raw, 'actionType');
+  if (action === 'ADDED' || action === 'MODIFIED' || action === 'DELETED') decoded.actionType = action;
+  if (raw['lastUpdatedTimestamp'] !== undefined) decoded.lastUpdatedTimestamp = integer(raw['lastUpdatedTimestamp'], 'lastUpdatedTimestamp', 0);
+  if (isObject(raw['leaseInfo'])) {
+    decoded.lease = {
+      registrationTimestamp: integer(lease['registrationTimestamp'], 'leaseInfo.registrationTimestamp', 0),
+      lastRenewalTimestamp: integer(lease['lastRenewalTimestamp'] ?? lease['renewalTimestamp'], 'leaseInfo.lastRenewalTimestamp', 0),
+      evictionTimestamp: integer(lease['evictionTimestamp'], 'leaseInfo.evictionTimestamp', 0),
+      serviceUpTimestamp: integer(lease['serviceUpTimestamp'], 'leaseInfo.serviceUpTimestamp', 0),
+    };
+  }
+  return decoded;
+}

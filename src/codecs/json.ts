@@ -1,0 +1,97 @@
+// Eureka JSON as the Java server's legacy Jackson codec writes it (field order, string-typed timestamps,
+// `$`/`@enabled` ports, `@class` markers, always-array lists), and registration bodies as clients send them.
+import { InstanceView, PortInfo } from '../domain/model';
+import { DecodedInstance, decodeInstance, DecodeDefaults, DecodeError } from './instance-decoder';
+
+const EMPTY_METADATA = '{"@class":"java.util.Collections$EmptyMap"}';
+const q = JSON.stringify;
+
+const portJson = (p: PortInfo): string => `{"$":${p.port},"@enabled":"${p.enabled}"}`;
+
+function mapJson(map: Readonly<Record<string, string>>): string {
+  let out = '';
+  for (const key in map) out += (out ? ',' : '') + q(key) + ':' + q(map[key]);
+  return `{${out}}`;
+}
+
+const optional = (name: string, value: string | undefined): string => (value === undefined ? '' : `,"${name}":${q(value)}`);
+
+// The encoding of a record around its lastRenewalTimestamp, which heartbeats move without a new record:
+// cached per record so a full-registry rebuild is string concatenation, not re-serialisation.
+const fragments = new WeakMap<object, readonly [string, string]>();
+
+function instanceFragments(view: InstanceView): readonly [string, string] {
+  const cached = fragments.get(view.record);
+  if (cached) return cached;
+  const r = view.record;
+  const i = r.instance;
+  const dc = i.dataCenterInfo;
+  const head =
+    (i.instanceId !== undefined ? `{"instanceId":${q(i.instanceId)},` : '{') +
+    `"hostName":${q(i.hostName)},"app":${q(i.app)},"ipAddr":${q(i.ipAddr)}` +
+    (i.sid !== undefined && i.sid !== 'na' && i.sid !== 'unknown' ? `,"sid":${q(i.sid)}` : '') +
+    `,"status":"${i.status}","overriddenStatus":"${i.overriddenStatus}"` +
+    `,"port":${portJson(i.port)},"securePort":${portJson(i.securePort)},"countryId":${i.countryId}` +
+    `,"dataCenterInfo":{"@class":${q(dc.className)},"name":${q(dc.name)}${dc.metadata ? `,"metadata":${mapJson(dc.metadata)}` : ''}}` +
+    `,"leaseInfo":{"renewalIntervalInSecs":${i.renewalIntervalSecs},"durationInSecs":${i.durationSecs}` +
+    `,"registrationTimestamp":${r.registrationTimestamp},"lastRenewalTimestamp":`;
+  const tail =
+    `,"evictionTimestamp":${r.evictionTimestamp},"serviceUpTimestamp":${r.serviceUpTimestamp}}` +
+    `,"metadata":${Object.keys(i.metadata).length === 0 ? EMPTY_METADATA : mapJson(i.metadata)}` +
+    optional('appGroupName', i.appGroupName) +
+    optional('homePageUrl', i.homePageUrl) +
+    optional('statusPageUrl', i.statusPageUrl) +
+    optional('healthCheckUrl', i.healthCheckUrl) +
+    optional('secureHealthCheckUrl', i.secureHealthCheckUrl) +
+    optional('vipAddress', i.vipAddress) +
+    optional('secureVipAddress', i.secureVipAddress) +
+    // Our server never registers itself, so no record is the coordinating discovery server.
+    `,"isCoordinatingDiscoveryServer":"false"` +
+    `,"lastUpdatedTimestamp":"${r.lastUpdatedTimestamp}","lastDirtyTimestamp":"${i.lastDirtyTimestamp}"` +
+    `,"actionType":"${r.actionType}"` +
+    optional('asgName', i.asgName) +
+    '}';
+  const pair = [head, tail] as const;
+  fragments.set(r, pair);
+  return pair;
+}
+
+/** One instance object, without wrapper. */
+export function instanceJson(view: InstanceView): string {
+  const [head, tail] = instanceFragments(view);
+  return head + view.lastRenewalTimestamp + tail;
+}
+
+/** `{"instance":{…}}` (GET /apps/{app}/{id}, /instances/{id}). */
+export function instanceDocumentJson(view: InstanceView): string {
+  return `{"instance":${instanceJson(view)}}`;
+}
+
+function applicationBody(name: string, views: Iterable<InstanceView>): string {
+  const parts: string[] = [];
+  for (const v of views) parts.push(instanceJson(v));
+  return `{"name":${q(name)},"instance":[${parts.join(',')}]}`;
+}
+
+/** `{"application":{"name":…,"instance":[…]}}` (GET /apps/{app}). */
+export function applicationDocumentJson(name: string, views: Iterable<InstanceView>): string {
+  return `{"application":${applicationBody(name, views)}}`;
+}
+
+/** The `applications` document (full registry, delta, VIPs); `application` and `instance` are always arrays. */
+export function applicationsDocumentJson(apps: Iterable<readonly [string, Iterable<InstanceView>]>, versionsDelta: number, hashcode: string): string {
+  const parts: string[] = [];
+  for (const [name, views] of apps) parts.push(applicationBody(name, views));
+  return `{"applications":{"versions__delta":"${versionsDelta}","apps__hashcode":${q(hashcode)},"application":[${parts.join(',')}]}}`;
+}
+
+/** Parses a JSON registration body and normalises the instance. Throws DecodeError. */
+export function decodeInstanceJson(body: string, defaults: DecodeDefaults): DecodedInstance {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new DecodeError('cannot parse request body');
+  }
+  return decodeInstance(parsed, defaults);
+}

@@ -1,0 +1,325 @@
+// The registry: register / renew / cancel / statusUpdate / overrides / metadata over leases, with a revision
+// number that moves on every content change (never on heartbeats), status counts for the hashcode, and the delta log.
+import { appsHashcode, StatusCounts } from './apps-hashcode';
+import { Clock } from './clock';
+import { DeltaLog } from './delta-log';
+import { Lease } from './lease';
+import { ActionType, InstanceInfo, InstanceRecord, InstanceStatus, InstanceView, StatusSource } from './model';
+import { resolveStatus } from './override-rules';
+
+/** Registry settings (units in the names). */
+export interface RegistryOptions {
+  readonly clock: Clock;
+  /** Lease duration for instances that do not ask for one, ms (Eureka: 90 s). */
+  readonly defaultLeaseDurationMs: number;
+  /** How long a change stays in the delta log, ms (Eureka: 180 s). */
+  readonly deltaRetentionMs: number;
+  /** Most instances one app may hold; a registration beyond it is refused. */
+  readonly maxInstancesPerApp: number;
+}
+
+/** Something that happened in the registry; listeners (logging, replication, metrics) subscribe to these. */
+export type RegistryEvent =
+  | { readonly type: 'registered'; readonly view: InstanceView; readonly incoming: InstanceInfo; readonly isReplication: boolean; readonly isNew: boolean }
+  | { readonly type: 'renewed'; readonly app: string; readonly id: string; readonly isReplication: boolean }
+  | { readonly type: 'cancelled'; readonly view: InstanceView; readonly isReplication: boolean }
+  | { readonly type: 'evicted'; readonly view: InstanceView }
+  | { readonly type: 'status-updated'; readonly view: InstanceView; readonly previous: InstanceStatus; readonly isReplication: boolean }
+  | { readonly type: 'status-override-deleted'; readonly view: InstanceView; readonly previous: InstanceStatus; readonly isReplication: boolean }
+  | { readonly type: 'metadata-updated'; readonly view: InstanceView };
+
+export type RegistryListener = (event: RegistryEvent) => void;
+
+/** Outcome of a registration. */
+export type RegisterOutcome = { readonly kind: 'registered'; readonly view: InstanceView } | { readonly kind: 'app-full'; readonly limit: number };
+
+/** Outcome of a heartbeat: ok, unknown (the client should re-register), or a peer's older copy (409 with ours). */
+export type RenewOutcome = 'ok' | 'not-found' | { readonly conflict: InstanceView };
+
+/** Options of a heartbeat. */
+export interface RenewOptions {
+  readonly isReplication: boolean;
+  /** The sender's lastDirtyTimestamp, ms, when it sent one. */
+  readonly lastDirtyTimestamp?: number;
+  /** Override the sending peer holds for the instance (replication only). */
+  readonly overriddenStatus?: InstanceStatus;
+}
+
+const keyOf = (app: string, id: string): string => `${app}/${id}`;
+
+/** The in-memory registry of one zone server. */
+export class Registry {
+  private readonly apps = new Map<string, Map<string, Lease>>();
+  private readonly overrides = new Map<string, InstanceStatus>();
+  // Metadata set through the REST API, re-applied when the instance re-registers (Eureka drops it: Netflix/eureka#972).
+  private readonly metadataOverlay = new Map<string, Record<string, string>>();
+  private readonly counts: Record<InstanceStatus, number> = { DOWN: 0, OUT_OF_SERVICE: 0, STARTING: 0, UNKNOWN: 0, UP: 0 };
+  private readonly listeners: RegistryListener[] = [];
+  private readonly delta: DeltaLog;
+  private instanceCount = 0;
+  private rev = 0;
+
+  constructor(private readonly options: RegistryOptions) {
+    this.delta = new DeltaLog(options.deltaRetentionMs);
+  }
+
+  /** Monotonic number that moves on every content change (register, cancel, eviction, status, metadata). */
+  get revision(): number {
+    return this.rev;
+  }
+
+  /** Number of registered instances. */
+  get size(): number {
+    return this.instanceCount;
+  }
+
+  /** Subscribes to registry events; returns the unsubscribe function. */
+  subscribe(listener: RegistryListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Registers (or re-registers) an instance. */
+  register(incoming: InstanceInfo, isReplication = false): RegisterOutcome {
+    const now = this.options.clock.now();
+    const key = keyOf(incoming.app, incoming.id);
+    let leases = this.apps.get(incoming.app);
+    const existing = leases?.get(incoming.id);
+    if (!existing && (leases?.size ?? 0) >= this.options.maxInstancesPerApp) {
+      return { kind: 'app-full', limit: this.options.maxInstancesPerApp };
+    }
+    // A stored copy with a newer lastDirtyTimestamp wins over the incoming one (equal: incoming wins).
+    let instance = existing && existing.record.instance.lastDirtyTimestamp > incoming.lastDirtyTimestamp ? existing.record.instance : incoming;
+    const overlay = this.metadataOverlay.get(key);
+    if (overlay) instance = { ...instance, metadata: { ...instance.metadata, ...overlay } };
+
+    // Peers and restarted clients carry overrides: learn one we do not have yet.
+    if (incoming.overriddenStatus !== 'UNKNOWN' && !this.overrides.has(key)) this.overrides.set(key, incoming.overriddenStatus);
+    const override = this.overrides.get(key);
+    const decision = resolveStatus({
+      reported: instance.status,
+      override,
+      existing: existing && { status: existing.record.instance.status, source: existing.record.statusSource },
+      isReplication,
+    });
+    instance = { ...instance, status: decision.status, overriddenStatus: override ?? 'UNKNOWN' };
+
+    const serviceUp = existing?.record.serviceUpTimestamp || (decision.status === 'UP' ? now : 0);
+    const durationMs = instance.durationSecs > 0 ? instance.durationSecs * 1000 : this.options.defaultLeaseDurationMs;
+    const record = this.newRecord(instance, decision.source, 'ADDED', now, now, serviceUp);
+    const lease = new Lease(record, now, durationMs);
+    if (!leases) {
+      leases = new Map();
+      this.apps.set(incoming.app, leases);
+    }
+    if (existing) this.uncount(existing.record.instance.status);
+    else this.instanceCount++;
+    leases.set(incoming.id, lease);
+    this.count(decision.status);
+    this.delta.record(key, lease.snapshot(), now);
+    this.emit({ type: 'registered', view: lease, incoming, isReplication, isNew: !existing });
+    return { kind: 'registered', view: lease };
+  }
+
+  /** Records a heartbeat; see RenewOutcome. The lease is renewed even when the dirty-timestamp check answers 404/409. */
+  renew(app: string, id: string, options: RenewOptions): RenewOutcome {
+    const lease = this.apps.get(app)?.get(id);
+    // UNKNOWN (after an override was deleted) asks the client to re-register with its real status.
+    if (!lease || lease.record.instance.status === 'UNKNOWN') return 'not-found';
+    lease.renew(this.options.clock.now());
+    this.emit({ type: 'renewed', app, id, isReplication: options.isReplication });
+    const incomingDirty = options.lastDirtyTimestamp;
+    if (incomingDirty === undefined) return 'ok';
+    const storedDirty = lease.record.instance.lastDirtyTimestamp;
+    if (incomingDirty > storedDirty) {
+      if (options.isReplication && options.overriddenStatus && options.overriddenStatus !== 'UNKNOWN') {
+        this.overrides.set(keyOf(app, id), options.overriddenStatus);
+      }
+      return 'not-found';
+    }
+    if (incomingDirty < storedDirty && options.isReplication) return { conflict: lease };
+    return 'ok';
+  }
+
+  /** Deregisters an instance (client or peer request). */
+  cancel(app: string, id: string, isReplication = false): 'ok' | 'not-found' {
+    const view = this.remove(app, id);
+    if (!view) return 'not-found';
+    this.emit({ type: 'cancelled', view, isReplication });
+    return 'ok';
+  }
+
+  /** Removes an expired lease; never replicated (each server evicts on its own). */
+  evict(app: string, id: string): InstanceView | undefined {
+    const view = this.remove(app, id);
+    if (view) this.emit({ type: 'evicted', view });
+    return view;
+  }
+
+  /**
+   * Sets an operator override (PUT …/status). Renews the lease. Unlike Eureka, the override is recorded even when
+   * the status already equals it, so a later client re-registration cannot silently undo it.
+   */
+  statusUpdate(app: string, id: string, status: InstanceStatus, lastDirtyTimestamp: number | undefined, isReplication = false): 'ok' | 'not-found' {
+    const lease = this.apps.get(app)?.get(id);
+    if (!lease) return 'not-found';
+    const now = this.options.clock.now();
+    lease.renew(now);
+    this.overrides.set(keyOf(app, id), status);
+    const previous = lease.record.instance.status;
+    this.rewrite(lease, { status, overriddenStatus: status }, 'override', lastDirtyTimestamp, now);
+    this.emit({ type: 'status-updated', view: lease, previous, isReplication });
+    return 'ok';
+  }
+
+  /**
+   * Removes an operator override (DELETE …/status). The status becomes `interim` (default UNKNOWN), so the next
+   * heartbeat answers 404 and the client re-registers with its real status, as in Eureka. Renews the lease.
+   */
+  deleteStatusOverride(app: string, id: string, interim: InstanceStatus | undefined, lastDirtyTimestamp: number | undefined, isReplication = false): 'ok' | 'not-found' {
+    const lease = this.apps.get(app)?.get(id);
+    if (!lease) return 'not-found';
+    const now = this.options.clock.now();
+    lease.renew(now);
+    const key = keyOf(app, id);
+    if (this.overrides.delete(key)) {
+      const previous = lease.record.instance.status;
+      this.rewrite(lease, { status: interim ?? 'UNKNOWN', overriddenStatus: 'UNKNOWN' }, 'client', lastDirtyTimestamp, now);
+      this.emit({ type: 'status-override-deleted', view: lease, previous, isReplication });
+    }
+    return 'ok';
+  }
+
+  /**
+   * Merges metadata into an instance (PUT …/metadata). Eureka re-registers the instance (ADDED delta, replicated as
+   * Register) and forgets the keys on the client's next registration; we keep them as an overlay that survives it.
+   */
+  updateMetadata(app: string, id: string, entries: Readonly<Record<string, string>>): 'ok' | 'not-found' {
+    const lease = this.apps.get(app)?.get(id);
+    if (!lease) return 'not-found';
+    const key = keyOf(app, id);
+    this.metadataOverlay.set(key, { ...this.metadataOverlay.get(key), ...entries });
+    const instance = lease.record.instance;
+    const now = this.options.clock.now();
+    lease.record = this.newRecord(
+      { ...instance, metadata: { ...instance.metadata, ...entries } },
+      lease.record.statusSource,
+      'ADDED',
+      now,
+      lease.record.registrationTimestamp,
+      lease.record.serviceUpTimestamp,
+    );
+    this.delta.record(key, lease.snapshot(), now);
+    this.emit({ type: 'metadata-updated', view: lease });
+    return 'ok';
+  }
+
+  /** The lease of an instance, or undefined. */
+  lease(app: string, id: string): Lease | undefined {
+    return this.apps.get(app)?.get(id);
+  }
+
+  /** First lease with this id in any app (GET /instances/{id}). */
+  findById(id: string): Lease | undefined {
+    for (const leases of this.apps.values()) {
+      const lease = leases.get(id);
+      if (lease) return lease;
+    }
+    return undefined;
+  }
+
+  /** The leases of one app (empty when unknown). */
+  application(app: string): Iterable<Lease> {
+    return this.apps.get(app)?.values() ?? [];
+  }
+
+  /** Every app name with its leases, in registration order; apps without instances are skipped. */
+  *applications(): Iterable<[string, Iterable<Lease>]> {
+    for (const [name, leases] of this.apps) if (leases.size > 0) yield [name, leases.values()];
+  }
+
+  /** Every lease. */
+  *leases(): Iterable<Lease> {
+    for (const leases of this.apps.values()) yield* leases.values();
+  }
+
+  /** Counts of instances per status over the whole registry. */
+  statusCounts(): StatusCounts {
+    return { ...this.counts };
+  }
+
+  /** `apps__hashcode` of the full registry. */
+  hashcode(): string {
+    return appsHashcode(this.counts);
+  }
+
+  /** The delta log's changes at `now`, oldest first. */
+  deltaChanges(now: number): InstanceView[] {
+    return this.delta.changes(now);
+  }
+
+  /** Drops delta entries past retention; returns how many. */
+  pruneDelta(now: number): number {
+    return this.delta.prune(now);
+  }
+
+  /** Entries currently in the delta log. */
+  get deltaSize(): number {
+    return this.delta.size;
+  }
+
+  /** Status override per instance key `APP/id`. */
+  statusOverrides(): ReadonlyMap<string, InstanceStatus> {
+    return this.overrides;
+  }
+
+  private remove(app: string, id: string): InstanceView | undefined {
+    const key = keyOf(app, id);
+    this.overrides.delete(key);
+    this.metadataOverlay.delete(key);
+    const leases = this.apps.get(app);
+    const lease = leases?.get(id);
+    if (!leases || !lease) return undefined;
+    const now = this.options.clock.now();
+    leases.delete(id);
+    if (leases.size === 0) this.apps.delete(app);
+    this.instanceCount--;
+    this.uncount(lease.record.instance.status);
+    const old = lease.record;
+    const record = { ...this.newRecord(old.instance, old.statusSource, 'DELETED', now, old.registrationTimestamp, old.serviceUpTimestamp), evictionTimestamp: now };
+    const view: InstanceView = { record, lastRenewalTimestamp: lease.lastRenewalTimestamp };
+    this.delta.record(key, view, now);
+    return view;
+  }
+
+  // Applies a status change as a new MODIFIED record (every status change reaches the delta, unlike Eureka's renew path).
+  private rewrite(lease: Lease, change: Pick<InstanceInfo, 'status' | 'overriddenStatus'>, source: StatusSource, lastDirtyTimestamp: number | undefined, now: number): void {
+    const old = lease.record;
+    const dirty = Math.max(old.instance.lastDirtyTimestamp, lastDirtyTimestamp ?? 0);
+    const instance = { ...old.instance, ...change, lastDirtyTimestamp: dirty };
+    const serviceUp = old.serviceUpTimestamp || (change.status === 'UP' ? now : 0);
+    this.uncount(old.instance.status);
+    this.count(change.status);
+    lease.record = this.newRecord(instance, source, 'MODIFIED', now, old.registrationTimestamp, serviceUp);
+    this.delta.record(keyOf(instance.app, instance.id), lease.snapshot(), now);
+  }
+
+  private newRecord(instance: InstanceInfo, statusSource: StatusSource, actionType: ActionType, now: number, registrationTimestamp: number, serviceUpTimestamp: number): InstanceRecord {
+    return { instance, statusSource, actionType, lastUpdatedTimestamp: now, registrationTimestamp, serviceUpTimestamp, evictionTimestamp: 0, revision: ++this.rev };
+  }
+
+  private count(status: InstanceStatus): void {
+    this.counts[status]++;
+  }
+
+  private uncount(status: InstanceStatus): void {
+    this.counts[status]--;
+  }
+
+  private emit(event: RegistryEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}

@@ -1,0 +1,40 @@
+// Registration validation at the edge, once: Eureka's mandatory-field checks in its order and with its messages,
+// plus our configurable size limits.
+import { DataCenterInfo, InstanceInfo } from '../domain/model';
+import { DecodedInstance } from '../codecs/instance-decoder';
+
+/** Input limits; see the configuration reference. */
+export interface InputLimits {
+  /** Longest app name, instance id, host name or VIP, characters. */
+  readonly maxNameLength: number;
+  /** Most metadata entries per instance. */
+  readonly maxMetadataEntries: number;
+}
+
+/** A valid instance, or the 400 message that says why not. */
+export type Validation = { readonly ok: InstanceInfo } | { readonly error: string };
+
+/** Checks a decoded registration against the path's app name (upper-cased). */
+export function validateRegistration(d: DecodedInstance, pathApp: string, limits: InputLimits): Validation {
+  if (!d.id) return { error: 'Missing instanceId' };
+  if (!d.hostName) return { error: 'Missing hostname' };
+  if (!d.ipAddr) return { error: 'Missing ip address' };
+  if (!d.app) return { error: 'Missing appName' };
+  if (d.app !== pathApp) return { error: `Mismatched appName, expecting ${pathApp} but was ${d.app}` };
+  if (!d.dataCenterInfo) return { error: 'Missing dataCenterInfo' };
+  if (!d.dataCenterInfo.name) return { error: 'Missing dataCenterInfo Name' };
+  const tooLong = checkLengths(d, limits.maxNameLength);
+  if (tooLong) return { error: tooLong };
+  if (Object.keys(d.metadata).length > limits.maxMetadataEntries) return { error: `Too many metadata entries (limit ${limits.maxMetadataEntries})` };
+  const { actionType: _a, lastUpdatedTimestamp: _l, lease: _s, ...rest } = d;
+  return { ok: { ...rest, id: d.id, app: d.app, hostName: d.hostName, ipAddr: d.ipAddr, dataCenterInfo: d.dataCenterInfo as DataCenterInfo } };
+}
+
+/** The first over-long name as a message, or undefined. */
+export function checkLengths(d: Pick<DecodedInstance, 'id' | 'app' | 'hostName' | 'ipAddr' | 'vipAddress' | 'secureVipAddress'>, max: number): string | undefined {
+  for (const field of ['app', 'id', 'hostName', 'ipAddr', 'vipAddress', 'secureVipAddress'] as const) {
+    const value = d[field];
+    if (value !== undefined && value.length > max) return `${field === 'id' ? 'instanceId' : field} longer than ${max} characters`;
+  }
+  return undefined;
+}
