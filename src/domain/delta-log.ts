@@ -10,6 +10,7 @@ interface Entry {
 export class DeltaLog {
   // Map keeps insertion order; re-inserting on change keeps it ordered by change time.
   private readonly entries = new Map<string, Entry>();
+  private gen = 0;
 
   /** @param retentionMs how long a change stays in the log, ms (Eureka: 180 000). */
   constructor(private readonly retentionMs: number) {}
@@ -18,6 +19,12 @@ export class DeltaLog {
   record(key: string, view: InstanceView, now: number): void {
     this.entries.delete(key);
     this.entries.set(key, { view, changedAt: now });
+    this.gen++;
+  }
+
+  /** Moves whenever the log's content changes (a change recorded or dropped). */
+  get generation(): number {
+    return this.gen;
   }
 
   /** Drops changes older than the retention window; returns how many were dropped. */
@@ -29,6 +36,7 @@ export class DeltaLog {
       this.entries.delete(key);
       dropped++;
     }
+    if (dropped > 0) this.gen++;
     return dropped;
   }
 

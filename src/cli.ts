@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// Command line entry: `zone-registry [--config FILE] [--setting value …]` starts a zone server.
+import { loadConfig } from './config/config';
+import { ConfigError } from './config/settings';
+import { startServer } from './server';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`zone-registry: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const running = await startServer(config);
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    running.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`zone-registry: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,77 @@
+// Every server setting in one table: name, default, type and the reason for its default. Config files, environment
+// variables, flags and the README's configuration reference are all derived from this table.
+
+interface IntSetting { readonly type: 'int'; readonly default: number; readonly min: number; readonly max?: number; readonly doc: string }
+interface NumberSetting { readonly type: 'number'; readonly default: number; readonly min: number; readonly max: number; readonly doc: string }
+interface StringSetting { readonly type: 'string'; readonly default: string; readonly choices?: readonly string[]; readonly doc: string }
+interface BoolSetting { readonly type: 'bool'; readonly default: boolean; readonly doc: string }
+type SettingSpec = IntSetting | NumberSetting | StringSetting | BoolSetting;
+
+/** The settings, with defaults. */
+export const SETTINGS = {
+  port: { type: 'int', default: 8761, min: 0, max: 65535, doc: 'HTTP port (0 picks a free one). `PORT` is honoured too. 8761 is the Spring Cloud default clients are configured with.' },
+  host: { type: 'string', default: '0.0.0.0', doc: 'Address to listen on.' },
+  region: { type: 'string', default: 'default', doc: 'Region this server belongs to (shown in /eureka/status).' },
+  zone: { type: 'string', default: 'default', doc: "This server's availability zone; must be one of the config file's zones when it lists any." },
+  logLevel: { type: 'string', default: 'info', choices: ['error', 'warn', 'info', 'debug'], doc: 'Log level; `debug` adds one line per request.' },
+  logFormat: { type: 'string', default: 'text', choices: ['text', 'json'], doc: 'Log lines as readable text or as JSON objects.' },
+  leaseRenewalIntervalSecs: { type: 'int', default: 30, min: 1, max: 3600, doc: 'Heartbeat interval assumed for instances whose registration has no leaseInfo (Eureka: 30).' },
+  leaseDurationSecs: { type: 'int', default: 90, min: 1, max: 86400, doc: 'Lease duration for instances whose registration has no leaseInfo (Eureka: 90). An instance expires this long after its last heartbeat.' },
+  evictionIntervalMs: { type: 'int', default: 5000, min: 10, max: 600000, doc: 'How often expired leases are evicted. Eureka waits 60 s; 5 s keeps removal close to the lease duration for little CPU.' },
+  evictionMaxFraction: { type: 'number', default: 0.15, min: 0, max: 1, doc: "Most of the registry one eviction pass may remove (Eureka's 1 − renewalPercentThreshold): a safety net against mass expiry." },
+  deltaRetentionMs: { type: 'int', default: 180000, min: 1000, max: 3600000, doc: 'How long a change stays in /apps/delta (Eureka: 180 s). Must exceed the clients\' fetch interval.' },
+  deltaPruneIntervalMs: { type: 'int', default: 30000, min: 100, max: 600000, doc: 'How often the delta log drops expired changes (reads prune too).' },
+  responseCacheMaxStalenessMs: { type: 'int', default: 0, min: 0, max: 60000, doc: 'How long a cached payload may be served after the registry changed. 0: every change is visible to the next fetch (Eureka: up to 30 s). Raise it to bound rebuilds of huge registries under write bursts.' },
+  maxBodyBytes: { type: 'int', default: 65536, min: 1024, max: 16777216, doc: 'Largest request body accepted (413 above). A real instance is ~1–2 KB.' },
+  maxNameLength: { type: 'int', default: 256, min: 8, max: 4096, doc: 'Longest app name, instance id, host name, IP or VIP (400 above).' },
+  maxMetadataEntries: { type: 'int', default: 128, min: 0, max: 10000, doc: 'Most metadata entries per instance (400 above).' },
+  maxInstancesPerApp: { type: 'int', default: 10000, min: 1, max: 10000000, doc: 'Most instances one application may hold; further registrations get 400.' },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+type ValueOf<S> = S extends { type: 'int' | 'number' } ? number : S extends { type: 'bool' } ? boolean : string;
+
+/** Validated settings, every one present. */
+export type Settings = { readonly [K in SettingName]: ValueOf<(typeof SETTINGS)[K]> };
+
+/** `evictionIntervalMs` → `eviction-interval-ms`. */
+export const flagName = (name: string): string => name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+/** `evictionIntervalMs` → `EUREKA_EVICTION_INTERVAL_MS`. */
+export const envName = (name: string): string => 'EUREKA_' + flagName(name).replace(/-/g, '_').toUpperCase();
+
+/** The default of every setting. */
+export function defaultSettings(): Settings {
+  return Object.fromEntries(Object.entries(SETTINGS).map(([k, s]) => [k, s.default])) as Settings;
+}
+
+/** Parses one raw value (string from env/flags, or JSON value from a file) for a setting; throws a message naming it. */
+export function parseSetting(name: string, raw: unknown, source: string): string | number | boolean {
+  const spec = (SETTINGS as Record<string, SettingSpec>)[name];
+  if (!spec) throw new ConfigError(`Unknown setting "${name}" in ${source}`);
+  const fail = (expected: string): never => {
+    throw new ConfigError(`Invalid setting ${name} (${source}): expected ${expected}, got ${JSON.stringify(raw)}`);
+  };
+  switch (spec.type) {
+    case 'int':
+    case 'number': {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+      const range = `${spec.min}${spec.max !== undefined ? `..${spec.max}` : ' or more'}`;
+      if (!Number.isFinite(n) || (spec.type === 'int' && !Number.isInteger(n))) return fail(`${spec.type === 'int' ? 'an integer' : 'a number'} in ${range}`);
+      if (n < spec.min || (spec.max !== undefined && n > spec.max)) return fail(`a value in ${range}`);
+      return n;
+    }
+    case 'bool':
+      if (raw === true || raw === 'true') return true;
+      if (raw === false || raw === 'false') return false;
+      return fail('true or false');
+    case 'string':
+      if (typeof raw !== 'string' || raw === '') return fail('a non-empty string');
+      if (spec.choices && !spec.choices.includes(raw)) return fail(`one of ${spec.choices.join(', ')}`);
+      return raw;
+  }
+}
+
+/** A configuration problem; the message names the setting. */
+export class ConfigError extends Error {}

@@ -1,0 +1,30 @@
+// The one place where outcomes become Eureka status codes and bodies. Eureka clients depend on empty bodies for
+// every error except 400 (a short message) and a peer's 409 (the newer instance); never an HTML page.
+import { OutgoingHttpHeaders } from 'node:http';
+import { Format } from '../codecs/negotiate';
+
+/** A response: status, headers, body. */
+export interface Reply {
+  readonly status: number;
+  readonly headers?: OutgoingHttpHeaders;
+  readonly body?: string | Buffer;
+}
+
+/** A status with an empty body (200 heartbeat, 204 register, 403/404/405/409 errors). */
+export const empty = (status: number): Reply => ({ status });
+
+/** 400 with Eureka's short plain-text message (registration and parameter errors). */
+export const badRequest = (message: string): Reply => ({ status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: message });
+
+/** 400 for an unparseable body, shaped like DiscoveryJerseyProvider's answer for the request's format. */
+export function unparseable(format: Format, message = 'cannot parse request body'): Reply {
+  return format === 'json'
+    ? { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: message }) }
+    : { status: 400, headers: { 'content-type': 'application/xml' }, body: `<error><message>${message.replace(/[<&>]/g, '')}</message></error>` };
+}
+
+/** A short message for 413/415 and similar edge refusals. */
+export const refuse = (status: number, message: string): Reply => ({ status, headers: { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }, body: message });
+
+/** Maps a registry outcome that is 'ok' or 'not-found' to 200 / 404. */
+export const okOrNotFound = (outcome: 'ok' | 'not-found'): Reply => empty(outcome === 'ok' ? 200 : 404);

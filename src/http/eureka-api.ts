@@ -1,0 +1,226 @@
+// The Eureka REST API as a route table: each handler turns a request into registry calls and a Reply.
+// Mounted under /eureka, /eureka/v2 and /eureka/v1 by app.ts.
+import { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { cpus } from 'node:os';
+import { Clock } from '../domain/clock';
+import { ExpiryGate } from '../domain/eviction';
+import { Lease } from '../domain/lease';
+import { parseStatus, InstanceStatus } from '../domain/model';
+import { Registry } from '../domain/registry';
+import { CODECS } from '../codecs/documents';
+import { DecodeError } from '../codecs/instance-decoder';
+import { acceptsGzip, contentTypeFor, formatFor } from '../codecs/negotiate';
+import { readBody } from './body';
+import { badRequest, empty, okOrNotFound, Reply, unparseable } from './errors';
+import { Payload, PayloadKind, ResponseCache } from './response-cache';
+import { Route } from './router';
+import { checkLengths, InputLimits, validateRegistration } from './validate';
+
+/** Header that marks a write as replicated from a peer (PeerEurekaNode.HEADER_REPLICATION). */
+export const REPLICATION_HEADER = 'x-netflix-discovery-replication';
+
+/** What a handler gets. */
+export interface EurekaRequest {
+  readonly req: IncomingMessage;
+  readonly headers: IncomingHttpHeaders;
+  readonly params: Record<string, string>;
+  readonly query: URLSearchParams;
+  readonly isReplication: boolean;
+}
+
+export type EurekaHandler = (r: EurekaRequest) => Reply | Promise<Reply>;
+
+/** Facts about this server for GET /status. */
+export interface ServerInfo {
+  readonly version: string;
+  readonly region: string;
+  readonly zone: string;
+  readonly startedAt: number;
+  /** Base URLs of the other servers of the region. */
+  readonly peers: readonly string[];
+}
+
+/** What the API needs. */
+export interface EurekaApiDeps {
+  readonly registry: Registry;
+  readonly cache: ResponseCache;
+  readonly clock: Clock;
+  readonly expiryGate: ExpiryGate;
+  readonly limits: InputLimits & {
+    readonly maxBodyBytes: number;
+    readonly defaultRenewalIntervalSecs: number;
+    readonly defaultDurationSecs: number;
+  };
+  readonly serverInfo: ServerInfo;
+}
+
+/** The Eureka route table. */
+export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
+  const { registry, cache, clock, limits } = deps;
+
+  const register: EurekaHandler = async ({ req, params, isReplication }) => {
+    const body = await readBody(req, limits.maxBodyBytes);
+    if ('reply' in body) return body.reply;
+    let decoded;
+    try {
+      decoded = CODECS[body.format].decodeInstance(body.text, {
+        renewalIntervalSecs: limits.defaultRenewalIntervalSecs,
+        durationSecs: limits.defaultDurationSecs,
+        now: clock.now(),
+      });
+    } catch (e) {
+      if (e instanceof DecodeError) return e.message === 'cannot parse request body' ? unparseable(body.format) : badRequest(e.message);
+      throw e;
+    }
+    const pathApp = params.app.toUpperCase();
+    const result = validateRegistration(decoded, pathApp, limits);
+    if ('error' in result) return badRequest(result.error);
+    const outcome = registry.register(result.ok, isReplication);
+    if (outcome.kind === 'app-full') return badRequest(`Application ${pathApp} already has ${outcome.limit} instances (maxInstancesPerApp)`);
+    return empty(204);
+  };
+
+  const renew: EurekaHandler = ({ params, query, isReplication }) => {
+    const dirty = optionalTimestamp(query, 'lastDirtyTimestamp');
+    if (dirty === null) return badRequest('lastDirtyTimestamp must be a number of milliseconds');
+    const override = query.get('overriddenstatus') ?? query.get('overriddenStatus');
+    const outcome = registry.renew(params.app.toUpperCase(), params.id, {
+      isReplication,
+      lastDirtyTimestamp: dirty,
+      overriddenStatus: override ? parseStatus(override) : undefined,
+    });
+    if (outcome === 'ok') return empty(200);
+    if (outcome === 'not-found') return empty(404);
+    // A peer holds an older copy: answer 409 with ours so it adopts it.
+    return { status: 409, headers: { 'content-type': 'application/json' }, body: CODECS.json.instance(outcome.conflict) };
+  };
+
+  const statusUpdate: EurekaHandler = ({ params, query, isReplication }) => {
+    const value = parseStatus(query.get('value'));
+    if (!value) return badRequest('value must be one of UP, DOWN, STARTING, OUT_OF_SERVICE, UNKNOWN');
+    const dirty = optionalTimestamp(query, 'lastDirtyTimestamp');
+    if (dirty === null) return badRequest('lastDirtyTimestamp must be a number of milliseconds');
+    return okOrNotFound(registry.statusUpdate(params.app.toUpperCase(), params.id, value, dirty, isReplication));
+  };
+
+  const deleteStatusOverride: EurekaHandler = ({ params, query, isReplication }) => {
+    const raw = query.get('value');
+    const value: InstanceStatus | undefined = raw === null ? undefined : parseStatus(raw);
+    if (raw !== null && !value) return badRequest('value must be one of UP, DOWN, STARTING, OUT_OF_SERVICE, UNKNOWN');
+    const dirty = optionalTimestamp(query, 'lastDirtyTimestamp');
+    if (dirty === null) return badRequest('lastDirtyTimestamp must be a number of milliseconds');
+    return okOrNotFound(registry.deleteStatusOverride(params.app.toUpperCase(), params.id, value, dirty, isReplication));
+  };
+
+  const updateMetadata: EurekaHandler = ({ params, query }) => {
+    const entries: Record<string, string> = {};
+    for (const [key, value] of query) if (!(key in entries)) entries[key] = value;
+    if (Object.keys(entries).length > limits.maxMetadataEntries) return badRequest(`Too many metadata entries (limit ${limits.maxMetadataEntries})`);
+    return okOrNotFound(registry.updateMetadata(params.app.toUpperCase(), params.id, entries));
+  };
+
+  // Cached documents: the format by Eureka's Accept substring rule, gzip when accepted, 304 on a matching ETag.
+  const cached =
+    (kind: PayloadKind, nameOf: (p: Record<string, string>) => string = () => ''): EurekaHandler =>
+    ({ headers, params }) => {
+      const format = formatFor(headers.accept);
+      const gzipped = acceptsGzip(headers['accept-encoding']);
+      const payload = cache.get(kind, nameOf(params), format, gzipped);
+      if (payload === undefined) return empty(404);
+      const reply = (p: Payload): Reply => {
+        if (headers['if-none-match'] === p.etag) return { status: 304, headers: { etag: p.etag } };
+        const h: Record<string, string> = { 'content-type': contentTypeFor(format), etag: p.etag, vary: 'Accept, Accept-Encoding' };
+        if (gzipped) h['content-encoding'] = 'gzip';
+        return { status: 200, headers: h, body: p.body };
+      };
+      return payload instanceof Promise ? payload.then(reply) : reply(payload);
+    };
+
+  // Single-instance reads are not cached; an expired lease is hidden while expiry is enabled (Eureka's rule).
+  const instanceReply = (lease: Lease | undefined, headers: IncomingHttpHeaders): Reply => {
+    const now = clock.now();
+    if (!lease || (lease.isExpired(now) && deps.expiryGate.isLeaseExpirationEnabled(now))) return empty(404);
+    const format = formatFor(headers.accept);
+    return { status: 200, headers: { 'content-type': contentTypeFor(format) }, body: CODECS[format].instance(lease) };
+  };
+
+  const status: EurekaHandler = () => {
+    const now = clock.now();
+    const info = deps.serverInfo;
+    const mem = process.memoryUsage();
+    const body = {
+      generalStats: {
+        'server-uptime': uptime(now - info.startedAt),
+        'num-of-cpus': String(cpus().length),
+        'current-memory-usage': `${Math.round(mem.rss / 1048576)}mb`,
+        version: info.version,
+      },
+      applicationStats: {
+        'registered-replicas': info.peers.join(', '),
+      },
+      region: info.region,
+      zone: info.zone,
+      registry: {
+        applications: [...registry.applications()].length,
+        instances: registry.size,
+        statusCounts: registry.statusCounts(),
+        appsHashcode: registry.hashcode(),
+        revision: registry.revision,
+        deltaEntries: registry.deltaSize,
+      },
+      leaseExpirationEnabled: deps.expiryGate.isLeaseExpirationEnabled(now),
+      responseCache: { ...cache.stats },
+    };
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  };
+
+  const statusOverrides: EurekaHandler = () => {
+    const out: Record<string, string> = {};
+    for (const [key, value] of registry.statusOverrides()) out[key.slice(key.indexOf('/') + 1)] = value;
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(out) };
+  };
+
+  // Path lengths are checked before any lookup so over-long names never reach the registry.
+  const limited =
+    (handler: EurekaHandler): EurekaHandler =>
+    (r) => {
+      const tooLong = checkLengths({ app: r.params.app, id: r.params.id, vipAddress: r.params.vip }, limits.maxNameLength);
+      return tooLong ? badRequest(tooLong) : handler(r);
+    };
+
+  return [
+    { method: 'GET', pattern: '/apps', handler: cached('apps') },
+    { method: 'GET', pattern: '/apps/delta', handler: cached('delta') },
+    { method: 'GET', pattern: '/apps/:app', handler: limited(cached('app', (p) => p.app.toUpperCase())) },
+    { method: 'POST', pattern: '/apps/:app', handler: limited(register) },
+    { method: 'GET', pattern: '/apps/:app/:id', handler: limited(({ params, headers }) => instanceReply(registry.lease(params.app.toUpperCase(), params.id), headers)) },
+    { method: 'PUT', pattern: '/apps/:app/:id', handler: limited(renew) },
+    { method: 'DELETE', pattern: '/apps/:app/:id', handler: limited(({ params, isReplication }) => okOrNotFound(registry.cancel(params.app.toUpperCase(), params.id, isReplication))) },
+    { method: 'PUT', pattern: '/apps/:app/:id/status', handler: limited(statusUpdate) },
+    { method: 'DELETE', pattern: '/apps/:app/:id/status', handler: limited(deleteStatusOverride) },
+    { method: 'PUT', pattern: '/apps/:app/:id/metadata', handler: limited(updateMetadata) },
+    { method: 'GET', pattern: '/instances/:id', handler: limited(({ params, headers }) => instanceReply(registry.findById(params.id), headers)) },
+    { method: 'GET', pattern: '/vips/:vip', handler: limited(cached('vip', (p) => p.vip)) },
+    { method: 'GET', pattern: '/svips/:vip', handler: limited(cached('svip', (p) => p.vip)) },
+    // ASG status exists only on AWS registries; elsewhere Eureka answers 400 too.
+    { method: 'PUT', pattern: '/asg/:asg/status', handler: () => badRequest('ASG status is only supported on AWS') },
+    { method: 'GET', pattern: '/status', handler: status },
+    { method: 'GET', pattern: '/serverinfo/statusoverrides', handler: statusOverrides },
+  ];
+}
+
+/** An optional millisecond timestamp query parameter: undefined when absent, null when malformed. */
+function optionalTimestamp(query: URLSearchParams, name: string): number | undefined | null {
+  const raw = query.get(name);
+  if (raw === null || raw === '') return undefined;
+  return /^\d{1,16}$/.test(raw) ? Number(raw) : null;
+}
+
+/** Eureka's uptime format: "HH:mm", prefixed with "N days " when longer. */
+function uptime(ms: number): string {
+  const minutes = Math.floor(ms / 60000);
+  const days = Math.floor(minutes / 1440);
+  const hh = String(Math.floor((minutes % 1440) / 60)).padStart(2, '0');
+  const mm = String(minutes % 60).padStart(2, '0');
+  return `${days > 0 ? `${days} day${days > 1 ? 's' : ''} ` : ''}${hh}:${mm}`;
+}

@@ -1,0 +1,128 @@
+// Encoded registry payloads (full, delta, per app, per VIP × JSON/XML × plain/gzip), cached as bytes for the
+// registry revision they were built at. A change invalidates them for the next read (Eureka serves a 30 s old copy);
+// heartbeats never do; a burst of writes between two reads costs one rebuild.
+import { gzip, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { Clock } from '../domain/clock';
+import { InstanceView } from '../domain/model';
+import { Registry } from '../domain/registry';
+import { appsHashcode, countStatuses } from '../domain/apps-hashcode';
+import { CODECS } from '../codecs/documents';
+import { Format } from '../codecs/negotiate';
+
+const gzipAsync = promisify(gzip);
+// Below this size compressing inline is cheaper than a trip to the thread pool.
+const INLINE_GZIP_BYTES = 64 * 1024;
+// Distinct keys kept (VIP names come from clients); the oldest built are dropped past this.
+const MAX_ENTRIES = 4096;
+
+/** What a payload is of: the full registry, the delta, one app, or one (secure) VIP. */
+export type PayloadKind = 'apps' | 'delta' | 'app' | 'vip' | 'svip';
+
+/** Cached bytes of one payload. */
+export interface Payload {
+  readonly body: Buffer;
+  /** Strong validator for If-None-Match. */
+  readonly etag: string;
+}
+
+interface Entry {
+  readonly builtAt: number;
+  readonly version: string;
+  readonly plain: Payload;
+  gzip?: Payload | Promise<Payload>;
+}
+
+/** Counters for the operators' surface. */
+export interface ResponseCacheStats {
+  hits: number;
+  rebuilds: number;
+}
+
+export class ResponseCache {
+  private readonly entries = new Map<string, Entry>();
+  readonly stats: ResponseCacheStats = { hits: 0, rebuilds: 0 };
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly clock: Clock,
+    /** How long a payload may be served after a change, ms (0: never). */
+    private readonly maxStalenessMs: number,
+  ) {}
+
+  /**
+   * The payload for a key, or undefined when there is nothing to serve (an app without instances).
+   * Gzip variants of large payloads are compressed off the event loop, once, and shared by concurrent readers.
+   */
+  get(kind: PayloadKind, name: string, format: Format, gzipped: boolean): Payload | Promise<Payload> | undefined {
+    const now = this.clock.now();
+    if (kind === 'delta') this.registry.pruneDelta(now);
+    const key = `${kind}\u0000${name}\u0000${format}`;
+    // Aging changes out of the delta log alters the delta without a new revision.
+    const version = kind === 'delta' ? `${this.registry.revision}.${this.registry.deltaGeneration}` : `${this.registry.revision}`;
+    let entry = this.entries.get(key);
+    if (entry && (entry.version === version || now - entry.builtAt < this.maxStalenessMs)) {
+      this.stats.hits++;
+    } else {
+      const body = this.build(kind, name, format, now);
+      if (body === undefined) return undefined;
+      this.stats.rebuilds++;
+      const tag = `"${version}-${kind}-${format}`;
+      entry = { builtAt: now, version, plain: { body: Buffer.from(body), etag: `${tag}"` } };
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
+    }
+    if (entry.plain.body.length === 0) return undefined;
+    return gzipped ? this.gzipOf(entry) : entry.plain;
+  }
+
+  private gzipOf(entry: Entry): Payload | Promise<Payload> {
+    if (entry.gzip) return entry.gzip;
+    const etag = entry.plain.etag.slice(0, -1) + '-gzip"';
+    if (entry.plain.body.length < INLINE_GZIP_BYTES) {
+      entry.gzip = { body: gzipSync(entry.plain.body), etag };
+    } else {
+      entry.gzip = gzipAsync(entry.plain.body).then((body) => (entry.gzip = { body, etag }));
+    }
+    return entry.gzip;
+  }
+
+  private build(kind: PayloadKind, name: string, format: Format, now: number): string | undefined {
+    const codec = CODECS[format];
+    switch (kind) {
+      case 'apps':
+        return codec.applications(this.registry.applications(), 1, this.registry.hashcode());
+      case 'delta':
+        // The hashcode is the full registry's, from the same instant as the changes (the client's reconcile check).
+        return codec.applications(groupByApp(this.registry.deltaChanges(now)), this.registry.revision, this.registry.hashcode());
+      case 'app': {
+        const views = [...this.registry.application(name)];
+        return views.length === 0 ? '' : codec.application(name, views);
+      }
+      case 'vip':
+      case 'svip': {
+        const matches: InstanceView[] = [];
+        for (const lease of this.registry.leases()) {
+          const i = lease.record.instance;
+          const vips = kind === 'vip' ? i.vipAddress : i.secureVipAddress;
+          // Exact, case-sensitive match against each comma-separated entry, untrimmed, as Eureka does.
+          if (vips !== undefined && vips.split(',').includes(name)) matches.push(lease);
+        }
+        // A fresh Applications object in Eureka: versions__delta -1, hashcode over the subset.
+        return codec.applications(groupByApp(matches), -1, appsHashcode(countStatuses(matches.map((m) => m.record.instance.status))));
+      }
+    }
+  }
+}
+
+function groupByApp(views: readonly InstanceView[]): Map<string, InstanceView[]> {
+  const apps = new Map<string, InstanceView[]>();
+  for (const v of views) {
+    const app = v.record.instance.app;
+    const list = apps.get(app);
+    if (list) list.push(v);
+    else apps.set(app, [v]);
+  }
+  return apps;
+}

@@ -1,0 +1,91 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/config';
+import { ConfigError, envName, flagName, SETTINGS } from '../../src/config/settings';
+
+function configFile(content: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'zone-registry-config-'));
+  const file = join(dir, 'zones.json');
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+describe('loadConfig', () => {
+  describe('sources', () => {
+    it('uses the embedded defaults when nothing is given', () => {
+      const { settings } = loadConfig([], {});
+      expect(settings.port).toBe(8761);
+      expect(settings.leaseDurationSecs).toBe(90);
+      expect(settings.evictionIntervalMs).toBe(5000);
+      expect(settings.deltaRetentionMs).toBe(180000);
+    });
+
+    it('lets the file override defaults, the environment override the file, and flags override both', () => {
+      const file = configFile({ settings: { evictionIntervalMs: 1000, deltaRetentionMs: 60000, maxBodyBytes: 2048 } });
+      const { settings } = loadConfig(['--config', file, '--delta-retention-ms=30000'], { EUREKA_DELTA_RETENTION_MS: '45000', EUREKA_MAX_BODY_BYTES: '4096' });
+      expect(settings.evictionIntervalMs).toBe(1000);
+      expect(settings.maxBodyBytes).toBe(4096);
+      expect(settings.deltaRetentionMs).toBe(30000);
+    });
+
+    it('honours PORT, with EUREKA_PORT and --port taking precedence', () => {
+      expect(loadConfig([], { PORT: '9000' }).settings.port).toBe(9000);
+      expect(loadConfig([], { PORT: '9000', EUREKA_PORT: '9001' }).settings.port).toBe(9001);
+      expect(loadConfig(['--port', '9002'], { PORT: '9000' }).settings.port).toBe(9002);
+    });
+
+    it('reads the region and zones of the zones file', () => {
+      const file = configFile({ region: 'eu-west-1', zones: { a: ['http://127.0.0.1:8761/eureka'] }, settings: { zone: 'a' } });
+      const config = loadConfig(['--config', file], {});
+      expect(config.settings.region).toBe('eu-west-1');
+      expect(config.topology.zones.get('a')).toEqual(['http://127.0.0.1:8761/eureka/']);
+    });
+
+    it('accepts zones.example.json as shipped', () => {
+      const config = loadConfig(['--config', join(__dirname, '../../zones.example.json')], {});
+      expect(config.topology.zones.has(config.settings.zone)).toBe(true);
+    });
+  });
+
+  describe('validation', () => {
+    it.each([
+      [['--eviction-interval-ms', 'soon'], {}, /evictionIntervalMs \(flag --eviction-interval-ms\)/],
+      [[], { EUREKA_LEASE_DURATION_SECS: '0' }, /leaseDurationSecs \(environment EUREKA_LEASE_DURATION_SECS\)/],
+      [[], { PORT: '70000' }, /port \(environment PORT\)/],
+      [['--log-level', 'loud'], {}, /logLevel .*one of error, warn, info, debug/],
+      [['--eviction-max-fraction', '1.5'], {}, /evictionMaxFraction/],
+      [['--no-such-thing', '1'], {}, /Unknown flag --no-such-thing/],
+      [['--port'], {}, /--port needs a value/],
+    ])('stops with a message naming the setting for %j %j', (argv, env, message) => {
+      expect(() => loadConfig(argv as string[], env)).toThrow(ConfigError);
+      expect(() => loadConfig(argv as string[], env)).toThrow(message);
+    });
+
+    it('names the setting when the file has a bad or unknown one', () => {
+      expect(() => loadConfig(['--config', configFile({ settings: { maxNameLength: 'long' } })], {})).toThrow(/maxNameLength \(config file/);
+      expect(() => loadConfig(['--config', configFile({ settings: { leaseSeconds: 5 } })], {})).toThrow(/Unknown setting "leaseSeconds"/);
+    });
+
+    it('refuses a zone the file does not list, and malformed zones', () => {
+      const zones = { a: ['http://127.0.0.1:8761/eureka/'] };
+      expect(() => loadConfig(['--config', configFile({ zones }), '--zone', 'b'], {})).toThrow(/zone: "b" is not one of the zones/);
+      expect(() => loadConfig(['--config', configFile({ zones: { a: ['ftp://x'] } })], {})).toThrow(/invalid server URL/);
+      expect(() => loadConfig(['--config', configFile({ zones: { a: ['http://h/eureka/'], b: ['http://h/eureka'] } })], {})).toThrow(/listed twice/);
+      expect(() => loadConfig(['--config', configFile('{not json')], {})).toThrow(/Cannot read config file/);
+    });
+  });
+});
+
+describe('settings', () => {
+  it('derives flag and environment names from the setting name', () => {
+    expect(flagName('evictionIntervalMs')).toBe('eviction-interval-ms');
+    expect(envName('evictionIntervalMs')).toBe('EUREKA_EVICTION_INTERVAL_MS');
+  });
+
+  it('has every default within its own bounds', () => {
+    for (const [name, spec] of Object.entries(SETTINGS)) {
+      expect(() => loadConfig([`--${flagName(name)}`, String(spec.default)], {})).not.toThrow();
+    }
+  });
+});

@@ -1,0 +1,34 @@
+import { cronExpressionFor, CronScheduler } from '../../src/scheduling/scheduler';
+import { silentLogger } from '../../src/observability/logger';
+
+describe('cronExpressionFor', () => {
+  it('expresses whole seconds and minutes that divide the next unit', () => {
+    expect(cronExpressionFor(5000)).toBe('*/5 * * * * *');
+    expect(cronExpressionFor(30000)).toBe('*/30 * * * * *');
+    expect(cronExpressionFor(60000)).toBe('0 */1 * * * *');
+    expect(cronExpressionFor(900000)).toBe('0 */15 * * * *');
+  });
+
+  it('leaves sub-second and odd periods to a plain interval', () => {
+    expect(cronExpressionFor(250)).toBeUndefined();
+    expect(cronExpressionFor(7000)).toBeUndefined();
+    expect(cronExpressionFor(7 * 60000)).toBeUndefined();
+  });
+});
+
+describe('CronScheduler', () => {
+  it('runs an interval task until stopped and survives a failing run', async () => {
+    const scheduler = new CronScheduler(silentLogger);
+    let runs = 0;
+    scheduler.every('test', 20, () => {
+      runs++;
+      if (runs === 1) throw new Error('first run fails');
+    });
+    await new Promise((r) => setTimeout(r, 120));
+    scheduler.stop();
+    const seen = runs;
+    expect(seen).toBeGreaterThanOrEqual(2);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(runs).toBe(seen);
+  });
+});
