@@ -93,6 +93,9 @@ export class Registry {
     }
     // A stored copy with a newer lastDirtyTimestamp wins over the incoming one (equal: incoming wins).
     let instance = existing && existing.record.instance.lastDirtyTimestamp > incoming.lastDirtyTimestamp ? existing.record.instance : incoming;
+    // After an override is removed the stored status is UNKNOWN, which only a re-registration clears; a client
+    // re-registering with an older lastDirtyTimestamp would otherwise loop on 404s (Netflix/eureka#955).
+    if (instance !== incoming && instance.status === 'UNKNOWN') instance = { ...instance, status: incoming.status };
     const overlay = this.metadataOverlay.get(key);
     if (overlay) instance = { ...instance, metadata: { ...instance.metadata, ...overlay } };
 

@@ -1,0 +1,99 @@
+import { DeltaLog } from '../../src/domain/delta-log';
+import { InstanceView } from '../../src/domain/model';
+import { makeInstance } from '../helpers/instances';
+
+const T0 = 1_700_000_000_000;
+const RETENTION = 180_000;
+
+function view(id: string, revision: number): InstanceView {
+  return {
+    record: {
+      instance: makeInstance({ id }),
+      statusSource: 'client',
+      actionType: 'ADDED',
+      lastUpdatedTimestamp: T0,
+      registrationTimestamp: T0,
+      serviceUpTimestamp: T0,
+      evictionTimestamp: 0,
+      revision,
+    },
+    lastRenewalTimestamp: T0,
+  };
+}
+
+describe('DeltaLog', () => {
+  describe('record', () => {
+    it('keeps one entry per key with the latest view', () => {
+      const log = new DeltaLog(RETENTION);
+      const first = view('a', 1);
+      const second = view('a', 2);
+      log.record('ORDERS/a', first, T0);
+      log.record('ORDERS/a', second, T0 + 1_000);
+      expect(log.size).toBe(1);
+      expect(log.changes(T0 + 1_000)).toEqual([second]);
+    });
+
+    it('moves a changed key to the end so the log stays ordered by change time', () => {
+      const log = new DeltaLog(RETENTION);
+      const a1 = view('a', 1);
+      const b = view('b', 2);
+      const a2 = view('a', 3);
+      log.record('ORDERS/a', a1, T0);
+      log.record('ORDERS/b', b, T0 + 1_000);
+      log.record('ORDERS/a', a2, T0 + 2_000);
+      expect(log.changes(T0 + 2_000)).toEqual([b, a2]);
+    });
+  });
+
+  describe('prune', () => {
+    it('drops entries older than the retention window and returns how many', () => {
+      const log = new DeltaLog(RETENTION);
+      log.record('ORDERS/a', view('a', 1), T0);
+      log.record('ORDERS/b', view('b', 2), T0 + 10_000);
+      expect(log.prune(T0 + RETENTION + 1)).toBe(1);
+      expect(log.size).toBe(1);
+    });
+
+    it('keeps an entry exactly retention old', () => {
+      const log = new DeltaLog(RETENTION);
+      log.record('ORDERS/a', view('a', 1), T0);
+      expect(log.prune(T0 + RETENTION)).toBe(0);
+      expect(log.size).toBe(1);
+    });
+
+    it('keeps a re-recorded key by its latest change time', () => {
+      const log = new DeltaLog(RETENTION);
+      log.record('ORDERS/a', view('a', 1), T0);
+      log.record('ORDERS/b', view('b', 2), T0 + 1_000);
+      log.record('ORDERS/a', view('a', 3), T0 + 100_000);
+      expect(log.prune(T0 + RETENTION + 1_001)).toBe(1);
+      expect(log.changes(T0 + RETENTION + 1_001).map((v) => v.record.revision)).toEqual([3]);
+    });
+  });
+
+  describe('changes', () => {
+    it('prunes before answering', () => {
+      const log = new DeltaLog(RETENTION);
+      const b = view('b', 2);
+      log.record('ORDERS/a', view('a', 1), T0);
+      log.record('ORDERS/b', b, T0 + 60_000);
+      expect(log.changes(T0 + RETENTION + 1)).toEqual([b]);
+      expect(log.size).toBe(1);
+    });
+
+    it('returns an empty list when every change is past retention', () => {
+      const log = new DeltaLog(RETENTION);
+      log.record('ORDERS/a', view('a', 1), T0);
+      expect(log.changes(T0 + RETENTION + 1)).toEqual([]);
+    });
+  });
+
+  describe('size', () => {
+    it('counts entries without pruning', () => {
+      const log = new DeltaLog(RETENTION);
+      log.record('ORDERS/a', view('a', 1), T0);
+      log.record('ORDERS/b', view('b', 2), T0);
+      expect(log.size).toBe(2);
+    });
+  });
+});
