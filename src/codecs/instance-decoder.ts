@@ -91,7 +91,8 @@ function port(value: unknown, field: string, fallback: PortInfo): PortInfo {
 function stringMap(value: unknown, field: string): Record<string, string> {
   if (value === undefined || value === null || value === '') return {};
   if (!isObject(value)) throw new DecodeError(`Invalid ${field}: expected an object of strings`);
-  const out: Record<string, string> = {};
+  // No prototype: a metadata key named __proto__ is data like any other.
+  const out: Record<string, string> = Object.create(null);
   for (const [key, v] of Object.entries(value)) {
     // The Java empty-map marker (`@class` in JSON, `class` attribute in XML) is not metadata.
     if ((key === '@class' || key === '@_class') && (v === EMPTY_MAP_CLASS || typeof v === 'string')) continue;

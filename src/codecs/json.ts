@@ -32,7 +32,7 @@ function instanceFragments(view: InstanceView): readonly [string, string] {
     (i.sid !== undefined && i.sid !== 'na' && i.sid !== 'unknown' ? `,"sid":${q(i.sid)}` : '') +
     `,"status":"${i.status}","overriddenStatus":"${i.overriddenStatus}"` +
     `,"port":${portJson(i.port)},"securePort":${portJson(i.securePort)},"countryId":${i.countryId}` +
-    `,"dataCenterInfo":{"@class":${q(dc.className)},"name":${q(dc.name)}${dc.metadata ? `,"metadata":${mapJson(dc.metadata)}` : ''}}` +
+    `,"dataCenterInfo":{"@class":${q(dc.className)},"name":${q(dc.name)}${dc.name === 'Amazon' && dc.metadata ? `,"metadata":${mapJson(dc.metadata)}` : ''}}` +
     `,"leaseInfo":{"renewalIntervalInSecs":${i.renewalIntervalSecs},"durationInSecs":${i.durationSecs}` +
     `,"registrationTimestamp":${r.registrationTimestamp},"lastRenewalTimestamp":`;
   const tail =

@@ -9,16 +9,20 @@ export function formatFor(accept: string | undefined): Format {
   return accept !== undefined && accept.includes('json') ? 'json' : 'xml';
 }
 
-/** True when Accept-Encoding lists gzip without q=0. */
+/** True when Accept-Encoding allows gzip: listed without q=0, or covered by `*` when gzip is not listed. */
 export function acceptsGzip(acceptEncoding: string | undefined): boolean {
   if (!acceptEncoding) return false;
+  let wildcard: boolean | undefined;
   for (const part of acceptEncoding.split(',')) {
-    const [coding, ...params] = part.trim().split(';');
-    if (coding.trim().toLowerCase() !== 'gzip' && coding.trim() !== '*') continue;
+    const [coding, ...params] = part.split(';');
+    const name = coding.trim().toLowerCase();
+    if (name !== 'gzip' && name !== '*') continue;
     const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    return !qParam || Number(qParam.slice(2)) > 0;
+    const allowed = !qParam || Number(qParam.slice(2)) > 0;
+    if (name === 'gzip') return allowed;
+    wildcard = allowed;
   }
-  return false;
+  return wildcard ?? false;
 }
 
 /** Content-Type header for a format. */
