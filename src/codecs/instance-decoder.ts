@@ -2,34 +2,10 @@
 // shape. Both JSON and XML bodies are first parsed into plain objects with JSON's conventions
 // (`$` for text, `@name` for attributes), then normalised here.
 import { DataCenterInfo, dataCenterClassFor, effectiveId, InstanceStatus, parseStatus, PortInfo } from '../domain/model';
+import { InstanceDraft } from '../domain/registration';
 
-/** An instance as decoded: optional where the client may omit a field; validation decides what is mandatory. */
-export interface DecodedInstance {
-  instanceId?: string;
-  id?: string;
-  app?: string;
-  hostName?: string;
-  ipAddr?: string;
-  sid?: string;
-  status: InstanceStatus;
-  overriddenStatus: InstanceStatus;
-  port: PortInfo;
-  securePort: PortInfo;
-  countryId: number;
-  dataCenterInfo?: Partial<DataCenterInfo>;
-  renewalIntervalSecs: number;
-  durationSecs: number;
-  metadata: Record<string, string>;
-  appGroupName?: string;
-  homePageUrl?: string;
-  statusPageUrl?: string;
-  healthCheckUrl?: string;
-  secureHealthCheckUrl?: string;
-  vipAddress?: string;
-  secureVipAddress?: string;
-  asgName?: string;
-  lastDirtyTimestamp: number;
-  /** Server-owned fields, present when decoding a server's output (client library, peers' 409 bodies). */
+/** An instance as decoded: the client's draft plus the server-owned fields when decoding a server's output. */
+export interface DecodedInstance extends InstanceDraft {
   actionType?: 'ADDED' | 'MODIFIED' | 'DELETED';
   lastUpdatedTimestamp?: number;
   lease?: { registrationTimestamp: number; lastRenewalTimestamp: number; evictionTimestamp: number; serviceUpTimestamp: number };

@@ -95,3 +95,35 @@ export function decodeInstanceJson(body: string, defaults: DecodeDefaults): Deco
   }
   return decodeInstance(parsed, defaults);
 }
+
+/** A decoded `applications` document (full registry, delta or VIP fetch). */
+export interface DecodedApplications {
+  readonly versionsDelta: number;
+  readonly appsHashcode: string;
+  readonly instances: DecodedInstance[];
+}
+
+const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
+
+/**
+ * Reads an `applications` document as any Eureka server writes it: `application` and `instance` as arrays or, from
+ * older servers, single objects; `versions__delta` as string or number.
+ */
+export function decodeApplicationsJson(body: string | object, defaults: DecodeDefaults): DecodedApplications {
+  let parsed: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      throw new DecodeError('cannot parse applications document');
+    }
+  }
+  const root = (parsed as { applications?: Record<string, unknown> } | null)?.applications;
+  if (typeof root !== 'object' || root === null) throw new DecodeError('not an applications document');
+  const instances: DecodedInstance[] = [];
+  for (const app of asList(root['application'])) {
+    for (const instance of asList((app as Record<string, unknown> | null)?.['instance'])) instances.push(decodeInstance(instance, defaults));
+  }
+  const version = Number(root['versions__delta']);
+  return { versionsDelta: Number.isFinite(version) ? version : -1, appsHashcode: typeof root['apps__hashcode'] === 'string' ? root['apps__hashcode'] : '', instances };
+}

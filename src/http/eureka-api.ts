@@ -14,7 +14,7 @@ import { readBody } from './body';
 import { badRequest, empty, okOrNotFound, Reply, unparseable } from './errors';
 import { Payload, PayloadKind, ResponseCache } from './response-cache';
 import { Route } from './router';
-import { checkLengths, InputLimits, validateRegistration } from './validate';
+import { checkLengths, InputLimits, validateRegistration } from '../domain/registration';
 
 /** Header that marks a write as replicated from a peer (PeerEurekaNode.HEADER_REPLICATION). */
 export const REPLICATION_HEADER = 'x-netflix-discovery-replication';

@@ -7,6 +7,8 @@ import { Logger } from '../observability/logger';
 export interface Scheduler {
   /** Runs `task` every `periodMs` ms until stop(). */
   every(name: string, periodMs: number, task: () => void): void;
+  /** Runs `task` once after `delayMs` ms; returns a function that cancels it. */
+  after(delayMs: number, task: () => void): () => void;
   stop(): void;
 }
 
@@ -42,6 +44,13 @@ export class CronScheduler implements Scheduler {
       timer.unref();
       this.stops.push(() => clearInterval(timer));
     }
+  }
+
+  after(delayMs: number, task: () => void): () => void {
+    const timer = setTimeout(task, delayMs);
+    timer.unref();
+    const cancel = (): void => clearTimeout(timer);
+    return cancel;
   }
 
   stop(): void {
