@@ -1,16 +1,21 @@
-// Composition root: builds the registry, caches, HTTP app and schedulers from a Config, listens, and shuts down.
+// Composition root: builds the registry, self-preservation, replication, caches, HTTP app and schedulers from a
+// Config, listens, syncs from peers, and shuts down.
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Config } from './config/config';
 import { Clock, systemClock } from './domain/clock';
-import { alwaysExpire, Evictor } from './domain/eviction';
+import { Evictor } from './domain/eviction';
 import { Registry } from './domain/registry';
+import { SelfPreservation } from './domain/self-preservation';
 import { createApp } from './http/app';
 import { ResponseCache } from './http/response-cache';
 import { createLogger, Logger } from './observability/logger';
 import { registryEventLogger } from './observability/registry-log';
+import { HttpPeerClient, PeerClient } from './replication/peer-client';
+import { PeerNodes } from './replication/peer-nodes';
+import { syncFromPeers, syncOnce, SyncState } from './replication/startup-sync';
 import { CronScheduler, Scheduler } from './scheduling/scheduler';
-import { deltaPruneTask, evictionTask } from './scheduling/tasks';
+import { deltaPruneTask, evictionTask, renewalThresholdTask, selfPreservationListener } from './scheduling/tasks';
 
 /** Package version, for /eureka/status. */
 export const VERSION: string = require('../package.json').version;
@@ -18,10 +23,14 @@ export const VERSION: string = require('../package.json').version;
 /** A started zone server. */
 export interface RunningServer {
   readonly registry: Registry;
+  readonly selfPreservation: SelfPreservation;
+  readonly peers: PeerNodes;
   readonly server: Server;
   readonly port: number;
   /** Base URL of the Eureka API, e.g. http://127.0.0.1:8761/eureka/ */
   readonly eurekaUrl: string;
+  /** Resolves when startup sync is over and the server reports ready. */
+  readonly ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,6 +40,8 @@ export interface StartOptions {
   readonly logger?: Logger;
   readonly scheduler?: Scheduler;
   readonly random?: () => number;
+  /** Builds the transport to a peer (tests inject faults). */
+  readonly peerClient?: (url: string) => PeerClient;
 }
 
 /** Starts a zone server from a validated configuration. */
@@ -39,34 +50,58 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: s.logLevel, format: s.logFormat });
   const scheduler = options.scheduler ?? new CronScheduler(logger);
+  const random = options.random ?? Math.random;
+  const limits = {
+    maxBodyBytes: s.maxBodyBytes,
+    maxReplicationBodyBytes: Math.max(s.maxBodyBytes, s.maxBodyBytes * s.replicationBatchSize),
+    maxNameLength: s.maxNameLength,
+    maxMetadataEntries: s.maxMetadataEntries,
+    defaultRenewalIntervalSecs: s.leaseRenewalIntervalSecs,
+    defaultDurationSecs: s.leaseDurationSecs,
+  };
 
-  const registry = new Registry({
-    clock,
-    defaultLeaseDurationMs: s.leaseDurationSecs * 1000,
-    deltaRetentionMs: s.deltaRetentionMs,
-    maxInstancesPerApp: s.maxInstancesPerApp,
-  });
+  const registry = new Registry({ clock, defaultLeaseDurationMs: s.leaseDurationSecs * 1000, deltaRetentionMs: s.deltaRetentionMs, maxInstancesPerApp: s.maxInstancesPerApp });
   registry.subscribe(registryEventLogger(logger));
-  const expiryGate = alwaysExpire;
-  const evictor = new Evictor(registry, expiryGate, { intervalMs: s.evictionIntervalMs, maxFraction: s.evictionMaxFraction, random: options.random ?? Math.random });
+  const selfPreservation = new SelfPreservation(
+    clock,
+    { enabled: s.selfPreservationEnabled, renewalPercentThreshold: s.renewalPercentThreshold, minInstances: s.selfPreservationMinInstances, windowMs: s.renewalWindowMs },
+    clock.now(),
+  );
+  registry.subscribe(selfPreservationListener(selfPreservation));
+  const evictor = new Evictor(registry, selfPreservation, { intervalMs: s.evictionIntervalMs, maxFraction: s.evictionMaxFraction, random });
   const cache = new ResponseCache(registry, clock, s.responseCacheMaxStalenessMs);
-  const peers = [...config.topology.zones.values()].flat();
+  const clients = config.peerSet.peers.map((url) => (options.peerClient ?? ((u: string) => new HttpPeerClient(u, s.replicationTimeoutMs)))(url));
+  const peers = new PeerNodes(
+    clients,
+    registry,
+    clock,
+    scheduler,
+    logger,
+    {
+      batchSize: s.replicationBatchSize,
+      maxBatchingDelayMs: s.replicationMaxBatchingDelayMs,
+      maxPending: s.replicationMaxPending,
+      taskExpiryMs: s.replicationTaskExpiryMs,
+      retryBaseMs: s.replicationRetryBaseMs,
+      retryMaxMs: s.replicationRetryMaxMs,
+      random,
+    },
+    limits,
+  );
+  const syncState = new SyncState(clock);
 
   const app = createApp({
     registry,
     cache,
     clock,
     logger,
-    expiryGate,
-    isReady: () => true,
-    limits: {
-      maxBodyBytes: s.maxBodyBytes,
-      maxNameLength: s.maxNameLength,
-      maxMetadataEntries: s.maxMetadataEntries,
-      defaultRenewalIntervalSecs: s.leaseRenewalIntervalSecs,
-      defaultDurationSecs: s.leaseDurationSecs,
-    },
-    serverInfo: { version: VERSION, region: s.region, zone: s.zone, startedAt: clock.now(), peers },
+    expiryGate: selfPreservation,
+    isReady: () => syncState.isReady(),
+    allowsRegistryReads: (now) => syncState.allowsRegistryReads(now),
+    selfPreservation: (now) => selfPreservation.state(now),
+    peers: () => peers.nodes,
+    limits,
+    serverInfo: { version: VERSION, region: s.region, zone: s.zone, startedAt: clock.now(), peers: config.peerSet.peers },
   });
 
   const server = createServer({ keepAliveTimeout: 65_000 }, app);
@@ -78,18 +113,39 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     });
   });
   const port = (server.address() as AddressInfo).port;
-  scheduler.every('evict', s.evictionIntervalMs, evictionTask(evictor, clock, logger));
-  scheduler.every('prune-delta', s.deltaPruneIntervalMs, deltaPruneTask(registry, clock));
   const host = s.host === '0.0.0.0' || s.host === '::' ? '127.0.0.1' : s.host;
-  logger.info('zone server listening', { port, host: s.host, region: s.region, zone: s.zone, version: VERSION });
+  logger.info('zone server listening', { port, host: s.host, region: s.region, zone: s.zone, peers: config.peerSet.peers.length, version: VERSION });
+
+  let closed = false;
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => scheduler.after(ms, resolve));
+  const ready = syncFromPeers(clients, () => syncOnce(clients, registry, clock, limits, logger), syncState, {
+    attempts: s.syncAttempts,
+    retryWaitMs: s.syncRetryWaitMs,
+    failureMode: s.syncFailureMode as 'refuse' | 'serve',
+    emptyWaitMs: s.syncEmptyWaitMs,
+  }, sleep, logger).then(() => {
+    if (closed) return;
+    // Expiry starts being judged from here: instances copied from peers get a full renewal window.
+    selfPreservation.openForTraffic(clock.now(), (function* () {
+      for (const lease of registry.leases()) yield lease.record.instance.renewalIntervalSecs;
+    })());
+    scheduler.every('evict', s.evictionIntervalMs, evictionTask(evictor, selfPreservation, clock, logger));
+    scheduler.every('renewal-threshold', s.renewalThresholdUpdateIntervalMs, renewalThresholdTask(selfPreservation, registry));
+  });
+  scheduler.every('prune-delta', s.deltaPruneIntervalMs, deltaPruneTask(registry, clock));
 
   return {
     registry,
+    selfPreservation,
+    peers,
     server,
     port,
     eurekaUrl: `http://${host}:${port}/eureka/`,
+    ready,
     close: async () => {
+      closed = true;
       scheduler.stop();
+      peers.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -1,12 +1,15 @@
 // Loads the configuration once, validated: embedded defaults < config file (--config) < environment < flags.
 import { readFileSync } from 'node:fs';
+import { hostname, networkInterfaces } from 'node:os';
 import { ConfigError, defaultSettings, envName, flagName, parseSetting, SettingName, Settings, SETTINGS } from './settings';
-import { parseZonesFile, Topology } from './zones';
+import { parseZonesFile, PeerSet, resolvePeers, Topology } from './zones';
 
 /** The validated configuration a server starts from. */
 export interface Config {
   readonly settings: Settings;
   readonly topology: Topology;
+  /** This server's URL in the zones file, and its peers. */
+  readonly peerSet: PeerSet;
   /** The file it was read from, if any. */
   readonly file?: string;
 }
@@ -63,5 +66,13 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   if (topology.zones.size > 0 && !topology.zones.has(result.zone)) {
     throw new ConfigError(`Invalid setting zone: "${result.zone}" is not one of the zones in ${file} (${[...topology.zones.keys()].join(', ')})`);
   }
-  return { settings: result, topology, file };
+  const peerSet = resolvePeers(topology, result.zone, result.port, result.selfUrl, localHostNames());
+  return { settings: result, topology, peerSet, file };
+}
+
+/** Names and addresses this machine answers to, for finding itself in the zones file. */
+function localHostNames(): string[] {
+  const names = ['localhost', '127.0.0.1', '::1', hostname()];
+  for (const addresses of Object.values(networkInterfaces())) for (const a of addresses ?? []) names.push(a.address);
+  return names;
 }

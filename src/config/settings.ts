@@ -26,6 +26,23 @@ export const SETTINGS = {
   maxNameLength: { type: 'int', default: 256, min: 8, max: 4096, doc: 'Longest app name, instance id, host name, IP or VIP (400 above).' },
   maxMetadataEntries: { type: 'int', default: 128, min: 0, max: 10000, doc: 'Most metadata entries per instance (400 above).' },
   maxInstancesPerApp: { type: 'int', default: 10000, min: 1, max: 10000000, doc: 'Most instances one application may hold; further registrations get 400.' },
+  selfUrl: { type: 'string', default: '', doc: "This server's own base URL as the config file lists it. Empty: the URL in its zone whose port is this server's and whose host is one of this machine's names or addresses." },
+  replicationBatchSize: { type: 'int', default: 250, min: 1, max: 10000, doc: 'Most changes per replication batch (Eureka: 250).' },
+  replicationMaxBatchingDelayMs: { type: 'int', default: 20, min: 0, max: 10000, doc: 'Longest a change waits for its batch to fill before it is sent. Eureka waits 500 ms and then serves it from a 30 s cache; 20 ms keeps cross-zone visibility well under a second.' },
+  replicationMaxPending: { type: 'int', default: 10000, min: 10, max: 10000000, doc: 'Most changes queued per peer; past it heartbeats are dropped first, and a dropped register or cancel is counted and logged.' },
+  replicationTaskExpiryMs: { type: 'int', default: 30000, min: 100, max: 3600000, doc: 'How long an undelivered change is retried (Eureka: 30 s). Afterwards heartbeats answered 404 repair the peer.' },
+  replicationTimeoutMs: { type: 'int', default: 5000, min: 50, max: 120000, doc: 'Timeout of one request to a peer.' },
+  replicationRetryBaseMs: { type: 'int', default: 100, min: 1, max: 60000, doc: 'First pause after a network error or 503 from a peer; doubles per failure, with jitter.' },
+  replicationRetryMaxMs: { type: 'int', default: 5000, min: 1, max: 600000, doc: 'Longest pause between retries to an unreachable peer.' },
+  syncAttempts: { type: 'int', default: 5, min: 1, max: 1000, doc: 'Startup sync attempts (each asks every peer) before the failure mode applies.' },
+  syncRetryWaitMs: { type: 'int', default: 1000, min: 1, max: 600000, doc: 'Pause after the first failed sync attempt; doubles per attempt up to 8 ×. Eureka waits 30 s.' },
+  syncFailureMode: { type: 'string', default: 'refuse', choices: ['refuse', 'serve'], doc: '`refuse`: when no peer answers the startup sync, registry reads answer 403 (clients move to another server) until a peer answers or `syncEmptyWaitMs` passes, as Eureka does. `serve`: serve the registry as it is.' },
+  syncEmptyWaitMs: { type: 'int', default: 300000, min: 0, max: 86400000, doc: 'How long registry reads are refused after a failed startup sync (Eureka: 5 min). Sync keeps retrying meanwhile.' },
+  selfPreservationEnabled: { type: 'bool', default: true, doc: 'Suspend lease expiry when renewals fall below the threshold (a partition, not a mass death).' },
+  renewalPercentThreshold: { type: 'number', default: 0.85, min: 0, max: 1, doc: 'Threshold = expected renewals per minute × this (Eureka: 0.85).' },
+  renewalThresholdUpdateIntervalMs: { type: 'int', default: 900000, min: 1000, max: 86400000, doc: 'How often expected renewals are recounted from the registry (Eureka: 15 min); registrations, cancels and evictions adjust them at once.' },
+  selfPreservationMinInstances: { type: 'int', default: 10, min: 0, max: 10000000, doc: 'Below this many instances self-preservation never engages: a handful of dead instances is not a partition (Eureka keeps small setups in permanent "emergency").' },
+  renewalWindowMs: { type: 'int', default: 60000, min: 1000, max: 600000, doc: 'Window in which renewals are counted (Eureka: one minute). Shorten only in tests.' },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -67,7 +84,7 @@ export function parseSetting(name: string, raw: unknown, source: string): string
       if (raw === false || raw === 'false') return false;
       return fail('true or false');
     case 'string':
-      if (typeof raw !== 'string' || raw === '') return fail('a non-empty string');
+      if (typeof raw !== 'string' || (raw === '' && spec.default !== '')) return fail('a non-empty string');
       if (spec.choices && !spec.choices.includes(raw)) return fail(`one of ${spec.choices.join(', ')}`);
       return raw;
   }

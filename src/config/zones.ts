@@ -39,3 +39,38 @@ export function parseZonesFile(json: unknown, file: string): { topology: Topolog
   if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) fail('"settings" must be an object');
   return { topology: { region: obj.region as string | undefined, zones }, settings: settings as Record<string, unknown> };
 }
+
+/** This server's URL in the zones file and the peers it replicates to. */
+export interface PeerSet {
+  readonly self: string | undefined;
+  readonly peers: readonly string[];
+}
+
+/**
+ * Finds this server among the zones' servers and returns every other server as a peer, own zone first.
+ * Without `selfUrl`, self is the URL in its zone whose port is `port` and whose host is one of `localHosts`.
+ */
+export function resolvePeers(topology: Topology, zone: string, port: number, selfUrl: string, localHosts: readonly string[]): PeerSet {
+  const all = [...(topology.zones.get(zone) ?? []), ...[...topology.zones].filter(([z]) => z !== zone).flatMap(([, urls]) => urls)];
+  if (all.length === 0) return { self: undefined, peers: [] };
+  let self: string | undefined;
+  if (selfUrl) {
+    const wanted = selfUrl.endsWith('/') ? selfUrl : `${selfUrl}/`;
+    if (!all.includes(wanted)) throw new ConfigError(`Invalid setting selfUrl: ${wanted} is not one of the servers in the config file`);
+    self = wanted;
+  } else {
+    const own = topology.zones.get(zone) ?? [];
+    const hosts = new Set(localHosts.map((h) => h.toLowerCase()));
+    const candidates = own.filter((url) => {
+      const u = new URL(url);
+      const urlPort = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+      return urlPort === port && hosts.has(u.hostname.replace(/^\[|\]$/g, '').toLowerCase());
+    });
+    if (candidates.length !== 1) {
+      const why = candidates.length === 0 ? 'none of them is on this machine at port ' + port : `several match port ${port} (${candidates.join(', ')})`;
+      throw new ConfigError(`This server cannot find itself among zone "${zone}"'s servers (${own.join(', ')}): ${why}. Set selfUrl.`);
+    }
+    self = candidates[0];
+  }
+  return { self, peers: all.filter((url) => url !== self) };
+}

@@ -14,6 +14,9 @@ import { readBody } from './body';
 import { badRequest, empty, okOrNotFound, Reply, unparseable } from './errors';
 import { Payload, PayloadKind, ResponseCache } from './response-cache';
 import { Route } from './router';
+import { applyBatch } from '../replication/batch-receiver';
+import { PeerNode } from '../replication/peer-node';
+import { SelfPreservationState } from '../domain/self-preservation';
 import { checkLengths, InputLimits, validateRegistration } from '../domain/registration';
 
 /** Header that marks a write as replicated from a peer (PeerEurekaNode.HEADER_REPLICATION). */
@@ -48,15 +51,25 @@ export interface EurekaApiDeps {
   readonly expiryGate: ExpiryGate;
   readonly limits: InputLimits & {
     readonly maxBodyBytes: number;
+    /** Peers send up to replicationBatchSize instances at once (default: 256 × maxBodyBytes). */
+    readonly maxReplicationBodyBytes?: number;
     readonly defaultRenewalIntervalSecs: number;
     readonly defaultDurationSecs: number;
   };
   readonly serverInfo: ServerInfo;
+  /** False while a failed startup sync keeps registry reads refused (403); default: always allowed. */
+  readonly allowsRegistryReads?: (now: number) => boolean;
+  /** Self-preservation numbers, when it is configured. */
+  readonly selfPreservation?: (now: number) => SelfPreservationState;
+  /** The peers and their replication health; default: none. */
+  readonly peers?: () => readonly PeerNode[];
 }
 
 /** The Eureka route table. */
 export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
   const { registry, cache, clock, limits } = deps;
+  const allowsRegistryReads = deps.allowsRegistryReads ?? (() => true);
+  const peers = deps.peers ?? (() => []);
 
   const register: EurekaHandler = async ({ req, params, isReplication }) => {
     const body = await readBody(req, limits.maxBodyBytes);
@@ -123,6 +136,8 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
   const cached =
     (kind: PayloadKind, nameOf: (p: Record<string, string>) => string = () => ''): EurekaHandler =>
     ({ headers, params }) => {
+      // Eureka's read gate: an unsynced server must not hand out an empty registry; clients move to another one.
+      if (!allowsRegistryReads(clock.now())) return empty(403);
       const format = formatFor(headers.accept);
       const gzipped = acceptsGzip(headers['accept-encoding']);
       const payload = cache.get(kind, nameOf(params), format, gzipped);
@@ -158,6 +173,9 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
       applicationStats: {
         'registered-replicas': info.peers.join(', '),
       },
+      peers: peers().map((p) => ({ url: p.url, queueDepth: p.queueDepth, ...p.stats })),
+      selfPreservation: deps.selfPreservation?.(now),
+      registryReadsAllowed: allowsRegistryReads(now),
       region: info.region,
       zone: info.zone,
       registry: {
@@ -172,6 +190,14 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
       responseCache: { ...cache.stats },
     };
     return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  };
+
+  const replicationBatch: EurekaHandler = async ({ req }) => {
+    const body = await readBody(req, limits.maxReplicationBodyBytes ?? limits.maxBodyBytes * 256);
+    if ('reply' in body) return body.reply;
+    const outcome = applyBatch(body.text, { registry, clock, limits });
+    if ('error' in outcome) return unparseable('json', outcome.error);
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(outcome.response) };
   };
 
   const statusOverrides: EurekaHandler = () => {
@@ -204,6 +230,7 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
     { method: 'GET', pattern: '/svips/:vip', handler: limited(cached('svip', (p) => p.vip)) },
     // ASG status exists only on AWS registries; elsewhere Eureka answers 400 too.
     { method: 'PUT', pattern: '/asg/:asg/status', handler: () => badRequest('ASG status is only supported on AWS') },
+    { method: 'POST', pattern: '/peerreplication/batch', handler: replicationBatch },
     { method: 'GET', pattern: '/status', handler: status },
     { method: 'GET', pattern: '/serverinfo/statusoverrides', handler: statusOverrides },
   ];

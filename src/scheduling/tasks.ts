@@ -1,18 +1,53 @@
 // The server's periodic work as plain functions of the core; tests call them directly with a manual clock.
 import { Clock } from '../domain/clock';
 import { Evictor } from '../domain/eviction';
-import { Registry } from '../domain/registry';
+import { Registry, RegistryEvent } from '../domain/registry';
+import { SelfPreservation } from '../domain/self-preservation';
 import { Logger } from '../observability/logger';
 
-/** One eviction pass, logged when it evicts or when self-preservation holds expiry back. */
-export function evictionTask(evictor: Evictor, clock: Clock, logger: Logger): () => void {
+/** One eviction pass; logs when it evicts, and when self-preservation engages or lets go (with the numbers). */
+export function evictionTask(evictor: Evictor, selfPreservation: SelfPreservation, clock: Clock, logger: Logger): () => void {
   let wasSuspended = false;
   return () => {
-    const report = evictor.runPass(clock.now());
-    if (report.suspended !== wasSuspended) logger.warn(report.suspended ? 'lease expiration suspended' : 'lease expiration resumed');
+    const now = clock.now();
+    const report = evictor.runPass(now);
+    if (report.suspended !== wasSuspended) {
+      const state = selfPreservation.state(now);
+      const fields = { expected: state.expectedRenewalsPerMin, threshold: state.threshold, renewalsLastMin: state.renewalsLastMin, reason: state.reason };
+      if (report.suspended) logger.warn('self-preservation engaged: lease expiration suspended', fields);
+      else logger.info('self-preservation released: lease expiration resumed', fields);
+    }
     wasSuspended = report.suspended;
     if (report.evicted > 0 || report.expired > report.evicted) {
       logger.info('eviction pass', { expired: report.expired, evicted: report.evicted, compensationMs: report.compensationMs });
+    }
+  };
+}
+
+/** Recounts the expected renewals from the registry (each instance's own heartbeat interval). */
+export function renewalThresholdTask(selfPreservation: SelfPreservation, registry: Registry): () => void {
+  return () => {
+    selfPreservation.recount(
+      (function* () {
+        for (const lease of registry.leases()) yield lease.record.instance.renewalIntervalSecs;
+      })(),
+    );
+  };
+}
+
+/** Feeds registry events to self-preservation: renewals counted, expected renewals adjusted on joins and leaves. */
+export function selfPreservationListener(selfPreservation: SelfPreservation): (event: RegistryEvent) => void {
+  return (event) => {
+    switch (event.type) {
+      case 'renewed':
+        return selfPreservation.recordRenewal();
+      case 'registered':
+        selfPreservation.recordRenewal();
+        if (event.isNew) selfPreservation.instanceAdded(event.view.record.instance.renewalIntervalSecs);
+        return;
+      case 'cancelled':
+      case 'evicted':
+        return selfPreservation.instanceRemoved(event.view.record.instance.renewalIntervalSecs);
     }
   };
 }

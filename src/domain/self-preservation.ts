@@ -1,0 +1,125 @@
+// Self-preservation: when far fewer heartbeats arrive than the registered instances promise, the likelier cause is
+// a network partition, not a mass death, so lease expiry is suspended. Eureka's arithmetic with its bugs fixed:
+// expected renewals come from each instance's own interval, and cancels *and evictions* lower them.
+import { Clock } from './clock';
+import { ExpiryGate } from './eviction';
+
+/** Settings of self-preservation. */
+export interface SelfPreservationOptions {
+  readonly enabled: boolean;
+  /** Fraction of the expected renewals below which expiry is suspended (Eureka: 0.85). */
+  readonly renewalPercentThreshold: number;
+  /** Below this many registered instances self-preservation never engages (a dev setup is not a partition). */
+  readonly minInstances: number;
+  /** Length of the renewal-counting window, ms (Eureka: one minute). */
+  readonly windowMs: number;
+}
+
+/** The numbers behind the decision, for /status, the dashboard and logs. */
+export interface SelfPreservationState {
+  readonly enabled: boolean;
+  /** Renewals per minute the registered instances promise. */
+  readonly expectedRenewalsPerMin: number;
+  /** floor(expected × renewalPercentThreshold). */
+  readonly threshold: number;
+  /** Renewals counted in the last window (registrations count: they prove life too). */
+  readonly renewalsLastMin: number;
+  readonly instances: number;
+  /** True when expiry is suspended now. */
+  readonly active: boolean;
+  /** Why, in plain words. */
+  readonly reason: string;
+}
+
+const BUCKETS = 60;
+
+/** Counts renewals in a sliding window and decides whether leases may expire. */
+export class SelfPreservation implements ExpiryGate {
+  private expectedPerMin = 0;
+  private instances = 0;
+  private readonly buckets = new Float64Array(BUCKETS);
+  private readonly bucketStamp = new Float64Array(BUCKETS).fill(-1);
+  private readonly bucketMs: number;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly options: SelfPreservationOptions,
+    /** When the server opened for traffic, ms: before a full window has passed, renewals cannot be judged. */
+    private openedAt: number,
+  ) {
+    this.bucketMs = options.windowMs / BUCKETS;
+  }
+
+  /** Counts one renewal (heartbeat or registration, client or peer). Hot path: O(1). */
+  recordRenewal(): void {
+    const slot = Math.floor(this.clock.now() / this.bucketMs);
+    const i = slot % BUCKETS;
+    if (this.bucketStamp[i] !== slot) {
+      this.bucketStamp[i] = slot;
+      this.buckets[i] = 0;
+    }
+    this.buckets[i]++;
+  }
+
+  /** An instance with this heartbeat interval (s) joined. */
+  instanceAdded(renewalIntervalSecs: number): void {
+    this.instances++;
+    this.expectedPerMin += 60 / renewalIntervalSecs;
+  }
+
+  /** An instance with this heartbeat interval (s) left: cancelled or evicted (Eureka forgot evictions until 2020). */
+  instanceRemoved(renewalIntervalSecs: number): void {
+    this.instances = Math.max(0, this.instances - 1);
+    this.expectedPerMin = Math.max(0, this.expectedPerMin - 60 / renewalIntervalSecs);
+  }
+
+  /** Opens for traffic after startup sync: renewals are judged one window from now; expected renewals recounted. */
+  openForTraffic(now: number, renewalIntervalsSecs: Iterable<number>): void {
+    this.openedAt = now;
+    this.recount(renewalIntervalsSecs);
+  }
+
+  /** Periodic recount from the registry: the heartbeat intervals of every registered instance (s). */
+  recount(renewalIntervalsSecs: Iterable<number>): void {
+    let expected = 0;
+    let n = 0;
+    for (const interval of renewalIntervalsSecs) {
+      expected += 60 / interval;
+      n++;
+    }
+    this.expectedPerMin = expected;
+    this.instances = n;
+  }
+
+  /** Renewals in the window ending at `now`. */
+  renewalsInWindow(now: number): number {
+    const current = Math.floor(now / this.bucketMs);
+    let sum = 0;
+    for (let i = 0; i < BUCKETS; i++) if (this.bucketStamp[i] > current - BUCKETS) sum += this.buckets[i];
+    return sum;
+  }
+
+  isLeaseExpirationEnabled(now: number): boolean {
+    return !this.state(now).active;
+  }
+
+  state(now: number): SelfPreservationState {
+    const { enabled, renewalPercentThreshold, minInstances, windowMs } = this.options;
+    const expected = Math.round(this.expectedPerMin * 1000) / 1000;
+    const threshold = Math.floor(expected * renewalPercentThreshold + 1e-9);
+    // Scaled to a minute, so a shortened window (tests) keeps the same arithmetic.
+    const renewals = Math.round((this.renewalsInWindow(now) * 60_000) / windowMs);
+    const base = { enabled, expectedRenewalsPerMin: expected, threshold, renewalsLastMin: renewals, instances: this.instances };
+    if (!enabled) return { ...base, active: false, reason: 'self-preservation is switched off: expired leases are evicted' };
+    if (this.instances < minInstances) {
+      return { ...base, active: false, reason: `fewer than ${minInstances} instances are registered: expired leases are evicted` };
+    }
+    if (now - this.openedAt < windowMs) {
+      return { ...base, active: true, reason: 'the server opened less than a renewal window ago: expiry waits until renewals can be counted' };
+    }
+    if (renewals <= threshold) {
+      return { ...base, active: true, reason: `${renewals} renewals in the last minute, at or below the threshold of ${threshold} (${Math.round(renewalPercentThreshold * 100)} % of ${expected} expected): a partition is likelier than a mass death, so nothing expires` };
+    }
+    return { ...base, active: false, reason: `${renewals} renewals in the last minute, above the threshold of ${threshold}: expired leases are evicted` };
+  }
+}

@@ -1,0 +1,92 @@
+// Talking to one peer over HTTP (axios): batches of replication tasks, and the full registry for startup sync.
+// The only replication module that knows about the network.
+import http from 'node:http';
+import https from 'node:https';
+import axios, { AxiosInstance, isAxiosError } from 'axios';
+import { ReplicationListResponse } from './protocol';
+
+/** How a batch went as a whole. */
+export type BatchResult =
+  | { readonly kind: 'ok'; readonly response: ReplicationListResponse }
+  /** Network error, timeout or 503: worth retrying later. */
+  | { readonly kind: 'retry'; readonly reason: string }
+  /** Any other answer: the batch is discarded (Eureka's "permanent error"). */
+  | { readonly kind: 'failed'; readonly reason: string };
+
+/** A peer's registry, as fetched for startup sync. */
+export type RegistryFetch = { readonly kind: 'ok'; readonly body: string } | { readonly kind: 'failed'; readonly reason: string };
+
+/** The transport to one peer; tests substitute a scripted one. */
+export interface PeerClient {
+  readonly url: string;
+  /** Posts an encoded ReplicationList (see encodeReplicationList). */
+  sendBatch(body: string): Promise<BatchResult>;
+  fetchRegistry(): Promise<RegistryFetch>;
+  close(): void;
+}
+
+/** Headers a Netflix server sends to its peers (identity DefaultServer); the replication header marks the writes. */
+const PEER_HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json',
+  'accept-encoding': 'gzip',
+  'discoveryidentity-name': 'DefaultServer',
+  'discoveryidentity-version': '1.0',
+  'x-netflix-discovery-replication': 'true',
+};
+
+/** PeerClient over axios with a keep-alive connection pool per peer. */
+export class HttpPeerClient implements PeerClient {
+  private readonly http: AxiosInstance;
+  private readonly agents: { http: http.Agent; https: https.Agent };
+
+  /** @param url the peer's Eureka base URL, ending in '/', e.g. http://10.0.1.5:8761/eureka/ */
+  constructor(readonly url: string, timeoutMs: number) {
+    this.agents = { http: new http.Agent({ keepAlive: true, maxSockets: 8 }), https: new https.Agent({ keepAlive: true, maxSockets: 8 }) };
+    this.http = axios.create({
+      baseURL: url,
+      timeout: timeoutMs,
+      headers: PEER_HEADERS,
+      httpAgent: this.agents.http,
+      httpsAgent: this.agents.https,
+      validateStatus: () => true,
+      // Bodies are handled as text: the registry codecs parse them.
+      responseType: 'text',
+      transformResponse: (data: unknown) => data,
+      maxRedirects: 0,
+      proxy: false,
+    });
+  }
+
+  async sendBatch(body: string): Promise<BatchResult> {
+    try {
+      const res = await this.http.post<string>('peerreplication/batch/', body);
+      if (res.status === 503) return { kind: 'retry', reason: 'peer answered 503' };
+      if (res.status < 200 || res.status >= 300) return { kind: 'failed', reason: `peer answered ${res.status}` };
+      const parsed = JSON.parse(res.data) as ReplicationListResponse;
+      if (!Array.isArray(parsed?.responseList)) return { kind: 'failed', reason: 'peer answered without a responseList' };
+      return { kind: 'ok', response: parsed };
+    } catch (e) {
+      return { kind: 'retry', reason: describe(e) };
+    }
+  }
+
+  async fetchRegistry(): Promise<RegistryFetch> {
+    try {
+      const res = await this.http.get<string>('apps/');
+      return res.status === 200 ? { kind: 'ok', body: res.data } : { kind: 'failed', reason: `peer answered ${res.status}` };
+    } catch (e) {
+      return { kind: 'failed', reason: describe(e) };
+    }
+  }
+
+  close(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+}
+
+function describe(e: unknown): string {
+  if (isAxiosError(e)) return e.code ? `${e.code}: ${e.message}` : e.message;
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,200 @@
+// One peer: its queue of pending tasks and a sender that ships them in batches, one batch in flight at a time,
+// backing off with jitter while the peer is unreachable. A failing peer never slows the others: each has its own.
+import { Clock } from '../domain/clock';
+import { InstanceStatus, InstanceView } from '../domain/model';
+import { instanceJson } from '../codecs/json';
+import { Logger } from '../observability/logger';
+import { Scheduler } from '../scheduling/scheduler';
+import { PeerClient } from './peer-client';
+import { encodeReplicationList, OutgoingItem, ReplicationItemResult } from './protocol';
+import { DroppedTask, ReplicationTask, TaskQueue, TaskQueueOptions } from './task-queue';
+
+/** What a task carries besides its action and key. */
+export interface TaskPayload {
+  readonly status?: InstanceStatus;
+  readonly overriddenStatus?: InstanceStatus;
+  readonly lastDirtyTimestamp?: number;
+  /** The instance to register (Register only). */
+  readonly view?: InstanceView;
+}
+
+export type PeerTask = ReplicationTask<TaskPayload>;
+
+/** What the sender does with per-item answers that need action. */
+export interface ResultHandler {
+  /** The peer does not know an instance we heartbeat for: register it there. */
+  missingOnPeer(node: PeerNode, app: string, id: string): void;
+  /** The peer holds a newer copy (409): adopt it here. */
+  newerOnPeer(node: PeerNode, app: string, id: string, entity: unknown): void;
+}
+
+/** Settings of a peer's sender. */
+export interface PeerNodeOptions extends TaskQueueOptions {
+  /** First retry delay after a network error or 503, ms; doubles per failure. */
+  readonly retryBaseMs: number;
+  /** Longest retry delay, ms. */
+  readonly retryMaxMs: number;
+  readonly random: () => number;
+}
+
+/** Replication health of a peer, for status, dashboard and metrics. */
+export interface PeerStats {
+  batchesSent: number;
+  batchFailures: number;
+  tasksSent: number;
+  /** Heartbeats dropped (expired or overflow): harmless, the next one follows. */
+  heartbeatsDropped: number;
+  /** Registers, cancels and status changes that could not be delivered. */
+  changesLost: number;
+  consecutiveFailures: number;
+  lastSuccessAt: number;
+  lastFailureAt: number;
+  lastError: string;
+  /** Queue time of the oldest task in the last delivered batch, ms. */
+  lastLagMs: number;
+}
+
+export class PeerNode {
+  readonly stats: PeerStats = {
+    batchesSent: 0,
+    batchFailures: 0,
+    tasksSent: 0,
+    heartbeatsDropped: 0,
+    changesLost: 0,
+    consecutiveFailures: 0,
+    lastSuccessAt: 0,
+    lastFailureAt: 0,
+    lastError: '',
+    lastLagMs: 0,
+  };
+  private readonly queue: TaskQueue<TaskPayload>;
+  private sending = false;
+  private wakeAt: number | undefined;
+  private cancelWake: (() => void) | undefined;
+  private pausedUntil = 0;
+  private closed = false;
+
+  constructor(
+    readonly client: PeerClient,
+    private readonly handler: ResultHandler,
+    private readonly clock: Clock,
+    private readonly scheduler: Scheduler,
+    private readonly logger: Logger,
+    private readonly options: PeerNodeOptions,
+  ) {
+    this.queue = new TaskQueue(options);
+  }
+
+  get url(): string {
+    return this.client.url;
+  }
+
+  /** Tasks waiting to be sent. */
+  get queueDepth(): number {
+    return this.queue.size;
+  }
+
+  /** Queues a task; the sender wakes when a batch is due. */
+  enqueue(task: PeerTask): void {
+    if (this.closed) return;
+    this.account(this.queue.offer(task));
+    this.wake();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cancelWake?.();
+    this.client.close();
+  }
+
+  private wake(): void {
+    if (this.sending || this.closed) return;
+    const now = this.clock.now();
+    const due = this.queue.nextReleaseAt(now);
+    if (due === undefined) return;
+    const at = Math.max(due, this.pausedUntil);
+    if (this.wakeAt !== undefined && this.wakeAt <= at) return;
+    this.cancelWake?.();
+    this.wakeAt = at;
+    this.cancelWake = this.scheduler.after(Math.max(0, at - now), () => {
+      this.wakeAt = undefined;
+      this.cancelWake = undefined;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.sending || this.closed) return;
+    const { batch, expired } = this.queue.takeBatch(this.clock.now());
+    this.account(expired);
+    if (batch.length === 0) return this.wake();
+    this.sending = true;
+    const result = await this.client.sendBatch(encodeReplicationList(batch.map(toItem)));
+    this.sending = false;
+    if (this.closed) return;
+    const now = this.clock.now();
+    if (result.kind === 'ok') {
+      this.stats.batchesSent++;
+      this.stats.tasksSent += batch.length;
+      this.stats.consecutiveFailures = 0;
+      this.stats.lastSuccessAt = now;
+      this.stats.lastLagMs = now - Math.min(...batch.map((t) => t.queuedAt));
+      this.pausedUntil = 0;
+      this.handleResults(batch, result.response.responseList);
+    } else {
+      this.stats.batchFailures++;
+      this.stats.consecutiveFailures++;
+      this.stats.lastFailureAt = now;
+      this.stats.lastError = result.reason;
+      if (this.stats.consecutiveFailures === 1) this.logger.warn('replication to peer failing', { peer: this.url, reason: result.reason });
+      if (result.kind === 'retry') {
+        this.account(this.queue.requeue(batch));
+        const backoff = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (this.stats.consecutiveFailures - 1));
+        this.pausedUntil = now + backoff * (0.5 + this.options.random() / 2);
+      } else {
+        this.account(batch.map((task) => ({ task, reason: 'expired' as const })));
+      }
+    }
+    this.wake();
+  }
+
+  private handleResults(batch: readonly PeerTask[], results: readonly ReplicationItemResult[]): void {
+    // Eureka ignores per-item results whose count does not match the batch; so do we.
+    if (results.length !== batch.length) {
+      this.logger.warn('peer answered a batch with a different number of results', { peer: this.url, sent: batch.length, results: results.length });
+      return;
+    }
+    batch.forEach((task, i) => {
+      const code = results[i]?.statusCode;
+      if (code >= 200 && code < 300) return;
+      if (task.action === 'Heartbeat' && code === 404) return this.handler.missingOnPeer(this, task.app, task.id);
+      if (task.action === 'Heartbeat' && code === 409 && results[i].responseEntity) return this.handler.newerOnPeer(this, task.app, task.id, results[i].responseEntity);
+      if (task.action === 'Cancel' && code === 404) return;
+      this.logger.warn('peer refused a replicated change', { peer: this.url, action: task.action, app: task.app, id: task.id, status: code });
+    });
+  }
+
+  private account(dropped: readonly DroppedTask<TaskPayload>[]): void {
+    for (const { task, reason } of dropped) {
+      if (task.action === 'Heartbeat') {
+        this.stats.heartbeatsDropped++;
+      } else {
+        this.stats.changesLost++;
+        this.logger.warn('replicated change not delivered', { peer: this.url, action: task.action, app: task.app, id: task.id, reason });
+      }
+    }
+  }
+}
+
+function toItem(task: PeerTask): OutgoingItem {
+  const p = task.payload;
+  return {
+    appName: task.app,
+    id: task.id,
+    lastDirtyTimestamp: p.lastDirtyTimestamp,
+    overriddenStatus: p.overriddenStatus,
+    status: p.status,
+    instanceJson: p.view ? instanceJson(p.view) : undefined,
+    action: task.action,
+  };
+}

@@ -1,0 +1,94 @@
+// The set of peers: turns every client-originated registry change into a task for each peer, and acts on what
+// peers answer (re-register where a heartbeat was unknown, adopt a peer's newer copy). Evictions and writes that
+// arrived from a peer are never forwarded.
+import { Clock } from '../domain/clock';
+import { InstanceInfo } from '../domain/model';
+import { InputLimits, validateRegistration } from '../domain/registration';
+import { Registry, RegistryEvent } from '../domain/registry';
+import { decodeInstance } from '../codecs/instance-decoder';
+import { Logger } from '../observability/logger';
+import { Scheduler } from '../scheduling/scheduler';
+import { PeerClient } from './peer-client';
+import { PeerNode, PeerNodeOptions, PeerTask, ResultHandler, TaskPayload } from './peer-node';
+import { ReplicationAction } from './protocol';
+
+/** Settings of replication. */
+export interface ReplicationOptions extends PeerNodeOptions {
+  /** How long an undelivered task is kept, ms (Eureka: 30 s). */
+  readonly taskExpiryMs: number;
+}
+
+export class PeerNodes implements ResultHandler {
+  readonly nodes: readonly PeerNode[];
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    clients: readonly PeerClient[],
+    private readonly registry: Registry,
+    private readonly clock: Clock,
+    scheduler: Scheduler,
+    private readonly logger: Logger,
+    private readonly options: ReplicationOptions,
+    private readonly limits: InputLimits & { readonly defaultRenewalIntervalSecs: number; readonly defaultDurationSecs: number },
+  ) {
+    this.nodes = clients.map((c) => new PeerNode(c, this, clock, scheduler, logger, options));
+    this.unsubscribe = registry.subscribe((e) => this.onEvent(e));
+  }
+
+  close(): void {
+    this.unsubscribe();
+    for (const node of this.nodes) node.close();
+  }
+
+  missingOnPeer(node: PeerNode, app: string, id: string): void {
+    const lease = this.registry.lease(app, id);
+    if (lease) node.enqueue(this.task('Register', lease.record.instance, { view: lease.snapshot(), ...statusOf(lease.record.instance) }));
+  }
+
+  newerOnPeer(node: PeerNode, app: string, id: string, entity: unknown): void {
+    try {
+      const decoded = decodeInstance(entity, { renewalIntervalSecs: this.limits.defaultRenewalIntervalSecs, durationSecs: this.limits.defaultDurationSecs, now: this.clock.now() });
+      const valid = validateRegistration(decoded, decoded.app ?? app, this.limits);
+      if ('error' in valid || valid.ok.id !== id) throw new Error('error' in valid ? valid.error : `peer sent instance ${valid.ok.id} for ${id}`);
+      this.registry.register(valid.ok, true);
+    } catch (e) {
+      this.logger.warn('cannot adopt a peer\'s newer copy', { peer: node.url, app, id, reason: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  private onEvent(event: RegistryEvent): void {
+    if (this.nodes.length === 0 || event.type === 'evicted' || ('isReplication' in event && event.isReplication)) return;
+    switch (event.type) {
+      case 'registered':
+      case 'metadata-updated': {
+        const i = event.view.record.instance;
+        return this.broadcast(this.task('Register', i, { view: { record: event.view.record, lastRenewalTimestamp: event.view.lastRenewalTimestamp }, ...statusOf(i) }));
+      }
+      case 'renewed': {
+        const lease = this.registry.lease(event.app, event.id);
+        if (lease) this.broadcast(this.task('Heartbeat', lease.record.instance, statusOf(lease.record.instance)));
+        return;
+      }
+      case 'cancelled':
+        return this.broadcast(this.task('Cancel', event.view.record.instance, {}));
+      case 'status-updated':
+        return this.broadcast(this.task('StatusUpdate', event.view.record.instance, { status: event.view.record.instance.status, lastDirtyTimestamp: event.view.record.instance.lastDirtyTimestamp }));
+      case 'status-override-deleted':
+        return this.broadcast(this.task('DeleteStatusOverride', event.view.record.instance, { status: event.view.record.instance.status, lastDirtyTimestamp: event.view.record.instance.lastDirtyTimestamp }));
+    }
+  }
+
+  private task(action: ReplicationAction, i: InstanceInfo, payload: TaskPayload): PeerTask {
+    const now = this.clock.now();
+    return { action, app: i.app, id: i.id, payload, queuedAt: now, expiresAt: now + this.options.taskExpiryMs };
+  }
+
+  private broadcast(task: PeerTask): void {
+    for (const node of this.nodes) node.enqueue(task);
+  }
+}
+
+/** The status fields a Register or Heartbeat carries: the override only when there is one. */
+function statusOf(i: InstanceInfo): TaskPayload {
+  return { status: i.status, lastDirtyTimestamp: i.lastDirtyTimestamp, overriddenStatus: i.overriddenStatus !== 'UNKNOWN' ? i.overriddenStatus : undefined };
+}

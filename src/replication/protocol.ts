@@ -1,0 +1,47 @@
+// The peer replication wire format (POST /peerreplication/batch): ReplicationList in, ReplicationListResponse out,
+// shaped exactly as Netflix servers send and expect them, so mixed clusters replicate both ways.
+
+/** Replicated actions, spelled as Eureka spells them. */
+export const REPLICATION_ACTIONS = ['Register', 'Heartbeat', 'Cancel', 'StatusUpdate', 'DeleteStatusOverride'] as const;
+export type ReplicationAction = (typeof REPLICATION_ACTIONS)[number];
+
+/** One item of a batch as it travels (null fields omitted; lastDirtyTimestamp is a JSON number here). */
+export interface ReplicationItem {
+  appName: string;
+  id: string;
+  lastDirtyTimestamp?: number;
+  overriddenStatus?: string;
+  status?: string;
+  /** Full instance without wrapper (Register only); already-encoded JSON when sending. */
+  instanceInfo?: unknown;
+  action: ReplicationAction;
+}
+
+/** Per-item result, same order as the request. */
+export interface ReplicationItemResult {
+  statusCode: number;
+  /** The receiver's newer instance, on 409. */
+  responseEntity?: unknown;
+}
+
+export interface ReplicationListResponse {
+  responseList: ReplicationItemResult[];
+}
+
+/** An item whose instanceInfo is pre-encoded JSON text (so a register is not serialised twice). */
+export interface OutgoingItem extends Omit<ReplicationItem, 'instanceInfo'> {
+  instanceJson?: string;
+}
+
+/** Encodes a batch body in the field order Java peers write. */
+export function encodeReplicationList(items: readonly OutgoingItem[]): string {
+  const parts = items.map((i) => {
+    let s = `{"appName":${JSON.stringify(i.appName)},"id":${JSON.stringify(i.id)}`;
+    if (i.lastDirtyTimestamp !== undefined) s += `,"lastDirtyTimestamp":${i.lastDirtyTimestamp}`;
+    if (i.overriddenStatus !== undefined) s += `,"overriddenStatus":"${i.overriddenStatus}"`;
+    if (i.status !== undefined) s += `,"status":"${i.status}"`;
+    if (i.instanceJson !== undefined) s += `,"instanceInfo":${i.instanceJson}`;
+    return s + `,"action":"${i.action}"}`;
+  });
+  return `{"replicationList":[${parts.join(',')}]}`;
+}

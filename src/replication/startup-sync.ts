@@ -1,0 +1,136 @@
+// Startup sync: before it reports ready, a server copies the registry of its peers (without replicating it back).
+// When no peer answers it either serves what it has or refuses registry reads (403) for a while, as configured,
+// and keeps trying in the background; the first peer that answers opens it.
+import { Clock } from '../domain/clock';
+import { InputLimits, validateRegistration } from '../domain/registration';
+import { Registry } from '../domain/registry';
+import { decodeApplicationsJson } from '../codecs/json';
+import { Logger } from '../observability/logger';
+import { PeerClient } from './peer-client';
+
+/** Settings of startup sync. */
+export interface SyncOptions {
+  /** Attempts before giving up on the peers (each tries every peer). */
+  readonly attempts: number;
+  /** Pause after the first failed attempt, ms; doubles per attempt up to 8 ×. */
+  readonly retryWaitMs: number;
+  /** What to do when no peer answered: serve the (possibly empty) registry, or refuse reads for `emptyWaitMs`. */
+  readonly failureMode: 'serve' | 'refuse';
+  /** How long reads are refused after a failed sync, ms (Eureka: 5 min). */
+  readonly emptyWaitMs: number;
+}
+
+/** Readiness and the registry read gate. */
+export class SyncState {
+  private syncedAt: number | undefined;
+  private refuseUntil = 0;
+
+  constructor(private readonly clock: Clock) {}
+
+  /** True once synced with a peer, when there was nothing to sync, or once the refusal window has passed. */
+  isReady(): boolean {
+    return this.syncedAt !== undefined || (this.refuseUntil > 0 && this.clock.now() >= this.refuseUntil);
+  }
+
+  /** False while a failed sync keeps registry reads refused (403). */
+  allowsRegistryReads(now: number): boolean {
+    return this.syncedAt !== undefined || now >= this.refuseUntil;
+  }
+
+  /** Time registry reads are refused until, ms (0 when they are not). */
+  get readsRefusedUntil(): number {
+    return this.syncedAt === undefined ? this.refuseUntil : 0;
+  }
+
+  /** How long reads stay refused from now, ms. */
+  remainingRefusalMs(): number {
+    return Math.max(0, this.readsRefusedUntil - this.clock.now());
+  }
+
+  markSynced(): void {
+    this.syncedAt = this.clock.now();
+  }
+
+  refuseReadsFor(ms: number): void {
+    this.refuseUntil = this.clock.now() + ms;
+  }
+}
+
+/** Result of one sync attempt across all peers. */
+export interface SyncAttempt {
+  readonly answered: number;
+  readonly installed: number;
+}
+
+/** Fetches every peer's registry once and installs what they hold as replicated registrations. */
+export async function syncOnce(
+  peers: readonly PeerClient[],
+  registry: Registry,
+  clock: Clock,
+  limits: InputLimits & { readonly defaultRenewalIntervalSecs: number; readonly defaultDurationSecs: number },
+  logger: Logger,
+): Promise<SyncAttempt> {
+  const fetched = await Promise.all(peers.map((p) => p.fetchRegistry()));
+  let answered = 0;
+  let installed = 0;
+  fetched.forEach((result, i) => {
+    if (result.kind !== 'ok') {
+      logger.debug('sync: peer did not answer', { peer: peers[i].url, reason: result.reason });
+      return;
+    }
+    try {
+      const doc = decodeApplicationsJson(result.body, { renewalIntervalSecs: limits.defaultRenewalIntervalSecs, durationSecs: limits.defaultDurationSecs, now: clock.now() });
+      answered++;
+      for (const decoded of doc.instances) {
+        const valid = validateRegistration(decoded, decoded.app ?? '', limits);
+        if ('ok' in valid && registry.register(valid.ok, true).kind === 'registered') installed++;
+      }
+    } catch (e) {
+      logger.warn('sync: unreadable registry from peer', { peer: peers[i].url, reason: e instanceof Error ? e.message : String(e) });
+    }
+  });
+  return { answered, installed };
+}
+
+/**
+ * Runs startup sync to completion: retries with backoff; on failure applies the failure mode and keeps retrying
+ * in the background until a peer answers or the refusal window ends. Resolves once the server is ready.
+ */
+export async function syncFromPeers(
+  peers: readonly PeerClient[],
+  sync: () => Promise<SyncAttempt>,
+  state: SyncState,
+  options: SyncOptions,
+  sleep: (ms: number) => Promise<void>,
+  logger: Logger,
+): Promise<void> {
+  if (peers.length === 0) {
+    state.markSynced();
+    return;
+  }
+  for (let attempt = 1; attempt <= Math.max(1, options.attempts); attempt++) {
+    const result = await sync();
+    if (result.answered > 0) {
+      state.markSynced();
+      logger.info('synced registry from peers', { peers: result.answered, instances: result.installed, attempt });
+      return;
+    }
+    if (attempt < options.attempts) await sleep(options.retryWaitMs * 2 ** Math.min(attempt - 1, 3));
+  }
+  if (options.failureMode === 'serve') {
+    state.markSynced();
+    logger.warn('no peer answered the startup sync: serving the registry as it is', { peers: peers.length });
+    return;
+  }
+  state.refuseReadsFor(options.emptyWaitMs);
+  logger.warn('no peer answered the startup sync: registry reads answer 403 until a peer answers or the wait ends', { waitMs: options.emptyWaitMs });
+  while (!state.isReady()) {
+    await sleep(Math.min(options.retryWaitMs * 8, Math.max(1, state.remainingRefusalMs())));
+    if (state.isReady()) break;
+    const result = await sync();
+    if (result.answered > 0) {
+      state.markSynced();
+      logger.info('synced registry from peers after all', { peers: result.answered, instances: result.installed });
+    }
+  }
+}
