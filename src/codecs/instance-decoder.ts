@@ -2,7 +2,7 @@
 // shape. Both JSON and XML bodies are first parsed into plain objects with JSON's conventions
 // (`$` for text, `@name` for attributes), then normalised here.
 import { DataCenterInfo, dataCenterClassFor, effectiveId, InstanceStatus, parseStatus, PortInfo } from '../domain/model';
-import { InstanceDraft } from '../domain/registration';
+import { InstanceDraft, RegistrationLimits, validateRegistration, Validation } from '../domain/registration';
 
 /** An instance as decoded: the client's draft plus the server-owned fields when decoding a server's output. */
 export interface DecodedInstance extends InstanceDraft {
@@ -21,10 +21,35 @@ export interface DecodeDefaults {
   readonly now: number;
 }
 
+/**
+ * A millisecond timestamp from a query parameter or a JSON field (number or decimal string):
+ * undefined when absent or empty, null when malformed.
+ */
+export function parseTimestamp(value: unknown): number | undefined | null {
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : NaN;
+  return Number.isSafeInteger(n) && n >= 0 ? n : null;
+}
+
+/** The decode defaults of a server's registration limits at `now` (ms). */
+export function decodeDefaults(limits: RegistrationLimits, now: number): DecodeDefaults {
+  return { renewalIntervalSecs: limits.defaultRenewalIntervalSecs, durationSecs: limits.defaultDurationSecs, now };
+}
+
+/** Decodes and validates an instance a peer sent (batch Register, 409 body, sync); the app defaults to `app`. */
+export function acceptInstance(raw: unknown, app: string, limits: RegistrationLimits, now: number): Validation {
+  try {
+    const decoded = decodeInstance(raw, decodeDefaults(limits, now));
+    return validateRegistration(decoded, decoded.app ?? app, limits);
+  } catch (e) {
+    if (e instanceof DecodeError) return { error: e.message };
+    throw e;
+  }
+}
+
 /** A field that cannot be read; becomes a 400 naming the field. */
 export class DecodeError extends Error {}
 
-const EMPTY_MAP_CLASS = 'java.util.Collections$EmptyMap';
 type Raw = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -35,8 +60,8 @@ function text(raw: Raw, field: string): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return v === '' ? undefined : v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  // XML elements with attributes arrive as objects with a `$` text node.
-  if (isObject(v) && '$' in v && Object.keys(v).every((k) => k === '$' || k.startsWith('@'))) return text(v, '$');
+  // XML elements with attributes arrive as objects with a `$` text node (one level, never nested).
+  if (isObject(v) && '$' in v && !isObject(v['$']) && Object.keys(v).every((k) => k === '$' || k.startsWith('@'))) return text(v, '$');
   throw new DecodeError(`Invalid ${field}: expected a string`);
 }
 
@@ -71,10 +96,10 @@ function stringMap(value: unknown, field: string): Record<string, string> {
   const out: Record<string, string> = Object.create(null);
   for (const [key, v] of Object.entries(value)) {
     // The Java empty-map marker (`@class` in JSON, `class` attribute in XML) is not metadata.
-    if ((key === '@class' || key === '@_class') && (v === EMPTY_MAP_CLASS || typeof v === 'string')) continue;
+    if (key === '@class' && typeof v === 'string') continue;
     if (v === null || v === undefined) continue;
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[key] = String(v);
-    else if (isObject(v) && '$' in v) out[key] = String(v['$']);
+    else if (isObject(v) && ['string', 'number', 'boolean'].includes(typeof v['$'])) out[key] = String(v['$']);
     else throw new DecodeError(`Invalid ${field}.${key}: metadata values must be strings`);
   }
   return out;
@@ -83,7 +108,7 @@ function stringMap(value: unknown, field: string): Record<string, string> {
 function status(value: unknown, field: string, fallback: InstanceStatus): InstanceStatus {
   if (value === undefined || value === null || value === '') return fallback;
   const s = parseStatus(value);
-  if (!s) throw new DecodeError(`Invalid ${field}: ${String(value).slice(0, 40)}`);
+  if (!s) throw new DecodeError(`Invalid ${field}: ${typeof value === 'string' ? value.slice(0, 40) : `a ${typeof value}`}`);
   return s;
 }
 

@@ -16,6 +16,14 @@ export interface InputLimits {
   readonly maxMetadataEntries: number;
 }
 
+/** Limits plus the lease defaults for instances that send no leaseInfo. */
+export interface RegistrationLimits extends InputLimits {
+  /** Heartbeat interval assumed when leaseInfo omits it, seconds. */
+  readonly defaultRenewalIntervalSecs: number;
+  /** Lease duration assumed when leaseInfo omits it, seconds. */
+  readonly defaultDurationSecs: number;
+}
+
 /** A valid instance, or the 400 message that says why not. */
 export type Validation = { readonly ok: InstanceInfo } | { readonly error: string };
 

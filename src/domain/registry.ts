@@ -54,7 +54,8 @@ export class Registry {
   // Metadata set through the REST API, re-applied when the instance re-registers (Eureka drops it: Netflix/eureka#972).
   private readonly metadataOverlay = new Map<string, Record<string, string>>();
   private readonly counts: Record<InstanceStatus, number> = { DOWN: 0, OUT_OF_SERVICE: 0, STARTING: 0, UNKNOWN: 0, UP: 0 };
-  private readonly listeners: RegistryListener[] = [];
+  // Replaced, never mutated, on (un)subscribe: a listener may unsubscribe while an event is being dispatched.
+  private listeners: readonly RegistryListener[] = [];
   private readonly delta: DeltaLog;
   private instanceCount = 0;
   private rev = 0;
@@ -75,10 +76,9 @@ export class Registry {
 
   /** Subscribes to registry events; returns the unsubscribe function. */
   subscribe(listener: RegistryListener): () => void {
-    this.listeners.push(listener);
+    this.listeners = [...this.listeners, listener];
     return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i >= 0) this.listeners.splice(i, 1);
+      this.listeners = this.listeners.filter((l) => l !== listener);
     };
   }
 

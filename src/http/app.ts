@@ -2,6 +2,7 @@
 // Eureka routes (under /eureka, /eureka/v2, /eureka/v1) go through the route table in eureka-api.ts;
 // everything else (health, operators' JSON) is an express app.
 import { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { isPromise } from 'node:util/types';
 import express from 'express';
 import { Logger } from '../observability/logger';
 import { empty, Reply } from './errors';
@@ -60,8 +61,15 @@ export function createApp(deps: AppDeps): RequestListener {
     } catch (e) {
       return fail(res, e, logger, req);
     }
-    if (reply instanceof Promise) reply.then((r) => send(res, r), (e) => fail(res, e, logger, req));
-    else send(res, reply);
+    if (isPromise(reply)) {
+      (reply as Promise<Reply>).then((r) => send(res, r)).catch((e: unknown) => fail(res, e, logger, req));
+      return;
+    }
+    try {
+      send(res, reply as Reply);
+    } catch (e) {
+      fail(res, e, logger, req);
+    }
   };
 }
 

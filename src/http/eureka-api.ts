@@ -2,13 +2,14 @@
 // Mounted under /eureka, /eureka/v2 and /eureka/v1 by app.ts.
 import { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { cpus } from 'node:os';
+import { isPromise } from 'node:util/types';
 import { Clock } from '../domain/clock';
 import { ExpiryGate } from '../domain/eviction';
 import { Lease } from '../domain/lease';
 import { parseStatus, InstanceStatus } from '../domain/model';
 import { Registry } from '../domain/registry';
 import { CODECS } from '../codecs/documents';
-import { DecodeError } from '../codecs/instance-decoder';
+import { DecodeError, decodeDefaults, parseTimestamp } from '../codecs/instance-decoder';
 import { acceptsGzip, contentTypeFor, formatFor } from '../codecs/negotiate';
 import { readBody } from './body';
 import { badRequest, empty, okOrNotFound, Reply, unparseable } from './errors';
@@ -17,7 +18,7 @@ import { Route } from './router';
 import { applyBatch } from '../replication/batch-receiver';
 import { PeerNode } from '../replication/peer-node';
 import { SelfPreservationState } from '../domain/self-preservation';
-import { checkLengths, InputLimits, validateRegistration } from '../domain/registration';
+import { checkLengths, RegistrationLimits, validateRegistration } from '../domain/registration';
 
 /** Header that marks a write as replicated from a peer (PeerEurekaNode.HEADER_REPLICATION). */
 export const REPLICATION_HEADER = 'x-netflix-discovery-replication';
@@ -49,12 +50,10 @@ export interface EurekaApiDeps {
   readonly cache: ResponseCache;
   readonly clock: Clock;
   readonly expiryGate: ExpiryGate;
-  readonly limits: InputLimits & {
+  readonly limits: RegistrationLimits & {
     readonly maxBodyBytes: number;
     /** Peers send up to replicationBatchSize instances at once (default: 256 × maxBodyBytes). */
     readonly maxReplicationBodyBytes?: number;
-    readonly defaultRenewalIntervalSecs: number;
-    readonly defaultDurationSecs: number;
   };
   readonly serverInfo: ServerInfo;
   /** False while a failed startup sync keeps registry reads refused (403); default: always allowed. */
@@ -76,11 +75,7 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
     if ('reply' in body) return body.reply;
     let decoded;
     try {
-      decoded = CODECS[body.format].decodeInstance(body.text, {
-        renewalIntervalSecs: limits.defaultRenewalIntervalSecs,
-        durationSecs: limits.defaultDurationSecs,
-        now: clock.now(),
-      });
+      decoded = CODECS[body.format].decodeInstance(body.text, decodeDefaults(limits, clock.now()));
     } catch (e) {
       if (e instanceof DecodeError) return e.message === 'cannot parse request body' ? unparseable(body.format) : badRequest(e.message);
       throw e;
@@ -94,7 +89,7 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
   };
 
   const renew: EurekaHandler = ({ params, query, isReplication }) => {
-    const dirty = optionalTimestamp(query, 'lastDirtyTimestamp');
+    const dirty = parseTimestamp(query.get('lastDirtyTimestamp'));
     if (dirty === null) return badRequest('lastDirtyTimestamp must be a number of milliseconds');
     const override = query.get('overriddenstatus') ?? query.get('overriddenStatus');
     const outcome = registry.renew(params.app.toUpperCase(), params.id, {
@@ -111,7 +106,7 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
   const statusUpdate: EurekaHandler = ({ params, query, isReplication }) => {
     const value = parseStatus(query.get('value'));
     if (!value) return badRequest('value must be one of UP, DOWN, STARTING, OUT_OF_SERVICE, UNKNOWN');
-    const dirty = optionalTimestamp(query, 'lastDirtyTimestamp');
+    const dirty = parseTimestamp(query.get('lastDirtyTimestamp'));
     if (dirty === null) return badRequest('lastDirtyTimestamp must be a number of milliseconds');
     return okOrNotFound(registry.statusUpdate(params.app.toUpperCase(), params.id, value, dirty, isReplication));
   };
@@ -120,14 +115,15 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
     const raw = query.get('value');
     const value: InstanceStatus | undefined = raw === null ? undefined : parseStatus(raw);
     if (raw !== null && !value) return badRequest('value must be one of UP, DOWN, STARTING, OUT_OF_SERVICE, UNKNOWN');
-    const dirty = optionalTimestamp(query, 'lastDirtyTimestamp');
+    const dirty = parseTimestamp(query.get('lastDirtyTimestamp'));
     if (dirty === null) return badRequest('lastDirtyTimestamp must be a number of milliseconds');
     return okOrNotFound(registry.deleteStatusOverride(params.app.toUpperCase(), params.id, value, dirty, isReplication));
   };
 
   const updateMetadata: EurekaHandler = ({ params, query }) => {
-    const entries: Record<string, string> = {};
-    for (const [key, value] of query) if (!(key in entries)) entries[key] = value;
+    // First value of each parameter, as Eureka takes it; no prototype, so `constructor=x` is a key like any other.
+    const entries: Record<string, string> = Object.create(null);
+    for (const [key, value] of query) if (!Object.hasOwn(entries, key)) entries[key] = value;
     if (Object.keys(entries).length > limits.maxMetadataEntries) return badRequest(`Too many metadata entries (limit ${limits.maxMetadataEntries})`);
     return okOrNotFound(registry.updateMetadata(params.app.toUpperCase(), params.id, entries));
   };
@@ -148,7 +144,7 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
         if (gzipped) h['content-encoding'] = 'gzip';
         return { status: 200, headers: h, body: p.body };
       };
-      return payload instanceof Promise ? payload.then(reply) : reply(payload);
+      return isPromise(payload) ? payload.then(reply) : reply(payload);
     };
 
   // Single-instance reads are not cached; an expired lease is hidden while expiry is enabled (Eureka's rule).
@@ -234,13 +230,6 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
     { method: 'GET', pattern: '/status', handler: status },
     { method: 'GET', pattern: '/serverinfo/statusoverrides', handler: statusOverrides },
   ];
-}
-
-/** An optional millisecond timestamp query parameter: undefined when absent, null when malformed. */
-function optionalTimestamp(query: URLSearchParams, name: string): number | undefined | null {
-  const raw = query.get(name);
-  if (raw === null || raw === '') return undefined;
-  return /^\d{1,16}$/.test(raw) ? Number(raw) : null;
 }
 
 /** Eureka's uptime format: "HH:mm", prefixed with "N days " when longer. */

@@ -2,17 +2,17 @@
 // each with its own status code. Unlike Eureka, an invalid Register is answered 400 instead of a silent 200.
 import { Clock } from '../domain/clock';
 import { parseStatus } from '../domain/model';
-import { InputLimits, validateRegistration } from '../domain/registration';
+import { RegistrationLimits } from '../domain/registration';
 import { Registry } from '../domain/registry';
 import { instanceJson } from '../codecs/json';
-import { decodeInstance, DecodeError } from '../codecs/instance-decoder';
+import { acceptInstance, DecodeError, parseTimestamp } from '../codecs/instance-decoder';
 import { REPLICATION_ACTIONS, ReplicationAction, ReplicationItemResult, ReplicationListResponse } from './protocol';
 
 /** What applying a batch needs. */
 export interface BatchReceiverDeps {
   readonly registry: Registry;
   readonly clock: Clock;
-  readonly limits: InputLimits & { readonly defaultRenewalIntervalSecs: number; readonly defaultDurationSecs: number };
+  readonly limits: RegistrationLimits;
 }
 
 /** The per-item answers, or why the whole body is unreadable (a 400). */
@@ -38,18 +38,13 @@ function applyItem(item: unknown, deps: BatchReceiverDeps): ReplicationItemResul
   const app = typeof item['appName'] === 'string' ? item['appName'].toUpperCase() : '';
   const id = typeof item['id'] === 'string' ? item['id'] : '';
   if (!REPLICATION_ACTIONS.includes(action)) return { statusCode: 400 };
-  const dirty = timestamp(item['lastDirtyTimestamp']);
+  const dirty = parseTimestamp(item['lastDirtyTimestamp']);
   if (dirty === null) return { statusCode: 400 };
   const { registry } = deps;
   try {
     switch (action) {
       case 'Register': {
-        const decoded = decodeInstance(item['instanceInfo'], {
-          renewalIntervalSecs: deps.limits.defaultRenewalIntervalSecs,
-          durationSecs: deps.limits.defaultDurationSecs,
-          now: deps.clock.now(),
-        });
-        const valid = validateRegistration(decoded, decoded.app ?? app, deps.limits);
+        const valid = acceptInstance(item['instanceInfo'], app, deps.limits, deps.clock.now());
         if ('error' in valid) return { statusCode: 400 };
         return { statusCode: registry.register(valid.ok, true).kind === 'registered' ? 200 : 400 };
       }
@@ -77,11 +72,4 @@ function applyItem(item: unknown, deps: BatchReceiverDeps): ReplicationItemResul
     if (e instanceof DecodeError) return { statusCode: 400 };
     throw e;
   }
-}
-
-/** A lastDirtyTimestamp as number or numeric string: undefined when absent, null when malformed. */
-function timestamp(value: unknown): number | undefined | null {
-  if (value === undefined || value === null) return undefined;
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : NaN;
-  return Number.isSafeInteger(n) && n >= 0 ? n : null;
 }

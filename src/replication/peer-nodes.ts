@@ -3,9 +3,9 @@
 // arrived from a peer are never forwarded.
 import { Clock } from '../domain/clock';
 import { InstanceInfo } from '../domain/model';
-import { InputLimits, validateRegistration } from '../domain/registration';
+import { RegistrationLimits } from '../domain/registration';
 import { Registry, RegistryEvent } from '../domain/registry';
-import { decodeInstance } from '../codecs/instance-decoder';
+import { acceptInstance } from '../codecs/instance-decoder';
 import { Logger } from '../observability/logger';
 import { Scheduler } from '../scheduling/scheduler';
 import { PeerClient } from './peer-client';
@@ -29,7 +29,7 @@ export class PeerNodes implements ResultHandler {
     scheduler: Scheduler,
     private readonly logger: Logger,
     private readonly options: ReplicationOptions,
-    private readonly limits: InputLimits & { readonly defaultRenewalIntervalSecs: number; readonly defaultDurationSecs: number },
+    private readonly limits: RegistrationLimits,
   ) {
     this.nodes = clients.map((c) => new PeerNode(c, this, clock, scheduler, logger, options));
     this.unsubscribe = registry.subscribe((e) => this.onEvent(e));
@@ -46,14 +46,13 @@ export class PeerNodes implements ResultHandler {
   }
 
   newerOnPeer(node: PeerNode, app: string, id: string, entity: unknown): void {
-    try {
-      const decoded = decodeInstance(entity, { renewalIntervalSecs: this.limits.defaultRenewalIntervalSecs, durationSecs: this.limits.defaultDurationSecs, now: this.clock.now() });
-      const valid = validateRegistration(decoded, decoded.app ?? app, this.limits);
-      if ('error' in valid || valid.ok.id !== id) throw new Error('error' in valid ? valid.error : `peer sent instance ${valid.ok.id} for ${id}`);
-      this.registry.register(valid.ok, true);
-    } catch (e) {
-      this.logger.warn('cannot adopt a peer\'s newer copy', { peer: node.url, app, id, reason: e instanceof Error ? e.message : String(e) });
+    const valid = acceptInstance(entity, app, this.limits, this.clock.now());
+    const problem = 'error' in valid ? valid.error : valid.ok.id !== id ? `peer sent instance ${valid.ok.id} for ${id}` : undefined;
+    if (problem || !('ok' in valid)) {
+      this.logger.warn("cannot adopt a peer's newer copy", { peer: node.url, app, id, reason: problem });
+      return;
     }
+    this.registry.register(valid.ok, true);
   }
 
   private onEvent(event: RegistryEvent): void {

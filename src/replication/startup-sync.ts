@@ -2,9 +2,10 @@
 // When no peer answers it either serves what it has or refuses registry reads (403) for a while, as configured,
 // and keeps trying in the background; the first peer that answers opens it.
 import { Clock } from '../domain/clock';
-import { InputLimits, validateRegistration } from '../domain/registration';
+import { RegistrationLimits, validateRegistration } from '../domain/registration';
 import { Registry } from '../domain/registry';
 import { decodeApplicationsJson } from '../codecs/json';
+import { decodeDefaults } from '../codecs/instance-decoder';
 import { Logger } from '../observability/logger';
 import { PeerClient } from './peer-client';
 
@@ -67,7 +68,7 @@ export async function syncOnce(
   peers: readonly PeerClient[],
   registry: Registry,
   clock: Clock,
-  limits: InputLimits & { readonly defaultRenewalIntervalSecs: number; readonly defaultDurationSecs: number },
+  limits: RegistrationLimits,
   logger: Logger,
 ): Promise<SyncAttempt> {
   const fetched = await Promise.all(peers.map((p) => p.fetchRegistry()));
@@ -79,7 +80,7 @@ export async function syncOnce(
       return;
     }
     try {
-      const doc = decodeApplicationsJson(result.body, { renewalIntervalSecs: limits.defaultRenewalIntervalSecs, durationSecs: limits.defaultDurationSecs, now: clock.now() });
+      const doc = decodeApplicationsJson(result.body, decodeDefaults(limits, clock.now()));
       answered++;
       for (const decoded of doc.instances) {
         const valid = validateRegistration(decoded, decoded.app ?? '', limits);
