@@ -42,9 +42,19 @@ describe('loadConfig', () => {
       expect(config.topology.zones.get('a')).toEqual(['http://127.0.0.1:8761/eureka/']);
     });
 
-    it('accepts zones.example.json as shipped', () => {
-      const config = loadConfig(['--config', join(__dirname, '../../zones.example.json')], {});
-      expect(config.topology.zones.has(config.settings.zone)).toBe(true);
+    it.each([
+      ['us-east-1a', '8761'],
+      ['us-east-1b', '8762'],
+      ['us-east-1c', '8763'],
+    ])('finds zone %s of zones.example.json at port %s and peers with the other two', (zone, port) => {
+      const config = loadConfig(['--config', join(__dirname, '../../zones.example.json'), '--zone', zone, '--port', port], {});
+      expect(config.peerSet.self).toBe(`http://127.0.0.1:${port}/eureka/`);
+      expect(config.peerSet.peers).toHaveLength(2);
+      expect(config.peerSet.peers).not.toContain(config.peerSet.self);
+    });
+
+    it('is standalone, with no peers, without a config file', () => {
+      expect(loadConfig([], {}).peerSet).toEqual({ self: undefined, peers: [] });
     });
   });
 
@@ -65,6 +75,17 @@ describe('loadConfig', () => {
     it('names the setting when the file has a bad or unknown one', () => {
       expect(() => loadConfig(['--config', configFile({ settings: { maxNameLength: 'long' } })], {})).toThrow(/maxNameLength \(config file/);
       expect(() => loadConfig(['--config', configFile({ settings: { leaseSeconds: 5 } })], {})).toThrow(/Unknown setting "leaseSeconds"/);
+    });
+
+    it('stops when the server cannot find itself, or selfUrl is not listed', () => {
+      const file = configFile({ zones: { a: ['http://127.0.0.1:8761/eureka/'], b: ['http://127.0.0.1:8762/eureka/'] } });
+      expect(() => loadConfig(['--config', file, '--zone', 'a', '--port', '9999'], {})).toThrow(/cannot find itself among zone "a"'s servers .*Set selfUrl/);
+      expect(() => loadConfig(['--config', file, '--zone', 'a', '--self-url', 'http://127.0.0.1:1/eureka/'], {})).toThrow(/selfUrl: .* is not one of the servers/);
+      const remote = configFile({ zones: { a: ['http://zone-a.invalid:8761/eureka/'], b: ['http://zone-b.invalid:8761/eureka/'] } });
+      expect(loadConfig(['--config', remote, '--zone', 'b', '--self-url', 'http://zone-b.invalid:8761/eureka'], {}).peerSet).toEqual({
+        self: 'http://zone-b.invalid:8761/eureka/',
+        peers: ['http://zone-a.invalid:8761/eureka/'],
+      });
     });
 
     it('refuses a zone the file does not list, and malformed zones', () => {
