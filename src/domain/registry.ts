@@ -20,7 +20,15 @@ export interface RegistryOptions {
 
 /** Something that happened in the registry; listeners (logging, replication, metrics) subscribe to these. */
 export type RegistryEvent =
-  | { readonly type: 'registered'; readonly view: InstanceView; readonly incoming: InstanceInfo; readonly isReplication: boolean; readonly isNew: boolean }
+  | {
+      readonly type: 'registered';
+      readonly view: InstanceView;
+      readonly incoming: InstanceInfo;
+      readonly isReplication: boolean;
+      readonly isNew: boolean;
+      /** The instance as it was before a re-registration. */
+      readonly previous?: InstanceInfo;
+    }
   | { readonly type: 'renewed'; readonly app: string; readonly id: string; readonly isReplication: boolean }
   | { readonly type: 'cancelled'; readonly view: InstanceView; readonly isReplication: boolean }
   | { readonly type: 'evicted'; readonly view: InstanceView }
@@ -123,7 +131,7 @@ export class Registry {
     leases.set(incoming.id, lease);
     this.count(decision.status);
     this.delta.record(key, lease.snapshot(), now);
-    this.emit({ type: 'registered', view: lease, incoming, isReplication, isNew: !existing });
+    this.emit({ type: 'registered', view: lease, incoming, isReplication, isNew: !existing, previous: existing?.record.instance });
     return { kind: 'registered', view: lease };
   }
 
@@ -218,6 +226,11 @@ export class Registry {
     this.delta.record(key, lease.snapshot(), now);
     this.emit({ type: 'metadata-updated', view: lease });
     return 'ok';
+  }
+
+  /** Records an override learnt from a peer (a newer copy adopted after a 409), replacing ours. */
+  storeOverride(app: string, id: string, status: InstanceStatus): void {
+    this.overrides.set(keyOf(app, id), status);
   }
 
   /** The lease of an instance, or undefined. */

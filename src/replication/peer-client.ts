@@ -59,16 +59,23 @@ export class HttpPeerClient implements PeerClient {
   }
 
   async sendBatch(body: string): Promise<BatchResult> {
+    let res;
     try {
-      const res = await this.http.post<string>('peerreplication/batch/', body);
-      if (res.status === 503) return { kind: 'retry', reason: 'peer answered 503' };
-      if (res.status < 200 || res.status >= 300) return { kind: 'failed', reason: `peer answered ${res.status}` };
-      const parsed = JSON.parse(res.data) as ReplicationListResponse;
-      if (!Array.isArray(parsed?.responseList)) return { kind: 'failed', reason: 'peer answered without a responseList' };
-      return { kind: 'ok', response: parsed };
+      res = await this.http.post<string>('peerreplication/batch/', body);
     } catch (e) {
       return { kind: 'retry', reason: describe(e) };
     }
+    if (res.status === 503) return { kind: 'retry', reason: 'peer answered 503' };
+    if (res.status < 200 || res.status >= 300) return { kind: 'failed', reason: `peer answered ${res.status}` };
+    // The peer took the batch; an unreadable answer must not make us replay it.
+    let parsed: ReplicationListResponse | undefined;
+    try {
+      parsed = JSON.parse(res.data) as ReplicationListResponse;
+    } catch {
+      return { kind: 'failed', reason: 'peer answered a body that is not JSON' };
+    }
+    if (!Array.isArray(parsed?.responseList)) return { kind: 'failed', reason: 'peer answered without a responseList' };
+    return { kind: 'ok', response: parsed };
   }
 
   async fetchRegistry(): Promise<RegistryFetch> {

@@ -129,7 +129,7 @@ export class PeerNode {
     this.account(expired);
     if (batch.length === 0) return this.wake();
     this.sending = true;
-    const result = await this.client.sendBatch(encodeReplicationList(batch.map(toItem)));
+    const result = await this.client.sendBatch(encodeReplicationList(batch.map(toItem))).catch((e: unknown) => ({ kind: 'retry' as const, reason: String(e) }));
     this.sending = false;
     if (this.closed) return;
     const now = this.clock.now();

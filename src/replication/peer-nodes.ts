@@ -52,6 +52,8 @@ export class PeerNodes implements ResultHandler {
       this.logger.warn("cannot adopt a peer's newer copy", { peer: node.url, app, id, reason: problem });
       return;
     }
+    // The newer copy's override wins over ours (Eureka's storeOverriddenStatusIfRequired).
+    if (valid.ok.overriddenStatus !== 'UNKNOWN') this.registry.storeOverride(valid.ok.app, id, valid.ok.overriddenStatus);
     this.registry.register(valid.ok, true);
   }
 

@@ -49,7 +49,10 @@ export class TaskQueue<P = unknown> {
     this.remove(key);
     const dropped: DroppedTask<P>[] = [];
     if (this.pending.size >= this.options.maxPending) {
-      const victim = this.oldestHeartbeatKey() ?? (this.pending.keys().next().value as string);
+      const heartbeat = this.oldestHeartbeatKey();
+      // Full of changes: a heartbeat is the cheapest thing to lose, the next one follows.
+      if (heartbeat === undefined && task.action === 'Heartbeat') return [{ task, reason: 'overflow' }];
+      const victim = heartbeat ?? (this.pending.keys().next().value as string);
       dropped.push({ task: this.pending.get(victim)!, reason: 'overflow' });
       this.remove(victim);
     }

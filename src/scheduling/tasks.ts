@@ -41,10 +41,13 @@ export function selfPreservationListener(selfPreservation: SelfPreservation): (e
     switch (event.type) {
       case 'renewed':
         return selfPreservation.recordRenewal();
-      case 'registered':
+      case 'registered': {
         selfPreservation.recordRenewal();
-        if (event.isNew) selfPreservation.instanceAdded(event.view.record.instance.renewalIntervalSecs);
+        const interval = event.view.record.instance.renewalIntervalSecs;
+        if (event.previous && event.previous.renewalIntervalSecs !== interval) selfPreservation.instanceRemoved(event.previous.renewalIntervalSecs);
+        if (event.isNew || (event.previous && event.previous.renewalIntervalSecs !== interval)) selfPreservation.instanceAdded(interval);
         return;
+      }
       case 'cancelled':
       case 'evicted':
         return selfPreservation.instanceRemoved(event.view.record.instance.renewalIntervalSecs);
