@@ -142,13 +142,20 @@ export class Registry {
     if (!lease || lease.record.instance.status === 'UNKNOWN') return 'not-found';
     lease.renew(this.options.clock.now());
     this.emit({ type: 'renewed', app, id, isReplication: options.isReplication });
+    // A peer's heartbeat carries its override: one we lack (its StatusUpdate was lost in a partition) is applied,
+    // by the same rule register() learns overrides with. Eureka leaves the peers diverged until a re-registration.
+    const carried = options.overriddenStatus;
+    const key = keyOf(app, id);
+    if (options.isReplication && carried && carried !== 'UNKNOWN' && !this.overrides.has(key)) {
+      this.overrides.set(key, carried);
+      const previous = lease.record.instance.status;
+      this.rewrite(lease, { status: carried, overriddenStatus: carried }, 'override', undefined, this.options.clock.now());
+      this.emit({ type: 'status-updated', view: lease, previous, isReplication: true });
+    }
     const incomingDirty = options.lastDirtyTimestamp;
     if (incomingDirty === undefined) return 'ok';
     const storedDirty = lease.record.instance.lastDirtyTimestamp;
     if (incomingDirty > storedDirty) {
-      if (options.isReplication && options.overriddenStatus && options.overriddenStatus !== 'UNKNOWN') {
-        this.overrides.set(keyOf(app, id), options.overriddenStatus);
-      }
       return 'not-found';
     }
     if (incomingDirty < storedDirty && options.isReplication) return { conflict: lease };

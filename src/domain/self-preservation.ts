@@ -27,6 +27,8 @@ export interface SelfPreservationState {
   readonly instances: number;
   /** True when expiry is suspended now. */
   readonly active: boolean;
+  /** Which rule decided. */
+  readonly cause: 'disabled' | 'few-instances' | 'startup-window' | 'below-threshold' | 'above-threshold';
   /** Why, in plain words. */
   readonly reason: string;
 }
@@ -110,16 +112,16 @@ export class SelfPreservation implements ExpiryGate {
     // Scaled to a minute, so a shortened window (tests) keeps the same arithmetic.
     const renewals = Math.round((this.renewalsInWindow(now) * 60_000) / windowMs);
     const base = { enabled, expectedRenewalsPerMin: expected, threshold, renewalsLastMin: renewals, instances: this.instances };
-    if (!enabled) return { ...base, active: false, reason: 'self-preservation is switched off: expired leases are evicted' };
+    if (!enabled) return { ...base, active: false, cause: 'disabled', reason: 'self-preservation is switched off: expired leases are evicted' };
     if (this.instances < minInstances) {
-      return { ...base, active: false, reason: `fewer than ${minInstances} instances are registered: expired leases are evicted` };
+      return { ...base, active: false, cause: 'few-instances', reason: `fewer than ${minInstances} instances are registered: expired leases are evicted` };
     }
     if (now - this.openedAt < windowMs) {
-      return { ...base, active: true, reason: 'the server opened less than a renewal window ago: expiry waits until renewals can be counted' };
+      return { ...base, active: true, cause: 'startup-window', reason: 'the server opened less than a renewal window ago: expiry waits until renewals can be counted' };
     }
     if (renewals <= threshold) {
-      return { ...base, active: true, reason: `${renewals} renewals in the last minute, at or below the threshold of ${threshold} (${Math.round(renewalPercentThreshold * 100)} % of ${expected} expected): a partition is likelier than a mass death, so nothing expires` };
+      return { ...base, active: true, cause: 'below-threshold', reason: `${renewals} renewals in the last minute, at or below the threshold of ${threshold} (${Math.round(renewalPercentThreshold * 100)} % of ${expected} expected): a partition is likelier than a mass death, so nothing expires` };
     }
-    return { ...base, active: false, reason: `${renewals} renewals in the last minute, above the threshold of ${threshold}: expired leases are evicted` };
+    return { ...base, active: false, cause: 'above-threshold', reason: `${renewals} renewals in the last minute, above the threshold of ${threshold}: expired leases are evicted` };
   }
 }

@@ -11,13 +11,14 @@ export function evictionTask(evictor: Evictor, selfPreservation: SelfPreservatio
   return () => {
     const now = clock.now();
     const report = evictor.runPass(now);
-    if (report.suspended !== wasSuspended) {
-      const state = selfPreservation.state(now);
+    const state = selfPreservation.state(now);
+    // The first window after startup is not judged: no alarm for it.
+    if (report.suspended !== wasSuspended && state.cause !== 'startup-window') {
       const fields = { expected: state.expectedRenewalsPerMin, threshold: state.threshold, renewalsLastMin: state.renewalsLastMin, reason: state.reason };
       if (report.suspended) logger.warn('self-preservation engaged: lease expiration suspended', fields);
       else logger.info('self-preservation released: lease expiration resumed', fields);
     }
-    wasSuspended = report.suspended;
+    if (state.cause !== 'startup-window') wasSuspended = report.suspended;
     if (report.evicted > 0 || report.expired > report.evicted) {
       logger.info('eviction pass', { expired: report.expired, evicted: report.evicted, compensationMs: report.compensationMs });
     }

@@ -197,7 +197,9 @@ describe('batch receiver', () => {
         app: 'ORDERS',
         hostName: '10.0.0.7',
         ipAddr: '10.0.0.7',
-        status: 'UP',
+        // The Heartbeat item carries the sender's override, which this server did not have: it is applied.
+        status: 'OUT_OF_SERVICE',
+        overriddenStatus: 'OUT_OF_SERVICE',
         port: { port: 8080, enabled: true },
         securePort: { port: 443, enabled: false },
         dataCenterInfo: { name: 'MyOwn' },
