@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Command line entry: `zone-registry [--config FILE] [--setting value …]` starts a zone server.
+// Command line entry: `zone-registry [--config FILE] [--setting value …]` starts a zone server;
+// `zone-registry sidecar …` runs the sidecar instead (src/client/sidecar-cli.ts).
 import { loadConfig } from './config/config';
 import { ConfigError } from './config/settings';
 import { startServer } from './server';
@@ -26,7 +27,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-main().catch((e: unknown) => {
+const run: () => Promise<void> =
+  process.argv[2] === 'sidecar' ? () => import('./client/sidecar-cli').then((m) => m.runSidecarCli(process.argv.slice(3))) : main;
+
+run().catch((e: unknown) => {
   process.stderr.write(`zone-registry: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });

@@ -1,0 +1,147 @@
+// `zone-registry sidecar …`: the sidecar as a command. Parses flags, starts the sidecar, deregisters on
+// SIGTERM/SIGINT/SIGHUP (and on a crash of the sidecar itself) and exits.
+import { ClientLogLevel, consoleClientLogger } from './logger';
+import { ServersConfigError } from './servers';
+import { installShutdownHooks } from './shutdown';
+import { SidecarOptions, startSidecar } from './sidecar';
+
+/** Thrown for bad command-line arguments (exit code 2). */
+export class SidecarUsageError extends Error {}
+
+/** The command's help text. */
+export const SIDECAR_USAGE = `Usage: zone-registry sidecar --app NAME --port PORT --health-url URL (--server URL … | --config zones.json [--zone ZONE])
+  [--host-name H] [--ip-addr IP] [--vip-address V] [--secure-vip-address V] [--instance-id ID]
+  [--metadata key=value …] [--health-interval-ms 5000] [--health-timeout-ms MS] [--unhealthy-threshold 1]
+  [--lease-renewal-interval-secs 30] [--lease-duration-secs 90] [--log-level error|warn|info|debug]
+
+Registers the application with the Eureka servers, heartbeats for it, marks it DOWN while its health URL does not
+answer 2xx and UP again when it does, and deregisters it on SIGTERM/SIGINT.`;
+
+const VALUE_FLAGS = new Set([
+  'app', 'port', 'health-url', 'server', 'config', 'zone', 'host-name', 'ip-addr', 'vip-address', 'secure-vip-address', 'instance-id',
+  'metadata', 'health-interval-ms', 'health-timeout-ms', 'unhealthy-threshold', 'lease-renewal-interval-secs', 'lease-duration-secs', 'log-level',
+]);
+const REPEATABLE = new Set(['server', 'metadata']);
+
+/** Parsed command line: the sidecar's options and the log level. */
+export interface SidecarCommand {
+  /** Options for startSidecar. */
+  readonly options: SidecarOptions;
+  /** Console log level (`--log-level`, default info). */
+  readonly logLevel: ClientLogLevel;
+}
+
+function integer(flag: string, value: string, min: number, max: number): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new SidecarUsageError(`--${flag} must be a whole number from ${min} to ${max}, not "${value}"`);
+  return n;
+}
+
+/** Parses `sidecar` arguments (after the word `sidecar`); throws {@link SidecarUsageError}. */
+export function parseSidecarArgs(argv: readonly string[]): SidecarCommand {
+  const single = new Map<string, string>();
+  const lists = new Map<string, string[]>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') throw new SidecarUsageError(SIDECAR_USAGE);
+    if (!arg.startsWith('--')) throw new SidecarUsageError(`Unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    const flag = arg.slice(2, eq < 0 ? undefined : eq);
+    if (!VALUE_FLAGS.has(flag)) throw new SidecarUsageError(`Unknown flag --${flag}`);
+    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new SidecarUsageError(`Flag --${flag} needs a value`);
+    if (REPEATABLE.has(flag)) lists.set(flag, [...(lists.get(flag) ?? []), value]);
+    else if (single.has(flag)) throw new SidecarUsageError(`Flag --${flag} is given twice`);
+    else single.set(flag, value);
+  }
+  const required = (flag: string): string => {
+    const v = single.get(flag);
+    if (v === undefined || v === '') throw new SidecarUsageError(`--${flag} is required`);
+    return v;
+  };
+  const app = required('app');
+  const port = integer('port', required('port'), 1, 65535);
+  const servers = lists.get('server') ?? [];
+  const config = single.get('config');
+  if (servers.length > 0 && config !== undefined) throw new SidecarUsageError('Give either --server or --config, not both');
+  if (servers.length === 0 && config === undefined) throw new SidecarUsageError('Give the Eureka servers with --server URL (repeatable) or --config zones.json');
+  for (const s of servers) if (!/^https?:\/\/[^/]+/.test(s)) throw new SidecarUsageError(`--server must be a URL like http://host:8761/eureka/, not "${s}"`);
+  const healthUrl = required('health-url');
+  if (!/^https?:\/\/[^/]+/.test(healthUrl)) throw new SidecarUsageError(`--health-url must be an http(s) URL, not "${healthUrl}"`);
+  const metadata: Record<string, string> = {};
+  for (const entry of lists.get('metadata') ?? []) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new SidecarUsageError(`--metadata must be key=value, not "${entry}"`);
+    metadata[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  const logLevel = (single.get('log-level') ?? 'info') as ClientLogLevel;
+  if (!['error', 'warn', 'info', 'debug'].includes(logLevel)) throw new SidecarUsageError(`--log-level must be error, warn, info or debug, not "${logLevel}"`);
+  const opt = (flag: string, min: number, max: number): number | undefined => {
+    const v = single.get(flag);
+    return v === undefined ? undefined : integer(flag, v, min, max);
+  };
+  const options: SidecarOptions = {
+    app,
+    port,
+    healthUrl,
+    servers: config ?? servers,
+    zone: single.get('zone'),
+    hostName: single.get('host-name'),
+    ipAddr: single.get('ip-addr'),
+    vipAddress: single.get('vip-address'),
+    secureVipAddress: single.get('secure-vip-address'),
+    instanceId: single.get('instance-id'),
+    metadata,
+    healthIntervalMs: opt('health-interval-ms', 10, 3_600_000),
+    healthTimeoutMs: opt('health-timeout-ms', 10, 600_000),
+    unhealthyThreshold: opt('unhealthy-threshold', 1, 1000),
+    leaseRenewalIntervalSecs: opt('lease-renewal-interval-secs', 1, 3600),
+    leaseDurationSecs: opt('lease-duration-secs', 1, 86400),
+    keepProcessAlive: true,
+  };
+  return { options, logLevel };
+}
+
+/**
+ * Runs the sidecar command until a signal: exit code 0 after deregistering, 2 for bad arguments, 1 when it
+ * cannot start.
+ */
+export async function runSidecarCli(argv: readonly string[]): Promise<void> {
+  let command: SidecarCommand;
+  try {
+    command = parseSidecarArgs(argv);
+  } catch (e) {
+    if (e instanceof SidecarUsageError) {
+      const help = e.message === SIDECAR_USAGE;
+      (help ? process.stdout : process.stderr).write(help ? `${SIDECAR_USAGE}\n` : `zone-registry sidecar: ${e.message}\n\n${SIDECAR_USAGE}\n`);
+      process.exit(help ? 0 : 2);
+    }
+    throw e;
+  }
+  const logger = consoleClientLogger(command.logLevel, 'sidecar');
+  let sidecar;
+  try {
+    sidecar = await startSidecar({ ...command.options, logger });
+  } catch (e) {
+    process.stderr.write(`zone-registry sidecar: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(e instanceof TypeError || e instanceof ServersConfigError ? 2 : 1);
+  }
+  const running = sidecar;
+  installShutdownHooks(running, {
+    signals: ['SIGTERM', 'SIGINT', 'SIGHUP'],
+    onStopped: (signal, error) => {
+      if (error) logger.error('deregistration failed', { signal, error: error instanceof Error ? error.message : String(error) });
+      process.exit(0);
+    },
+  });
+  const crash = (e: unknown): void => {
+    logger.error('sidecar crashed, deregistering', { error: e instanceof Error ? e.stack : String(e) });
+    const timer = setTimeout(() => process.exit(1), 5000);
+    running.stop().finally(() => {
+      clearTimeout(timer);
+      process.exit(1);
+    });
+  };
+  process.once('uncaughtException', crash);
+  process.once('unhandledRejection', crash);
+}

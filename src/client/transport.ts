@@ -1,0 +1,165 @@
+// HTTP to the Eureka servers with failover: each request goes to the best server (own zone first), and on a network
+// error, a timeout or a server-side failure moves on to the next one (up to `maxServersPerRequest`), quarantining
+// the one that failed. What counts as a server failure follows Java's ServerStatusEvaluators, except that a 4xx
+// other than 403 on a registry read is the request's problem and is handed back, not retried elsewhere.
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import axios, { AxiosInstance } from 'axios';
+import { ClientLogger } from './logger';
+import { ServerEndpoint, ServerPool } from './servers';
+
+/** The kinds of request the client makes (they differ in which statuses mean "try another server"). */
+export type EurekaOperation = 'register' | 'heartbeat' | 'cancel' | 'fetch' | 'delta';
+
+/** One request, relative to a server's base URL. */
+export interface EurekaRequest {
+  /** What the request does (decides which statuses mean "try another server"). */
+  readonly op: EurekaOperation;
+  /** HTTP method. */
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Path relative to the base URL, e.g. `apps/ORDERS`. */
+  readonly path: string;
+  /** JSON body, if any. */
+  readonly body?: string;
+  /** Extra headers. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Aborts the request (and the failover). */
+  readonly signal?: AbortSignal;
+}
+
+/** A server's answer. */
+export interface EurekaResponse {
+  /** HTTP status. */
+  readonly status: number;
+  /** Response body (decompressed). */
+  readonly body: string;
+  /** Base URL of the server that answered. */
+  readonly server: string;
+}
+
+/** What happened at one server during a request. */
+export interface AttemptFailure {
+  /** Base URL of the server. */
+  readonly server: string;
+  /** HTTP status when the server answered with a failure status. */
+  readonly status?: number;
+  /** Network error or timeout, when it did not answer. */
+  readonly error?: string;
+}
+
+/** Thrown when no server gave a usable answer; lists every attempt. */
+export class EurekaUnavailableError extends Error {
+  constructor(
+    readonly request: Pick<EurekaRequest, 'op' | 'method' | 'path'>,
+    readonly attempts: readonly AttemptFailure[],
+  ) {
+    super(
+      `${request.method} ${request.path}: no Eureka server answered (` +
+        attempts.map((a) => `${a.server} → ${a.status ?? a.error ?? 'failed'}`).join('; ') +
+        ')',
+    );
+    this.name = 'EurekaUnavailableError';
+  }
+}
+
+/** Whether `status` means the server cannot serve this request now (so another server should be tried). */
+export function isServerFailure(op: EurekaOperation, status: number): boolean {
+  if (status >= 500 || status === 429) return true;
+  // An unsynced Eureka server refuses registry reads with 403; a delta 403 means "no delta" (the client then
+  // asks for the full registry, which moves on).
+  if (status === 403 && op === 'fetch') return true;
+  return false;
+}
+
+/** Options of a {@link EurekaTransport}. */
+export interface TransportOptions {
+  /** Timeout of one request to one server, ms. */
+  readonly timeoutMs: number;
+  /** Most servers tried per request (Java: 3). */
+  readonly maxServersPerRequest: number;
+  /** Reuse connections (default true). */
+  readonly keepAlive?: boolean;
+  /** An axios instance to send with (default: a new one). Per-request settings are applied on top. */
+  readonly http?: AxiosInstance;
+}
+
+/** Sends requests to the pool's servers with failover and quarantine. */
+export class EurekaTransport {
+  private readonly http: AxiosInstance;
+  private readonly agents: { http: HttpAgent; https: HttpsAgent };
+  private lastServer: ServerEndpoint | undefined;
+
+  constructor(
+    readonly pool: ServerPool,
+    private readonly options: TransportOptions,
+    private readonly logger: ClientLogger,
+  ) {
+    const keepAlive = options.keepAlive ?? true;
+    this.agents = { http: new HttpAgent({ keepAlive }), https: new HttpsAgent({ keepAlive }) };
+    this.http = options.http ?? axios.create();
+  }
+
+  /** The server that gave the last usable answer. */
+  get currentServer(): ServerEndpoint | undefined {
+    return this.lastServer;
+  }
+
+  /**
+   * Sends `req` to the best servers in turn until one gives a usable answer (any status that is not a server
+   * failure). Throws {@link EurekaUnavailableError} when none does, or the abort error when `req.signal` aborts.
+   */
+  async send(req: EurekaRequest): Promise<EurekaResponse> {
+    req.signal?.throwIfAborted();
+    const attempts: AttemptFailure[] = [];
+    for (const endpoint of this.pool.candidates(this.options.maxServersPerRequest)) {
+      if (req.signal?.aborted) break;
+      let failure: AttemptFailure;
+      try {
+        const res = await this.http.request<string>({
+          url: endpoint.url + req.path,
+          method: req.method,
+          data: req.body,
+          headers: { 'accept-encoding': 'gzip', ...(req.body !== undefined && { 'content-type': 'application/json' }), ...req.headers },
+          timeout: this.options.timeoutMs,
+          signal: req.signal,
+          responseType: 'text',
+          transformResponse: [(data: unknown) => data],
+          validateStatus: () => true,
+          maxRedirects: 0,
+          decompress: true,
+          proxy: false,
+          httpAgent: this.agents.http,
+          httpsAgent: this.agents.https,
+        });
+        const body = typeof res.data === 'string' ? res.data : res.data === undefined || res.data === null ? '' : String(res.data);
+        if (!isServerFailure(req.op, res.status)) {
+          this.pool.succeeded(endpoint.url);
+          if (this.lastServer?.url !== endpoint.url) {
+            if (this.lastServer) this.logger.info('now using Eureka server', { server: endpoint.url, zone: endpoint.zone, previous: this.lastServer.url });
+            this.lastServer = endpoint;
+          }
+          return { status: res.status, body, server: endpoint.url };
+        }
+        failure = { server: endpoint.url, status: res.status };
+      } catch (e) {
+        if (req.signal?.aborted) throw e;
+        failure = { server: endpoint.url, error: describe(e) };
+      }
+      attempts.push(failure);
+      this.pool.quarantine(endpoint.url);
+      this.logger.debug('Eureka server failed, trying the next one', { op: req.op, ...failure });
+    }
+    throw new EurekaUnavailableError(req, attempts);
+  }
+
+  /** Closes pooled connections. */
+  close(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+}
+
+function describe(e: unknown): string {
+  if (axios.isAxiosError(e)) return e.code ? `${e.code}${e.message ? ` (${e.message})` : ''}` : e.message;
+  return e instanceof Error ? e.message : String(e);
+}
