@@ -102,6 +102,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     peers: () => peers.nodes,
     limits,
     serverInfo: { version: VERSION, region: s.region, zone: s.zone, startedAt: clock.now(), peers: config.peerSet.peers },
+    settings: s,
   });
 
   const server = createServer({ keepAliveTimeout: 65_000 }, app);

@@ -5,50 +5,68 @@ import { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { isPromise } from 'node:util/types';
 import express from 'express';
 import { Logger } from '../observability/logger';
+import { observeOnFinish, RouteTimer, ServerMetrics } from '../observability/metrics';
+import { RecentChanges } from '../observability/recent-changes';
 import { empty, Reply } from './errors';
 import { EurekaApiDeps, EurekaHandler, eurekaRoutes, REPLICATION_HEADER } from './eureka-api';
 import { operatorRouter, OperatorDeps } from './operator-routes';
-import { BadPathError, Router } from './router';
+import { BadPathError, Route, Router } from './router';
 
 /** Everything the HTTP layer needs. */
 export interface AppDeps extends EurekaApiDeps, OperatorDeps {
   readonly logger: Logger;
 }
 
-// Longest prefix first so /eureka/v2/apps is not read as app "v2".
-const EUREKA_PREFIXES = ['/eureka/v2', '/eureka/v1', '/eureka'];
 const NO_QUERY = new URLSearchParams();
+
+/** Length of the Eureka prefix of a path (/eureka/v2, /eureka/v1 or /eureka), or -1 when it has none. */
+function eurekaPrefixLength(path: string): number {
+  if (!path.startsWith('/eureka')) return -1;
+  if (path.length === 7 || path.charCodeAt(7) !== 47 /* / */) return path.length === 7 ? 7 : -1;
+  // Longest prefix first, so /eureka/v2/apps is not read as app "v2".
+  if ((path.startsWith('v2', 8) || path.startsWith('v1', 8)) && (path.length === 10 || path.charCodeAt(10) === 47)) return 10;
+  return 7;
+}
 
 /** The request listener of a zone server. */
 export function createApp(deps: AppDeps): RequestListener {
-  const router = new Router<EurekaHandler>(eurekaRoutes(deps));
+  const routes = eurekaRoutes(deps);
+  const router = new Router<EurekaHandler>(routes);
+  // The operators' surface, from the same deps, unless the caller brings its own.
+  const metrics = deps.metrics ?? new ServerMetrics(deps);
+  const recentChanges = deps.recentChanges ?? new RecentChanges(deps.registry, () => deps.clock.now());
+  // Request durations are labelled by route pattern; each route's timer is resolved once, here.
+  const timers = new Map<Route<EurekaHandler>, RouteTimer>(routes.map((r) => [r, metrics.http.route(r.method, r.pattern)]));
   const operators = express();
   operators.disable('x-powered-by');
   // Our payloads carry precomputed ETags; express's would hash multi-megabyte bodies on every response.
   operators.set('etag', false);
-  operators.use(operatorRouter(deps));
+  operators.use(operatorRouter({ ...deps, metrics, recentChanges }));
   const { logger } = deps;
 
   return (req, res) => {
+    const started = performance.now();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    const prefix = EUREKA_PREFIXES.find((p) => path === p || path.startsWith(p + '/'));
-    if (prefix === undefined) {
+    const prefix = eurekaPrefixLength(path);
+    if (prefix < 0) {
+      observeOnFinish(res, started, metrics.http.express);
       operators(req, res);
       return;
     }
-    const started = logger.debugEnabled ? performance.now() : 0;
     if (logger.debugEnabled) res.on('finish', () => logger.debug('request', { method: req.method, url, status: res.statusCode, ms: +(performance.now() - started).toFixed(2) }));
     let match;
     try {
-      match = router.match(req.method ?? 'GET', path.slice(prefix.length));
+      match = router.match(req.method ?? 'GET', path.slice(prefix));
     } catch (e) {
-      if (e instanceof BadPathError) return send(res, { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: e.message });
-      throw e;
+      if (!(e instanceof BadPathError)) throw e;
+      return send(res, { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: e.message }, metrics.http.unmatchedRoute(req.method), started);
     }
-    if (match === undefined) return send(res, empty(404));
-    if ('notAllowed' in match) return send(res, empty(405));
+    if (match === undefined || 'notAllowed' in match) {
+      return send(res, empty(match === undefined ? 404 : 405), metrics.http.unmatchedRoute(req.method), started);
+    }
+    const timer = timers.get(match.route) as RouteTimer;
     let reply: Reply | Promise<Reply>;
     try {
       reply = match.route.handler({
@@ -59,30 +77,39 @@ export function createApp(deps: AppDeps): RequestListener {
         isReplication: req.headers[REPLICATION_HEADER] === 'true',
       });
     } catch (e) {
-      return fail(res, e, logger, req);
+      return fail(res, e, logger, req, timer, started);
     }
     if (isPromise(reply)) {
-      (reply as Promise<Reply>).then((r) => send(res, r)).catch((e: unknown) => fail(res, e, logger, req));
+      (reply as Promise<Reply>).then((r) => send(res, r, timer, started)).catch((e: unknown) => fail(res, e, logger, req, timer, started));
       return;
     }
     try {
-      send(res, reply as Reply);
+      send(res, reply as Reply, timer, started);
     } catch (e) {
-      fail(res, e, logger, req);
+      fail(res, e, logger, req, timer, started);
     }
   };
 }
 
-function send(res: ServerResponse, reply: Reply): void {
-  const body = reply.body ?? '';
-  const headers = { ...reply.headers, 'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length };
-  res.writeHead(reply.status, headers);
-  res.end(body);
+const NO_BODY_HEADERS = Object.freeze({ 'content-length': 0 });
+
+// Writes a reply and records its duration: at send time, which costs no per-request 'finish' listener.
+function send(res: ServerResponse, reply: Reply, timer: RouteTimer, started: number): void {
+  const body = reply.body;
+  if (body === undefined && reply.headers === undefined) {
+    res.writeHead(reply.status, NO_BODY_HEADERS);
+    res.end();
+  } else {
+    const length = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    res.writeHead(reply.status, { ...reply.headers, 'content-length': length });
+    res.end(body);
+  }
+  timer.record(reply.status, (performance.now() - started) / 1000);
 }
 
 // A bug, never bad input: logged with the request, answered with an empty 500 as Eureka does.
-function fail(res: ServerResponse, error: unknown, logger: Logger, req: IncomingMessage): void {
+function fail(res: ServerResponse, error: unknown, logger: Logger, req: IncomingMessage, timer: RouteTimer, started: number): void {
   logger.error('request failed', { method: req.method, url: req.url, error: error instanceof Error ? error.stack : String(error) });
-  if (!res.headersSent) send(res, empty(500));
+  if (!res.headersSent) send(res, empty(500), timer, started);
   else res.destroy();
 }

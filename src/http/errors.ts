@@ -10,8 +10,11 @@ export interface Reply {
   readonly body?: string | Buffer;
 }
 
+// Shared, frozen replies for the bodiless statuses: the heartbeat path allocates none.
+const EMPTY = new Map<number, Reply>([200, 204, 304, 403, 404, 405, 409, 500].map((s) => [s, Object.freeze({ status: s })]));
+
 /** A status with an empty body (200 heartbeat, 204 register, 403/404/405/409 errors). */
-export const empty = (status: number): Reply => ({ status });
+export const empty = (status: number): Reply => EMPTY.get(status) ?? { status };
 
 /** 400 with Eureka's short plain-text message (registration and parameter errors). */
 export const badRequest = (message: string): Reply => ({ status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: message });

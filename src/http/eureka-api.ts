@@ -206,8 +206,10 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
   const limited =
     (handler: EurekaHandler): EurekaHandler =>
     (r) => {
-      const tooLong = checkLengths({ app: r.params.app, id: r.params.id, vipAddress: r.params.vip }, limits.maxNameLength);
-      return tooLong ? badRequest(tooLong) : handler(r);
+      const { app, id, vip } = r.params;
+      const max = limits.maxNameLength;
+      if ((app?.length ?? 0) <= max && (id?.length ?? 0) <= max && (vip?.length ?? 0) <= max) return handler(r);
+      return badRequest(checkLengths({ app, id, vipAddress: vip }, max) ?? 'name too long');
     };
 
   return [

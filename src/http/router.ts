@@ -13,7 +13,9 @@ export interface Route<H> {
 
 interface Compiled<H> {
   readonly route: Route<H>;
-  readonly segments: readonly string[];
+  /** Literal segments, or undefined where the pattern has a parameter. */
+  readonly literals: readonly (string | undefined)[];
+  readonly names: readonly (string | undefined)[];
 }
 
 /** Result of a lookup. */
@@ -23,50 +25,64 @@ export type Match<H> = { readonly route: Route<H>; readonly params: Params } | {
 export class BadPathError extends Error {}
 
 export class Router<H> {
-  // Routes grouped by segment count; literal routes come first within a group (e.g. /apps/delta before /apps/:app).
-  private readonly bySize = new Map<number, Compiled<H>[]>();
+  // Routes by method and segment count; literal routes first within a group (/apps/delta before /apps/:app).
+  private readonly byMethod = new Map<string, Map<number, Compiled<H>[]>>();
+  private readonly all: Compiled<H>[] = [];
 
   constructor(routes: readonly Route<H>[]) {
     for (const route of routes) {
       const segments = route.pattern.split('/').filter(Boolean);
-      const list = this.bySize.get(segments.length) ?? [];
-      list.push({ route, segments });
-      this.bySize.set(segments.length, list);
+      const compiled: Compiled<H> = {
+        route,
+        literals: segments.map((s) => (s.startsWith(':') ? undefined : s)),
+        names: segments.map((s) => (s.startsWith(':') ? s.slice(1) : undefined)),
+      };
+      this.all.push(compiled);
+      const bySize = this.byMethod.get(route.method) ?? new Map<number, Compiled<H>[]>();
+      const list = bySize.get(segments.length) ?? [];
+      list.push(compiled);
+      list.sort((a, b) => paramCount(a) - paramCount(b));
+      bySize.set(segments.length, list);
+      this.byMethod.set(route.method, bySize);
     }
-    for (const list of this.bySize.values()) list.sort((a, b) => paramCount(a.segments) - paramCount(b.segments));
   }
 
   /** Matches a path (without prefix or query; trailing slash ignored); undefined when no route has this shape. */
   match(method: string, path: string): Match<H> {
-    const segments = path.split('/').filter(Boolean);
-    const candidates = this.bySize.get(segments.length);
-    if (!candidates) return undefined;
-    let pathMatched = false;
-    for (const c of candidates) {
-      const params = matchSegments(c.segments, segments);
-      if (!params) continue;
-      if (c.route.method !== method) {
-        pathMatched = true;
-        continue;
+    const segments = splitPath(path);
+    const candidates = this.byMethod.get(method)?.get(segments.length);
+    if (candidates) {
+      for (const c of candidates) {
+        if (!literalsMatch(c, segments)) continue;
+        const params: Params = {};
+        for (let i = 0; i < segments.length; i++) {
+          const name = c.names[i];
+          if (name !== undefined) params[name] = decodeSegment(segments[i]);
+        }
+        return { route: c.route, params };
       }
-      return { route: c.route, params };
     }
-    return pathMatched ? { notAllowed: true } : undefined;
+    // Rare path: tell a wrong method (405) from an unknown route (404).
+    return this.all.some((c) => c.literals.length === segments.length && literalsMatch(c, segments)) ? { notAllowed: true } : undefined;
   }
 }
 
-function paramCount(segments: readonly string[]): number {
-  return segments.filter((s) => s.startsWith(':')).length;
+function splitPath(path: string): string[] {
+  const segments = path.split('/');
+  // Leading slash, trailing slash and doubled slashes leave empty segments.
+  return segments.includes('') ? segments.filter((s) => s !== '') : segments;
 }
 
-function matchSegments(pattern: readonly string[], actual: readonly string[]): Params | undefined {
-  const params: Params = {};
-  for (let i = 0; i < pattern.length; i++) {
-    const p = pattern[i];
-    if (p.startsWith(':')) params[p.slice(1)] = decodeSegment(actual[i]);
-    else if (p !== actual[i]) return undefined;
+function literalsMatch<H>(c: Compiled<H>, segments: readonly string[]): boolean {
+  for (let i = 0; i < segments.length; i++) {
+    const literal = c.literals[i];
+    if (literal !== undefined && literal !== segments[i]) return false;
   }
-  return params;
+  return true;
+}
+
+function paramCount<H>(c: Compiled<H>): number {
+  return c.names.filter((n) => n !== undefined).length;
 }
 
 function decodeSegment(segment: string): string {

@@ -1168,7 +1168,7 @@ describe('operator routes', () => {
   });
 
   it.each([
-    ['GET', '/'],
+    ['GET', '/nope/'],
     ['GET', '/nope'],
     ['GET', '/eurekaX/apps'],
     ['POST', '/health'],

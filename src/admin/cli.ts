@@ -1,0 +1,370 @@
+#!/usr/bin/env node
+// `zone-registry-admin`: the operators' command line against a running server (ours or any Eureka server for the
+// registry commands). Human tables by default, --json for scripts. Exit codes: 0 done, 1 failed (message on stderr),
+// 2 bad command line.
+import { parseArgs } from 'node:util';
+import { AdminApplication, AdminClient, AdminError, AdminInstance, DEFAULT_SERVER, parseServer, UsageError } from './client';
+import { ago, clean, duration, table } from './format';
+
+/** Where the CLI writes; tests capture it. */
+export interface AdminIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** Wall clock for "ago" columns; default Date.now. */
+  now?(): number;
+}
+
+const processIo: AdminIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+export const USAGE = `Usage: zone-registry-admin [--server URL] [--json] [--timeout MS] COMMAND
+
+Commands:
+  apps                               applications with instance counts by status and zone
+  instances APP                      the instances of APP: address, status, override, zone, lease
+  status APP ID OUT_OF_SERVICE|UP    set an operator status override (PUT …/status?value=)
+  status APP ID UP --remove-override remove the override instead (DELETE …/status): the instance's
+                                     own status counts again from its next heartbeat
+  peers                              replication health of the server's peers
+  health                             liveness, readiness, registry and self-preservation (exit 1 unless ready)
+
+Options:
+  --server URL     the server's Eureka URL (default ${DEFAULT_SERVER});
+                   http://user:password@host:port/eureka/ sends Basic auth
+  --json           print JSON instead of tables
+  --timeout MS     per-request timeout (default 10000)
+  -h, --help       this help
+`;
+
+const OVERRIDE_STATUSES = ['OUT_OF_SERVICE', 'UP'];
+const STATUS_ORDER = ['UP', 'DOWN', 'OUT_OF_SERVICE', 'STARTING', 'UNKNOWN'];
+
+interface Context {
+  readonly client: AdminClient;
+  readonly json: boolean;
+  readonly io: AdminIo;
+  readonly now: number;
+}
+
+/** Runs one command line; resolves to the exit code. Never throws. */
+export async function runAdmin(argv: readonly string[], io: AdminIo = processIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        server: { type: 'string', short: 's' },
+        json: { type: 'boolean' },
+        timeout: { type: 'string' },
+        'remove-override': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    return usage(io, (e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  const [command, ...args] = positionals;
+  if (!command) return usage(io, 'a command is needed');
+  try {
+    const timeout = values.timeout === undefined ? 10_000 : Number(values.timeout);
+    if (!Number.isInteger(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of milliseconds, got "${values.timeout}"`);
+    const ctx: Context = { client: new AdminClient(parseServer(values.server ?? DEFAULT_SERVER), timeout), json: values.json ?? false, io, now: io.now?.() ?? Date.now() };
+    const removeOverride = values['remove-override'] ?? false;
+    if (removeOverride && command !== 'status') throw new UsageError('--remove-override belongs to the status command');
+    switch (command) {
+      case 'apps':
+        arity(command, args, 0);
+        return await apps(ctx);
+      case 'instances':
+        arity(command, args, 1, 'APP');
+        return await instances(ctx, args[0]);
+      case 'status':
+        arity(command, args, 3, 'APP ID OUT_OF_SERVICE|UP');
+        return await status(ctx, args[0], args[1], args[2], removeOverride);
+      case 'peers':
+        arity(command, args, 0);
+        return await peers(ctx);
+      case 'health':
+        arity(command, args, 0);
+        return await health(ctx);
+      default:
+        throw new UsageError(`unknown command "${clean(command)}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) return usage(io, e.message);
+    if (e instanceof AdminError) {
+      io.err(`zone-registry-admin: ${clean(e.message)}\n`);
+      return 1;
+    }
+    io.err(`zone-registry-admin: unexpected error: ${clean(e instanceof Error ? e.stack ?? e.message : String(e))}\n`);
+    return 1;
+  }
+}
+
+function usage(io: AdminIo, message: string): number {
+  io.err(`zone-registry-admin: ${clean(message)}\n\n${USAGE}`);
+  return 2;
+}
+
+function arity(command: string, args: readonly string[], n: number, names = ''): void {
+  if (args.length !== n) throw new UsageError(n === 0 ? `${command} takes no arguments` : `${command} needs ${names}`);
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+function printJson(ctx: Context, value: unknown): void {
+  ctx.io.out(JSON.stringify(value, null, 2) + '\n');
+}
+
+function countBy(instances: readonly AdminInstance[], key: (i: AdminInstance) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const i of instances) out[key(i)] = (out[key(i)] ?? 0) + 1;
+  return out;
+}
+
+function formatCounts(counts: Record<string, number>): string {
+  return Object.keys(counts)
+    .sort()
+    .map((k) => `${k}: ${counts[k]}`)
+    .join(', ');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function apps(ctx: Context): Promise<number> {
+  const list = await ctx.client.applications();
+  const rows = list.map((a) => ({
+    name: a.name,
+    instances: a.instances.length,
+    statusCounts: countBy(a.instances, (i) => i.status),
+    zones: countBy(a.instances, (i) => i.zone ?? '(none)'),
+  }));
+  if (ctx.json) {
+    printJson(ctx, rows);
+    return 0;
+  }
+  if (rows.length === 0) {
+    ctx.io.out('No applications are registered.\n');
+    return 0;
+  }
+  ctx.io.out(
+    table(
+      [{ header: 'APPLICATION' }, { header: 'INSTANCES', right: true }, ...STATUS_ORDER.map((s) => ({ header: s, right: true })), { header: 'ZONES' }],
+      rows.map((r) => [r.name, r.instances, ...STATUS_ORDER.map((s) => r.statusCounts[s] ?? 0), formatCounts(r.zones)]),
+    ),
+  );
+  return 0;
+}
+
+function instanceRows(app: AdminApplication, now: number): unknown[][] {
+  return app.instances.map((i) => [
+    i.id,
+    i.hostName,
+    `${i.ipAddr}${i.port !== null ? `:${i.port}` : ''}${i.securePort !== null ? ` (secure :${i.securePort})` : ''}`,
+    i.status,
+    i.overriddenStatus !== 'UNKNOWN' ? i.overriddenStatus : '-',
+    i.zone ?? '-',
+    ago(i.lastRenewalTimestamp, now),
+    i.leaseExpiresAt === null ? '-' : i.leaseExpiresAt >= now ? duration(i.leaseExpiresAt - now) : `expired ${duration(now - i.leaseExpiresAt)} ago`,
+  ]);
+}
+
+async function instances(ctx: Context, name: string): Promise<number> {
+  const app = await ctx.client.application(name);
+  if (ctx.json) {
+    printJson(ctx, app.instances);
+    return 0;
+  }
+  ctx.io.out(`${clean(app.name)}: ${plural(app.instances.length, 'instance')}\n`);
+  ctx.io.out(
+    table(
+      [{ header: 'INSTANCE' }, { header: 'HOST' }, { header: 'ADDRESS' }, { header: 'STATUS' }, { header: 'OVERRIDE' }, { header: 'ZONE' }, { header: 'LAST RENEWAL' }, { header: 'LEASE LEFT', right: true }],
+      instanceRows(app, ctx.now),
+    ),
+  );
+  return 0;
+}
+
+async function status(ctx: Context, appName: string, id: string, rawStatus: string, removeOverride: boolean): Promise<number> {
+  const value = rawStatus.toUpperCase();
+  if (!OVERRIDE_STATUSES.includes(value)) throw new UsageError(`status must be OUT_OF_SERVICE or UP, got "${rawStatus}"`);
+  if (removeOverride && value !== 'UP') throw new UsageError('--remove-override goes with UP: it hands the status back to the instance');
+  const app = appName.toUpperCase();
+  if (removeOverride) await ctx.client.removeOverride(app, id);
+  else await ctx.client.setStatus(app, id, value);
+  // Read it back so the operator sees what clients will see. The change is done even if this read fails.
+  let after: AdminInstance | undefined;
+  try {
+    after = (await ctx.client.application(app)).instances.find((i) => i.id === id);
+  } catch {
+    after = undefined;
+  }
+  const action = removeOverride ? 'override-removed' : 'override-set';
+  if (ctx.json) {
+    printJson(ctx, { app, id, action, requested: value, status: after?.status ?? null, overriddenStatus: after?.overriddenStatus ?? null });
+    return 0;
+  }
+  const now = after ? ` Now: status ${after.status}, override ${after.overriddenStatus === 'UNKNOWN' ? 'none' : after.overriddenStatus}.` : '';
+  if (removeOverride) {
+    ctx.io.out(`${clean(app)}/${clean(id)}: override removed; the instance's own status counts again from its next heartbeat.${clean(now)}\n`);
+  } else {
+    ctx.io.out(`${clean(app)}/${clean(id)}: status override ${value} set.${clean(now)}\n`);
+    if (value === 'UP') ctx.io.out('UP is now an operator override too; to hand the status back to the instance: status APP ID UP --remove-override\n');
+  }
+  return 0;
+}
+
+interface PeerRow {
+  url: string;
+  health: 'healthy' | 'failing' | 'idle';
+  queueDepth: number;
+  batchesSent: number;
+  batchFailures: number;
+  consecutiveFailures: number;
+  lastSuccessAt: number;
+  lastLagMs: number;
+  changesLost: number;
+  heartbeatsDropped: number;
+  lastError: string;
+  lastFailureAt: number;
+}
+
+function peerRows(status: Record<string, unknown>): PeerRow[] {
+  if (!Array.isArray(status.peers)) throw new AdminError('the server does not report its peers in /eureka/status (is it a zone-registry server?)');
+  return status.peers.map((raw: unknown) => {
+    const p = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const n = (k: string): number => (typeof p[k] === 'number' ? (p[k] as number) : 0);
+    const consecutiveFailures = n('consecutiveFailures');
+    const batchesSent = n('batchesSent');
+    return {
+      url: String(p.url ?? ''),
+      health: consecutiveFailures > 0 ? 'failing' : batchesSent === 0 ? 'idle' : 'healthy',
+      queueDepth: n('queueDepth'),
+      batchesSent,
+      batchFailures: n('batchFailures'),
+      consecutiveFailures,
+      lastSuccessAt: n('lastSuccessAt'),
+      lastLagMs: n('lastLagMs'),
+      changesLost: n('changesLost'),
+      heartbeatsDropped: n('heartbeatsDropped'),
+      lastError: String(p.lastError ?? ''),
+      lastFailureAt: n('lastFailureAt'),
+    };
+  });
+}
+
+async function peers(ctx: Context): Promise<number> {
+  const rows = peerRows(await ctx.client.serverStatus());
+  if (ctx.json) {
+    printJson(ctx, rows);
+    return 0;
+  }
+  if (rows.length === 0) {
+    ctx.io.out('No peers: the server runs standalone.\n');
+    return 0;
+  }
+  ctx.io.out(
+    table(
+      [
+        { header: 'PEER' },
+        { header: 'HEALTH' },
+        { header: 'LAST SUCCESS' },
+        { header: 'QUEUE', right: true },
+        { header: 'BATCHES', right: true },
+        { header: 'FAILURES', right: true },
+        { header: 'LAG', right: true },
+        { header: 'LOST CHANGES', right: true },
+        { header: 'DROPPED HEARTBEATS', right: true },
+        { header: 'LAST ERROR' },
+      ],
+      rows.map((p) => [
+        p.url,
+        p.health === 'failing' ? `failing (${p.consecutiveFailures} in a row)` : p.health,
+        ago(p.lastSuccessAt, ctx.now),
+        p.queueDepth,
+        p.batchesSent,
+        p.batchFailures,
+        p.lastSuccessAt ? duration(p.lastLagMs) : '-',
+        p.changesLost,
+        p.heartbeatsDropped,
+        p.lastError ? `${p.lastError} (${ago(p.lastFailureAt, ctx.now)})` : '-',
+      ]),
+    ),
+  );
+  return 0;
+}
+
+async function health(ctx: Context): Promise<number> {
+  const live = await ctx.client.health('health/live');
+  const ready = await ctx.client.health('health/ready');
+  let status: Record<string, unknown> | undefined;
+  let statusError: string | undefined;
+  try {
+    status = await ctx.client.serverStatus();
+  } catch (e) {
+    if (!(e instanceof AdminError)) throw e;
+    statusError = e.message;
+  }
+  const registry = (status?.registry ?? undefined) as { applications?: number; instances?: number; statusCounts?: Record<string, number> } | undefined;
+  const sp = (status?.selfPreservation ?? undefined) as { enabled?: boolean; active?: boolean; reason?: string; expectedRenewalsPerMin?: number; threshold?: number; renewalsLastMin?: number } | undefined;
+  const peerList = status && Array.isArray(status.peers) ? peerRows(status) : [];
+  const failing = peerList.filter((p) => p.health === 'failing');
+  const healthy = live.code === 200 && ready.code === 200;
+  if (ctx.json) {
+    printJson(ctx, {
+      server: ctx.client.target.display,
+      healthy,
+      live,
+      ready,
+      zone: status?.zone ?? null,
+      region: status?.region ?? null,
+      registryReadsAllowed: status?.registryReadsAllowed ?? null,
+      leaseExpirationEnabled: status?.leaseExpirationEnabled ?? null,
+      registry: registry ?? null,
+      selfPreservation: sp ?? null,
+      peers: { total: peerList.length, failing: failing.map((p) => p.url) },
+      ...(statusError ? { statusError } : {}),
+    });
+  } else {
+    const lines: [string, string][] = [
+      ['Server', ctx.client.target.display],
+      ['Live', `${live.status} (${live.code})`],
+      ['Ready', `${ready.status} (${ready.code})`],
+    ];
+    if (status) {
+      lines.push(['Zone', `${String(status.zone ?? '?')} (region ${String(status.region ?? '?')})`]);
+      if (registry) {
+        const counts = Object.entries(registry.statusCounts ?? {}).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(', ');
+        lines.push(['Registry', `${plural(registry.applications ?? 0, 'application')}, ${plural(registry.instances ?? 0, 'instance')}${counts ? ` (${counts})` : ''}; reads ${status.registryReadsAllowed === false ? 'REFUSED (403)' : 'allowed'}`]);
+      }
+      if (sp) {
+        lines.push(['Self-preservation', `${sp.enabled === false ? 'off' : sp.active ? 'ACTIVE' : 'inactive'}: ${sp.reason ?? ''}`]);
+        lines.push(['Renewals', `${sp.renewalsLastMin ?? '?'} last minute, threshold ${sp.threshold ?? '?'}, expected ${sp.expectedRenewalsPerMin ?? '?'} / min`]);
+      }
+      lines.push(['Peers', peerList.length === 0 ? 'none (standalone)' : `${peerList.length - failing.length} of ${peerList.length} replicating${failing.length ? `; failing: ${failing.map((p) => p.url).join(', ')}` : ''}`]);
+    } else if (statusError) {
+      lines.push(['Status', `unavailable: ${statusError}`]);
+    }
+    const width = Math.max(...lines.map(([k]) => k.length));
+    ctx.io.out(lines.map(([k, v]) => `${k.padEnd(width)}  ${clean(v)}`).join('\n') + '\n');
+  }
+  if (!healthy) ctx.io.err(`zone-registry-admin: ${live.code !== 200 ? `not live (${clean(live.status)})` : `not ready (${clean(ready.status)})`}\n`);
+  return healthy ? 0 : 1;
+}
+
+if (require.main === module) {
+  void runAdmin(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,254 @@
+// The admin CLI's HTTP side: the Eureka REST API (and, on our server, /health/*) through axios. Works against any
+// Eureka server for apps, instances and status; peers and health need this server's /eureka/status and /health.
+import axios, { AxiosInstance, AxiosResponse, isAxiosError } from 'axios';
+
+/** A failure the CLI reports as one clear line (exit code 1). */
+export class AdminError extends Error {}
+
+/** Bad command line (exit code 2). */
+export class UsageError extends Error {}
+
+/** Default --server. */
+export const DEFAULT_SERVER = 'http://127.0.0.1:8761/eureka/';
+
+/** Where a server is and how to log in to it. */
+export interface ServerTarget {
+  /** Base URL of the Eureka API without credentials, ending in `/`. */
+  readonly eurekaUrl: string;
+  /** The server's root (where /health lives): the URL before `/eureka`, ending in `/`. */
+  readonly rootUrl: string;
+  /** For messages: the URL with the password masked. */
+  readonly display: string;
+  readonly auth?: { readonly username: string; readonly password: string };
+}
+
+/** Parses --server: http(s) URL, optional user:password (sent as Basic auth), default path /eureka/. */
+export function parseServer(raw: string): ServerTarget {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--server must be a URL like ${DEFAULT_SERVER}, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--server must be an http:// or https:// URL, got "${url.protocol}"`);
+  if (url.search || url.hash) throw new UsageError('--server must not have a query or fragment');
+  const decode = (s: string): string => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  const auth = url.username || url.password ? { username: decode(url.username), password: decode(url.password) } : undefined;
+  const user = auth ? `${url.username}${url.password ? ':***' : ''}@` : '';
+  url.username = '';
+  url.password = '';
+  if (url.pathname === '/' || url.pathname === '') url.pathname = '/eureka/';
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  const at = url.pathname.search(/\/eureka(\/|$)/);
+  const rootPath = at < 0 ? '/' : url.pathname.slice(0, at + 1);
+  return { eurekaUrl: url.href, rootUrl: `${url.origin}${rootPath}`, display: `${url.protocol}//${user}${url.host}${url.pathname}`, auth };
+}
+
+/** One instance as the CLI shows it, from Eureka JSON (any server's spelling). */
+export interface AdminInstance {
+  readonly app: string;
+  readonly id: string;
+  readonly hostName: string;
+  readonly ipAddr: string;
+  readonly port: number | null;
+  readonly securePort: number | null;
+  readonly status: string;
+  /** Operator override; UNKNOWN when none. */
+  readonly overriddenStatus: string;
+  readonly zone: string | null;
+  readonly vipAddress: string | null;
+  readonly lastRenewalTimestamp: number | null;
+  readonly leaseDurationSecs: number | null;
+  readonly leaseExpiresAt: number | null;
+  readonly metadata: Record<string, string>;
+}
+
+/** One application as the CLI shows it. */
+export interface AdminApplication {
+  readonly name: string;
+  readonly instances: AdminInstance[];
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
+const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '');
+const num = (v: unknown): number | null => {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isFinite(n) ? n : null;
+};
+
+function portOf(v: unknown): number | null {
+  if (isObject(v)) {
+    const enabled = v['@enabled'];
+    if (enabled === false || enabled === 'false') return null;
+    return num(v['$']);
+  }
+  return num(v);
+}
+
+/** Reads one Eureka JSON instance. */
+export function toAdminInstance(raw: unknown, appName: string): AdminInstance {
+  const i = isObject(raw) ? raw : {};
+  const lease = isObject(i.leaseInfo) ? i.leaseInfo : {};
+  const metadata: Record<string, string> = {};
+  if (isObject(i.metadata)) for (const [k, v] of Object.entries(i.metadata)) if (!k.startsWith('@')) metadata[k] = str(v);
+  const lastRenewal = num(lease.lastRenewalTimestamp);
+  const duration = num(lease.durationInSecs);
+  const override = str(i.overriddenStatus ?? i.overriddenstatus) || 'UNKNOWN';
+  return {
+    app: str(i.app) || appName,
+    id: str(i.instanceId) || str(i.hostName),
+    hostName: str(i.hostName),
+    ipAddr: str(i.ipAddr),
+    port: portOf(i.port),
+    securePort: portOf(i.securePort),
+    status: str(i.status) || 'UNKNOWN',
+    overriddenStatus: override,
+    zone: metadata.zone || null,
+    vipAddress: str(i.vipAddress) || null,
+    lastRenewalTimestamp: lastRenewal,
+    leaseDurationSecs: duration,
+    leaseExpiresAt: lastRenewal !== null && duration !== null ? lastRenewal + duration * 1000 : null,
+    metadata,
+  };
+}
+
+function toAdminApplication(raw: unknown): AdminApplication {
+  const a = isObject(raw) ? raw : {};
+  const name = str(a.name);
+  return { name, instances: asList(a.instance).map((i) => toAdminInstance(i, name)) };
+}
+
+/** Talks to one server. */
+export class AdminClient {
+  private readonly http: AxiosInstance;
+
+  constructor(
+    readonly target: ServerTarget,
+    timeoutMs: number,
+  ) {
+    this.http = axios.create({
+      timeout: timeoutMs,
+      auth: target.auth,
+      headers: { Accept: 'application/json', 'User-Agent': 'zone-registry-admin' },
+      // Statuses are ours to explain; bodies stay text until we know they are JSON.
+      validateStatus: () => true,
+      responseType: 'text',
+      transformResponse: [(data: unknown) => data],
+      maxRedirects: 0,
+    });
+  }
+
+  /** Every application (GET apps/). */
+  async applications(): Promise<AdminApplication[]> {
+    const res = await this.request('GET', this.eureka('apps/'), 'list the applications');
+    this.expect(res, [200], 'list the applications');
+    const body = this.json(res, 'list the applications');
+    const apps = isObject(body.applications) ? body.applications : undefined;
+    if (!apps) throw new AdminError(`unexpected answer to GET ${this.eureka('apps/')}: no "applications" object`);
+    return asList(apps.application).map(toAdminApplication).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** One application (GET apps/APP); AdminError when it has no instances. */
+  async application(app: string): Promise<AdminApplication> {
+    const url = this.eureka(`apps/${encodeURIComponent(app.toUpperCase())}`);
+    const res = await this.request('GET', url, `read application ${app}`);
+    if (res.status === 404) throw new AdminError(`application ${app.toUpperCase()} is not registered on ${this.target.display}`);
+    this.expect(res, [200], `read application ${app}`);
+    const body = this.json(res, `read application ${app}`);
+    if (!isObject(body.application)) throw new AdminError(`unexpected answer to GET ${url}: no "application" object`);
+    return toAdminApplication(body.application);
+  }
+
+  /** Sets an operator override (PUT apps/APP/ID/status?value=STATUS). */
+  async setStatus(app: string, id: string, status: string): Promise<void> {
+    const url = this.eureka(`apps/${encodeURIComponent(app.toUpperCase())}/${encodeURIComponent(id)}/status?value=${encodeURIComponent(status)}`);
+    const res = await this.request('PUT', url, `set ${app}/${id} ${status}`);
+    if (res.status === 404) throw new AdminError(`instance ${id} of ${app.toUpperCase()} is not registered on ${this.target.display}`);
+    this.expect(res, [200], `set ${app}/${id} ${status}`);
+  }
+
+  /** Removes the operator override (DELETE apps/APP/ID/status): the instance's own status counts again. */
+  async removeOverride(app: string, id: string): Promise<void> {
+    const url = this.eureka(`apps/${encodeURIComponent(app.toUpperCase())}/${encodeURIComponent(id)}/status`);
+    const res = await this.request('DELETE', url, `remove the override of ${app}/${id}`);
+    if (res.status === 404) throw new AdminError(`instance ${id} of ${app.toUpperCase()} is not registered on ${this.target.display}`);
+    this.expect(res, [200], `remove the override of ${app}/${id}`);
+  }
+
+  /** This server's /eureka/status document. */
+  async serverStatus(): Promise<Json> {
+    const res = await this.request('GET', this.eureka('status'), 'read the server status');
+    this.expect(res, [200], 'read the server status');
+    return this.json(res, 'read the server status');
+  }
+
+  /** GET /health/live or /health/ready at the server's root: the status code and the body's status. */
+  async health(path: 'health/live' | 'health/ready'): Promise<{ code: number; status: string }> {
+    const url = this.target.rootUrl + path;
+    const res = await this.request('GET', url, `read ${path}`);
+    if (res.status !== 200 && res.status !== 503) this.expect(res, [200, 503], `read ${path}`);
+    let status = '';
+    try {
+      const body = JSON.parse(String(res.data)) as unknown;
+      if (isObject(body)) status = str(body.status);
+    } catch {
+      // A non-JSON health answer is reported by its code.
+    }
+    return { code: res.status, status: status || (res.status === 200 ? 'UP' : 'DOWN') };
+  }
+
+  private eureka(path: string): string {
+    return this.target.eurekaUrl + path;
+  }
+
+  private async request(method: 'GET' | 'PUT' | 'DELETE', url: string, what: string): Promise<AxiosResponse<string>> {
+    try {
+      return await this.http.request<string>({ method, url });
+    } catch (e) {
+      if (isAxiosError(e)) {
+        if (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT') throw new AdminError(`cannot ${what}: no answer from ${this.target.display} within the timeout`);
+        const cause = e.cause instanceof Error && e.cause.message ? e.cause.message : e.message;
+        const reason = e.code && !cause.includes(e.code) ? `${e.code}: ${cause}` : cause;
+        throw new AdminError(`cannot ${what}: cannot reach ${this.target.display} (${reason})`);
+      }
+      throw e;
+    }
+  }
+
+  private expect(res: AxiosResponse<string>, ok: readonly number[], what: string): void {
+    if (ok.includes(res.status)) return;
+    const detail = String(res.data ?? '').trim().slice(0, 200);
+    const hint =
+      res.status === 401 || res.status === 403
+        ? res.status === 403 && !this.target.auth
+          ? ' (the server refuses reads until its startup sync is over, or it needs credentials: http://user:password@host…)'
+          : ' (check the credentials in --server: http://user:password@host…)'
+        : res.status === 400 && detail
+          ? `: ${detail}`
+          : '';
+    throw new AdminError(`cannot ${what}: ${res.config.method?.toUpperCase()} ${this.redact(res.config.url ?? '')} answered ${res.status}${hint}`);
+  }
+
+  private json(res: AxiosResponse<string>, what: string): Json {
+    try {
+      const body = JSON.parse(String(res.data)) as unknown;
+      if (isObject(body)) return body;
+    } catch {
+      // fall through
+    }
+    throw new AdminError(`cannot ${what}: ${this.target.display} did not answer JSON (is it a Eureka server?)`);
+  }
+
+  // Messages name the server as the operator wrote it, never with its password.
+  private redact(url: string): string {
+    return url.startsWith(this.target.eurekaUrl) ? this.target.display + url.slice(this.target.eurekaUrl.length) : url;
+  }
+}

@@ -1,0 +1,251 @@
+// GET /api/overview: everything the dashboard shows, as one JSON document built from the server's live state.
+// Instance details are capped (`limit`) and can be narrowed with a filter (`q`), so the dashboard stays usable on a
+// registry of thousands of instances; counts always cover every application the filter matches.
+import { Settings } from '../../config/settings';
+import { Clock } from '../../domain/clock';
+import { ExpiryGate } from '../../domain/eviction';
+import { INSTANCE_STATUSES, InstanceStatus } from '../../domain/model';
+import { Registry } from '../../domain/registry';
+import { SelfPreservationState } from '../../domain/self-preservation';
+import { RecentChange, RecentChanges } from '../../observability/recent-changes';
+import { PeerNode, PeerStats } from '../../replication/peer-node';
+import { ServerInfo } from '../eureka-api';
+
+/** What the overview reads. */
+export interface OverviewSources {
+  readonly registry: Registry;
+  readonly clock: Clock;
+  readonly serverInfo: ServerInfo;
+  readonly expiryGate: ExpiryGate;
+  readonly isReady: () => boolean;
+  readonly cache?: { readonly stats: { readonly hits: number; readonly rebuilds: number } };
+  readonly allowsRegistryReads?: (now: number) => boolean;
+  readonly selfPreservation?: (now: number) => SelfPreservationState;
+  readonly peers?: () => readonly PeerNode[];
+  readonly recentChanges?: RecentChanges;
+  /** The server's settings, when known (the dashboard shows the ones that matter). */
+  readonly settings?: Settings;
+}
+
+/** Query of the overview. */
+export interface OverviewQuery {
+  /** Case-insensitive substring of app name, instance id, host, IP, status or zone; empty: everything. */
+  readonly q?: string;
+  /** Most instances detailed (default 500, at most 5000). */
+  readonly limit?: number;
+  /** Most recent registrations / removals returned (default 50, at most 1000). */
+  readonly recent?: number;
+}
+
+export const DEFAULT_INSTANCE_LIMIT = 500;
+export const MAX_INSTANCE_LIMIT = 5000;
+export const DEFAULT_RECENT = 50;
+
+/** Settings grouped as the dashboard shows them. */
+const SETTING_GROUPS: Record<string, readonly (keyof Settings)[]> = {
+  leases: ['leaseRenewalIntervalSecs', 'leaseDurationSecs', 'evictionIntervalMs', 'evictionMaxFraction', 'deltaRetentionMs', 'responseCacheMaxStalenessMs'],
+  selfPreservation: ['selfPreservationEnabled', 'renewalPercentThreshold', 'selfPreservationMinInstances', 'renewalWindowMs', 'renewalThresholdUpdateIntervalMs'],
+  replication: ['replicationBatchSize', 'replicationMaxBatchingDelayMs', 'replicationMaxPending', 'replicationTaskExpiryMs', 'replicationTimeoutMs', 'replicationRetryBaseMs', 'replicationRetryMaxMs'],
+  startupSync: ['syncAttempts', 'syncRetryWaitMs', 'syncFailureMode', 'syncEmptyWaitMs'],
+};
+
+/** A peer's replication health, judged. */
+export type PeerHealth = 'healthy' | 'failing' | 'idle';
+
+export interface PeerOverview extends PeerStats {
+  readonly url: string;
+  readonly queueDepth: number;
+  readonly health: PeerHealth;
+  /** In plain words. */
+  readonly summary: string;
+}
+
+export interface InstanceOverview {
+  readonly id: string;
+  readonly app: string;
+  readonly hostName: string;
+  readonly ipAddr: string;
+  readonly port: number | null;
+  readonly securePort: number | null;
+  readonly status: InstanceStatus;
+  /** Operator override; UNKNOWN when none. */
+  readonly overriddenStatus: InstanceStatus;
+  /** Where the status came from: the client itself or an operator's override. */
+  readonly statusSource: string;
+  readonly zone: string | null;
+  readonly vipAddress: string | null;
+  readonly homePageUrl: string | null;
+  readonly lastRenewalTimestamp: number;
+  readonly leaseExpiresAt: number;
+  /** Time left on the lease, ms; negative once expired (awaiting eviction, or kept by self-preservation). */
+  readonly leaseMsLeft: number;
+  readonly renewalIntervalSecs: number;
+  readonly registrationTimestamp: number;
+  readonly lastUpdatedTimestamp: number;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export interface ApplicationOverview {
+  readonly name: string;
+  readonly total: number;
+  readonly byStatus: Record<InstanceStatus, number>;
+  /** By metadata `zone` ("(none)" when absent). */
+  readonly byZone: Record<string, number>;
+  /** Detailed instances (may be fewer than `total` when the limit was reached). */
+  readonly instances: InstanceOverview[];
+}
+
+export interface Overview {
+  readonly now: number;
+  readonly server: {
+    readonly version: string;
+    readonly region: string;
+    readonly zone: string;
+    readonly startedAt: number;
+    readonly uptimeMs: number;
+    readonly ready: boolean;
+    readonly registryReadsAllowed: boolean;
+    readonly leaseExpirationEnabled: boolean;
+    readonly revision: number;
+    readonly responseCache: { readonly hits: number; readonly rebuilds: number } | null;
+    readonly settings: Record<string, Record<string, string | number | boolean>> | null;
+  };
+  readonly selfPreservation: SelfPreservationState | null;
+  readonly peers: PeerOverview[];
+  readonly totals: { readonly applications: number; readonly instances: number; readonly byStatus: Record<InstanceStatus, number> };
+  readonly filter: { readonly q: string; readonly limit: number; readonly matchedApplications: number; readonly matchedInstances: number; readonly detailedInstances: number };
+  readonly applications: ApplicationOverview[];
+  readonly recent: { readonly registrations: RecentChange[]; readonly removals: RecentChange[] };
+}
+
+const clamp = (n: number | undefined, fallback: number, max: number): number => (n === undefined || !Number.isFinite(n) || n < 0 ? fallback : Math.min(Math.floor(n), max));
+
+/** Judges a peer's replication health from its stats. */
+export function peerHealth(p: PeerNode, now: number): { health: PeerHealth; summary: string } {
+  const s = p.stats;
+  if (s.consecutiveFailures > 0) {
+    const since = s.lastSuccessAt > 0 ? `last success ${ago(now - s.lastSuccessAt)}` : 'never reached';
+    return { health: 'failing', summary: `${s.consecutiveFailures} failed batch${s.consecutiveFailures === 1 ? '' : 'es'} in a row, ${since}` };
+  }
+  if (s.batchesSent === 0) return { health: 'idle', summary: p.queueDepth > 0 ? `${p.queueDepth} change(s) waiting for the first batch` : 'nothing replicated yet' };
+  return { health: 'healthy', summary: `last batch accepted ${ago(now - s.lastSuccessAt)}, lag ${s.lastLagMs} ms` };
+}
+
+function ago(ms: number): string {
+  if (ms < 1000) return 'just now';
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s ago`;
+  if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min ago`;
+  return `${Math.round(ms / 3_600_000)} h ago`;
+}
+
+function zeroCounts(): Record<InstanceStatus, number> {
+  return { DOWN: 0, OUT_OF_SERVICE: 0, STARTING: 0, UNKNOWN: 0, UP: 0 };
+}
+
+/** Builds the overview at the clock's now. */
+export function buildOverview(src: OverviewSources, query: OverviewQuery = {}): Overview {
+  const now = src.clock.now();
+  const { registry, serverInfo } = src;
+  const q = (query.q ?? '').trim().toLowerCase();
+  const limit = clamp(query.limit, DEFAULT_INSTANCE_LIMIT, MAX_INSTANCE_LIMIT);
+  const recentLimit = clamp(query.recent, DEFAULT_RECENT, 1000);
+
+  let settings: Overview['server']['settings'] = null;
+  if (src.settings) {
+    settings = {};
+    for (const [group, names] of Object.entries(SETTING_GROUPS)) {
+      const values: Record<string, string | number | boolean> = {};
+      for (const name of names) values[name] = src.settings[name];
+      settings[group] = values;
+    }
+  }
+
+  const applications: ApplicationOverview[] = [];
+  let appCount = 0;
+  let matchedInstances = 0;
+  let detailed = 0;
+  // By name, so the instance limit cuts the same applications on every refresh.
+  const apps = [...registry.applications()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [name, leases] of apps) {
+    appCount++;
+    const appMatches = q === '' || name.toLowerCase().includes(q);
+    const byStatus = zeroCounts();
+    const byZone: Record<string, number> = {};
+    const instances: InstanceOverview[] = [];
+    let total = 0;
+    for (const lease of leases) {
+      const r = lease.record;
+      const i = r.instance;
+      const zone = typeof i.metadata.zone === 'string' && i.metadata.zone !== '' ? i.metadata.zone : null;
+      if (!appMatches && !matches(q, i.id, i.hostName, i.ipAddr, i.status, zone)) continue;
+      total++;
+      byStatus[i.status]++;
+      const zoneKey = zone ?? '(none)';
+      byZone[zoneKey] = (byZone[zoneKey] ?? 0) + 1;
+      if (detailed >= limit) continue;
+      detailed++;
+      const expiresAt = lease.expiresAt();
+      instances.push({
+        id: i.id,
+        app: i.app,
+        hostName: i.hostName,
+        ipAddr: i.ipAddr,
+        port: i.port.enabled ? i.port.port : null,
+        securePort: i.securePort.enabled ? i.securePort.port : null,
+        status: i.status,
+        overriddenStatus: i.overriddenStatus,
+        statusSource: r.statusSource,
+        zone,
+        vipAddress: i.vipAddress ?? null,
+        homePageUrl: i.homePageUrl ?? null,
+        lastRenewalTimestamp: lease.lastRenewalTimestamp,
+        leaseExpiresAt: expiresAt,
+        leaseMsLeft: expiresAt - now,
+        renewalIntervalSecs: i.renewalIntervalSecs,
+        registrationTimestamp: r.registrationTimestamp,
+        lastUpdatedTimestamp: r.lastUpdatedTimestamp,
+        metadata: { ...i.metadata },
+      });
+    }
+    if (total === 0) continue;
+    matchedInstances += total;
+    applications.push({ name, total, byStatus, byZone, instances });
+  }
+
+  const counts = registry.statusCounts();
+  const byStatus = zeroCounts();
+  for (const s of INSTANCE_STATUSES) byStatus[s] = counts[s] ?? 0;
+
+  const recentFilter = (c: RecentChange): boolean => q === '' || matches(q, c.app, c.id, c.hostName, c.ipAddr, c.status, c.zone ?? null);
+  const recent = src.recentChanges;
+  return {
+    now,
+    server: {
+      version: serverInfo.version,
+      region: serverInfo.region,
+      zone: serverInfo.zone,
+      startedAt: serverInfo.startedAt,
+      uptimeMs: now - serverInfo.startedAt,
+      ready: src.isReady(),
+      registryReadsAllowed: src.allowsRegistryReads?.(now) ?? true,
+      leaseExpirationEnabled: src.expiryGate.isLeaseExpirationEnabled(now),
+      revision: registry.revision,
+      responseCache: src.cache ? { hits: src.cache.stats.hits, rebuilds: src.cache.stats.rebuilds } : null,
+      settings,
+    },
+    selfPreservation: src.selfPreservation?.(now) ?? null,
+    peers: (src.peers?.() ?? []).map((p) => ({ url: p.url, queueDepth: p.queueDepth, ...p.stats, ...peerHealth(p, now) })),
+    totals: { applications: appCount, instances: registry.size, byStatus },
+    filter: { q, limit, matchedApplications: applications.length, matchedInstances, detailedInstances: detailed },
+    applications,
+    recent: {
+      registrations: recent ? (q === '' ? recent.registrations.newest(recentLimit) : recent.registrations.newest().filter(recentFilter).slice(0, recentLimit)) : [],
+      removals: recent ? (q === '' ? recent.removals.newest(recentLimit) : recent.removals.newest().filter(recentFilter).slice(0, recentLimit)) : [],
+    },
+  };
+}
+
+function matches(q: string, ...fields: (string | null)[]): boolean {
+  for (const f of fields) if (f !== null && f.toLowerCase().includes(q)) return true;
+  return false;
+}

@@ -1,0 +1,284 @@
+// zone-registry-admin, run in-process against real servers on 127.0.0.1 (port 0): tables, --json, status overrides,
+// peers and health, Basic auth from the URL, and the errors an operator can meet (exit 1 with one clear line,
+// exit 2 for a bad command line).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, IncomingHttpHeaders, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runAdmin } from '../../src/admin/cli';
+import { parseServer } from '../../src/admin/client';
+import { clean, table } from '../../src/admin/format';
+import { loadConfig } from '../../src/config/config';
+import { silentLogger } from '../../src/observability/logger';
+import { RunningServer, startServer } from '../../src/server';
+import { freePorts } from '../helpers/cluster';
+import { waitFor } from '../helpers/wait';
+import { registerOver, startTestServer } from '../observability/support';
+
+interface Run {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+}
+
+async function admin(...argv: string[]): Promise<Run> {
+  let out = '';
+  let err = '';
+  const code = await runAdmin(argv, { out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
+}
+
+/** Columns of a table line (two or more spaces apart). */
+const columns = (line: string): string[] => line.trim().split(/\s{2,}/);
+
+/** The table line whose first column is `first`. */
+function line(out: string, first: string): string[] {
+  const found = out.split('\n').map(columns).find((c) => c[0] === first);
+  if (!found) throw new Error(`no line starting with ${first} in:\n${out}`);
+  return found;
+}
+
+describe('against a standalone server', () => {
+  let server: RunningServer;
+  let url: string;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    url = server.eurekaUrl;
+    await registerOver(url, { app: 'orders', instanceId: 'orders-1', hostName: 'orders-1.internal', ipAddr: '10.0.1.11', port: 8080, metadata: { zone: 'us-east-1a' } });
+    await registerOver(url, { app: 'orders', instanceId: 'orders-2', hostName: 'orders-2.internal', ipAddr: '10.0.2.12', port: 8081, metadata: { zone: 'us-east-1b' } });
+    await registerOver(url, { app: 'orders', instanceId: 'orders-3', hostName: 'orders-3.internal', ipAddr: '10.0.2.13', port: 8080, metadata: { zone: 'us-east-1b' } });
+    await registerOver(url, { app: 'billing', instanceId: 'billing-1', hostName: 'billing-1.internal', ipAddr: '10.0.1.21', port: 9090 });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('apps: a table of applications with counts by status and zone', async () => {
+    const r = await admin('apps', '--server', url);
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(columns(r.out.split('\n')[0])).toEqual(['APPLICATION', 'INSTANCES', 'UP', 'DOWN', 'OUT_OF_SERVICE', 'STARTING', 'UNKNOWN', 'ZONES']);
+    expect(line(r.out, 'ORDERS')).toEqual(['ORDERS', '3', '3', '0', '0', '0', '0', 'us-east-1a: 1, us-east-1b: 2']);
+    expect(line(r.out, 'BILLING')).toEqual(['BILLING', '1', '1', '0', '0', '0', '0', '(none): 1']);
+  });
+
+  it('apps --json', async () => {
+    const r = await admin('--json', 'apps', `--server=${url}`);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toEqual([
+      { name: 'BILLING', instances: 1, statusCounts: { UP: 1 }, zones: { '(none)': 1 } },
+      { name: 'ORDERS', instances: 3, statusCounts: { UP: 3 }, zones: { 'us-east-1a': 1, 'us-east-1b': 2 } },
+    ]);
+  });
+
+  it('instances APP: address, status, override, zone, last renewal and lease left', async () => {
+    const r = await admin('instances', 'orders', '--server', url);
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toBe('ORDERS: 3 instances');
+    expect(columns(lines[1])).toEqual(['INSTANCE', 'HOST', 'ADDRESS', 'STATUS', 'OVERRIDE', 'ZONE', 'LAST RENEWAL', 'LEASE LEFT']);
+    const row = line(r.out, 'orders-2');
+    expect(row.slice(0, 6)).toEqual(['orders-2', 'orders-2.internal', '10.0.2.12:8081', 'UP', '-', 'us-east-1b']);
+    expect(row[6]).toMatch(/ago$/);
+    expect(row[7]).toMatch(/^1 min \d+ s$/);
+  });
+
+  it('instances APP --json', async () => {
+    const r = await admin('instances', 'ORDERS', '--json', '--server', url);
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.out) as Record<string, unknown>[];
+    expect(list.map((i) => i.id)).toEqual(['orders-1', 'orders-2', 'orders-3']);
+    expect(list[0]).toMatchObject({ app: 'ORDERS', hostName: 'orders-1.internal', ipAddr: '10.0.1.11', port: 8080, status: 'UP', overriddenStatus: 'UNKNOWN', zone: 'us-east-1a', leaseDurationSecs: 90, metadata: { zone: 'us-east-1a' } });
+    expect(list[0].leaseExpiresAt).toBe((list[0].lastRenewalTimestamp as number) + 90_000);
+  });
+
+  it('status: sets OUT_OF_SERVICE, sets UP, and removes the override', async () => {
+    const lease = () => server.registry.lease('ORDERS', 'orders-3')!.record.instance;
+
+    let r = await admin('status', 'orders', 'orders-3', 'OUT_OF_SERVICE', '--server', url);
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(r.out).toBe('ORDERS/orders-3: status override OUT_OF_SERVICE set. Now: status OUT_OF_SERVICE, override OUT_OF_SERVICE.\n');
+    expect(lease()).toMatchObject({ status: 'OUT_OF_SERVICE', overriddenStatus: 'OUT_OF_SERVICE' });
+    expect(line((await admin('instances', 'ORDERS', '--server', url)).out, 'orders-3').slice(3, 5)).toEqual(['OUT_OF_SERVICE', 'OUT_OF_SERVICE']);
+
+    r = await admin('status', 'ORDERS', 'orders-3', 'up', '--server', url, '--json');
+    expect(JSON.parse(r.out)).toEqual({ app: 'ORDERS', id: 'orders-3', action: 'override-set', requested: 'UP', status: 'UP', overriddenStatus: 'UP' });
+    expect(server.registry.statusOverrides().get('ORDERS/orders-3')).toBe('UP');
+
+    r = await admin('status', 'ORDERS', 'orders-3', 'UP', '--remove-override', '--server', url);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^ORDERS\/orders-3: override removed; the instance's own status counts again from its next heartbeat\. Now: status UNKNOWN, override none\.\n$/);
+    expect(server.registry.statusOverrides().has('ORDERS/orders-3')).toBe(false);
+  });
+
+  it('status: refuses other values and --remove-override with OUT_OF_SERVICE (exit 2), and unknown instances (exit 1)', async () => {
+    let r = await admin('status', 'ORDERS', 'orders-1', 'DOWN', '--server', url);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^zone-registry-admin: status must be OUT_OF_SERVICE or UP, got "DOWN"\n/);
+    r = await admin('status', 'ORDERS', 'orders-1', 'OUT_OF_SERVICE', '--remove-override', '--server', url);
+    expect(r.code).toBe(2);
+    r = await admin('status', 'ORDERS', 'nobody', 'OUT_OF_SERVICE', '--server', url);
+    expect(r).toEqual({ code: 1, out: '', err: `zone-registry-admin: instance nobody of ORDERS is not registered on ${url}\n` });
+    r = await admin('instances', 'nothing', '--server', url);
+    expect(r).toEqual({ code: 1, out: '', err: `zone-registry-admin: application NOTHING is not registered on ${url}\n` });
+  });
+
+  it('peers: says the server runs standalone', async () => {
+    expect(await admin('peers', '--server', url)).toEqual({ code: 0, out: 'No peers: the server runs standalone.\n', err: '' });
+    expect(JSON.parse((await admin('peers', '--json', '--server', url)).out)).toEqual([]);
+  });
+
+  it('health: live, ready, registry and self-preservation', async () => {
+    const r = await admin('health', '--server', url);
+    expect(r).toMatchObject({ code: 0, err: '' });
+    const lines = Object.fromEntries(r.out.trimEnd().split('\n').map((l) => columns(l)));
+    expect(lines).toMatchObject({ Server: url, Live: 'UP (200)', Ready: 'UP (200)', Zone: 'default (region default)', Peers: 'none (standalone)' });
+    expect(lines.Registry).toMatch(/^2 applications, 4 instances \(.*UP \d.*\); reads allowed$/);
+    expect(lines['Self-preservation']).toBe('inactive: fewer than 10 instances are registered: expired leases are evicted');
+
+    const json = JSON.parse((await admin('health', '--json', '--server', url)).out);
+    expect(json).toMatchObject({ healthy: true, live: { code: 200, status: 'UP' }, ready: { code: 200, status: 'UP' }, registryReadsAllowed: true, registry: { instances: 4 }, selfPreservation: { active: false }, peers: { total: 0, failing: [] } });
+  });
+
+  it('accepts the server root URL and finds /eureka/ under it', async () => {
+    const r = await admin('apps', '--json', '--server', `http://127.0.0.1:${server.port}`);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toHaveLength(2);
+  });
+});
+
+describe('a server with a peer that is down and reads refused', () => {
+  let dir: string;
+  let server: RunningServer;
+  let deadPeer: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'admin-'));
+    const [own, dead] = await freePorts(2);
+    deadPeer = `http://127.0.0.1:${dead}/eureka/`;
+    const file = join(dir, 'zones.json');
+    writeFileSync(file, JSON.stringify({ region: 'r', zones: { a: [`http://127.0.0.1:${own}/eureka/`], b: [deadPeer] } }));
+    const flags = ['--config', file, '--zone', 'a', '--port', String(own), '--host', '127.0.0.1', '--log-level', 'error', '--sync-attempts', '1', '--sync-empty-wait-ms', '600000', '--replication-timeout-ms', '300', '--replication-retry-base-ms', '20', '--replication-retry-max-ms', '100'];
+    // Not awaiting `ready`: with its only peer down and failure mode `refuse`, it is not ready for 10 minutes.
+    server = await startServer(loadConfig(flags, {}), { logger: silentLogger });
+    await registerOver(server.eurekaUrl, { instanceId: 'i-1' });
+    await waitFor(() => server.peers.nodes[0].stats.batchFailures > 0, 'a failed batch to the dead peer');
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('peers: the dead peer is failing, with its queue and last error', async () => {
+    const r = await admin('peers', '--server', server.eurekaUrl);
+    expect(r.code).toBe(0);
+    expect(columns(r.out.split('\n')[0])).toEqual(['PEER', 'HEALTH', 'LAST SUCCESS', 'QUEUE', 'BATCHES', 'FAILURES', 'LAG', 'LOST CHANGES', 'DROPPED HEARTBEATS', 'LAST ERROR']);
+    const row = line(r.out, deadPeer);
+    expect(row[1]).toMatch(/^failing \(\d+ in a row\)$/);
+    expect(row[2]).toBe('never');
+    expect(row[9]).toMatch(/ECONNREFUSED/);
+    const json = JSON.parse((await admin('peers', '--json', '--server', server.eurekaUrl)).out);
+    expect(json).toEqual([expect.objectContaining({ url: deadPeer, health: 'failing', batchesSent: 0 })]);
+    expect(json[0].batchFailures).toBeGreaterThan(0);
+  });
+
+  it('health: exit 1 while the server is not ready, saying why', async () => {
+    const r = await admin('health', '--server', server.eurekaUrl);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('zone-registry-admin: not ready (SYNCING)\n');
+    expect(r.out).toMatch(/^Ready +SYNCING \(503\)$/m);
+    expect(r.out).toMatch(/reads REFUSED \(403\)/);
+    expect(r.out).toMatch(/^Peers +0 of 1 replicating; failing: http:\/\/127\.0\.0\.1:\d+\/eureka\/$/m);
+  });
+
+  it('apps: a refused read is an error that says why', async () => {
+    const r = await admin('apps', '--server', server.eurekaUrl);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/cannot list the applications: GET .*apps\/ answered 403 \(the server refuses reads until its startup sync is over/);
+  });
+});
+
+describe('credentials and errors', () => {
+  let stub: Server;
+  let port: number;
+  const seen: IncomingHttpHeaders[] = [];
+
+  beforeAll(async () => {
+    stub = createServer((req, res) => {
+      seen.push(req.headers);
+      if (req.headers.authorization !== `Basic ${Buffer.from('alice:s:cret').toString('base64')}`) {
+        res.writeHead(401).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ applications: { application: { name: 'SOLO', instance: { instanceId: 's-1', hostName: 'h', ipAddr: '10.9.9.9', status: 'UP', port: { $: '80', '@enabled': 'true' } } } } }));
+    });
+    await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
+    port = (stub.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => stub.close(() => resolve()));
+  });
+
+  it('sends the URL credentials as Basic auth (percent-decoded) and reads single-object lists', async () => {
+    const r = await admin('apps', '--json', '--server', `http://alice:s%3Acret@127.0.0.1:${port}/eureka/`);
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(JSON.parse(r.out)).toEqual([{ name: 'SOLO', instances: 1, statusCounts: { UP: 1 }, zones: { '(none)': 1 } }]);
+    expect(seen[seen.length - 1].accept).toBe('application/json');
+  });
+
+  it('explains a 401 without printing the password', async () => {
+    const r = await admin('apps', '--server', `http://alice:wrong@127.0.0.1:${port}/eureka/`);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`zone-registry-admin: cannot list the applications: GET http://alice:***@127.0.0.1:${port}/eureka/apps/ answered 401 (check the credentials in --server: http://user:password@host…)\n`);
+    expect(r.err).not.toContain('wrong');
+  });
+
+  it('says when the server cannot be reached', async () => {
+    const [dead] = await freePorts(1);
+    const r = await admin('apps', '--server', `http://127.0.0.1:${dead}/eureka/`);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`zone-registry-admin: cannot list the applications: cannot reach http://127.0.0.1:${dead}/eureka/ (connect ECONNREFUSED 127.0.0.1:${dead})\n`);
+  });
+
+  it.each([
+    [[], 'a command is needed'],
+    [['nope'], 'unknown command "nope"'],
+    [['instances'], 'instances needs APP'],
+    [['apps', 'extra'], 'apps takes no arguments'],
+    [['apps', '--bogus'], "Unknown option '--bogus'"],
+    [['apps', '--server', 'ftp://x/'], '--server must be an http:// or https:// URL'],
+    [['apps', '--server', 'not a url'], '--server must be a URL'],
+    [['apps', '--timeout', '0'], '--timeout must be a positive number'],
+    [['peers', '--remove-override'], '--remove-override belongs to the status command'],
+  ])('exits 2 with usage for %j', async (argv, message) => {
+    const r = await admin(...(argv as string[]));
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toContain(message);
+    expect(r.err).toContain('Usage: zone-registry-admin');
+  });
+
+  it('prints help on --help', async () => {
+    const r = await admin('--help');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^Usage: zone-registry-admin/);
+  });
+});
+
+describe('helpers', () => {
+  it('parses --server: default path, root path for /health, masked password', () => {
+    expect(parseServer('http://127.0.0.1:8761')).toMatchObject({ eurekaUrl: 'http://127.0.0.1:8761/eureka/', rootUrl: 'http://127.0.0.1:8761/', display: 'http://127.0.0.1:8761/eureka/' });
+    expect(parseServer('https://u:p%40ss@reg.example/base/eureka/v2')).toEqual({
+      eurekaUrl: 'https://reg.example/base/eureka/v2/',
+      rootUrl: 'https://reg.example/base/',
+      display: 'https://u:***@reg.example/base/eureka/v2/',
+      auth: { username: 'u', password: 'p@ss' },
+    });
+  });
+
+  it('never prints control characters from registry data', () => {
+    expect(clean('a\u001b[31mred\u0007')).toBe('a\uFFFD[31mred\uFFFD');
+    expect(table([{ header: 'ID' }, { header: 'N', right: true }], [['x\u001b]0;pwned\u0007', 7]])).toBe(`ID${' '.repeat(11)}N\nx\uFFFD]0;pwned\uFFFD  7\n`);
+  });
+});

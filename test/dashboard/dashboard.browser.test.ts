@@ -1,0 +1,147 @@
+// The dashboard end to end in headless Chromium (Debian's /usr/bin/chromium, or CHROMIUM_PATH) driven by
+// playwright-core: two zone servers of a three-zone region (the third zone's server is down, so one peer fails),
+// instances registered over HTTP, an operator's status override showing up on the next refresh, registry text
+// rendered as text. DASHBOARD_SCREENSHOT=docs/dashboard.png also writes the README's screenshot.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { Browser, chromium, Page } from 'playwright-core';
+import { loadConfig } from '../../src/config/config';
+import { silentLogger } from '../../src/observability/logger';
+import { RunningServer, startServer } from '../../src/server';
+import { freePorts } from '../helpers/cluster';
+import { registerOver } from '../observability/support';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const XSS = '<img src=x onerror="window.__xss=1">';
+
+jest.setTimeout(60_000);
+
+let dir: string;
+let servers: RunningServer[] = [];
+let browser: Browser | undefined;
+let page: Page;
+let base: string;
+let peerB: string;
+let peerC: string;
+const problems: string[] = [];
+
+async function startZone(file: string, zone: string, port: number): Promise<RunningServer> {
+  const flags = ['--config', file, '--zone', zone, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'error'];
+  const fast = ['--sync-attempts', '1', '--sync-retry-wait-ms', '10', '--sync-failure-mode', 'serve', '--replication-timeout-ms', '500', '--replication-retry-base-ms', '50', '--replication-retry-max-ms', '400'];
+  const server = await startServer(loadConfig([...flags, ...fast], {}), { logger: silentLogger });
+  servers.push(server);
+  return server;
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
+  dir = mkdtempSync(join(tmpdir(), 'dashboard-'));
+  const ports = await freePorts(3);
+  const url = (p: number): string => `http://127.0.0.1:${p}/eureka/`;
+  [peerB, peerC] = [url(ports[1]), url(ports[2])];
+  const file = join(dir, 'zones.json');
+  writeFileSync(file, JSON.stringify({ region: 'us-east-1', zones: { 'us-east-1a': [url(ports[0])], 'us-east-1b': [peerB], 'us-east-1c': [peerC] } }));
+  // us-east-1c is never started: its peer entry fails.
+  await startZone(file, 'us-east-1b', ports[1]);
+  const a = await startZone(file, 'us-east-1a', ports[0]);
+  await Promise.all(servers.map((s) => s.ready));
+  base = `http://127.0.0.1:${a.port}`;
+
+  const eureka = a.eurekaUrl;
+  const instances: [string, string, string, string, Record<string, string>][] = [
+    ['orders', 'orders-1', '10.0.1.11', 'us-east-1a', { version: '2.3.1' }],
+    ['orders', 'orders-2', '10.0.2.12', 'us-east-1b', { version: '2.3.1' }],
+    ['orders', 'orders-3', '10.0.3.13', 'us-east-1c', { version: '2.3.0', canary: 'true' }],
+    ['billing', 'billing-1', '10.0.1.21', 'us-east-1a', { version: '5.0.0' }],
+    ['billing', 'billing-2', '10.0.2.22', 'us-east-1b', { version: '5.0.0' }],
+    ['catalog', 'catalog-1', '10.0.3.31', 'us-east-1c', { note: XSS }],
+  ];
+  for (const [app, id, ip, zone, metadata] of instances) {
+    await registerOver(eureka, { app, instanceId: id, hostName: `${id}.internal`, ipAddr: ip, port: 8080, metadata: { zone, ...metadata } });
+  }
+  const gone = await fetch(`${eureka}apps/CATALOG/catalog-1`, { method: 'DELETE' });
+  expect(gone.status).toBe(200);
+  await registerOver(eureka, { app: 'catalog', instanceId: 'catalog-1', hostName: 'catalog-1.internal', ipAddr: '10.0.3.31', port: 8080, metadata: { zone: 'us-east-1c', note: XSS } });
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all(servers.map((s) => s.close()));
+  servers = [];
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+// Runs in the page (a function, not a string: the page's CSP forbids eval).
+const appsShown = (n: number): boolean => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('details[data-app]').length === n;
+
+const row = (app: string, id: string): string => `tr[data-instance="${app}/${id}"]`;
+
+it('shows the server, its peers, self-preservation and the registered instances', async () => {
+  await page.goto(`${base}/`);
+  await page.locator(row('ORDERS', 'orders-1')).waitFor({ timeout: 10_000 });
+  expect(await page.title()).toBe('zone-registry · us-east-1a');
+  expect(await page.locator('#server-line').innerText()).toContain('us-east-1');
+  expect(await page.locator(`${row('ORDERS', 'orders-1')} td.status`).innerText()).toBe('UP');
+  expect(await page.locator(row('ORDERS', 'orders-1')).innerText()).toContain('10.0.1.11:8080');
+  expect(await page.locator('details[data-app="ORDERS"] > summary').innerText()).toMatch(/3 instances[\s\S]*3 UP[\s\S]*us-east-1a: 1/);
+  expect(await page.locator('#self-preservation').innerText()).toMatch(/fewer than 10 instances/i);
+  // Replication health as it really is: zone b accepts batches, zone c is down.
+  await page.locator(`tr[data-peer="${peerB}"] .badge`, { hasText: 'healthy' }).waitFor({ timeout: 10_000 });
+  await page.locator(`tr[data-peer="${peerC}"] .badge`, { hasText: 'failing' }).waitFor({ timeout: 10_000 });
+  expect(await page.locator('#recent').innerText()).toMatch(/cancelled[\s\S]*CATALOG/);
+  expect(await page.locator('#server').innerText()).toContain('leaseDurationSecs');
+});
+
+it('renders registry data as text, never as markup', async () => {
+  const cell = page.locator(row('CATALOG', 'catalog-1'));
+  await cell.waitFor();
+  expect(await cell.innerText()).toContain(XSS);
+  expect(await page.locator('#applications img').count()).toBe(0);
+  expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
+});
+
+it('reflects an operator status override on its next refresh', async () => {
+  const put = await fetch(`${base}/eureka/apps/ORDERS/orders-1/status?value=OUT_OF_SERVICE`, { method: 'PUT' });
+  expect(put.status).toBe(200);
+  // The page polls every 3 s on its own: no reload here.
+  await page.locator(`${row('ORDERS', 'orders-1')} td.status`, { hasText: 'OUT_OF_SERVICE' }).waitFor({ timeout: 10_000 });
+  expect(await page.locator(`${row('ORDERS', 'orders-1')} td.override`).innerText()).toBe('OUT_OF_SERVICE');
+  expect(await page.locator('details[data-app="ORDERS"] > summary').innerText()).toMatch(/2 UP[\s\S]*1 OUT_OF_SERVICE/);
+
+  const shot = await page.screenshot({ fullPage: true });
+  expect(shot.length).toBeGreaterThan(10_000);
+  const target = process.env.DASHBOARD_SCREENSHOT;
+  if (target) {
+    const path = resolve(__dirname, '../..', target);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, shot);
+  }
+});
+
+it('filters applications and instances as the operator types', async () => {
+  await page.locator('#filter').fill('billing');
+  await page.waitForFunction(appsShown, 1, { timeout: 10_000 });
+  expect(await page.locator('details[data-app]').getAttribute('data-app')).toBe('BILLING');
+  expect(new URL(page.url()).searchParams.get('q')).toBe('billing');
+  await page.locator('#filter').fill('');
+  await page.waitForFunction(appsShown, 3, { timeout: 10_000 });
+});
+
+it('says so when the server cannot be reached, and ran without script errors or policy violations', async () => {
+  await page.route('**/api/overview*', (route) => route.abort());
+  await page.locator('#banner').waitFor({ state: 'visible', timeout: 10_000 });
+  expect(await page.locator('#banner').innerText()).toMatch(/Cannot load the overview/);
+  await page.unroute('**/api/overview*');
+  await page.locator('#banner').waitFor({ state: 'hidden', timeout: 10_000 });
+  // The aborted fetches log a network error; anything else is a problem.
+  expect(problems.filter((p) => !/Failed to load resource|net::ERR_FAILED/.test(p))).toEqual([]);
+});

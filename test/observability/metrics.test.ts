@@ -1,0 +1,203 @@
+// GET /metrics: the registry's series after registrations, cancels, evictions and overrides; request durations by
+// route pattern; per-peer replication and self-preservation gauges; one prom-client Registry per server.
+import request from 'supertest';
+import { ManualClock } from '../../src/domain/clock';
+import { Registry } from '../../src/domain/registry';
+import { SelfPreservationState } from '../../src/domain/self-preservation';
+import { DURATION_BUCKETS, RequestDurations, ServerMetrics, UNMATCHED_ROUTE } from '../../src/observability/metrics';
+import { PeerNode, PeerStats } from '../../src/replication/peer-node';
+import { javaLegacyBody, makeTestApp, TestApp } from '../helpers/app';
+import { makeInstance } from '../helpers/instances';
+import { parseProm, registerOver, sample, Sample, startTestServer } from './support';
+
+const P = 'zone_registry_';
+const DURATION = `${P}http_request_duration_seconds`;
+
+async function scrape(t: TestApp): Promise<Sample[]> {
+  const res = await request(t.app).get('/metrics');
+  expect(res.status).toBe(200);
+  expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+  return parseProm(res.text);
+}
+
+async function register(t: TestApp, id: string, metadata: Record<string, string> = {}): Promise<void> {
+  const body = javaLegacyBody({ instanceId: id, hostName: `${id}.local`, metadata });
+  const res = await request(t.app).post('/eureka/apps/ORDERS').set('Content-Type', 'application/json').send(JSON.stringify(body));
+  expect(res.status).toBe(204);
+}
+
+describe('registry series', () => {
+  it('counts instances by status and registrations, cancellations, evictions and overrides', async () => {
+    const t = makeTestApp();
+    await register(t, 'a');
+    await register(t, 'b');
+    await register(t, 'c');
+    await register(t, 'a'); // a re-registration
+    expect((await request(t.app).put('/eureka/apps/ORDERS/b/status?value=OUT_OF_SERVICE')).status).toBe(200);
+    expect((await request(t.app).delete('/eureka/apps/ORDERS/a')).status).toBe(200);
+    expect(t.registry.evict('ORDERS', 'c')).toBeDefined();
+
+    const s = await scrape(t);
+    expect(sample(s, `${P}instances`, { status: 'UP' })).toBe(0);
+    expect(sample(s, `${P}instances`, { status: 'OUT_OF_SERVICE' })).toBe(1);
+    expect(sample(s, `${P}instances`, { status: 'DOWN' })).toBe(0);
+    expect(sample(s, `${P}applications`)).toBe(1);
+    expect(sample(s, `${P}registrations_total`, { origin: 'client', kind: 'new' })).toBe(3);
+    expect(sample(s, `${P}registrations_total`, { origin: 'client', kind: 're-registration' })).toBe(1);
+    expect(sample(s, `${P}registrations_total`, { origin: 'peer', kind: 'new' })).toBe(0);
+    expect(sample(s, `${P}cancellations_total`, { origin: 'client' })).toBe(1);
+    expect(sample(s, `${P}evictions_total`)).toBe(1);
+    expect(sample(s, `${P}status_overrides_total`, { origin: 'client', action: 'set' })).toBe(1);
+  });
+
+  it('counts heartbeats and response-cache hits and rebuilds', async () => {
+    const t = makeTestApp();
+    await register(t, 'a');
+    for (let i = 0; i < 3; i++) expect((await request(t.app).put('/eureka/apps/ORDERS/a')).status).toBe(200);
+    for (let i = 0; i < 2; i++) expect((await request(t.app).get('/eureka/apps').set('Accept', 'application/json')).status).toBe(200);
+    const s = await scrape(t);
+    expect(sample(s, `${P}renewals_total`, { origin: 'client' })).toBe(3);
+    expect(sample(s, `${P}renewals_total`, { origin: 'peer' })).toBe(0);
+    expect(sample(s, `${P}response_cache_rebuilds_total`)).toBe(1);
+    expect(sample(s, `${P}response_cache_hits_total`)).toBe(1);
+  });
+
+  it('keeps one registry per server: two servers in one process report only themselves', async () => {
+    const one = makeTestApp();
+    const two = makeTestApp();
+    await register(one, 'a');
+    await register(one, 'b');
+    await register(two, 'z');
+    expect(sample(await scrape(one), `${P}instances`, { status: 'UP' })).toBe(2);
+    expect(sample(await scrape(two), `${P}instances`, { status: 'UP' })).toBe(1);
+    expect(sample(await scrape(two), `${P}registrations_total`, { origin: 'client', kind: 'new' })).toBe(1);
+  });
+});
+
+describe('request durations', () => {
+  it('labels Eureka requests by route pattern and status, never by raw URL', async () => {
+    const t = makeTestApp();
+    await register(t, 'secret-instance-1');
+    await register(t, 'secret-instance-2');
+    await request(t.app).put('/eureka/apps/ORDERS/secret-instance-1');
+    await request(t.app).put('/eureka/v2/apps/ORDERS/secret-instance-2');
+    await request(t.app).put('/eureka/apps/ORDERS/nobody-here');
+    await request(t.app).get('/eureka/no/such/route/here');
+    await request(t.app).get('/health');
+    const s = await scrape(t);
+
+    const heartbeat = { method: 'PUT', route: '/apps/:app/:id' };
+    expect(sample(s, `${DURATION}_count`, { ...heartbeat, code: '200' })).toBe(2);
+    expect(sample(s, `${DURATION}_count`, { ...heartbeat, code: '404' })).toBe(1);
+    expect(sample(s, `${DURATION}_count`, { method: 'POST', route: '/apps/:app', code: '204' })).toBe(2);
+    expect(sample(s, `${DURATION}_count`, { method: 'GET', route: UNMATCHED_ROUTE, code: '404' })).toBe(1);
+    expect(sample(s, `${DURATION}_count`, { method: 'GET', route: '/health', code: '200' })).toBe(1);
+    for (const x of s) for (const v of Object.values(x.labels)) expect(v).not.toMatch(/secret|nobody|such/);
+
+    // A histogram: cumulative buckets, +Inf equal to the count, a positive sum.
+    const buckets = s.filter((x) => x.name === `${DURATION}_bucket` && x.labels.route === heartbeat.route && x.labels.code === '200');
+    expect(buckets.map((b) => b.labels.le)).toEqual([...DURATION_BUCKETS.map(String), '+Inf']);
+    for (let i = 1; i < buckets.length; i++) expect(buckets[i].value).toBeGreaterThanOrEqual(buckets[i - 1].value);
+    expect(buckets[buckets.length - 1].value).toBe(2);
+    expect(sample(s, `${DURATION}_sum`, { ...heartbeat, code: '200' })).toBeGreaterThan(0);
+  });
+
+  it('puts an observation in the first bucket whose bound holds it', async () => {
+    const d = new RequestDurations();
+    const timer = d.route('GET', '/apps');
+    timer.record(200, 0.0003);
+    timer.record(200, 0.0005);
+    timer.record(200, 20);
+    const values = (await d.get()).values.filter((v) => v.labels.code === '200');
+    const at = (le: number | string): number => values.find((v) => v.metricName.endsWith('_bucket') && v.labels.le === le)?.value ?? NaN;
+    expect(at(0.00025)).toBe(0);
+    expect(at(0.0005)).toBe(2);
+    expect(at(10)).toBe(2);
+    expect(at('+Inf')).toBe(3);
+    d.reset();
+    expect((await d.get()).values.find((v) => v.metricName.endsWith('_count'))?.value).toBe(0);
+  });
+});
+
+describe('replication and self-preservation gauges', () => {
+  const stats = (over: Partial<PeerStats>): PeerStats => ({
+    batchesSent: 0,
+    batchFailures: 0,
+    tasksSent: 0,
+    heartbeatsDropped: 0,
+    changesLost: 0,
+    consecutiveFailures: 0,
+    lastSuccessAt: 0,
+    lastFailureAt: 0,
+    lastError: '',
+    lastLagMs: 0,
+    ...over,
+  });
+
+  it('reports batches, failures, queue depth, lag and lost changes per peer, and the self-preservation arithmetic', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const registry = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 180_000, maxInstancesPerApp: 100 });
+    registry.register(makeInstance());
+    const peers = [
+      { url: 'http://b.example:8761/eureka/', queueDepth: 3, stats: stats({ batchesSent: 40, tasksSent: 90, lastLagMs: 25, lastSuccessAt: 1_699_999_999_000 }) },
+      { url: 'http://c.example:8761/eureka/', queueDepth: 120, stats: stats({ batchFailures: 7, consecutiveFailures: 7, changesLost: 2, heartbeatsDropped: 30, lastError: 'ECONNREFUSED' }) },
+    ] as unknown as PeerNode[];
+    const sp: SelfPreservationState = { enabled: true, expectedRenewalsPerMin: 40, threshold: 34, renewalsLastMin: 12, instances: 20, active: true, cause: 'below-threshold', reason: 'partition' };
+    const metrics = new ServerMetrics({ registry, clock, peers: () => peers, selfPreservation: () => sp, isReady: () => true }, { processMetrics: false });
+    const s = parseProm(await metrics.text());
+    const b = { peer: 'http://b.example:8761/eureka/' };
+    const c = { peer: 'http://c.example:8761/eureka/' };
+    expect(sample(s, `${P}replication_batches_total`, b)).toBe(40);
+    expect(sample(s, `${P}replication_tasks_sent_total`, b)).toBe(90);
+    expect(sample(s, `${P}replication_queue_depth`, b)).toBe(3);
+    expect(sample(s, `${P}replication_lag_seconds`, b)).toBe(0.025);
+    expect(sample(s, `${P}replication_last_success_timestamp_seconds`, b)).toBe(1_699_999_999);
+    expect(sample(s, `${P}replication_batch_failures_total`, c)).toBe(7);
+    expect(sample(s, `${P}replication_consecutive_failures`, c)).toBe(7);
+    expect(sample(s, `${P}replication_changes_lost_total`, c)).toBe(2);
+    expect(sample(s, `${P}replication_heartbeats_dropped_total`, c)).toBe(30);
+    expect(sample(s, `${P}replication_queue_depth`, c)).toBe(120);
+    expect(sample(s, `${P}renewals_last_minute`)).toBe(12);
+    expect(sample(s, `${P}renewal_threshold`)).toBe(34);
+    expect(sample(s, `${P}expected_renewals_per_minute`)).toBe(40);
+    expect(sample(s, `${P}self_preservation_active`)).toBe(1);
+    expect(sample(s, `${P}ready`)).toBe(1);
+    expect(s.some((x) => x.name.startsWith('process_'))).toBe(false);
+
+    // Values are read at scrape time.
+    peers[0].stats.batchesSent = 41;
+    expect(sample(parseProm(await metrics.text()), `${P}replication_batches_total`, b)).toBe(41);
+
+    // Closed metrics no longer follow the registry.
+    metrics.close();
+    registry.cancel('ORDERS', makeInstance().id);
+    expect(sample(parseProm(await metrics.text()), `${P}cancellations_total`, { origin: 'client' })).toBe(0);
+  });
+});
+
+describe('a real server', () => {
+  it('serves /metrics with the process metrics next to the health routes', async () => {
+    const server = await startTestServer();
+    try {
+      await registerOver(server.eurekaUrl, { instanceId: 'i-1' });
+      const base = `http://127.0.0.1:${server.port}`;
+      const res = await fetch(`${base}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      const s = parseProm(await res.text());
+      expect(sample(s, `${P}instances`, { status: 'UP' })).toBe(1);
+      expect(sample(s, `${P}info`, { zone: 'default', region: 'default' })).toBe(1);
+      expect(sample(s, `${P}self_preservation_active`)).toBe(0);
+      expect(sample(s, `${P}lease_expiration_enabled`)).toBe(1);
+      expect(sample(s, `${P}registry_reads_allowed`)).toBe(1);
+      expect(s.some((x) => x.name === 'process_cpu_user_seconds_total')).toBe(true);
+      for (const path of ['/health', '/health/live', '/health/ready']) {
+        const h = await fetch(base + path);
+        expect(h.status).toBe(200);
+        expect(await h.json()).toEqual({ status: 'UP' });
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
