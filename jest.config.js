@@ -8,4 +8,5 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },
   testTimeout: 20000,
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };
