@@ -22,7 +22,7 @@ const REGISTRATIONS = [
 const EXPECTED_JSON: any = JSON.parse(fixture('documents/applications.json'));
 const EXPECTED_XML = fixture('documents/applications.xml');
 const expectedApp = (app: string): any => EXPECTED_JSON.applications.application.find((a: any) => a.name === app);
-const expectedInstance = (app: string): any => structuredClone(expectedApp(app).instance[0]);
+const expectedInstance = (app: string): any => JSON.parse(JSON.stringify(expectedApp(app).instance[0]));
 
 // ----------------------------------------------------------------------------------------------------------------
 // Comparison helpers
