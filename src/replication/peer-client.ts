@@ -53,6 +53,8 @@ export class HttpPeerClient implements PeerClient {
       // Bodies are handled as text: the registry codecs parse them.
       responseType: 'text',
       transformResponse: (data: unknown) => data,
+      // The body is already JSON text; axios would otherwise parse it again to check it.
+      transformRequest: (data: unknown) => data,
       maxRedirects: 0,
       proxy: false,
     });

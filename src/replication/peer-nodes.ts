@@ -20,6 +20,8 @@ export interface ReplicationOptions extends PeerNodeOptions {
 
 export class PeerNodes implements ResultHandler {
   readonly nodes: readonly PeerNode[];
+  // When each lease's last heartbeat was forwarded, ms; weak, so cancelled leases cost nothing.
+  private readonly lastForwarded = new WeakMap<object, number>();
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -67,7 +69,15 @@ export class PeerNodes implements ResultHandler {
       }
       case 'renewed': {
         const lease = this.registry.lease(event.app, event.id);
-        if (lease) this.broadcast(this.task('Heartbeat', lease.record.instance, statusOf(lease.record.instance)));
+        if (!lease) return;
+        // A heartbeat tells a peer the instance lives; more than one per half renewal interval (or half lease, if
+        // shorter) tells it nothing more. A well-behaved client sends one per interval, so this only trims clients
+        // that heartbeat more eagerly than they promised.
+        const now = this.clock.now();
+        const instance = lease.record.instance;
+        if (now - (this.lastForwarded.get(lease) ?? -Infinity) < Math.min(instance.renewalIntervalSecs, instance.durationSecs) * 500) return;
+        this.lastForwarded.set(lease, now);
+        this.broadcast(this.task('Heartbeat', instance, statusOf(instance)));
         return;
       }
       case 'cancelled':

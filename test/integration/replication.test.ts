@@ -105,7 +105,12 @@ describe('zone replication', () => {
         const lease = cluster.server(s).registry.lease(APP, 'orders-1');
         expect(Date.now() - (lease?.lastRenewalTimestamp ?? 0)).toBeLessThan(1000);
       }
-      for (const s of OTHERS) expect(cluster.events(s).filter((e) => e.type === 'renewed' && e.isReplication).length).toBeGreaterThanOrEqual(10);
+      // Heartbeats are forwarded at most once per half renewal interval (1 s here): ~5 of the ~16 in 2.5 s.
+      for (const s of OTHERS) {
+        const replicated = cluster.events(s).filter((e) => e.type === 'renewed' && e.isReplication).length;
+        expect(replicated).toBeGreaterThanOrEqual(4);
+        expect(replicated).toBeLessThan(h.answers.get(200) ?? 0);
+      }
 
       // Control: once heartbeats stop, every server evicts it on its own (evictions are not replicated).
       await h.stop();

@@ -101,6 +101,35 @@ describe('PeerNodes', () => {
       for (const peer of [a, b]) expect(peer.batches[1]).toEqual([{ appName: 'ORDERS', id: ID, lastDirtyTimestamp: 42, status: 'UP', action: 'Heartbeat' }]);
     });
 
+    it('forwards at most one heartbeat per instance per half renewal interval', async () => {
+      const { registry, a, flush, clock } = setup();
+      registry.register(makeInstance({ renewalIntervalSecs: 30, durationSecs: 90 }));
+      await flush();
+      registry.renew('ORDERS', ID, { isReplication: false });
+      await flush();
+      for (let i = 0; i < 5; i++) {
+        clock.advance(2_000);
+        registry.renew('ORDERS', ID, { isReplication: false });
+      }
+      await flush();
+      clock.advance(5_001);
+      registry.renew('ORDERS', ID, { isReplication: false });
+      await flush();
+      const heartbeats = a.items.filter((i) => i.action === 'Heartbeat');
+      expect(heartbeats).toHaveLength(2);
+    });
+
+    it('bounds the heartbeat forwarding gap by half the lease when the lease is shorter than the interval', async () => {
+      const { registry, a, flush, clock } = setup();
+      registry.register(makeInstance({ renewalIntervalSecs: 30, durationSecs: 4 }));
+      for (let i = 0; i < 4; i++) {
+        registry.renew('ORDERS', ID, { isReplication: false });
+        clock.advance(2_000);
+        await flush();
+      }
+      expect(a.items.filter((i) => i.action === 'Heartbeat')).toHaveLength(4);
+    });
+
     it("carries the instance's override on a Heartbeat", async () => {
       const { registry, a, flush } = setup();
       registry.register(makeInstance({ lastDirtyTimestamp: 42 }));
