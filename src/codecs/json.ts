@@ -1,5 +1,6 @@
 // Eureka JSON as the Java server's legacy Jackson codec writes it (field order, string-typed timestamps,
 // `$`/`@enabled` ports, `@class` markers, always-array lists), and registration bodies as clients send them.
+import { FragmentEncoder, splicedEncoder } from './record-fragments';
 import { InstanceView, PortInfo } from '../domain/model';
 import { DecodedInstance, decodeInstance, DecodeDefaults, DecodeError } from './instance-decoder';
 
@@ -16,14 +17,7 @@ function mapJson(map: Readonly<Record<string, string>>): string {
 
 const optional = (name: string, value: string | undefined): string => (value === undefined ? '' : `,"${name}":${q(value)}`);
 
-// The encoding of a record around its lastRenewalTimestamp, which heartbeats move without a new record:
-// cached per record so a full-registry rebuild is string concatenation, not re-serialisation.
-const fragments = new WeakMap<object, readonly [string, string]>();
-
-function instanceFragments(view: InstanceView): readonly [string, string] {
-  const cached = fragments.get(view.record);
-  if (cached) return cached;
-  const r = view.record;
+const instanceFragments: FragmentEncoder = (r) => {
   const i = r.instance;
   const dc = i.dataCenterInfo;
   const head =
@@ -51,16 +45,11 @@ function instanceFragments(view: InstanceView): readonly [string, string] {
     `,"actionType":"${r.actionType}"` +
     optional('asgName', i.asgName) +
     '}';
-  const pair = [head, tail] as const;
-  fragments.set(r, pair);
-  return pair;
-}
+  return [head, tail] as const;
+};
 
 /** One instance object, without wrapper. */
-export function instanceJson(view: InstanceView): string {
-  const [head, tail] = instanceFragments(view);
-  return head + view.lastRenewalTimestamp + tail;
-}
+export const instanceJson: (view: InstanceView) => string = splicedEncoder(instanceFragments);
 
 /** `{"instance":{…}}` (GET /apps/{app}/{id}, /instances/{id}). */
 export function instanceDocumentJson(view: InstanceView): string {

@@ -2,6 +2,7 @@
 // `_`→`__` / `$`→`_-` name coding), and XML registration bodies. Output is compact (no indentation, no XML
 // declaration, like XStream's toXML without its pretty-printing whitespace, which no parser needs).
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { FragmentEncoder, splicedEncoder } from './record-fragments';
 import { InstanceView, PortInfo } from '../domain/model';
 import { DecodedInstance, decodeInstance, DecodeDefaults, DecodeError } from './instance-decoder';
 
@@ -114,14 +115,7 @@ const portXml = (name: string, p: PortInfo): string => `<${name} enabled="${p.en
 const element = (name: string, value: string): string => `<${name}>${escapeXml(value)}</${name}>`;
 const optional = (name: string, value: string | undefined): string => (value === undefined ? '' : element(name, value));
 
-// The encoding of a record around its lastRenewalTimestamp, which heartbeats move without a new record:
-// cached per record so a full-registry rebuild is string concatenation, not re-serialisation.
-const fragments = new WeakMap<object, readonly [string, string]>();
-
-function instanceFragments(view: InstanceView): readonly [string, string] {
-  const cached = fragments.get(view.record);
-  if (cached) return cached;
-  const r = view.record;
+const instanceFragments: FragmentEncoder = (r) => {
   const i = r.instance;
   const dc = i.dataCenterInfo;
   const head =
@@ -158,16 +152,11 @@ function instanceFragments(view: InstanceView): readonly [string, string] {
     `<actionType>${r.actionType}</actionType>` +
     optional('asgName', i.asgName) +
     '</instance>';
-  const pair = [head, tail] as const;
-  fragments.set(r, pair);
-  return pair;
-}
+  return [head, tail] as const;
+};
 
 /** One `<instance>` element. */
-export function instanceXml(view: InstanceView): string {
-  const [head, tail] = instanceFragments(view);
-  return head + view.lastRenewalTimestamp + tail;
-}
+export const instanceXml: (view: InstanceView) => string = splicedEncoder(instanceFragments);
 
 /** The `<instance>` document (GET /apps/{app}/{id}, /instances/{id}); the same element as {@link instanceXml}. */
 export function instanceDocumentXml(view: InstanceView): string {

@@ -54,19 +54,13 @@ export interface PeerStats {
   lastLagMs: number;
 }
 
+/** Stats of a peer nothing has been sent to yet. */
+export function emptyPeerStats(): PeerStats {
+  return { batchesSent: 0, batchFailures: 0, tasksSent: 0, heartbeatsDropped: 0, changesLost: 0, consecutiveFailures: 0, lastSuccessAt: 0, lastFailureAt: 0, lastError: '', lastLagMs: 0 };
+}
+
 export class PeerNode {
-  readonly stats: PeerStats = {
-    batchesSent: 0,
-    batchFailures: 0,
-    tasksSent: 0,
-    heartbeatsDropped: 0,
-    changesLost: 0,
-    consecutiveFailures: 0,
-    lastSuccessAt: 0,
-    lastFailureAt: 0,
-    lastError: '',
-    lastLagMs: 0,
-  };
+  readonly stats: PeerStats = emptyPeerStats();
   private readonly queue: TaskQueue<TaskPayload>;
   private sending = false;
   private wakeAt: number | undefined;

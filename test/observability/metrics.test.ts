@@ -5,7 +5,7 @@ import { ManualClock } from '../../src/domain/clock';
 import { Registry } from '../../src/domain/registry';
 import { SelfPreservationState } from '../../src/domain/self-preservation';
 import { DURATION_BUCKETS, RequestDurations, ServerMetrics, UNMATCHED_ROUTE } from '../../src/observability/metrics';
-import { PeerNode, PeerStats } from '../../src/replication/peer-node';
+import { emptyPeerStats, PeerNode, PeerStats } from '../../src/replication/peer-node';
 import { javaLegacyBody, makeTestApp, TestApp } from '../helpers/app';
 import { makeInstance } from '../helpers/instances';
 import { parseProm, registerOver, sample, Sample, startTestServer } from './support';
@@ -120,19 +120,7 @@ describe('request durations', () => {
 });
 
 describe('replication and self-preservation gauges', () => {
-  const stats = (over: Partial<PeerStats>): PeerStats => ({
-    batchesSent: 0,
-    batchFailures: 0,
-    tasksSent: 0,
-    heartbeatsDropped: 0,
-    changesLost: 0,
-    consecutiveFailures: 0,
-    lastSuccessAt: 0,
-    lastFailureAt: 0,
-    lastError: '',
-    lastLagMs: 0,
-    ...over,
-  });
+  const stats = (over: Partial<PeerStats>): PeerStats => ({ ...emptyPeerStats(), ...over });
 
   it('reports batches, failures, queue depth, lag and lost changes per peer, and the self-preservation arithmetic', async () => {
     const clock = new ManualClock(1_700_000_000_000);
