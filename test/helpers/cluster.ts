@@ -395,7 +395,7 @@ export class Heartbeats {
   }
 
   /** Changes the instances beaten for from the next round on. */
-  only(ids: readonly string[]): void {
+  beatOnly(ids: readonly string[]): void {
     this.ids = ids;
   }
 

@@ -174,7 +174,7 @@ describe('zone replication faults', () => {
       }
 
       // 8 of the 10 come back.
-      h.only(live);
+      h.beatOnly(live);
       await h.start();
       await waitFor(async () => {
         const all = await snapshots(ALL);
@@ -207,7 +207,7 @@ describe('zone replication faults', () => {
 
       c.proxy(B).cut();
       for (const id of during) expect((await client(A).register({ id, durationSecs: 5 })).status).toBe(204);
-      h.only([...before, ...during]);
+      h.beatOnly([...before, ...during]);
       // The 3 registrations expire unsent after 1 s of failed attempts.
       await waitFor(() => c.peerStats(A, B).stats.changesLost >= 3, "A to give up the registrations for B", 4000);
       expect((await client(B).app()).map((i) => i.instanceId).sort()).toEqual(before);
