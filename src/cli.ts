@@ -6,9 +6,10 @@ import { ConfigError } from './config/settings';
 import { startServer } from './server';
 
 async function main(): Promise<void> {
-  let config;
+  let running;
   try {
-    config = loadConfig(process.argv.slice(2), process.env);
+    // Settings, and the files they name (credentials, certificates), are checked before anything listens.
+    running = await startServer(loadConfig(process.argv.slice(2), process.env));
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`zone-registry: ${e.message}\n`);
@@ -16,7 +17,6 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const running = await startServer(config);
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;

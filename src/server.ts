@@ -1,6 +1,7 @@
 // Composition root: builds the registry, self-preservation, replication, caches, HTTP app and schedulers from a
 // Config, listens, syncs from peers, and shuts down.
 import { createServer, Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
 import { Config } from './config/config';
 import { Clock, systemClock } from './domain/clock';
@@ -16,6 +17,8 @@ import { PeerNodes } from './replication/peer-nodes';
 import { syncFromPeers, syncOnce, SyncState } from './replication/startup-sync';
 import { CronScheduler, Scheduler } from './scheduling/scheduler';
 import { deltaPruneTask, evictionTask, renewalThresholdTask, selfPreservationListener } from './scheduling/tasks';
+import { securityFromSettings } from './security/config';
+import { splitCredentials, stripCredentials } from './security/urls';
 
 /** Package version, for /eureka/status. */
 export const VERSION: string = require('../package.json').version;
@@ -27,7 +30,7 @@ export interface RunningServer {
   readonly peers: PeerNodes;
   readonly server: Server;
   readonly port: number;
-  /** Base URL of the Eureka API, e.g. http://127.0.0.1:8761/eureka/ */
+  /** Base URL of the Eureka API, e.g. http://127.0.0.1:8761/eureka/ (https:// with tlsCertFile/tlsKeyFile) */
   readonly eurekaUrl: string;
   /** Resolves when startup sync is over and the server reports ready. */
   readonly ready: Promise<void>;
@@ -40,13 +43,15 @@ export interface StartOptions {
   readonly logger?: Logger;
   readonly scheduler?: Scheduler;
   readonly random?: () => number;
-  /** Builds the transport to a peer (tests inject faults). */
+  /** Builds the transport to a peer (tests inject faults); gets the URL as the zones file lists it, credentials included. */
   readonly peerClient?: (url: string) => PeerClient;
 }
 
 /** Starts a zone server from a validated configuration. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const s = config.settings;
+  // Files first (credentials, key pair, CA): a bad one stops the start before anything listens.
+  const security = securityFromSettings(s);
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: s.logLevel, format: s.logFormat });
   const scheduler = options.scheduler ?? new CronScheduler(logger);
@@ -70,7 +75,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   registry.subscribe(selfPreservationListener(selfPreservation));
   const evictor = new Evictor(registry, selfPreservation, { intervalMs: s.evictionIntervalMs, maxFraction: s.evictionMaxFraction, random });
   const cache = new ResponseCache(registry, clock, s.responseCacheMaxStalenessMs);
-  const clients = config.peerSet.peers.map((url) => (options.peerClient ?? ((u: string) => new HttpPeerClient(u, s.replicationTimeoutMs)))(url));
+  const clients = config.peerSet.peers.map((url) => (options.peerClient ?? ((u: string) => new HttpPeerClient(u, s.replicationTimeoutMs, security.peers)))(url));
+  // Peer URLs may carry user:password@; nothing shown (status, dashboard, logs) does.
+  const peerUrls = config.peerSet.peers.map(stripCredentials);
+  if (s.authEnabled && !security.peers.credentials) {
+    const bare = config.peerSet.peers.filter((url) => splitCredentials(url).credentials === undefined).map(stripCredentials);
+    if (bare.length > 0) logger.warn('authentication is on but these peers get no credentials (set peerUsername/peerPassword or user:password@ in their URLs); if they require them, replication to them fails', { peers: bare.join(', ') });
+  }
   const peers = new PeerNodes(
     clients,
     registry,
@@ -101,11 +112,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     selfPreservation: (now) => selfPreservation.state(now),
     peers: () => peers.nodes,
     limits,
-    serverInfo: { version: VERSION, region: s.region, zone: s.zone, startedAt: clock.now(), peers: config.peerSet.peers },
+    serverInfo: { version: VERSION, region: s.region, zone: s.zone, startedAt: clock.now(), peers: peerUrls },
     settings: s,
+    security: security.http,
   });
 
-  const server = createServer({ keepAliveTimeout: 65_000 }, app);
+  // The same request listener over TLS when a key pair is configured.
+  const server: Server = security.tls ? createHttpsServer({ keepAliveTimeout: 65_000, cert: security.tls.cert, key: security.tls.key }, app) : createServer({ keepAliveTimeout: 65_000 }, app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(s.port, s.host, () => {
@@ -115,7 +128,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   const port = (server.address() as AddressInfo).port;
   const host = s.host === '0.0.0.0' || s.host === '::' ? '127.0.0.1' : s.host;
-  logger.info('zone server listening', { port, host: s.host, region: s.region, zone: s.zone, peers: config.peerSet.peers.length, version: VERSION });
+  const scheme = security.tls ? 'https' : 'http';
+  logger.info('zone server listening', { port, host: s.host, scheme, auth: s.authEnabled, region: s.region, zone: s.zone, peers: config.peerSet.peers.length, version: VERSION });
 
   let closed = false;
   const sleep = (ms: number): Promise<void> => new Promise((resolve) => scheduler.after(ms, resolve));
@@ -141,7 +155,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     peers,
     server,
     port,
-    eurekaUrl: `http://${host}:${port}/eureka/`,
+    eurekaUrl: `${scheme}://${host}:${port}/eureka/`,
     ready,
     close: async () => {
       closed = true;

@@ -18,7 +18,7 @@ export {
 export { instanceUrl, zoneOf, type InstanceConfig, type DataCenterConfig, type RegistryInstance, type LeaseTimes, type InstanceUrlOptions } from './instance';
 export { RegistrySnapshot, diffSnapshots, type RegistryChange } from './local-registry';
 export { Selector, pickRandom, pickWeighted, preferZone, weightOf, type SelectionStrategy } from './selection';
-export { ServerPool, ServersConfigError, resolveEndpoints, endpointsFromZonesFile, type ServersOption, type ServerEndpoint, type ZonesFile, type ServerPoolOptions } from './servers';
+export { ServerPool, ServersConfigError, redactUrl, resolveEndpoints, endpointsFromZonesFile, type ServersOption, type ServerEndpoint, type ZonesFile, type ServerPoolOptions } from './servers';
 export { EurekaTransport, EurekaUnavailableError, isServerFailure, type EurekaOperation, type EurekaRequest, type EurekaResponse, type AttemptFailure, type TransportOptions } from './transport';
 export { TimerScheduler, type Scheduler, type TimerSchedulerOptions } from './scheduler';
 export { consoleClientLogger, silentClientLogger, type ClientLogger, type ClientLogFields, type ClientLogLevel } from './logger';

@@ -31,6 +31,11 @@ export interface ServerEndpoint {
   readonly zone?: string;
 }
 
+/** A server URL as it may be shown (logs, errors): without `user:password@`. */
+export function redactUrl(url: string): string {
+  return url.replace(/^(https?:\/\/)[^@/]*@/i, '$1');
+}
+
 /** Thrown for a servers option the client cannot use. */
 export class ServersConfigError extends Error {}
 

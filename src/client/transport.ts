@@ -6,7 +6,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import axios, { AxiosInstance } from 'axios';
 import { ClientLogger } from './logger';
-import { ServerEndpoint, ServerPool } from './servers';
+import { redactUrl, ServerEndpoint, ServerPool } from './servers';
 
 /** The kinds of request the client makes (they differ in which statuses mean "try another server"). */
 export type EurekaOperation = 'register' | 'heartbeat' | 'cancel' | 'fetch' | 'delta';
@@ -135,15 +135,15 @@ export class EurekaTransport {
         if (!isServerFailure(req.op, res.status)) {
           this.pool.succeeded(endpoint.url);
           if (this.lastServer?.url !== endpoint.url) {
-            if (this.lastServer) this.logger.info('now using Eureka server', { server: endpoint.url, zone: endpoint.zone, previous: this.lastServer.url });
+            if (this.lastServer) this.logger.info('now using Eureka server', { server: redactUrl(endpoint.url), zone: endpoint.zone, previous: redactUrl(this.lastServer.url) });
             this.lastServer = endpoint;
           }
-          return { status: res.status, body, server: endpoint.url };
+          return { status: res.status, body, server: redactUrl(endpoint.url) };
         }
-        failure = { server: endpoint.url, status: res.status };
+        failure = { server: redactUrl(endpoint.url), status: res.status };
       } catch (e) {
         if (req.signal?.aborted) throw e;
-        failure = { server: endpoint.url, error: describe(e) };
+        failure = { server: redactUrl(endpoint.url), error: describe(e) };
       }
       attempts.push(failure);
       this.pool.quarantine(endpoint.url);

@@ -43,6 +43,16 @@ export const SETTINGS = {
   renewalThresholdUpdateIntervalMs: { type: 'int', default: 900000, min: 1000, max: 86400000, doc: 'How often expected renewals are recounted from the registry (Eureka: 15 min); registrations, cancels and evictions adjust them at once.' },
   selfPreservationMinInstances: { type: 'int', default: 10, min: 0, max: 10000000, doc: 'Below this many instances self-preservation never engages: a handful of dead instances is not a partition (Eureka keeps small setups in permanent "emergency").' },
   renewalWindowMs: { type: 'int', default: 60000, min: 1000, max: 600000, doc: 'Window in which renewals are counted (Eureka: one minute). Shorten only in tests.' },
+  authEnabled: { type: 'bool', default: false, doc: 'Require credentials (HTTP Basic or Bearer token, from `authFile`) per role: writes need `client`, `peer` or `admin`; see "Security". Off by default so existing clients keep working; turn it on wherever the network is not trusted.' },
+  authFile: { type: 'string', default: '', doc: 'JSON credentials file (users with passwords, tokens, their roles and apps); required when `authEnabled`. Read once at start; a bad file stops the start naming the entry.' },
+  authAnonymousReads: { type: 'bool', default: true, doc: 'With `authEnabled`: registry reads (every GET under /eureka) and /metrics need no credentials. Reads reveal what DNS and the services themselves reveal; turn it off when the registry itself is sensitive (reads then need any valid credential, 401 without).' },
+  peerUsername: { type: 'string', default: '', doc: 'User this server sends to its peers as Basic auth (a `peer` in their `authFile`), unless a peer URL carries its own user:password@. Empty: none.' },
+  peerPassword: { type: 'string', default: '', doc: 'Password for `peerUsername`. Prefer the environment variable to a flag (flags show in `ps`).' },
+  tlsCertFile: { type: 'string', default: '', doc: 'PEM certificate (chain) of an https server; with `tlsKeyFile` (both or neither). Empty: plain http, for a TLS-terminating proxy or a trusted network.' },
+  tlsKeyFile: { type: 'string', default: '', doc: 'PEM private key for `tlsCertFile`.' },
+  peerCaFile: { type: 'string', default: '', doc: "PEM CA bundle https peers' certificates are verified against instead of the system CAs (private CAs, self-signed peers). Verification is never switched off." },
+  rateLimitFullFetchesPerSec: { type: 'number', default: 0, min: 0, max: 1000000, doc: 'Most full fetches (GET /apps) per second over the whole server, burst of one second; more get 429 with Retry-After. 0: off. Bounds the cost of a restart storm; deltas and single-app reads are not limited. Peers and admins are exempt.' },
+  rateLimitRequestsPerClientPerSec: { type: 'number', default: 0, min: 0, max: 1000000, doc: 'Most requests per second per client address over every Eureka route, burst of one second; more get 429 with Retry-After. 0: off. Clients behind one NAT or proxy share an address. Authenticated peers and admins are exempt; with auth off peers are not, so leave room for replication.' },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

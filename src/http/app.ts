@@ -11,6 +11,7 @@ import { empty, Reply } from './errors';
 import { EurekaApiDeps, EurekaHandler, eurekaRoutes, REPLICATION_HEADER } from './eureka-api';
 import { operatorRouter, OperatorDeps } from './operator-routes';
 import { BadPathError, Route, Router } from './router';
+import { EurekaGuard, isActive } from '../security/http-guard';
 
 /** Everything the HTTP layer needs. */
 export interface AppDeps extends EurekaApiDeps, OperatorDeps {
@@ -43,6 +44,8 @@ export function createApp(deps: AppDeps): RequestListener {
   operators.set('etag', false);
   operators.use(operatorRouter({ ...deps, metrics, recentChanges }));
   const { logger } = deps;
+  // Security off (the default): no guard, and the hot path pays one comparison.
+  const guard = isActive(deps.security) ? new EurekaGuard(deps.security, routes, performance.now()) : undefined;
 
   return (req, res) => {
     const started = performance.now();
@@ -67,6 +70,11 @@ export function createApp(deps: AppDeps): RequestListener {
       return send(res, empty(match === undefined ? 404 : 405), metrics.http.unmatchedRoute(req.method), started);
     }
     const timer = timers.get(match.route) as RouteTimer;
+    const isReplication = req.headers[REPLICATION_HEADER] === 'true';
+    if (guard !== undefined) {
+      const refused = guard.check(req, match.route, match.params, isReplication, started);
+      if (refused !== undefined) return send(res, refused, timer, started);
+    }
     let reply: Reply | Promise<Reply>;
     try {
       reply = match.route.handler({
@@ -74,7 +82,7 @@ export function createApp(deps: AppDeps): RequestListener {
         headers: req.headers,
         params: match.params,
         query: q < 0 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)),
-        isReplication: req.headers[REPLICATION_HEADER] === 'true',
+        isReplication,
       });
     } catch (e) {
       return fail(res, e, logger, req, timer, started);

@@ -4,6 +4,7 @@ import express, { NextFunction, Request, Response } from 'express';
 import { Settings } from '../config/settings';
 import { ServerMetrics } from '../observability/metrics';
 import { RecentChanges } from '../observability/recent-changes';
+import { HttpSecurity, operatorGuard } from '../security/http-guard';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from './dashboard/assets';
 import { buildOverview, OverviewSources } from './dashboard/overview';
 
@@ -17,6 +18,8 @@ export interface OperatorDeps {
   readonly metrics?: ServerMetrics;
   /** Latest registrations and removals; createApp keeps them when absent. */
   readonly recentChanges?: RecentChanges;
+  /** Authentication and rate limits; absent: everything open (the default). */
+  readonly security?: HttpSecurity;
 }
 
 /** Everything the router needs, as createApp assembles it. */
@@ -56,15 +59,19 @@ export function operatorRouter(deps: OperatorRouterDeps): express.Router {
     res.status(ready ? 200 : 503).json({ status: ready ? 'UP' : 'SYNCING' });
   });
 
-  router.get('/metrics', async (_req, res) => {
+  // Health stays open (probes carry no credentials). /metrics is a read: open with anonymous reads, else any
+  // valid credential. The dashboard, its assets and its JSON are the admin's.
+  const read = operatorGuard(deps.security, 'read');
+  const admin = operatorGuard(deps.security, 'admin');
+  router.get('/metrics', read, async (_req, res) => {
     const text = await deps.metrics.text();
     res.set('cache-control', 'no-store').type(deps.metrics.contentType).send(text);
   });
 
-  router.get('/', asset('text/html; charset=utf-8', DASHBOARD_HTML));
-  router.get('/assets/dashboard.js', asset('text/javascript; charset=utf-8', DASHBOARD_JS));
-  router.get('/assets/dashboard.css', asset('text/css; charset=utf-8', DASHBOARD_CSS));
-  router.get('/api/overview', (req, res) => {
+  router.get('/', admin, asset('text/html; charset=utf-8', DASHBOARD_HTML));
+  router.get('/assets/dashboard.js', admin, asset('text/javascript; charset=utf-8', DASHBOARD_JS));
+  router.get('/assets/dashboard.css', admin, asset('text/css; charset=utf-8', DASHBOARD_CSS));
+  router.get('/api/overview', admin, (req, res) => {
     const q = typeof req.query.q === 'string' ? req.query.q.slice(0, 200) : undefined;
     const overview = buildOverview(deps, { q, limit: intParam(req.query.limit), recent: intParam(req.query.recent) });
     res.set('cache-control', 'no-store').json(overview);

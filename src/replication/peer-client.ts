@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import axios, { AxiosInstance, isAxiosError } from 'axios';
 import { ReplicationListResponse } from './protocol';
+import { BasicCredentials, splitCredentials } from '../security/urls';
 
 /** How a batch went as a whole. */
 export type BatchResult =
@@ -35,18 +36,39 @@ const PEER_HEADERS = {
   'x-netflix-discovery-replication': 'true',
 };
 
+/** How to authenticate to a peer and verify it. */
+export interface PeerClientOptions {
+  /** Basic credentials for a peer whose URL carries none (settings peerUsername / peerPassword). */
+  readonly credentials?: BasicCredentials;
+  /** CA bundle (PEM) an https peer's certificate must chain to; default: the system's CAs. */
+  readonly ca?: Buffer;
+}
+
 /** PeerClient over axios with a keep-alive connection pool per peer. */
 export class HttpPeerClient implements PeerClient {
+  /** The peer's base URL without credentials: what status, dashboard, metrics and logs show. */
+  readonly url: string;
   private readonly http: AxiosInstance;
   private readonly agents: { http: http.Agent; https: https.Agent };
 
-  /** @param url the peer's Eureka base URL, ending in '/', e.g. http://10.0.1.5:8761/eureka/ */
-  constructor(readonly url: string, timeoutMs: number) {
-    this.agents = { http: new http.Agent({ keepAlive: true, maxSockets: 8 }), https: new https.Agent({ keepAlive: true, maxSockets: 8 }) };
+  /**
+   * @param url the peer's Eureka base URL, ending in '/', e.g. http://10.0.1.5:8761/eureka/; a user:password@ in it
+   *   is sent as Basic auth (and wins over `options.credentials`), never shown.
+   */
+  constructor(url: string, timeoutMs: number, options: PeerClientOptions = {}) {
+    const split = splitCredentials(url);
+    this.url = split.url;
+    const auth = split.credentials ?? options.credentials;
+    this.agents = {
+      http: new http.Agent({ keepAlive: true, maxSockets: 8 }),
+      // Certificates are always verified; a private CA replaces the system's when given.
+      https: new https.Agent({ keepAlive: true, maxSockets: 8, rejectUnauthorized: true, ...(options.ca && { ca: options.ca }) }),
+    };
     this.http = axios.create({
-      baseURL: url,
+      baseURL: this.url,
       timeout: timeoutMs,
       headers: PEER_HEADERS,
+      ...(auth && { auth: { username: auth.username, password: auth.password } }),
       httpAgent: this.agents.http,
       httpsAgent: this.agents.https,
       validateStatus: () => true,

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveEndpoints, ServerPool, ServersConfigError } from '../../src/client/servers';
+import { redactUrl, resolveEndpoints, ServerPool, ServersConfigError } from '../../src/client/servers';
 import { ManualClock } from '../../src/domain/clock';
 
 const ZONES = {
@@ -72,5 +72,13 @@ describe('ServerPool', () => {
     expect(pool.candidates(3).map((e) => e.url)).toEqual(['http://x/', 'http://y/']);
     pool.succeeded('http://y/');
     expect(pool.candidates(3).map((e) => e.url)).toEqual(['http://y/']);
+  });
+});
+
+describe('redactUrl', () => {
+  it('removes credentials from a server URL and leaves other URLs alone', () => {
+    expect(redactUrl('http://user:secret@127.0.0.1:8761/eureka/')).toBe('http://127.0.0.1:8761/eureka/');
+    expect(redactUrl('https://token@zone-a.invalid/eureka/')).toBe('https://zone-a.invalid/eureka/');
+    expect(redactUrl('http://127.0.0.1:8761/eureka/?a=b@c')).toBe('http://127.0.0.1:8761/eureka/?a=b@c');
   });
 });

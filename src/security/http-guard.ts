@@ -1,0 +1,114 @@
+// The security checks of the HTTP layer. For the Eureka routes one call per request (after routing, before the
+// handler): identify the caller from the Authorization header (a Map lookup once verified), apply the per-client rate
+// limit, the route's rule and the full-fetch rate limit. For the operators' routes an express middleware per route.
+// Nothing here runs when security is off: createApp builds no guard.
+import { IncomingMessage } from 'node:http';
+import { RequestHandler } from 'express';
+import { empty, Reply } from '../http/errors';
+import { Route } from '../http/router';
+import { decideEureka, decideOperator, OperatorNeed, Rule, ruleFor } from './access';
+import { ANONYMOUS, CredentialVerifier, Identity } from './credentials';
+import { KeyedRateLimiter, retryAfterSecs, TokenBucket } from './rate-limit';
+
+/** Security of the HTTP layer, as startServer derives it from the settings. */
+export interface HttpSecurity {
+  /** Verifies credentials; absent: authentication is off (everything is allowed). */
+  readonly verifier?: CredentialVerifier;
+  /** With authentication on: registry reads (and /metrics) need no credentials. */
+  readonly anonymousReads: boolean;
+  /** Token bucket for GET /apps over the whole server; 0: off. */
+  readonly fullFetchesPerSec: number;
+  /** Token bucket per client address over every Eureka route; 0: off. */
+  readonly requestsPerClientPerSec: number;
+}
+
+/** The challenge sent with every 401. */
+export const CHALLENGE = 'Basic realm="eureka"';
+
+const UNAUTHORIZED: Reply = Object.freeze({ status: 401, headers: Object.freeze({ 'www-authenticate': CHALLENGE }) });
+const FORBIDDEN: Reply = empty(403);
+
+/** A 429 with an empty body and Retry-After (whole seconds). */
+function tooManyRequests(waitMs: number): Reply {
+  return { status: 429, headers: { 'retry-after': String(retryAfterSecs(waitMs)) } };
+}
+
+/**
+ * A browser request made by another site. Browsers replay Basic credentials cached for this server (an admin who
+ * opened the dashboard) on cross-site form posts, and a text/plain body is read as JSON; Eureka clients send neither
+ * Origin nor Sec-Fetch-Site. So writes from other sites are refused: there is no cookie, but this is the same trap.
+ */
+export function isCrossSite(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true;
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  const slashes = origin.indexOf('//');
+  return slashes < 0 || origin.slice(slashes + 2).toLowerCase() !== (req.headers.host ?? '').toLowerCase();
+}
+
+/** Peers and operators are never throttled: replication and repairs must get through a client storm. */
+const isExempt = (identity: Identity): boolean => typeof identity === 'object' && (identity.isPeer || identity.isAdmin);
+
+/** Whether a security configuration does anything at all (createApp builds no guard otherwise). */
+export const isActive = (s: HttpSecurity | undefined): s is HttpSecurity =>
+  s !== undefined && (s.verifier !== undefined || s.fullFetchesPerSec > 0 || s.requestsPerClientPerSec > 0);
+
+/** The checks of the Eureka routes, with each route's rule resolved once. */
+export class EurekaGuard<H> {
+  private readonly rules: Map<Route<H>, Rule>;
+  private readonly fullFetch: Route<H> | undefined;
+  private readonly fullFetches: TokenBucket | undefined;
+  private readonly perClient: KeyedRateLimiter | undefined;
+
+  constructor(
+    private readonly security: HttpSecurity,
+    routes: readonly Route<H>[],
+    now: number,
+  ) {
+    this.rules = new Map(routes.map((r) => [r, ruleFor(r.method, r.pattern)]));
+    this.fullFetch = routes.find((r) => r.method === 'GET' && r.pattern === '/apps');
+    this.fullFetches = security.fullFetchesPerSec > 0 ? new TokenBucket(security.fullFetchesPerSec, now) : undefined;
+    this.perClient = security.requestsPerClientPerSec > 0 ? new KeyedRateLimiter(security.requestsPerClientPerSec) : undefined;
+  }
+
+  /** A refusal (401, 403, 429) for this request, or undefined to let it through. `now`: monotonic ms. */
+  check(req: IncomingMessage, route: Route<H>, params: Record<string, string>, isReplication: boolean, now: number): Reply | undefined {
+    const verifier = this.security.verifier;
+    const identity: Identity = verifier === undefined ? ANONYMOUS : verifier.identify(req.headers.authorization);
+    const exempt = isExempt(identity);
+    if (this.perClient !== undefined && !exempt) {
+      const wait = this.perClient.take(req.socket.remoteAddress ?? '', now);
+      if (wait > 0) return tooManyRequests(wait);
+    }
+    if (verifier !== undefined) {
+      const rule = this.rules.get(route) ?? 'admin';
+      const decision = decideEureka(identity, rule, params.app, isReplication, this.security.anonymousReads);
+      if (decision !== 'allow') return decision === 'unauthenticated' ? UNAUTHORIZED : FORBIDDEN;
+      if (rule !== 'read' && isCrossSite(req)) return FORBIDDEN;
+    }
+    if (this.fullFetches !== undefined && route === this.fullFetch && !exempt) {
+      const wait = this.fullFetches.take(now);
+      if (wait > 0) return tooManyRequests(wait);
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Express middleware for an operators' route: passes when authentication is off or the caller may; otherwise a JSON
+ * 401 (with the Basic challenge, so a browser asks for a login) or 403.
+ */
+export function operatorGuard(security: HttpSecurity | undefined, need: OperatorNeed): RequestHandler {
+  const verifier = security?.verifier;
+  if (security === undefined || verifier === undefined) return (_req, _res, next) => next();
+  return (req, res, next) => {
+    const decision = decideOperator(verifier.identify(req.headers.authorization), need, security.anonymousReads);
+    if (decision === 'allow') return next();
+    if (decision === 'unauthenticated') {
+      res.status(401).set('www-authenticate', CHALLENGE).json({ error: 'authentication required' });
+    } else {
+      res.status(403).json({ error: need === 'admin' ? 'forbidden: needs the admin role' : 'forbidden' });
+    }
+  };
+}

@@ -1,0 +1,37 @@
+// Credentials in server URLs (http://user:pass@host:8761/eureka/, as Spring and the zones file write them): split
+// off for sending as Basic auth, and removed from anything shown (status, dashboard, metrics, logs).
+
+/** Basic credentials. */
+export interface BasicCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+const USERINFO = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^@/?#]*)@/;
+
+/** The URL without its user:password@ part (the rest of the string untouched). */
+export function stripCredentials(url: string): string {
+  return url.replace(USERINFO, '$1');
+}
+
+/** The URL's user:password (percent-decoded), if it has any, and the URL without them. */
+export function splitCredentials(url: string): { readonly url: string; readonly credentials?: BasicCredentials } {
+  const m = USERINFO.exec(url);
+  if (!m) return { url };
+  const userinfo = m[2];
+  const colon = userinfo.indexOf(':');
+  const username = decode(colon < 0 ? userinfo : userinfo.slice(0, colon));
+  const password = colon < 0 ? '' : decode(userinfo.slice(colon + 1));
+  return { url: m[1] + url.slice(m[0].length), credentials: { username, password } };
+}
+
+/** The value of an Authorization header for Basic credentials. */
+export const basicAuthorization = (c: BasicCredentials): string => `Basic ${Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64')}`;
+
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}

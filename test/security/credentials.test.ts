@@ -1,0 +1,268 @@
+// Units of the security layer without sockets: the credentials file's validation, verification of Authorization
+// headers (and its cache), the role rules, the token buckets, URL credentials, and the settings' checks.
+import { defaultSettings, ConfigError, Settings } from '../../src/config/settings';
+import { decideEureka, decideOperator, ruleFor } from '../../src/security/access';
+import { securityFromSettings } from '../../src/security/config';
+import { ANONYMOUS, CredentialVerifier, INVALID, loadCredentials, parseCredentials, Principal } from '../../src/security/credentials';
+import { KeyedRateLimiter, retryAfterSecs, TokenBucket } from '../../src/security/rate-limit';
+import { basicAuthorization, splitCredentials, stripCredentials } from '../../src/security/urls';
+import { eurekaRoutes } from '../../src/http/eureka-api';
+import { AUTH, basic, CREDENTIALS, PW, selfSignedCertificate, TempDir } from './support';
+
+const parse = (doc: unknown): ReturnType<typeof parseCredentials> => parseCredentials(doc, 'authFile test.json');
+const user = (extra: Record<string, unknown>) => ({ users: [{ name: 'u', password: 'p', roles: ['client'], ...extra }] });
+
+describe('credentials file validation', () => {
+  it('accepts every documented shape', () => {
+    const set = parse(CREDENTIALS);
+    expect([...set.users.keys()]).toEqual(['orders-svc', 'any-svc', 'peer', 'ops', 'hashed-svc']);
+    expect(set.tokens).toHaveLength(2);
+    const orders = set.users.get('orders-svc')?.principal;
+    expect(orders).toMatchObject({ name: 'orders-svc', isClient: true, isPeer: false, isAdmin: false });
+    expect([...(orders?.apps ?? [])]).toEqual(['ORDERS', 'JQSERVICE']);
+    expect(set.users.get('any-svc')?.principal.apps).toBeUndefined();
+    expect(set.tokens[1].principal).toMatchObject({ name: 'token#2', isAdmin: true });
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['not an object', [], /expected a JSON object/],
+    ['an unknown top-level key', { users: [], groups: [] }, /unknown key "groups"/],
+    ['no users and no tokens', { users: [], tokens: [] }, /defines no users and no tokens/],
+    ['users not a list', { users: {} }, /"users" must be a list/],
+    ['a user that is not an object', { users: ['ops'] }, /users\[0\] must be an object/],
+    ['a user without a name', { users: [{ password: 'p', roles: ['admin'] }] }, /users\[0\]\.name must be a non-empty string/],
+    ['a name with a colon', user({ name: 'a:b' }), /must not contain ":"/],
+    ['a user listed twice', { users: [user({}).users[0], user({}).users[0]] }, /user "u" is listed twice/],
+    ['both password and passwordSha256', user({ passwordSha256: 'a'.repeat(64) }), /user "u" needs exactly one of "password" and "passwordSha256"/],
+    ['neither password nor passwordSha256', { users: [{ name: 'u', roles: ['client'] }] }, /needs exactly one of/],
+    ['an empty password', user({ password: '' }), /user "u"\.password must be a non-empty string/],
+    ['a short passwordSha256', { users: [{ name: 'u', passwordSha256: 'abc', roles: ['client'] }] }, /passwordSha256 must be 64 hex digits/],
+    ['no roles', user({ roles: [] }), /roles must be a non-empty list of client, peer, admin/],
+    ['an unknown role', user({ roles: ['root'] }), /roles has "root"/],
+    ['apps on a non-client', user({ roles: ['peer'], apps: ['X'] }), /apps applies to the client role only/],
+    ['empty apps', user({ apps: [] }), /apps must be a non-empty list/],
+    ['a non-string app', user({ apps: [1] }), /apps must hold non-empty strings/],
+    ['an unknown user key', user({ pass: 'x' }), /users\[0\] has an unknown key "pass"/],
+    ['a token without a secret', { tokens: [{ roles: ['client'] }] }, /tokens\[0\] needs exactly one of "token" and "tokenSha256"/],
+    ['a repeated token', { tokens: [{ token: 't', roles: ['client'] }, { token: 't', roles: ['admin'] }] }, /tokens\[1\] repeats an earlier token/],
+  ])('refuses %s, naming the file and the entry', (_what, doc, message) => {
+    expect(() => parse(doc)).toThrow(ConfigError);
+    expect(() => parse(doc)).toThrow(/^Invalid authFile test\.json: /);
+    expect(() => parse(doc)).toThrow(message);
+  });
+
+  describe('loadCredentials', () => {
+    const dir = new TempDir();
+    afterAll(() => dir.cleanup());
+
+    it('reads a file', () => {
+      expect(loadCredentials(dir.file('ok.json', CREDENTIALS)).users.size).toBe(5);
+    });
+    it('names the setting for a missing file', () => {
+      expect(() => loadCredentials(`${dir.path}/missing.json`)).toThrow(/^Invalid setting authFile: cannot read .*missing\.json/);
+    });
+    it('names the file for bad JSON', () => {
+      const file = dir.file('bad.json', '{"users": [');
+      expect(() => loadCredentials(file)).toThrow(/^Invalid setting authFile \(.*bad\.json\): not JSON/);
+    });
+  });
+});
+
+describe('CredentialVerifier', () => {
+  const verifier = (): CredentialVerifier => new CredentialVerifier(parse(CREDENTIALS));
+  const principal = (v: CredentialVerifier, header: string | undefined): string => {
+    const id = v.identify(header);
+    return typeof id === 'string' ? id : id.name;
+  };
+
+  it('resolves Basic users by name and password, clear or hashed', () => {
+    const v = verifier();
+    expect(principal(v, AUTH.orders)).toBe('orders-svc');
+    expect(principal(v, AUTH.ops)).toBe('ops');
+    expect(principal(v, AUTH.hashed)).toBe('hashed-svc');
+    // Scheme names are case-insensitive; a password may contain colons.
+    expect(principal(v, AUTH.ops.replace('Basic', 'basic'))).toBe('ops');
+    const colon = new CredentialVerifier(parse({ users: [{ name: 'c', password: 'a:b:c', roles: ['client'] }] }));
+    expect(principal(colon, basic('c', 'a:b:c'))).toBe('c');
+  });
+
+  it('resolves Bearer tokens, clear or hashed', () => {
+    const v = verifier();
+    expect(principal(v, AUTH.token)).toBe('token#1');
+    expect(principal(v, AUTH.adminToken)).toBe('token#2');
+  });
+
+  it('tells no header (anonymous) from bad credentials (invalid)', () => {
+    const v = verifier();
+    expect(v.identify(undefined)).toBe(ANONYMOUS);
+    for (const bad of [AUTH.wrong, basic('nobody', PW.ops), basic('ops', ''), 'Basic', 'Basic !!!', 'Basic ' + Buffer.from('no-colon').toString('base64'), 'Bearer ', 'Bearer nope', `Digest ${PW.token}`, PW.token, '']) {
+      expect(v.identify(bad)).toBe(INVALID);
+    }
+  });
+
+  it('remembers verified headers only, up to its bound', () => {
+    const v = new CredentialVerifier(parse(CREDENTIALS), 2);
+    v.identify(AUTH.wrong);
+    expect(v.cacheSize).toBe(0);
+    const first = v.identify(AUTH.orders);
+    expect(v.identify(AUTH.orders)).toBe(first);
+    v.identify(AUTH.ops);
+    v.identify(AUTH.peer);
+    expect(v.cacheSize).toBe(2);
+    // Evicted entries verify again, to the same principal.
+    expect((v.identify(AUTH.orders) as Principal).name).toBe('orders-svc');
+  });
+});
+
+describe('role rules', () => {
+  const set = parse(CREDENTIALS);
+  const p = (name: string): Principal => set.users.get(name)!.principal;
+  const rules = Object.fromEntries(eurekaRoutes({} as never).map((r) => [`${r.method} ${r.pattern}`, ruleFor(r.method, r.pattern)]));
+
+  it('gives every route of the table a rule: reads, instance writes, replication, admin', () => {
+    expect(rules).toEqual({
+      'GET /apps': 'read',
+      'GET /apps/delta': 'read',
+      'GET /apps/:app': 'read',
+      'POST /apps/:app': 'instance-write',
+      'GET /apps/:app/:id': 'read',
+      'PUT /apps/:app/:id': 'instance-write',
+      'DELETE /apps/:app/:id': 'instance-write',
+      'PUT /apps/:app/:id/status': 'admin',
+      'DELETE /apps/:app/:id/status': 'admin',
+      'PUT /apps/:app/:id/metadata': 'admin',
+      'GET /instances/:id': 'read',
+      'GET /vips/:vip': 'read',
+      'GET /svips/:vip': 'read',
+      'PUT /asg/:asg/status': 'admin',
+      'POST /peerreplication/batch': 'replication',
+      'GET /status': 'read',
+      'GET /serverinfo/statusoverrides': 'read',
+    });
+    expect(ruleFor('PATCH', '/something/new')).toBe('admin');
+  });
+
+  it.each([
+    // identity, rule, app, replication, anonymous reads → decision
+    ['anonymous', 'read', undefined, false, true, 'allow'],
+    ['anonymous', 'read', undefined, false, false, 'unauthenticated'],
+    ['anonymous', 'instance-write', 'ORDERS', false, true, 'unauthenticated'],
+    ['invalid', 'read', undefined, false, true, 'unauthenticated'],
+    ['orders-svc', 'instance-write', 'ORDERS', false, true, 'allow'],
+    ['orders-svc', 'instance-write', 'orders', false, true, 'allow'],
+    ['orders-svc', 'instance-write', 'BILLING', false, true, 'forbidden'],
+    ['orders-svc', 'instance-write', 'ORDERS', true, true, 'forbidden'],
+    ['orders-svc', 'read', undefined, false, false, 'allow'],
+    ['orders-svc', 'admin', 'ORDERS', false, true, 'forbidden'],
+    ['orders-svc', 'replication', undefined, false, true, 'forbidden'],
+    ['any-svc', 'instance-write', 'ANYTHING', false, true, 'allow'],
+    ['peer', 'replication', undefined, false, true, 'allow'],
+    ['peer', 'instance-write', 'ORDERS', false, true, 'forbidden'],
+    ['peer', 'instance-write', 'ORDERS', true, true, 'allow'],
+    ['peer', 'admin', 'ORDERS', true, true, 'allow'],
+    ['peer', 'admin', 'ORDERS', false, true, 'forbidden'],
+    ['ops', 'admin', 'ORDERS', false, true, 'allow'],
+    ['ops', 'replication', undefined, false, true, 'allow'],
+  ] as const)('%s on a %s route (app %s, replication %s, anonymous reads %s): %s', (who, rule, app, replication, anonymous, expected) => {
+    const identity = who === 'anonymous' ? ANONYMOUS : who === 'invalid' ? INVALID : p(who);
+    expect(decideEureka(identity, rule, app, replication, anonymous)).toBe(expected);
+  });
+
+  it('operators: the dashboard is the admin\'s, /metrics a read', () => {
+    expect(decideOperator(ANONYMOUS, 'admin', true)).toBe('unauthenticated');
+    expect(decideOperator(p('orders-svc'), 'admin', true)).toBe('forbidden');
+    expect(decideOperator(p('ops'), 'admin', false)).toBe('allow');
+    expect(decideOperator(ANONYMOUS, 'read', true)).toBe('allow');
+    expect(decideOperator(ANONYMOUS, 'read', false)).toBe('unauthenticated');
+    expect(decideOperator(p('peer'), 'read', false)).toBe('allow');
+    expect(decideOperator(INVALID, 'read', true)).toBe('unauthenticated');
+  });
+});
+
+describe('token buckets', () => {
+  it('allow a burst of one second, then one token per 1/rate', () => {
+    const b = new TokenBucket(4, 0);
+    expect([b.take(0), b.take(0), b.take(0), b.take(0)]).toEqual([0, 0, 0, 0]);
+    expect(b.take(0)).toBe(250);
+    expect(b.take(100)).toBe(150);
+    expect(b.take(250)).toBe(0);
+    expect(b.take(250)).toBe(250);
+  });
+
+  it('hold at least one token for rates below one per second', () => {
+    const b = new TokenBucket(0.5, 0);
+    expect(b.take(0)).toBe(0);
+    expect(b.take(0)).toBe(2000);
+    expect(retryAfterSecs(2000)).toBe(2);
+    expect(retryAfterSecs(1)).toBe(1);
+  });
+
+  it('keep one bucket per key and forget idle keys when full', () => {
+    const limiter = new KeyedRateLimiter(1, 3);
+    expect(limiter.take('a', 0)).toBe(0);
+    expect(limiter.take('a', 0)).toBeGreaterThan(0);
+    expect(limiter.take('b', 0)).toBe(0);
+    expect(limiter.take('c', 0)).toBe(0);
+    // At the bound, a new key sweeps the buckets that refilled (all of them, a second later).
+    expect(limiter.take('d', 1000)).toBe(0);
+    expect(limiter.size).toBe(1);
+    // When every bucket is busy, the oldest half goes.
+    for (const k of ['e', 'f']) limiter.take(k, 1000);
+    limiter.take('g', 1000);
+    expect(limiter.size).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('credentials in URLs', () => {
+  it('are split off, percent-decoded, and stripped from what is shown', () => {
+    expect(splitCredentials('http://peer:s%40cret@10.0.0.1:8761/eureka/')).toEqual({ url: 'http://10.0.0.1:8761/eureka/', credentials: { username: 'peer', password: 's@cret' } });
+    expect(splitCredentials('https://user@host/eureka/')).toEqual({ url: 'https://host/eureka/', credentials: { username: 'user', password: '' } });
+    expect(splitCredentials('http://10.0.0.1:8761/eureka/')).toEqual({ url: 'http://10.0.0.1:8761/eureka/' });
+    expect(stripCredentials('http://a:b@h:1/eureka/x@y')).toBe('http://h:1/eureka/x@y');
+    expect(basicAuthorization({ username: 'peer', password: 'x' })).toBe(basic('peer', 'x'));
+  });
+});
+
+describe('security settings', () => {
+  const dir = new TempDir();
+  afterAll(() => dir.cleanup());
+  const settings = (overrides: Partial<Settings>): Settings => ({ ...defaultSettings(), ...overrides });
+
+  it('are all off by default', () => {
+    const s = securityFromSettings(defaultSettings());
+    expect(s.http.verifier).toBeUndefined();
+    expect(s.tls).toBeUndefined();
+    expect(s.peers).toEqual({ credentials: undefined, ca: undefined });
+    expect(s.http).toMatchObject({ anonymousReads: true, fullFetchesPerSec: 0, requestsPerClientPerSec: 0 });
+  });
+
+  it('need authFile when authEnabled, and a valid one', () => {
+    expect(() => securityFromSettings(settings({ authEnabled: true }))).toThrow(/^Invalid setting authFile: required when authEnabled is true/);
+    const bad = dir.file('bad-roles.json', { users: [{ name: 'x', password: 'y', roles: ['god'] }] });
+    expect(() => securityFromSettings(settings({ authEnabled: true, authFile: bad }))).toThrow(ConfigError);
+    expect(() => securityFromSettings(settings({ authEnabled: true, authFile: bad }))).toThrow(/^Invalid setting authFile \(.*bad-roles\.json\): user "x"\.roles has "god"/);
+    const good = dir.file('good.json', CREDENTIALS);
+    expect(securityFromSettings(settings({ authEnabled: true, authFile: good })).http.verifier).toBeInstanceOf(CredentialVerifier);
+    // The file is not read while authentication is off.
+    expect(securityFromSettings(settings({ authFile: `${dir.path}/missing.json` })).http.verifier).toBeUndefined();
+  });
+
+  it('need tlsCertFile and tlsKeyFile together, readable and matching', () => {
+    const { certFile, keyFile } = selfSignedCertificate(dir);
+    expect(() => securityFromSettings(settings({ tlsCertFile: certFile }))).toThrow(/^Invalid setting tlsKeyFile: tlsCertFile and tlsKeyFile go together/);
+    expect(() => securityFromSettings(settings({ tlsKeyFile: keyFile }))).toThrow(/^Invalid setting tlsCertFile/);
+    expect(() => securityFromSettings(settings({ tlsCertFile: certFile, tlsKeyFile: `${dir.path}/nope.pem` }))).toThrow(/^Invalid setting tlsKeyFile: cannot read/);
+    const other = selfSignedCertificate(dir, 'other');
+    expect(() => securityFromSettings(settings({ tlsCertFile: certFile, tlsKeyFile: other.keyFile }))).toThrow(/^Invalid setting tlsCertFile\/tlsKeyFile/);
+    expect(securityFromSettings(settings({ tlsCertFile: certFile, tlsKeyFile: keyFile })).tls?.cert).toBeInstanceOf(Buffer);
+  });
+
+  it('check peerCaFile and the peer credentials', () => {
+    const { certFile } = selfSignedCertificate(dir, 'ca');
+    expect(securityFromSettings(settings({ peerCaFile: certFile })).peers.ca).toBeInstanceOf(Buffer);
+    expect(() => securityFromSettings(settings({ peerCaFile: dir.file('not-pem.txt', 'hello') }))).toThrow(/^Invalid setting peerCaFile: .* holds no PEM certificate/);
+    expect(() => securityFromSettings(settings({ peerPassword: 'x' }))).toThrow(/^Invalid setting peerPassword: set peerUsername too/);
+    expect(() => securityFromSettings(settings({ peerUsername: 'a:b' }))).toThrow(/^Invalid setting peerUsername/);
+    expect(securityFromSettings(settings({ peerUsername: 'peer', peerPassword: 'pw' })).peers.credentials).toEqual({ username: 'peer', password: 'pw' });
+  });
+});
