@@ -1,6 +1,6 @@
 // Eureka JSON as the Java server's legacy Jackson codec writes it (field order, string-typed timestamps,
 // `$`/`@enabled` ports, `@class` markers, always-array lists), and registration bodies as clients send them.
-import { FragmentEncoder, splicedEncoder } from './record-fragments';
+import { FragmentEncoder, Pieces, splicedEncoder } from './record-fragments';
 import { InstanceView, PortInfo } from '../domain/model';
 import { DecodedInstance, decodeInstance, DecodeDefaults, DecodeError } from './instance-decoder';
 
@@ -48,30 +48,54 @@ const instanceFragments: FragmentEncoder = (r) => {
   return [head, tail] as const;
 };
 
+const instanceEncoder = splicedEncoder(instanceFragments);
+
 /** One instance object, without wrapper. */
-export const instanceJson: (view: InstanceView) => string = splicedEncoder(instanceFragments);
+export const instanceJson = (view: InstanceView): string => instanceEncoder.text(view);
 
 /** `{"instance":{…}}` (GET /apps/{app}/{id}, /instances/{id}). */
 export function instanceDocumentJson(view: InstanceView): string {
   return `{"instance":${instanceJson(view)}}`;
 }
 
-function applicationBody(name: string, views: Iterable<InstanceView>): string {
-  const parts: string[] = [];
-  for (const v of views) parts.push(instanceJson(v));
-  return `{"name":${q(name)},"instance":[${parts.join(',')}]}`;
+function writeApplication(out: Pieces, name: string, views: Iterable<InstanceView>): void {
+  out.add(`{"name":${q(name)},"instance":[`);
+  let first = true;
+  for (const v of views) {
+    if (!first) out.add(',');
+    first = false;
+    instanceEncoder.write(v, out);
+  }
+  out.add(']}');
+}
+
+/** `{"application":{"name":…,"instance":[…]}}` (GET /apps/{app}), as pieces. */
+export function applicationPiecesJson(name: string, views: Iterable<InstanceView>): Pieces {
+  const out = new Pieces().add('{"application":');
+  writeApplication(out, name, views);
+  return out.add('}');
+}
+
+/** The `applications` document (full registry, delta, VIPs) as pieces; `application` and `instance` are always arrays. */
+export function applicationsPiecesJson(apps: Iterable<readonly [string, Iterable<InstanceView>]>, versionsDelta: number, hashcode: string): Pieces {
+  const out = new Pieces().add(`{"applications":{"versions__delta":"${versionsDelta}","apps__hashcode":${q(hashcode)},"application":[`);
+  let first = true;
+  for (const [name, views] of apps) {
+    if (!first) out.add(',');
+    first = false;
+    writeApplication(out, name, views);
+  }
+  return out.add(']}}');
 }
 
 /** `{"application":{"name":…,"instance":[…]}}` (GET /apps/{app}). */
 export function applicationDocumentJson(name: string, views: Iterable<InstanceView>): string {
-  return `{"application":${applicationBody(name, views)}}`;
+  return applicationPiecesJson(name, views).toString();
 }
 
 /** The `applications` document (full registry, delta, VIPs); `application` and `instance` are always arrays. */
 export function applicationsDocumentJson(apps: Iterable<readonly [string, Iterable<InstanceView>]>, versionsDelta: number, hashcode: string): string {
-  const parts: string[] = [];
-  for (const [name, views] of apps) parts.push(applicationBody(name, views));
-  return `{"applications":{"versions__delta":"${versionsDelta}","apps__hashcode":${q(hashcode)},"application":[${parts.join(',')}]}}`;
+  return applicationsPiecesJson(apps, versionsDelta, hashcode).toString();
 }
 
 /** Parses a JSON registration body and normalises the instance. Throws DecodeError. */

@@ -2,7 +2,7 @@
 // `_`→`__` / `$`→`_-` name coding), and XML registration bodies. Output is compact (no indentation, no XML
 // declaration, like XStream's toXML without its pretty-printing whitespace, which no parser needs).
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { FragmentEncoder, splicedEncoder } from './record-fragments';
+import { FragmentEncoder, Pieces, splicedEncoder } from './record-fragments';
 import { InstanceView, PortInfo } from '../domain/model';
 import { DecodedInstance, decodeInstance, DecodeDefaults, DecodeError } from './instance-decoder';
 
@@ -155,30 +155,44 @@ const instanceFragments: FragmentEncoder = (r) => {
   return [head, tail] as const;
 };
 
+const instanceEncoder = splicedEncoder(instanceFragments);
+
 /** One `<instance>` element. */
-export const instanceXml: (view: InstanceView) => string = splicedEncoder(instanceFragments);
+export const instanceXml = (view: InstanceView): string => instanceEncoder.text(view);
 
 /** The `<instance>` document (GET /apps/{app}/{id}, /instances/{id}); the same element as {@link instanceXml}. */
 export function instanceDocumentXml(view: InstanceView): string {
   return instanceXml(view);
 }
 
-function applicationBody(name: string, views: Iterable<InstanceView>): string {
-  let out = `<application><name>${escapeXml(name)}</name>`;
-  for (const v of views) out += instanceXml(v);
-  return out + '</application>';
+function writeApplication(out: Pieces, name: string, views: Iterable<InstanceView>): void {
+  out.add(`<application><name>${escapeXml(name)}</name>`);
+  for (const v of views) instanceEncoder.write(v, out);
+  out.add('</application>');
+}
+
+/** `<application>…</application>` (GET /apps/{app}) as pieces. */
+export function applicationPiecesXml(name: string, views: Iterable<InstanceView>): Pieces {
+  const out = new Pieces();
+  writeApplication(out, name, views);
+  return out;
+}
+
+/** The `<applications>` document (full registry, delta, VIPs) as pieces. */
+export function applicationsPiecesXml(apps: Iterable<readonly [string, Iterable<InstanceView>]>, versionsDelta: number, hashcode: string): Pieces {
+  const out = new Pieces().add(`<applications><versions__delta>${versionsDelta}</versions__delta><apps__hashcode>${escapeXml(hashcode)}</apps__hashcode>`);
+  for (const [name, views] of apps) writeApplication(out, name, views);
+  return out.add('</applications>');
 }
 
 /** `<application><name>…</name><instance>…</instance>…</application>` (GET /apps/{app}). */
 export function applicationDocumentXml(name: string, views: Iterable<InstanceView>): string {
-  return applicationBody(name, views);
+  return applicationPiecesXml(name, views).toString();
 }
 
 /** The `<applications>` document (full registry, delta, VIPs). */
 export function applicationsDocumentXml(apps: Iterable<readonly [string, Iterable<InstanceView>]>, versionsDelta: number, hashcode: string): string {
-  const parts: string[] = [];
-  for (const [name, views] of apps) parts.push(applicationBody(name, views));
-  return `<applications><versions__delta>${versionsDelta}</versions__delta><apps__hashcode>${escapeXml(hashcode)}</apps__hashcode>${parts.join('')}</applications>`;
+  return applicationsPiecesXml(apps, versionsDelta, hashcode).toString();
 }
 
 // ---------------------------------------------------------------------------------------------------------------

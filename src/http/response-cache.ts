@@ -9,6 +9,7 @@ import { Registry } from '../domain/registry';
 import { appsHashcode, countStatuses } from '../domain/apps-hashcode';
 import { CODECS } from '../codecs/documents';
 import { Format } from '../codecs/negotiate';
+import { Pieces } from '../codecs/record-fragments';
 
 const gzipAsync = promisify(gzip);
 // Below this size compressing inline is cheaper than a trip to the thread pool.
@@ -65,10 +66,9 @@ export class ResponseCache {
       this.stats.hits++;
     } else {
       const body = this.build(kind, name, format, now);
-      if (body === undefined) return undefined;
       this.stats.rebuilds++;
       const tag = `"${version}-${kind}-${format}`;
-      entry = { builtAt: now, version, plain: { body: Buffer.from(body), etag: `${tag}"` } };
+      entry = { builtAt: now, version, plain: { body: body?.toBuffer() ?? Buffer.alloc(0), etag: `${tag}"` } };
       this.entries.delete(key);
       this.entries.set(key, entry);
       if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
@@ -88,7 +88,8 @@ export class ResponseCache {
     return entry.gzip;
   }
 
-  private build(kind: PayloadKind, name: string, format: Format, now: number): string | undefined {
+  // undefined for an app without instances: cached as empty, answered 404.
+  private build(kind: PayloadKind, name: string, format: Format, now: number): Pieces | undefined {
     const codec = CODECS[format];
     switch (kind) {
       case 'apps':
@@ -98,7 +99,7 @@ export class ResponseCache {
         return codec.applications(groupByApp(this.registry.deltaChanges(now)), this.registry.revision, this.registry.hashcode());
       case 'app': {
         const views = [...this.registry.application(name)];
-        return views.length === 0 ? '' : codec.application(name, views);
+        return views.length === 0 ? undefined : codec.application(name, views);
       }
       case 'vip':
       case 'svip': {
