@@ -61,7 +61,8 @@ export function createApp(deps: AppDeps): RequestListener {
     if (logger.debugEnabled) res.on('finish', () => logger.debug('request', { method: req.method, url, status: res.statusCode, ms: +(performance.now() - started).toFixed(2) }));
     let match;
     try {
-      match = router.match(req.method ?? 'GET', path.slice(prefix));
+      // HEAD is GET without a body (node:http leaves the body out by itself), as load balancers' checks expect.
+      match = router.match(req.method === 'HEAD' || req.method === undefined ? 'GET' : req.method, path.slice(prefix));
     } catch (e) {
       if (!(e instanceof BadPathError)) throw e;
       return send(res, { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: e.message }, metrics.http.unmatchedRoute(req.method), started);

@@ -1150,6 +1150,16 @@ describe('Eureka API', () => {
       expect(res.status).toBe(405);
       expectEmpty(res);
     });
+
+    it('answers HEAD like GET, without a body', async () => {
+      const get = await api().get('/eureka/apps').set('Accept', 'application/json').set('Accept-Encoding', 'identity');
+      const head = await api().head('/eureka/apps').set('Accept', 'application/json').set('Accept-Encoding', 'identity');
+      expect(head.status).toBe(200);
+      expect(head.headers['content-type']).toBe(get.headers['content-type']);
+      expect(head.headers.etag).toBe(get.headers.etag);
+      expect(head.text ?? '').toBe('');
+      expect((await api().head('/eureka/apps/NOBODY')).status).toBe(404);
+    });
   });
 });
 
