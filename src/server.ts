@@ -16,7 +16,7 @@ import { HttpPeerClient, PeerClient } from './replication/peer-client';
 import { PeerNodes } from './replication/peer-nodes';
 import { syncFromPeers, syncOnce, SyncState } from './replication/startup-sync';
 import { CronScheduler, Scheduler } from './scheduling/scheduler';
-import { deltaPruneTask, evictionTask, renewalThresholdTask, selfPreservationListener } from './scheduling/tasks';
+import { deltaPruneTask, evictionTask, renewalIntervals, renewalThresholdTask, selfPreservationListener } from './scheduling/tasks';
 import { securityFromSettings } from './security/config';
 import { splitCredentials, stripCredentials } from './security/urls';
 
@@ -141,12 +141,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   }, sleep, logger).then(() => {
     if (closed) return;
     // Expiry starts being judged from here: instances copied from peers get a full renewal window.
-    selfPreservation.openForTraffic(clock.now(), (function* () {
-      for (const lease of registry.leases()) yield lease.record.instance.renewalIntervalSecs;
-    })());
+    selfPreservation.openForTraffic(clock.now(), renewalIntervals(registry));
     scheduler.every('evict', s.evictionIntervalMs, evictionTask(evictor, selfPreservation, clock, logger));
     scheduler.every('renewal-threshold', s.renewalThresholdUpdateIntervalMs, renewalThresholdTask(selfPreservation, registry));
   });
+  // Sync never throws by design; should it, the server keeps serving what it has and says why.
+  ready.catch((e: unknown) => logger.error('startup sync failed', { error: e instanceof Error ? e.stack : String(e) }));
   scheduler.every('prune-delta', s.deltaPruneIntervalMs, deltaPruneTask(registry, clock));
 
   return {

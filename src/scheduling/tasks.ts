@@ -25,15 +25,14 @@ export function evictionTask(evictor: Evictor, selfPreservation: SelfPreservatio
   };
 }
 
+/** The heartbeat interval of every registered instance, seconds. */
+export function* renewalIntervals(registry: Registry): Iterable<number> {
+  for (const lease of registry.leases()) yield lease.record.instance.renewalIntervalSecs;
+}
+
 /** Recounts the expected renewals from the registry (each instance's own heartbeat interval). */
 export function renewalThresholdTask(selfPreservation: SelfPreservation, registry: Registry): () => void {
-  return () => {
-    selfPreservation.recount(
-      (function* () {
-        for (const lease of registry.leases()) yield lease.record.instance.renewalIntervalSecs;
-      })(),
-    );
-  };
+  return () => selfPreservation.recount(renewalIntervals(registry));
 }
 
 /** Feeds registry events to self-preservation: renewals counted, expected renewals adjusted on joins and leaves. */
