@@ -9,9 +9,21 @@ export function formatFor(accept: string | undefined): Format {
   return accept !== undefined && accept.includes('json') ? 'json' : 'xml';
 }
 
+// Clients send a handful of distinct Accept-Encoding values; each is parsed once.
+const gzipAnswers = new Map<string, boolean>();
+
 /** True when Accept-Encoding allows gzip: listed without q=0, or covered by `*` when gzip is not listed. */
 export function acceptsGzip(acceptEncoding: string | undefined): boolean {
   if (!acceptEncoding) return false;
+  let answer = gzipAnswers.get(acceptEncoding);
+  if (answer === undefined) {
+    answer = parseAcceptsGzip(acceptEncoding);
+    if (gzipAnswers.size < 256) gzipAnswers.set(acceptEncoding, answer);
+  }
+  return answer;
+}
+
+function parseAcceptsGzip(acceptEncoding: string): boolean {
   let wildcard: boolean | undefined;
   for (const part of acceptEncoding.split(',')) {
     const [coding, ...params] = part.split(';');

@@ -108,6 +108,10 @@ function send(res: ServerResponse, reply: Reply, timer: RouteTimer, started: num
   if (body === undefined && reply.headers === undefined) {
     res.writeHead(reply.status, NO_BODY_HEADERS);
     res.end();
+  } else if (reply.headers?.['content-length'] !== undefined) {
+    // A complete reply (cached payloads): written as built.
+    res.writeHead(reply.status, reply.headers);
+    res.end(body);
   } else {
     const length = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
     res.writeHead(reply.status, { ...reply.headers, 'content-length': length });

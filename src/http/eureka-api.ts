@@ -138,12 +138,7 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
       const gzipped = acceptsGzip(headers['accept-encoding']);
       const payload = cache.get(kind, nameOf(params), format, gzipped);
       if (payload === undefined) return empty(404);
-      const reply = (p: Payload): Reply => {
-        if (headers['if-none-match'] === p.etag) return { status: 304, headers: { etag: p.etag } };
-        const h: Record<string, string> = { 'content-type': contentTypeFor(format), etag: p.etag, vary: 'Accept, Accept-Encoding' };
-        if (gzipped) h['content-encoding'] = 'gzip';
-        return { status: 200, headers: h, body: p.body };
-      };
+      const reply = (p: Payload): Reply => (headers['if-none-match'] === p.etag ? { status: 304, headers: { etag: p.etag } } : p.reply);
       return isPromise(payload) ? payload.then(reply) : reply(payload);
     };
 

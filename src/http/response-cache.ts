@@ -8,7 +8,8 @@ import { InstanceView } from '../domain/model';
 import { Registry } from '../domain/registry';
 import { appsHashcode, countStatuses } from '../domain/apps-hashcode';
 import { CODECS } from '../codecs/documents';
-import { Format } from '../codecs/negotiate';
+import { contentTypeFor, Format } from '../codecs/negotiate';
+import { Reply } from './errors';
 import { Pieces } from '../codecs/record-fragments';
 
 const gzipAsync = promisify(gzip);
@@ -20,15 +21,29 @@ const MAX_ENTRIES = 4096;
 /** What a payload is of: the full registry, the delta, one app, or one (secure) VIP. */
 export type PayloadKind = 'apps' | 'delta' | 'app' | 'vip' | 'svip';
 
-/** Cached bytes of one payload. */
+// Keys of the payloads without a name (full registry, delta), built once rather than per fetch.
+const NAMELESS_KEYS = Object.fromEntries(
+  (['apps', 'delta', 'app', 'vip', 'svip'] as const).map((k) => [k, { json: `${k}\u0000\u0000json`, xml: `${k}\u0000\u0000xml` }]),
+) as Record<PayloadKind, Record<Format, string>>;
+
+/** Cached bytes of one payload, and the whole 200 response for them. */
 export interface Payload {
   readonly body: Buffer;
   /** Strong validator for If-None-Match. */
   readonly etag: string;
+  /** The response, headers included, built once: a fetch allocates nothing to answer. */
+  readonly reply: Reply;
+}
+
+function payload(body: Buffer, etag: string, format: Format, gzipped: boolean): Payload {
+  const headers: Record<string, string | number> = { 'content-type': contentTypeFor(format), etag, vary: 'Accept, Accept-Encoding', 'content-length': body.length };
+  if (gzipped) headers['content-encoding'] = 'gzip';
+  return { body, etag, reply: Object.freeze({ status: 200, headers: Object.freeze(headers), body }) };
 }
 
 interface Entry {
   readonly builtAt: number;
+  readonly format: Format;
   readonly version: string;
   readonly plain: Payload;
   gzip?: Payload | Promise<Payload>;
@@ -58,7 +73,7 @@ export class ResponseCache {
   get(kind: PayloadKind, name: string, format: Format, gzipped: boolean): Payload | Promise<Payload> | undefined {
     const now = this.clock.now();
     if (kind === 'delta') this.registry.pruneDelta(now);
-    const key = `${kind}\u0000${name}\u0000${format}`;
+    const key = name === '' ? NAMELESS_KEYS[kind][format] : `${kind}\u0000${name}\u0000${format}`;
     // Aging changes out of the delta log alters the delta without a new revision.
     const version = kind === 'delta' ? `${this.registry.revision}.${this.registry.deltaGeneration}` : `${this.registry.revision}`;
     let entry = this.entries.get(key);
@@ -68,7 +83,7 @@ export class ResponseCache {
       const body = this.build(kind, name, format, now);
       this.stats.rebuilds++;
       const tag = `"${version}-${kind}-${format}`;
-      entry = { builtAt: now, version, plain: { body: body?.toBuffer() ?? Buffer.alloc(0), etag: `${tag}"` } };
+      entry = { builtAt: now, version, format, plain: payload(body?.toBuffer() ?? Buffer.alloc(0), `${tag}"`, format, false) };
       this.entries.delete(key);
       this.entries.set(key, entry);
       if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
@@ -81,9 +96,9 @@ export class ResponseCache {
     if (entry.gzip) return entry.gzip;
     const etag = entry.plain.etag.slice(0, -1) + '-gzip"';
     if (entry.plain.body.length < INLINE_GZIP_BYTES) {
-      entry.gzip = { body: gzipSync(entry.plain.body), etag };
+      entry.gzip = payload(gzipSync(entry.plain.body), etag, entry.format, true);
     } else {
-      entry.gzip = gzipAsync(entry.plain.body).then((body) => (entry.gzip = { body, etag }));
+      entry.gzip = gzipAsync(entry.plain.body).then((body) => (entry.gzip = payload(body, etag, entry.format, true)));
     }
     return entry.gzip;
   }

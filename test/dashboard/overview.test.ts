@@ -75,12 +75,14 @@ describe('GET /api/overview', () => {
     expect(o.selfPreservation).toBeNull();
     expect(o.peers).toEqual([]);
 
-    const withSettings = createApp({ ...t.deps, settings: { ...defaultSettings(), leaseDurationSecs: 45 }, isReady: () => false });
+    const withSettings = createApp({ ...t.deps, settings: { ...defaultSettings(), leaseDurationSecs: 45, peerPassword: 'do-not-show' }, isReady: () => false });
     const res = await request(withSettings).get('/api/overview');
     expect(res.body.server.ready).toBe(false);
     expect(res.body.server.settings.leases.leaseDurationSecs).toBe(45);
     expect(res.body.server.settings.selfPreservation).toMatchObject({ selfPreservationEnabled: true, renewalPercentThreshold: 0.85 });
     expect(res.body.server.settings.replication.replicationBatchSize).toBe(250);
+    expect(res.body.server.settings.security).toMatchObject({ authEnabled: false, authAnonymousReads: true, rateLimitFullFetchesPerSec: 0 });
+    expect(JSON.stringify(res.body)).not.toContain('do-not-show');
   });
 
   it('lists recent registrations and cancellations, newest first', async () => {

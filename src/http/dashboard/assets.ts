@@ -336,7 +336,7 @@ export const DASHBOARD_JS = String.raw`(function () {
     ]);
   }
 
-  var GROUP_TITLES = { leases: 'Leases and eviction', selfPreservation: 'Self-preservation', replication: 'Replication', startupSync: 'Startup sync' };
+  var GROUP_TITLES = { leases: 'Leases and eviction', selfPreservation: 'Self-preservation', replication: 'Replication', startupSync: 'Startup sync', security: 'Security' };
   function renderServer(d) {
     var s = d.server;
     var facts = el('div', { class: 'numbers' }, [

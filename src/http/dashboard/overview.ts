@@ -47,6 +47,8 @@ const SETTING_GROUPS: Record<string, readonly (keyof Settings)[]> = {
   selfPreservation: ['selfPreservationEnabled', 'renewalPercentThreshold', 'selfPreservationMinInstances', 'renewalWindowMs', 'renewalThresholdUpdateIntervalMs'],
   replication: ['replicationBatchSize', 'replicationMaxBatchingDelayMs', 'replicationMaxPending', 'replicationTaskExpiryMs', 'replicationTimeoutMs', 'replicationRetryBaseMs', 'replicationRetryMaxMs'],
   startupSync: ['syncAttempts', 'syncRetryWaitMs', 'syncFailureMode', 'syncEmptyWaitMs'],
+  // File paths only: secrets (peerPassword, the credentials themselves) never leave the server.
+  security: ['authEnabled', 'authAnonymousReads', 'tlsCertFile', 'peerCaFile', 'rateLimitFullFetchesPerSec', 'rateLimitRequestsPerClientPerSec'],
 };
 
 /** A peer's replication health, judged. */
