@@ -68,9 +68,13 @@ export class Router<H> {
 }
 
 function splitPath(path: string): string[] {
-  const segments = path.split('/');
-  // Leading slash, trailing slash and doubled slashes leave empty segments.
-  return segments.includes('') ? segments.filter((s) => s !== '') : segments;
+  // One leading and one trailing slash are trimmed by index; only doubled slashes need a filtering pass.
+  const start = path.charCodeAt(0) === 47 ? 1 : 0;
+  const end = path.length > start && path.charCodeAt(path.length - 1) === 47 ? path.length - 1 : path.length;
+  if (end <= start) return [];
+  const trimmed = start === 0 && end === path.length ? path : path.slice(start, end);
+  const segments = trimmed.split('/');
+  return trimmed.includes('//') || trimmed.startsWith('/') || trimmed.endsWith('/') ? segments.filter((s) => s !== '') : segments;
 }
 
 function literalsMatch<H>(c: Compiled<H>, segments: readonly string[]): boolean {
