@@ -1,18 +1,9 @@
 import { alwaysExpire, chooseVictims, evictionLimit, Evictor, ExpiryGate, Random } from '../../src/domain/eviction';
 import { makeInstance } from '../helpers/instances';
+import { seededRandom } from '../helpers/random';
 import { makeRegistry } from './registry-fixture';
 
-/** Small seeded PRNG (mulberry32): uniform numbers in [0, 1), the same sequence for the same seed. */
-function mulberry32(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const mulberry32: (seed: number) => Random = seededRandom;
 
 const INTERVAL_MS = 60_000;
 const closedGate: ExpiryGate = { isLeaseExpirationEnabled: () => false };
