@@ -64,6 +64,9 @@ export interface EurekaApiDeps {
   readonly peers?: () => readonly PeerNode[];
 }
 
+const BAD_DIRTY_TIMESTAMP = badRequest('lastDirtyTimestamp must be a number of milliseconds');
+const BAD_STATUS_VALUE = badRequest('value must be one of UP, DOWN, STARTING, OUT_OF_SERVICE, UNKNOWN');
+
 /** The Eureka route table. */
 export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
   const { registry, cache, clock, limits } = deps;
@@ -90,7 +93,7 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
 
   const renew: EurekaHandler = ({ params, query, isReplication }) => {
     const dirty = parseTimestamp(query.get('lastDirtyTimestamp'));
-    if (dirty === null) return badRequest('lastDirtyTimestamp must be a number of milliseconds');
+    if (dirty === null) return BAD_DIRTY_TIMESTAMP;
     const override = query.get('overriddenstatus') ?? query.get('overriddenStatus');
     const outcome = registry.renew(params.app.toUpperCase(), params.id, {
       isReplication,
@@ -105,18 +108,18 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
 
   const statusUpdate: EurekaHandler = ({ params, query, isReplication }) => {
     const value = parseStatus(query.get('value'));
-    if (!value) return badRequest('value must be one of UP, DOWN, STARTING, OUT_OF_SERVICE, UNKNOWN');
+    if (!value) return BAD_STATUS_VALUE;
     const dirty = parseTimestamp(query.get('lastDirtyTimestamp'));
-    if (dirty === null) return badRequest('lastDirtyTimestamp must be a number of milliseconds');
+    if (dirty === null) return BAD_DIRTY_TIMESTAMP;
     return okOrNotFound(registry.statusUpdate(params.app.toUpperCase(), params.id, value, dirty, isReplication));
   };
 
   const deleteStatusOverride: EurekaHandler = ({ params, query, isReplication }) => {
     const raw = query.get('value');
     const value: InstanceStatus | undefined = raw === null ? undefined : parseStatus(raw);
-    if (raw !== null && !value) return badRequest('value must be one of UP, DOWN, STARTING, OUT_OF_SERVICE, UNKNOWN');
+    if (raw !== null && !value) return BAD_STATUS_VALUE;
     const dirty = parseTimestamp(query.get('lastDirtyTimestamp'));
-    if (dirty === null) return badRequest('lastDirtyTimestamp must be a number of milliseconds');
+    if (dirty === null) return BAD_DIRTY_TIMESTAMP;
     return okOrNotFound(registry.deleteStatusOverride(params.app.toUpperCase(), params.id, value, dirty, isReplication));
   };
 
