@@ -5,7 +5,7 @@ export interface Clock {
   now(): number;
 }
 
-/** The wall clock: the one place in src/ that calls Date.now(). */
+/** The wall clock: the one place in the server and the client library that reads Date.now(). */
 export const systemClock: Clock = { now: () => Date.now() };
 
 /** A clock that moves only when told to: for tests and simulations. */
