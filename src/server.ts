@@ -69,7 +69,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   registry.subscribe(registryEventLogger(logger));
   const selfPreservation = new SelfPreservation(
     clock,
-    { enabled: s.selfPreservationEnabled, renewalPercentThreshold: s.renewalPercentThreshold, minInstances: s.selfPreservationMinInstances, windowMs: s.renewalWindowMs },
+    {
+      enabled: s.selfPreservationEnabled,
+      renewalPercentThreshold: s.renewalPercentThreshold,
+      minInstances: s.selfPreservationMinInstances,
+      windowMs: s.renewalWindowMs,
+      minRenewalIntervalSecs: s.minRenewalIntervalSecs,
+      maxRenewalIntervalSecs: s.maxRenewalIntervalSecs,
+    },
     clock.now(),
   );
   registry.subscribe(selfPreservationListener(selfPreservation));

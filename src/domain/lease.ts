@@ -4,6 +4,12 @@ import { InstanceRecord, InstanceView } from './model';
 
 /** Mutable holder of one registration: the record changes on content changes, the renewal time on heartbeats. */
 export class Lease implements InstanceView {
+  /**
+   * True once the instance has sent a heartbeat (directly or through a peer) since it first registered; a
+   * re-registration keeps it. Self-preservation counts only such instances: a registration alone proves nothing.
+   */
+  renewed = false;
+
   constructor(
     public record: InstanceRecord,
     /** Last heartbeat (or registration) time, ms. */

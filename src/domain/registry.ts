@@ -28,10 +28,21 @@ export type RegistryEvent =
       readonly isNew: boolean;
       /** The instance as it was before a re-registration. */
       readonly previous?: InstanceInfo;
+      /** Whether the instance has renewed since it first registered (see Lease.renewed). */
+      readonly renewed: boolean;
     }
-  | { readonly type: 'renewed'; readonly app: string; readonly id: string; readonly isReplication: boolean }
-  | { readonly type: 'cancelled'; readonly view: InstanceView; readonly isReplication: boolean }
-  | { readonly type: 'evicted'; readonly view: InstanceView }
+  | {
+      readonly type: 'renewed';
+      readonly app: string;
+      readonly id: string;
+      /** The renewed lease. */
+      readonly view: InstanceView;
+      readonly isReplication: boolean;
+      /** True for the first heartbeat since the instance first registered. */
+      readonly first: boolean;
+    }
+  | { readonly type: 'cancelled'; readonly view: InstanceView; readonly isReplication: boolean; readonly renewed: boolean }
+  | { readonly type: 'evicted'; readonly view: InstanceView; readonly renewed: boolean }
   | { readonly type: 'status-updated'; readonly view: InstanceView; readonly previous: InstanceStatus; readonly isReplication: boolean }
   | { readonly type: 'status-override-deleted'; readonly view: InstanceView; readonly previous: InstanceStatus; readonly isReplication: boolean }
   | { readonly type: 'metadata-updated'; readonly view: InstanceView };
@@ -122,6 +133,7 @@ export class Registry {
     const durationMs = instance.durationSecs > 0 ? instance.durationSecs * 1000 : this.options.defaultLeaseDurationMs;
     const record = this.newRecord(instance, decision.source, 'ADDED', now, now, serviceUp);
     const lease = new Lease(record, now, durationMs);
+    lease.renewed = existing?.renewed ?? false;
     if (!leases) {
       leases = new Map();
       this.apps.set(incoming.app, leases);
@@ -131,7 +143,7 @@ export class Registry {
     leases.set(incoming.id, lease);
     this.count(decision.status);
     this.delta.record(key, lease.snapshot(), now);
-    this.emit({ type: 'registered', view: lease, incoming, isReplication, isNew: !existing, previous: existing?.record.instance });
+    this.emit({ type: 'registered', view: lease, incoming, isReplication, isNew: !existing, previous: existing?.record.instance, renewed: lease.renewed });
     return { kind: 'registered', view: lease };
   }
 
@@ -141,7 +153,9 @@ export class Registry {
     // UNKNOWN (after an override was deleted) asks the client to re-register with its real status.
     if (!lease || lease.record.instance.status === 'UNKNOWN') return 'not-found';
     lease.renew(this.options.clock.now());
-    this.emit({ type: 'renewed', app, id, isReplication: options.isReplication });
+    const first = !lease.renewed;
+    lease.renewed = true;
+    this.emit({ type: 'renewed', app, id, view: lease, isReplication: options.isReplication, first });
     // A peer's heartbeat carries its override: one we lack (its StatusUpdate was lost in a partition) is applied,
     // by the same rule register() learns overrides with. Eureka leaves the peers diverged until a re-registration.
     const carried = options.overriddenStatus;
@@ -164,17 +178,18 @@ export class Registry {
 
   /** Deregisters an instance (client or peer request). */
   cancel(app: string, id: string, isReplication = false): 'ok' | 'not-found' {
-    const view = this.remove(app, id);
-    if (!view) return 'not-found';
-    this.emit({ type: 'cancelled', view, isReplication });
+    const removed = this.remove(app, id);
+    if (!removed) return 'not-found';
+    this.emit({ type: 'cancelled', view: removed.view, isReplication, renewed: removed.renewed });
     return 'ok';
   }
 
   /** Removes an expired lease; never replicated (each server evicts on its own). */
   evict(app: string, id: string): InstanceView | undefined {
-    const view = this.remove(app, id);
-    if (view) this.emit({ type: 'evicted', view });
-    return view;
+    const removed = this.remove(app, id);
+    if (!removed) return undefined;
+    this.emit({ type: 'evicted', view: removed.view, renewed: removed.renewed });
+    return removed.view;
   }
 
   /**
@@ -304,7 +319,7 @@ export class Registry {
     return this.overrides;
   }
 
-  private remove(app: string, id: string): InstanceView | undefined {
+  private remove(app: string, id: string): { view: InstanceView; renewed: boolean } | undefined {
     const key = keyOf(app, id);
     this.overrides.delete(key);
     this.metadataOverlay.delete(key);
@@ -320,7 +335,7 @@ export class Registry {
     const record = { ...this.newRecord(old.instance, old.statusSource, 'DELETED', now, old.registrationTimestamp, old.serviceUpTimestamp), evictionTimestamp: now };
     const view: InstanceView = { record, lastRenewalTimestamp: lease.lastRenewalTimestamp };
     this.delta.record(key, view, now);
-    return view;
+    return { view, renewed: lease.renewed };
   }
 
   // Applies a status change as a new MODIFIED record (every status change reaches the delta, unlike Eureka's renew path).

@@ -1,6 +1,7 @@
 // Self-preservation: when far fewer heartbeats arrive than the registered instances promise, the likelier cause is
 // a network partition, not a mass death, so lease expiry is suspended. Eureka's arithmetic with its bugs fixed:
-// expected renewals come from each instance's own interval, and cancels *and evictions* lower them.
+// expected renewals come from each instance's own interval, and cancels *and evictions* lower them. No client can
+// steer it: an instance counts only once it has renewed, and its promised interval is believed within bounds.
 import { Clock } from './clock';
 import { ExpiryGate } from './eviction';
 
@@ -13,6 +14,13 @@ export interface SelfPreservationOptions {
   readonly minInstances: number;
   /** Length of the renewal-counting window, ms (Eureka: one minute). */
   readonly windowMs: number;
+  /**
+   * Shortest heartbeat interval believed, s: a promise of more frequent heartbeats counts as this. Bounds what one
+   * instance adds to the expected renewals, so a few registrations cannot hold self-preservation on.
+   */
+  readonly minRenewalIntervalSecs: number;
+  /** Longest heartbeat interval believed, s: an instance always counts for at least 60 / this per minute. */
+  readonly maxRenewalIntervalSecs: number;
 }
 
 /** The numbers behind the decision, for /status, the dashboard and logs. */
@@ -63,30 +71,36 @@ export class SelfPreservation implements ExpiryGate {
     this.buckets[i]++;
   }
 
-  /** An instance with this heartbeat interval (s) joined. */
+  /** The heartbeat interval believed of an instance that promises `renewalIntervalSecs`, s. */
+  believedIntervalSecs(renewalIntervalSecs: number): number {
+    const { minRenewalIntervalSecs: min, maxRenewalIntervalSecs: max } = this.options;
+    return Number.isFinite(renewalIntervalSecs) ? Math.min(max, Math.max(min, renewalIntervalSecs)) : max;
+  }
+
+  /** An instance that promises this heartbeat interval (s) starts being counted (its first renewal). */
   instanceAdded(renewalIntervalSecs: number): void {
     this.instances++;
-    this.expectedPerMin += 60 / renewalIntervalSecs;
+    this.expectedPerMin += 60 / this.believedIntervalSecs(renewalIntervalSecs);
   }
 
-  /** An instance with this heartbeat interval (s) left: cancelled or evicted (Eureka forgot evictions until 2020). */
+  /** A counted instance with this heartbeat interval (s) left: cancelled or evicted (Eureka forgot evictions until 2020). */
   instanceRemoved(renewalIntervalSecs: number): void {
     this.instances = Math.max(0, this.instances - 1);
-    this.expectedPerMin = Math.max(0, this.expectedPerMin - 60 / renewalIntervalSecs);
+    this.expectedPerMin = Math.max(0, this.expectedPerMin - 60 / this.believedIntervalSecs(renewalIntervalSecs));
   }
 
-  /** Opens for traffic after startup sync: renewals are judged one window from now; expected renewals recounted. */
+  /** Opens for traffic after startup sync: renewals are judged one window from now; expected renewals recounted (counted instances' intervals, s). */
   openForTraffic(now: number, renewalIntervalsSecs: Iterable<number>): void {
     this.openedAt = now;
     this.recount(renewalIntervalsSecs);
   }
 
-  /** Periodic recount from the registry: the heartbeat intervals of every registered instance (s). */
+  /** Periodic recount from the registry: the promised heartbeat intervals of every counted instance (s). */
   recount(renewalIntervalsSecs: Iterable<number>): void {
     let expected = 0;
     let n = 0;
     for (const interval of renewalIntervalsSecs) {
-      expected += 60 / interval;
+      expected += 60 / this.believedIntervalSecs(interval);
       n++;
     }
     this.expectedPerMin = expected;

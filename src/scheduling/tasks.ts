@@ -25,9 +25,9 @@ export function evictionTask(evictor: Evictor, selfPreservation: SelfPreservatio
   };
 }
 
-/** The heartbeat interval of every registered instance, seconds. */
+/** The promised heartbeat interval of every instance that has renewed (the ones self-preservation counts), seconds. */
 export function* renewalIntervals(registry: Registry): Iterable<number> {
-  for (const lease of registry.leases()) yield lease.record.instance.renewalIntervalSecs;
+  for (const lease of registry.leases()) if (lease.renewed) yield lease.record.instance.renewalIntervalSecs;
 }
 
 /** Recounts the expected renewals from the registry (each instance's own heartbeat interval). */
@@ -35,22 +35,31 @@ export function renewalThresholdTask(selfPreservation: SelfPreservation, registr
   return () => selfPreservation.recount(renewalIntervals(registry));
 }
 
-/** Feeds registry events to self-preservation: renewals counted, expected renewals adjusted on joins and leaves. */
+/**
+ * Feeds registry events to self-preservation: renewals counted; an instance joins the expected renewals at its first
+ * heartbeat (a registration that never renews cannot hold self-preservation on) and leaves them when cancelled or
+ * evicted; a counted instance that re-registers with another interval is recounted.
+ */
 export function selfPreservationListener(selfPreservation: SelfPreservation): (event: RegistryEvent) => void {
   return (event) => {
     switch (event.type) {
       case 'renewed':
-        return selfPreservation.recordRenewal();
+        selfPreservation.recordRenewal();
+        if (event.first) selfPreservation.instanceAdded(event.view.record.instance.renewalIntervalSecs);
+        return;
       case 'registered': {
         selfPreservation.recordRenewal();
         const interval = event.view.record.instance.renewalIntervalSecs;
-        if (event.previous && event.previous.renewalIntervalSecs !== interval) selfPreservation.instanceRemoved(event.previous.renewalIntervalSecs);
-        if (event.isNew || (event.previous && event.previous.renewalIntervalSecs !== interval)) selfPreservation.instanceAdded(interval);
+        if (event.renewed && event.previous && event.previous.renewalIntervalSecs !== interval) {
+          selfPreservation.instanceRemoved(event.previous.renewalIntervalSecs);
+          selfPreservation.instanceAdded(interval);
+        }
         return;
       }
       case 'cancelled':
       case 'evicted':
-        return selfPreservation.instanceRemoved(event.view.record.instance.renewalIntervalSecs);
+        if (event.renewed) selfPreservation.instanceRemoved(event.view.record.instance.renewalIntervalSecs);
+        return;
     }
   };
 }

@@ -196,7 +196,23 @@ describe('Registry', () => {
       clock.advance(30_000);
       expect(registry.renew(APP, ID, { isReplication: true })).toBe('ok');
       expect(registry.lease(APP, ID)!.lastRenewalTimestamp).toBe(clock.now());
-      expect(ofType(events, 'renewed')).toEqual([{ type: 'renewed', app: APP, id: ID, isReplication: true }]);
+      const lease = registry.lease(APP, ID)!;
+      expect(ofType(events, 'renewed')).toEqual([{ type: 'renewed', app: APP, id: ID, view: lease, isReplication: true, first: true }]);
+    });
+
+    it('marks the first heartbeat since registration, and keeps the lease renewed across a re-registration', () => {
+      const { registry, events } = makeRegistry();
+      registry.register(makeInstance());
+      expect(registry.lease(APP, ID)!.renewed).toBe(false);
+      registry.renew(APP, ID, { isReplication: false });
+      registry.renew(APP, ID, { isReplication: false });
+      registry.register(makeInstance({ lastDirtyTimestamp: 2 }));
+      registry.renew(APP, ID, { isReplication: false });
+      expect(ofType(events, 'renewed').map((e) => e.first)).toEqual([true, false, false]);
+      expect(ofType(events, 'registered').map((e) => e.renewed)).toEqual([false, true]);
+      expect(registry.lease(APP, ID)!.renewed).toBe(true);
+      registry.cancel(APP, ID);
+      expect(ofType(events, 'cancelled').map((e) => e.renewed)).toEqual([true]);
     });
 
     it('lets the lease expire one duration after the last heartbeat', () => {
@@ -341,7 +357,7 @@ describe('Registry', () => {
       const view = registry.evict(APP, ID);
       expect(view?.record).toMatchObject({ actionType: 'DELETED', evictionTimestamp: clock.now() });
       expect(registry.size).toBe(0);
-      expect(ofType(events, 'evicted')).toEqual([{ type: 'evicted', view }]);
+      expect(ofType(events, 'evicted')).toEqual([{ type: 'evicted', view, renewed: false }]);
     });
 
     it('removes the status override', () => {

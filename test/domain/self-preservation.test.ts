@@ -3,10 +3,12 @@ import { Evictor } from '../../src/domain/eviction';
 import { SelfPreservation, SelfPreservationOptions } from '../../src/domain/self-preservation';
 import { renewalThresholdTask, selfPreservationListener } from '../../src/scheduling/tasks';
 import { makeInstance } from '../helpers/instances';
+import { Registry } from '../../src/domain/registry';
 import { makeRegistry } from './registry-fixture';
 
 const WINDOW_MS = 60_000;
-const DEFAULTS: SelfPreservationOptions = { enabled: true, renewalPercentThreshold: 0.85, minInstances: 0, windowMs: WINDOW_MS };
+// Interval bounds wide open, so the arithmetic below is Eureka's; the bounds have tests of their own.
+const DEFAULTS: SelfPreservationOptions = { enabled: true, renewalPercentThreshold: 0.85, minInstances: 0, windowMs: WINDOW_MS, minRenewalIntervalSecs: 1, maxRenewalIntervalSecs: 3600 };
 
 /**
  * A SelfPreservation on a ManualClock that opened for traffic one full window ago (so renewals are judged),
@@ -367,44 +369,71 @@ describe('selfPreservationListener', () => {
     return { ...fixture, sp, state: () => sp.state(fixture.clock.now()) };
   }
 
-  function registerMany(registry: ReturnType<typeof makeRegistry>['registry'], count: number, overrides: Parameters<typeof makeInstance>[0] = {}): void {
-    for (let i = 0; i < count; i++) registry.register(makeInstance({ id: `i${i}`, ...overrides }));
+  /** Registers `count` instances i0…; with `renew`, each sends its first heartbeat (so it is counted). */
+  function registerMany(registry: ReturnType<typeof makeRegistry>['registry'], count: number, overrides: Parameters<typeof makeInstance>[0] = {}, renew = true): void {
+    for (let i = 0; i < count; i++) {
+      registry.register(makeInstance({ id: `i${i}`, ...overrides }));
+      if (renew) registry.renew(overrides.app ?? 'ORDERS', `i${i}`, { isReplication: false });
+    }
   }
 
   describe('registered', () => {
-    it('raises the expected renewals by each new instance and counts the registration as a renewal', () => {
+    it('counts the registration as a renewal but expects nothing of the instance until it renews', () => {
       const { registry, state } = wired();
-      registerMany(registry, 20);
-      expect(state()).toMatchObject({ expectedRenewalsPerMin: 40, threshold: 34, instances: 20, renewalsLastMin: 20 });
+      registerMany(registry, 20, {}, false);
+      expect(state()).toMatchObject({ expectedRenewalsPerMin: 0, instances: 0, renewalsLastMin: 20 });
     });
 
-    it("uses the registered instance's own heartbeat interval", () => {
+    it('raises the expected renewals by each instance at its first heartbeat', () => {
+      const { registry, state } = wired();
+      registerMany(registry, 20);
+      expect(state()).toMatchObject({ expectedRenewalsPerMin: 40, threshold: 34, instances: 20, renewalsLastMin: 40 });
+    });
+
+    it("uses the renewed instance's own heartbeat interval", () => {
       const { registry, state } = wired();
       registry.register(makeInstance({ id: 'fast', renewalIntervalSecs: 10 }));
       registry.register(makeInstance({ id: 'slow', renewalIntervalSecs: 30 }));
+      registry.renew('ORDERS', 'fast', { isReplication: false });
+      registry.renew('ORDERS', 'slow', { isReplication: false });
       expect(state().expectedRenewalsPerMin).toBe(8);
     });
 
     it('counts a re-registration as a renewal without raising the expectation', () => {
       const { registry, state } = wired();
-      registry.register(makeInstance());
-      registry.register(makeInstance());
+      registerMany(registry, 1);
+      registry.register(makeInstance({ id: 'i0' }));
+      expect(state()).toMatchObject({ expectedRenewalsPerMin: 2, instances: 1, renewalsLastMin: 3 });
+    });
+
+    it('counts replicated registrations and heartbeats like client ones', () => {
+      const { registry, state } = wired();
+      registry.register(makeInstance({ id: 'a' }), true);
+      registry.renew('ORDERS', 'a', { isReplication: true });
       expect(state()).toMatchObject({ expectedRenewalsPerMin: 2, instances: 1, renewalsLastMin: 2 });
     });
 
-    it('counts replicated registrations like client ones', () => {
-      const { registry, state } = wired();
-      registry.register(makeInstance({ id: 'a' }), true);
-      expect(state()).toMatchObject({ expectedRenewalsPerMin: 2, instances: 1, renewalsLastMin: 1 });
-    });
-
-    it('follows a re-registration that changes the heartbeat interval', () => {
+    it('follows a re-registration of a counted instance that changes the heartbeat interval', () => {
       const { registry, state } = wired();
       registry.register(makeInstance({ id: 'a', renewalIntervalSecs: 30 }));
       registry.register(makeInstance({ id: 'b', renewalIntervalSecs: 30 }));
+      registry.renew('ORDERS', 'a', { isReplication: false });
+      registry.renew('ORDERS', 'b', { isReplication: false });
       registry.register(makeInstance({ id: 'a', renewalIntervalSecs: 10, lastDirtyTimestamp: 2 }));
       expect(state().expectedRenewalsPerMin).toBe(8); // 6 + 2
       registry.cancel('ORDERS', 'a');
+      expect(state()).toMatchObject({ expectedRenewalsPerMin: 2, instances: 1 });
+    });
+
+    it('keeps an instance counted across a re-registration, and uncounted ones uncounted', () => {
+      const { registry, state } = wired();
+      registry.register(makeInstance({ id: 'a' }));
+      registry.renew('ORDERS', 'a', { isReplication: false });
+      registry.register(makeInstance({ id: 'a', lastDirtyTimestamp: 2 }));
+      registry.register(makeInstance({ id: 'b', renewalIntervalSecs: 10 }));
+      registry.register(makeInstance({ id: 'b', renewalIntervalSecs: 20, lastDirtyTimestamp: 2 }));
+      expect(state()).toMatchObject({ expectedRenewalsPerMin: 2, instances: 1 });
+      registry.renew('ORDERS', 'a', { isReplication: false });
       expect(state()).toMatchObject({ expectedRenewalsPerMin: 2, instances: 1 });
     });
   });
@@ -433,6 +462,15 @@ describe('selfPreservationListener', () => {
       registry.renew('ORDERS', 'nobody', { isReplication: false });
       expect(state().renewalsLastMin).toBe(0);
     });
+
+    it('adds an instance to the expectation at its first heartbeat only', () => {
+      const { registry, state } = wired();
+      registerMany(registry, 1, {}, false);
+      registry.renew('ORDERS', 'i0', { isReplication: false });
+      registry.renew('ORDERS', 'i0', { isReplication: true });
+      registry.renew('ORDERS', 'i0', { isReplication: false });
+      expect(state()).toMatchObject({ expectedRenewalsPerMin: 2, instances: 1 });
+    });
   });
 
   describe('cancelled', () => {
@@ -442,6 +480,14 @@ describe('selfPreservationListener', () => {
       registry.cancel('ORDERS', 'i0');
       registry.cancel('ORDERS', 'i1', true);
       expect(state()).toMatchObject({ expectedRenewalsPerMin: 36, threshold: 30, instances: 18 });
+    });
+
+    it('changes nothing for a cancel of an instance that never renewed', () => {
+      const { registry, state } = wired();
+      registerMany(registry, 20);
+      registry.register(makeInstance({ id: 'silent' }));
+      registry.cancel('ORDERS', 'silent');
+      expect(state()).toMatchObject({ expectedRenewalsPerMin: 40, instances: 20 });
     });
 
     it('changes nothing for a cancel of an unknown instance', () => {
@@ -490,16 +536,121 @@ describe('selfPreservationListener', () => {
 
 describe('renewalThresholdTask', () => {
   describe('run', () => {
-    it('recounts the expected renewals from the intervals of every registered instance', () => {
+    it('recounts the expected renewals from the intervals of every instance that has renewed', () => {
       const { registry, clock } = makeRegistry();
       const sp = new SelfPreservation(clock, DEFAULTS, clock.now() - WINDOW_MS);
       // Not wired to the listener: the expectation is stale until the task runs.
       registry.register(makeInstance({ id: 'a', renewalIntervalSecs: 10 }));
       registry.register(makeInstance({ id: 'b', app: 'BILLING', renewalIntervalSecs: 30 }));
       registry.register(makeInstance({ id: 'c', app: 'BILLING', renewalIntervalSecs: 60 }));
+      registry.register(makeInstance({ id: 'silent', app: 'BILLING', renewalIntervalSecs: 1 }));
+      registry.renew('ORDERS', 'a', { isReplication: false });
+      registry.renew('BILLING', 'b', { isReplication: true });
+      registry.renew('BILLING', 'c', { isReplication: false });
       expect(sp.state(clock.now()).expectedRenewalsPerMin).toBe(0);
       renewalThresholdTask(sp, registry)();
       expect(sp.state(clock.now())).toMatchObject({ expectedRenewalsPerMin: 9, threshold: 7, instances: 3 });
+    });
+  });
+});
+
+describe('SelfPreservation against hostile registrations', () => {
+  const STEP_MS = 5_000; // the eviction interval
+  const FLEET = 200; // instances on Eureka's 30 s heartbeat
+
+  /**
+   * A registry with a healthy fleet that heartbeats on schedule (a sixth of it every 5 s), self-preservation with the
+   * server's default bounds and an evictor, all on one manual clock. `tick()` advances 5 s, heartbeats and evicts.
+   */
+  function fleet(options: Partial<SelfPreservationOptions> = {}) {
+    const fixture = makeRegistry({ maxInstancesPerApp: 10_000 });
+    const { registry, clock } = fixture;
+    const sp = new SelfPreservation(clock, { ...DEFAULTS, minInstances: 10, minRenewalIntervalSecs: 10, maxRenewalIntervalSecs: 300, ...options }, clock.now());
+    registry.subscribe(selfPreservationListener(sp));
+    const evictor = new Evictor(registry, sp, { intervalMs: STEP_MS, maxFraction: 0.15, random: () => 0.5 });
+    for (let i = 0; i < FLEET; i++) registry.register(makeInstance({ id: `good-${i}` }));
+    let step = 0;
+    let everActive = false;
+    const tick = (): void => {
+      clock.advance(STEP_MS);
+      step++;
+      for (let i = step % 6; i < FLEET; i += 6) registry.renew('ORDERS', `good-${i}`, { isReplication: false });
+      evictor.runPass(clock.now());
+      const state = sp.state(clock.now());
+      if (state.cause !== 'startup-window') everActive ||= state.active;
+    };
+    const run = (ms: number): void => {
+      for (let t = 0; t < ms; t += STEP_MS) tick();
+    };
+    const hostile = (): number => [...registry.leases()].filter((l) => l.record.instance.id.startsWith('bad-')).length;
+    // Past the startup window with every good instance counted.
+    run(2 * WINDOW_MS);
+    return { registry, clock, sp, run, hostile, everActive: () => everActive, state: () => sp.state(clock.now()) };
+  }
+
+  /** `count` registrations that promise a heartbeat every second; with `beatOnce` each sends one heartbeat. */
+  function attack(registry: Registry, count: number, beatOnce: boolean): void {
+    for (let i = 0; i < count; i++) {
+      registry.register(makeInstance({ id: `bad-${i}`, renewalIntervalSecs: 1, durationSecs: 90 }));
+      if (beatOnce) registry.renew('ORDERS', `bad-${i}`, { isReplication: false });
+    }
+  }
+
+  it('never engages and evicts registrations that promise 1 s heartbeats and never send one, however many', () => {
+    const f = fleet();
+    attack(f.registry, FLEET / 2, false);
+    f.run(90_000 + 3 * STEP_MS);
+    expect(f.everActive()).toBe(false);
+    expect(f.hostile()).toBe(0);
+    expect(f.registry.size).toBe(FLEET);
+  });
+
+  it('never engages when fewer than 5 % of the fleet promise 1 s heartbeats, send one and stop', () => {
+    for (let count = 1; count < FLEET * 0.05; count++) {
+      const f = fleet();
+      attack(f.registry, count, true);
+      f.run(3 * WINDOW_MS);
+      expect({ count, everActive: f.everActive() }).toEqual({ count, everActive: false });
+      expect(f.hostile()).toBe(0);
+      expect(f.registry.size).toBe(FLEET);
+      expect(f.state()).toMatchObject({ expectedRenewalsPerMin: 2 * FLEET, active: false });
+    }
+  });
+
+  it('is held on by the same 4 % when the 1 s promise is believed (the floor is what protects)', () => {
+    const f = fleet({ minRenewalIntervalSecs: 1 });
+    attack(f.registry, FLEET * 0.04, true);
+    f.run(3 * WINDOW_MS);
+    expect(f.state()).toMatchObject({ active: true, cause: 'below-threshold' });
+    expect(f.hostile()).toBe(FLEET * 0.04);
+  });
+
+  it('still engages when a real partition silences a sixth of the fleet', () => {
+    const f = fleet();
+    // Instances good-0, good-6, good-12 … stop heartbeating: their step never comes again.
+    for (let i = 0; i < FLEET; i += 6) f.registry.cancel('ORDERS', `good-${i}`);
+    for (let i = 0; i < FLEET; i += 6) {
+      f.registry.register(makeInstance({ id: `gone-${i}` }));
+      f.registry.renew('ORDERS', `gone-${i}`, { isReplication: false });
+    }
+    f.run(2 * WINDOW_MS);
+    expect(f.state()).toMatchObject({ active: true, cause: 'below-threshold' });
+  });
+
+  describe('believedIntervalSecs', () => {
+    it('believes promised intervals between the floor and the ceiling and clamps the rest', () => {
+      const { sp } = make({ minRenewalIntervalSecs: 10, maxRenewalIntervalSecs: 300 });
+      expect([1, 10, 30, 300, 3600, Number.POSITIVE_INFINITY].map((s) => sp.believedIntervalSecs(s))).toEqual([10, 10, 30, 300, 300, 300]);
+    });
+
+    it('expects 6 renewals a minute of an instance that promises one a second, with a 10 s floor', () => {
+      const { clock, sp } = make({ minRenewalIntervalSecs: 10, maxRenewalIntervalSecs: 300 });
+      sp.instanceAdded(1);
+      sp.instanceAdded(3600);
+      expect(sp.state(clock.now()).expectedRenewalsPerMin).toBe(6.2);
+      sp.instanceRemoved(1);
+      sp.instanceRemoved(3600);
+      expect(sp.state(clock.now()).expectedRenewalsPerMin).toBe(0);
     });
   });
 });

@@ -38,7 +38,7 @@ function beat(i: number, ids: readonly string[], periodMs = 200): Heartbeats {
 }
 
 const idsOf = (events: readonly RegistryEvent[], type: RegistryEvent['type']): string[] =>
-  events.filter((e) => e.type === type).map((e) => ('view' in e ? e.view.record.instance.id : `${e.app}/${e.id}`)).sort();
+  events.filter((e) => e.type === type).map((e) => e.view.record.instance.id).sort();
 
 async function snapshots(servers: readonly number[]): Promise<RegistrySnapshot[]> {
   return Promise.all(servers.map((s) => client(s).apps()));
