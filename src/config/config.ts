@@ -63,6 +63,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   }
   for (const [name, value] of flags.values) settings[name] = parseSetting(name, value, `flag --${flagName(name)}`);
   const result = settings as Settings;
+  if (result.minRenewalIntervalSecs > result.maxRenewalIntervalSecs) {
+    throw new ConfigError(`Invalid setting minRenewalIntervalSecs: ${result.minRenewalIntervalSecs} is above maxRenewalIntervalSecs (${result.maxRenewalIntervalSecs})`);
+  }
   if (topology.zones.size > 0 && !topology.zones.has(result.zone)) {
     throw new ConfigError(`Invalid setting zone: "${result.zone}" is not one of the zones in ${file} (${[...topology.zones.keys()].join(', ')})`);
   }

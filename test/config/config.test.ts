@@ -72,6 +72,10 @@ describe('loadConfig', () => {
       expect(() => loadConfig(argv as string[], env)).toThrow(message);
     });
 
+    it('refuses a renewal-interval floor above its ceiling', () => {
+      expect(() => loadConfig(['--min-renewal-interval-secs', '60', '--max-renewal-interval-secs', '30'], {})).toThrow(/minRenewalIntervalSecs: 60 is above maxRenewalIntervalSecs \(30\)/);
+    });
+
     it('names the setting when the file has a bad or unknown one', () => {
       expect(() => loadConfig(['--config', configFile({ settings: { maxNameLength: 'long' } })], {})).toThrow(/maxNameLength \(config file/);
       expect(() => loadConfig(['--config', configFile({ settings: { leaseSeconds: 5 } })], {})).toThrow(/Unknown setting "leaseSeconds"/);
