@@ -1,19 +1,18 @@
-// The dashboard end to end in headless Chromium (Debian's /usr/bin/chromium, or CHROMIUM_PATH) driven by
+// The dashboard end to end in headless Chromium (bundled with @sparticuz/chromium, or CHROMIUM_PATH) driven by
 // playwright-core: two zone servers of a three-zone region (the third zone's server is down, so one peer fails),
 // instances registered over HTTP, an operator's status override showing up on the next refresh, registry text
 // rendered as text. DASHBOARD_SCREENSHOT=docs/dashboard.png also writes the README's screenshot.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { Browser, chromium, Page } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/config';
 import { silentLogger } from '../../src/observability/logger';
 import { RunningServer, startServer } from '../../src/server';
+import { launchChromium } from '../helpers/browser';
 import { freePorts } from '../helpers/cluster';
 import { registerOver } from '../observability/support';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const XSS = '<img src=x onerror="window.__xss=1">';
 
 jest.setTimeout(60_000);
@@ -36,7 +35,6 @@ async function startZone(file: string, zone: string, port: number): Promise<Runn
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
   dir = mkdtempSync(join(tmpdir(), 'dashboard-'));
   const ports = await freePorts(3);
   const url = (p: number): string => `http://127.0.0.1:${p}/eureka/`;
@@ -65,7 +63,7 @@ beforeAll(async () => {
   expect(gone.status).toBe(200);
   await registerOver(eureka, { app: 'catalog', instanceId: 'catalog-1', hostName: 'catalog-1.internal', ipAddr: '10.0.3.31', port: 8080, metadata: { zone: 'us-east-1c', note: XSS } });
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
