@@ -127,8 +127,12 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
     // First value of each parameter, as Eureka takes it; no prototype, so `constructor=x` is a key like any other.
     const entries: Record<string, string> = Object.create(null);
     for (const [key, value] of query) if (!Object.hasOwn(entries, key)) entries[key] = value;
-    if (Object.keys(entries).length > limits.maxMetadataEntries) return badRequest(`Too many metadata entries (limit ${limits.maxMetadataEntries})`);
-    return okOrNotFound(registry.updateMetadata(params.app.toUpperCase(), params.id, entries));
+    const app = params.app.toUpperCase();
+    // Merged entries are bounded like a registration's, so repeated updates cannot grow an instance without end.
+    const current = registry.lease(app, params.id)?.record.instance.metadata;
+    const merged = current === undefined ? Object.keys(entries).length : Object.keys({ ...current, ...entries }).length;
+    if (merged > limits.maxMetadataEntries) return badRequest(`Too many metadata entries (limit ${limits.maxMetadataEntries})`);
+    return okOrNotFound(registry.updateMetadata(app, params.id, entries));
   };
 
   // Cached documents: the format by Eureka's Accept substring rule, gzip when accepted, 304 on a matching ETag.

@@ -1082,6 +1082,18 @@ describe('Eureka API', () => {
       const query = Array.from({ length: t.settings.maxMetadataEntries + 1 }, (_, n) => `k${n}=v`).join('&');
       expect((await api().put(`/eureka/apps/ORDERS/${ORDERS_ID}/metadata?${query}`)).status).toBe(400);
     });
+
+    it('answers 400 when repeated updates would take the instance past the entry limit, and keeps what it had', async () => {
+      const half = Math.ceil(t.settings.maxMetadataEntries / 2);
+      const batch = (from: number): string => Array.from({ length: half }, (_, n) => `k${from + n}=v`).join('&');
+      expect((await api().put(`/eureka/apps/ORDERS/${ORDERS_ID}/metadata?${batch(0)}`)).status).toBe(200);
+      const res = await api().put(`/eureka/apps/ORDERS/${ORDERS_ID}/metadata?${batch(half)}&one=more`);
+      expect(res.status).toBe(400);
+      expect(res.text).toMatch(/Too many metadata entries/);
+      expect(Object.keys((await instanceJson('ORDERS', ORDERS_ID))?.metadata ?? {})).toHaveLength(half + 1); // and its zone
+      // Overwriting keys it already has stays allowed.
+      expect((await api().put(`/eureka/apps/ORDERS/${ORDERS_ID}/metadata?${batch(0)}`)).status).toBe(200);
+    });
   });
 
   describe('GET /status', () => {
