@@ -26,6 +26,7 @@ export const SETTINGS = {
   maxNameLength: { type: 'int', default: 256, min: 8, max: 4096, doc: 'Longest app name, instance id, host name, IP or VIP (400 above).' },
   maxMetadataEntries: { type: 'int', default: 128, min: 0, max: 10000, doc: 'Most metadata entries per instance (400 above).' },
   maxInstancesPerApp: { type: 'int', default: 10000, min: 1, max: 10000000, doc: 'Most instances one application may hold; further registrations get 400.' },
+  maxInstances: { type: 'int', default: 1000000, min: 1, max: 100000000, doc: 'Most instances the whole registry holds, whatever their apps; further registrations get 400. Four times a 250,000-instance fleet: a bound on memory, never reached by a real one.' },
   selfUrl: { type: 'string', default: '', doc: "This server's own base URL as the config file lists it. Empty: the URL in its zone whose port is this server's and whose host is one of this machine's names or addresses." },
   replicationBatchSize: { type: 'int', default: 250, min: 1, max: 10000, doc: 'Most changes per replication batch (Eureka: 250).' },
   replicationMaxBatchingDelayMs: { type: 'int', default: 20, min: 0, max: 10000, doc: 'Longest a change waits for its batch to fill before it is sent. Eureka waits 500 ms and then serves it from a 30 s cache; 20 ms keeps cross-zone visibility well under a second.' },

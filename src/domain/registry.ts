@@ -16,6 +16,8 @@ export interface RegistryOptions {
   readonly deltaRetentionMs: number;
   /** Most instances one app may hold; a registration beyond it is refused. */
   readonly maxInstancesPerApp: number;
+  /** Most instances the whole registry may hold (app names are the client's: any number of apps); default: no bound. */
+  readonly maxInstances?: number;
 }
 
 /** Something that happened in the registry; listeners (logging, replication, metrics) subscribe to these. */
@@ -50,7 +52,10 @@ export type RegistryEvent =
 export type RegistryListener = (event: RegistryEvent) => void;
 
 /** Outcome of a registration. */
-export type RegisterOutcome = { readonly kind: 'registered'; readonly view: InstanceView } | { readonly kind: 'app-full'; readonly limit: number };
+export type RegisterOutcome =
+  | { readonly kind: 'registered'; readonly view: InstanceView }
+  | { readonly kind: 'app-full'; readonly limit: number }
+  | { readonly kind: 'registry-full'; readonly limit: number };
 
 /** Outcome of a heartbeat: ok, unknown (the client should re-register), or a peer's older copy (409 with ours). */
 export type RenewOutcome = 'ok' | 'not-found' | { readonly conflict: InstanceView };
@@ -109,6 +114,9 @@ export class Registry {
     const existing = leases?.get(incoming.id);
     if (!existing && (leases?.size ?? 0) >= this.options.maxInstancesPerApp) {
       return { kind: 'app-full', limit: this.options.maxInstancesPerApp };
+    }
+    if (!existing && this.instanceCount >= (this.options.maxInstances ?? Infinity)) {
+      return { kind: 'registry-full', limit: this.options.maxInstances as number };
     }
     // A stored copy with a newer lastDirtyTimestamp wins over the incoming one (equal: incoming wins).
     let instance = existing && existing.record.instance.lastDirtyTimestamp > incoming.lastDirtyTimestamp ? existing.record.instance : incoming;

@@ -88,6 +88,7 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
     if ('error' in result) return badRequest(result.error);
     const outcome = registry.register(result.ok, isReplication);
     if (outcome.kind === 'app-full') return badRequest(`Application ${pathApp} already has ${outcome.limit} instances (maxInstancesPerApp)`);
+    if (outcome.kind === 'registry-full') return badRequest(`The registry already holds ${outcome.limit} instances (maxInstances)`);
     return empty(204);
   };
 

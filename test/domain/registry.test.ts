@@ -175,6 +175,19 @@ describe('Registry', () => {
       expect(events).toEqual([]);
     });
 
+    it("refuses a new instance beyond maxInstances in any app with kind 'registry-full', and still accepts re-registrations", () => {
+      const { registry, events } = makeRegistry({ maxInstances: 2 });
+      registry.register(makeInstance({ id: 'a' }));
+      registry.register(makeInstance({ app: 'BILLING', id: 'b' }));
+      events.length = 0;
+      expect(registry.register(makeInstance({ app: 'CATALOG', id: 'c' }))).toEqual({ kind: 'registry-full', limit: 2 });
+      expect(registry.size).toBe(2);
+      expect(events).toEqual([]);
+      expect(registry.register(makeInstance({ id: 'a', lastDirtyTimestamp: 2 })).kind).toBe('registered');
+      registry.cancel(APP, 'a');
+      expect(registry.register(makeInstance({ app: 'CATALOG', id: 'c' })).kind).toBe('registered');
+    });
+
     it('still accepts re-registrations and other apps when an app is full', () => {
       const { registry } = makeRegistry({ maxInstancesPerApp: 1 });
       registry.register(makeInstance({ id: 'a' }));

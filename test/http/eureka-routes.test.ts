@@ -305,6 +305,14 @@ describe('Eureka API', () => {
         // Re-registering the existing instance is still fine.
         await register();
       });
+
+      it('answers 400 when the registry already holds maxInstances instances', async () => {
+        t = makeTestApp({ settings: { maxInstances: 1 } });
+        await register();
+        const res = await postJson('/eureka/apps/BILLING', javaLegacyBody({ app: 'BILLING', instanceId: 'other' }));
+        expect(res.status).toBe(400);
+        expect(res.text).toMatch(/maxInstances/);
+      });
     });
 
     describe('edge refusals', () => {
