@@ -109,6 +109,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     expiryGate: selfPreservation,
     isReady: () => syncState.isReady(),
     allowsRegistryReads: (now) => syncState.allowsRegistryReads(now),
+    syncInProgress: () => syncState.inProgress,
     selfPreservation: (now) => selfPreservation.state(now),
     peers: () => peers.nodes,
     limits,
