@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Command line entry: `zone-registry [--config FILE] [--setting value …]` starts a zone server;
-// `zone-registry sidecar …` runs the sidecar instead (src/client/sidecar-cli.ts).
+// `zone-registry sidecar …` runs the sidecar instead (src/client/sidecar-cli.ts); `zone-registry hash-password`
+// prints a password hash for the credentials file (src/security/hash-password-cli.ts).
 import { loadConfig } from './config/config';
 import { ConfigError } from './config/settings';
 import { startServer } from './server';
@@ -27,8 +28,18 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 }
 
+const hashPasswordCommand = (): Promise<void> =>
+  import('./security/hash-password-cli').then(async (m) => {
+    const io = { input: process.stdin, out: (t: string) => process.stdout.write(t), err: (t: string) => process.stderr.write(t) };
+    process.exitCode = await m.runHashPassword(process.argv.slice(3), io);
+  });
+
 const run: () => Promise<void> =
-  process.argv[2] === 'sidecar' ? () => import('./client/sidecar-cli').then((m) => m.runSidecarCli(process.argv.slice(3))) : main;
+  process.argv[2] === 'sidecar'
+    ? () => import('./client/sidecar-cli').then((m) => m.runSidecarCli(process.argv.slice(3)))
+    : process.argv[2] === 'hash-password'
+      ? hashPasswordCommand
+      : main;
 
 run().catch((e: unknown) => {
   process.stderr.write(`zone-registry: ${e instanceof Error ? e.message : String(e)}\n`);

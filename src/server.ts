@@ -56,6 +56,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const logger = options.logger ?? createLogger({ level: s.logLevel, format: s.logFormat });
   const scheduler = options.scheduler ?? new CronScheduler(logger);
   const random = options.random ?? Math.random;
+  for (const w of security.warnings) logger.warn(w.message, { user: w.user, file: s.authFile });
   const limits = {
     maxBodyBytes: s.maxBodyBytes,
     maxReplicationBodyBytes: Math.max(s.maxBodyBytes, s.maxBodyBytes * s.replicationBatchSize),
@@ -116,6 +117,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     expiryGate: selfPreservation,
     isReady: () => syncState.isReady(),
     allowsRegistryReads: (now) => syncState.allowsRegistryReads(now),
+    syncInProgress: () => syncState.inProgress,
     selfPreservation: (now) => selfPreservation.state(now),
     peers: () => peers.nodes,
     limits,

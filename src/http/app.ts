@@ -72,19 +72,20 @@ export function createApp(deps: AppDeps): RequestListener {
     }
     const timer = timers.get(match.route) as RouteTimer;
     const isReplication = req.headers[REPLICATION_HEADER] === 'true';
-    if (guard !== undefined) {
-      const refused = guard.check(req, match.route, match.params, isReplication, started);
-      if (refused !== undefined) return send(res, refused, timer, started);
-    }
+    // A promise only while a password is verified for the first time (scrypt, off the event loop).
+    const refused = guard === undefined ? undefined : guard.check(req, match.route, match.params, isReplication, started);
+    if (refused !== undefined && !isPromise(refused)) return send(res, refused, timer, started);
     let reply: Reply | Promise<Reply>;
     try {
-      reply = match.route.handler({
+      const request = {
         req,
         headers: req.headers,
         params: match.params,
         query: q < 0 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)),
         isReplication,
-      });
+      };
+      const handler = match.route.handler;
+      reply = refused === undefined ? handler(request) : refused.then((r) => r ?? handler(request));
     } catch (e) {
       return fail(res, e, logger, req, timer, started);
     }

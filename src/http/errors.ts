@@ -16,6 +16,13 @@ const EMPTY = new Map<number, Reply>([200, 204, 304, 403, 404, 405, 409, 500].ma
 /** A status with an empty body (200 heartbeat, 204 register, 403/404/405/409 errors). */
 export const empty = (status: number): Reply => EMPTY.get(status) ?? { status };
 
+/**
+ * 503 with an empty body and a short Retry-After: a heartbeat for an instance this server does not hold while its
+ * startup sync runs. Not Eureka's 404, which makes every client re-register an instance the sync is about to bring;
+ * on 503 Java clients try their next server and eureka-js-client retries at its next interval.
+ */
+export const SYNC_IN_PROGRESS: Reply = Object.freeze({ status: 503, headers: Object.freeze({ 'retry-after': '5', 'content-length': 0 }) });
+
 /** 400 with Eureka's short plain-text message (registration and parameter errors). */
 export const badRequest = (message: string): Reply => ({ status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: message });
 

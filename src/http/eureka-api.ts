@@ -12,7 +12,7 @@ import { CODECS } from '../codecs/documents';
 import { DecodeError, decodeDefaults, parseTimestamp } from '../codecs/instance-decoder';
 import { acceptsGzip, contentTypeFor, formatFor } from '../codecs/negotiate';
 import { readBody } from './body';
-import { badRequest, empty, okOrNotFound, Reply, unparseable } from './errors';
+import { badRequest, empty, okOrNotFound, Reply, SYNC_IN_PROGRESS, unparseable } from './errors';
 import { Payload, PayloadKind, ResponseCache } from './response-cache';
 import { Route } from './router';
 import { applyBatch } from '../replication/batch-receiver';
@@ -58,6 +58,8 @@ export interface EurekaApiDeps {
   readonly serverInfo: ServerInfo;
   /** False while a failed startup sync keeps registry reads refused (403); default: always allowed. */
   readonly allowsRegistryReads?: (now: number) => boolean;
+  /** True while startup sync runs: a client's heartbeat for an instance not held answers 503, not 404; default: never. */
+  readonly syncInProgress?: () => boolean;
   /** Self-preservation numbers, when it is configured. */
   readonly selfPreservation?: (now: number) => SelfPreservationState;
   /** The peers and their replication health; default: none. */
@@ -72,6 +74,7 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
   const { registry, cache, clock, limits } = deps;
   const allowsRegistryReads = deps.allowsRegistryReads ?? (() => true);
   const peers = deps.peers ?? (() => []);
+  const syncInProgress = deps.syncInProgress ?? (() => false);
 
   const register: EurekaHandler = async ({ req, params, isReplication }) => {
     const body = await readBody(req, limits.maxBodyBytes);
@@ -102,7 +105,8 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
       overriddenStatus: override ? parseStatus(override) : undefined,
     });
     if (outcome === 'ok') return empty(200);
-    if (outcome === 'not-found') return empty(404);
+    // A peer's 404 makes it send the registration, which is what a syncing server wants: only clients get 503.
+    if (outcome === 'not-found') return !isReplication && syncInProgress() ? SYNC_IN_PROGRESS : empty(404);
     // A peer holds an older copy: answer 409 with ours so it adopts it.
     return { status: 409, headers: { 'content-type': 'application/json' }, body: CODECS.json.instance(outcome.conflict) };
   };

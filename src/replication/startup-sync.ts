@@ -25,6 +25,7 @@ export interface SyncOptions {
 export class SyncState {
   private syncedAt: number | undefined;
   private refuseUntil = 0;
+  private over = false;
 
   constructor(private readonly clock: Clock) {}
 
@@ -48,12 +49,24 @@ export class SyncState {
     return Math.max(0, this.readsRefusedUntil - this.clock.now());
   }
 
-  markSynced(): void {
-    this.syncedAt = this.clock.now();
+  /**
+   * True until the first sync either reached a peer or gave up (failure mode applied). Meanwhile a heartbeat for an
+   * instance not held yet may be one the sync is about to bring, so it is not answered 404.
+   */
+  get inProgress(): boolean {
+    return !this.over;
   }
 
+  /** Synced with a peer (or nothing to sync, or serving after a failed sync): ends the startup sync. */
+  markSynced(): void {
+    this.syncedAt = this.clock.now();
+    this.over = true;
+  }
+
+  /** Gave up on the peers for now: refuses registry reads for `ms` and ends the startup sync. */
   refuseReadsFor(ms: number): void {
     this.refuseUntil = this.clock.now() + ms;
+    this.over = true;
   }
 }
 

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { ConfigError, Settings } from '../config/settings';
-import { CredentialVerifier, loadCredentials } from './credentials';
+import { CredentialVerifier, CredentialWarning, loadCredentials } from './credentials';
 import { HttpSecurity } from './http-guard';
 import { BasicCredentials } from './urls';
 
@@ -21,6 +21,8 @@ export interface ServerSecurity {
   /** Key pair of an https server; absent: plain http. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   readonly peers: PeerTransportSecurity;
+  /** Credentials file entries that work but should be upgraded (legacy password hashes), to log at start. */
+  readonly warnings: readonly CredentialWarning[];
 }
 
 type SecuritySettings = Pick<
@@ -40,9 +42,12 @@ type SecuritySettings = Pick<
 /** Reads the credentials, key pair and CA files the settings name; throws ConfigError naming the setting. */
 export function securityFromSettings(s: SecuritySettings): ServerSecurity {
   let verifier: CredentialVerifier | undefined;
+  let warnings: readonly CredentialWarning[] = [];
   if (s.authEnabled) {
     if (!s.authFile) throw new ConfigError('Invalid setting authFile: required when authEnabled is true (a JSON credentials file, see README "Security")');
-    verifier = new CredentialVerifier(loadCredentials(s.authFile));
+    const credentials = loadCredentials(s.authFile);
+    verifier = new CredentialVerifier(credentials);
+    warnings = credentials.warnings;
   }
 
   if (!s.tlsCertFile !== !s.tlsKeyFile) {
@@ -82,6 +87,7 @@ export function securityFromSettings(s: SecuritySettings): ServerSecurity {
     },
     tls,
     peers: { credentials, ca },
+    warnings,
   };
 }
 

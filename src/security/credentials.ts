@@ -1,9 +1,10 @@
 // The credentials file (setting authFile) and the principals it defines: users for HTTP Basic, tokens for Bearer.
-// Secrets are kept only as SHA-256 digests and compared with crypto.timingSafeEqual. A verified Authorization header
-// is remembered (bounded), so the heartbeat path costs a Map lookup, never a hash.
+// Passwords are salted scrypt hashes (legacy entries: SHA-256 digests, with a warning); tokens, high-entropy, SHA-256.
+// A verified Authorization header is remembered (bounded), so the heartbeat path costs a Map lookup, never a hash.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/settings';
+import { parseScryptHash, SCRYPT_DEFAULTS, ScryptHash, verifyScrypt } from './password-hash';
 
 /** What a principal may do (see README "Security"). */
 export type Role = 'client' | 'peer' | 'admin';
@@ -22,15 +23,27 @@ export interface Principal {
   readonly isClient: boolean;
 }
 
-/** Parsed credentials: digests and principals, nothing in clear. */
+/** How a user's password is checked: a salted scrypt hash, or (legacy entries) an unsalted SHA-256 digest. */
+export type PasswordCheck = { readonly scrypt: ScryptHash } | { readonly sha256: Buffer };
+
+/** An entry of the file that still works but should be upgraded, for a warning at start. */
+export interface CredentialWarning {
+  readonly user: string;
+  readonly message: string;
+}
+
+/** Parsed credentials: hashes and principals, nothing in clear; plus the entries to upgrade. */
 export interface CredentialSet {
-  readonly users: ReadonlyMap<string, { readonly digest: Buffer; readonly principal: Principal }>;
+  readonly users: ReadonlyMap<string, { readonly password: PasswordCheck; readonly principal: Principal }>;
   readonly tokens: readonly { readonly digest: Buffer; readonly principal: Principal }[];
+  readonly warnings: readonly CredentialWarning[];
 }
 
 export const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 
-const USER_KEYS = new Set(['name', 'password', 'passwordSha256', 'roles', 'apps', '$comment']);
+const USER_KEYS = new Set(['name', 'password', 'passwordSha256', 'passwordScrypt', 'roles', 'apps', '$comment']);
+const PASSWORD_KEYS = ['password', 'passwordSha256', 'passwordScrypt'] as const;
+const UPGRADE = 'replace it with "passwordScrypt": the line `zone-registry hash-password` prints for the password on its stdin';
 const TOKEN_KEYS = new Set(['token', 'tokenSha256', 'roles', 'apps', '$comment']);
 
 /** Validates a credentials document; throws ConfigError naming `source` (e.g. `setting authFile (path)`) and the entry. */
@@ -46,7 +59,8 @@ export function parseCredentials(json: unknown, source: string): CredentialSet {
     if (!Array.isArray(value)) return fail(`"${key}" must be a list`);
     return value.map((entry, i) => (typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? (entry as Record<string, unknown>) : fail(`${key}[${i}] must be an object`)));
   };
-  const users = new Map<string, { digest: Buffer; principal: Principal }>();
+  const users = new Map<string, { password: PasswordCheck; principal: Principal }>();
+  const warnings: CredentialWarning[] = [];
   const tokens: { digest: Buffer; principal: Principal }[] = [];
   const tokenDigests = new Set<string>();
 
@@ -58,8 +72,10 @@ export function parseCredentials(json: unknown, source: string): CredentialSet {
     // Basic credentials are "name:password": a colon in the name cannot be sent.
     if (name.includes(':')) fail(`${where}.name must not contain ":"`);
     if (users.has(name)) fail(`user "${name}" is listed twice`);
-    const digest = secretDigest(u, 'password', 'passwordSha256', `user "${name}"`, fail);
-    users.set(name, { digest, principal: principalOf(u, name, `user "${name}"`, fail) });
+    const password = passwordCheck(u, `user "${name}"`, fail);
+    if (u.password !== undefined) warnings.push({ user: name, message: `user "${name}" has its password in clear in the credentials file; ${UPGRADE}` });
+    if (u.passwordSha256 !== undefined) warnings.push({ user: name, message: `user "${name}" has an unsalted "passwordSha256"; ${UPGRADE}` });
+    users.set(name, { password, principal: principalOf(u, name, `user "${name}"`, fail) });
   });
   list('tokens').forEach((t, i) => {
     const where = `tokens[${i}]`;
@@ -71,7 +87,7 @@ export function parseCredentials(json: unknown, source: string): CredentialSet {
     tokens.push({ digest, principal: principalOf(t, `token#${i + 1}`, where, fail) });
   });
   if (users.size === 0 && tokens.length === 0) fail('it defines no users and no tokens');
-  return { users, tokens };
+  return { users, tokens, warnings };
 }
 
 /** Reads and validates the file; every problem is a ConfigError naming the setting and the path. */
@@ -90,6 +106,16 @@ export function loadCredentials(file: string): CredentialSet {
     throw new ConfigError(`Invalid ${source}: not JSON (${(e as Error).message})`);
   }
   return parseCredentials(json, source);
+}
+
+function passwordCheck(entry: Record<string, unknown>, where: string, fail: (what: string) => never): PasswordCheck {
+  const given = PASSWORD_KEYS.filter((k) => entry[k] !== undefined);
+  if (given.length !== 1) return fail(`${where} needs exactly one of "passwordScrypt", "password" and "passwordSha256"`);
+  if (given[0] !== 'passwordScrypt') return { sha256: secretDigest(entry, 'password', 'passwordSha256', where, fail) };
+  const text = entry.passwordScrypt;
+  if (typeof text !== 'string') return fail(`${where}.passwordScrypt must be a string`);
+  const parsed = parseScryptHash(text);
+  return typeof parsed === 'string' ? fail(`${where}.passwordScrypt ${parsed}`) : { scrypt: parsed };
 }
 
 function secretDigest(entry: Record<string, unknown>, clearKey: string, hashKey: string, where: string, fail: (what: string) => never): Buffer {
@@ -131,29 +157,73 @@ export type Identity = Principal | typeof ANONYMOUS | typeof INVALID;
 export const ANONYMOUS = 'anonymous' as const;
 /** An Authorization header that names no valid credential (wrong secret, unknown user, unknown scheme, malformed). */
 export const INVALID = 'invalid' as const;
+/** Too many password verifications under way to start another: the caller should retry shortly (503). */
+export const BUSY = 'busy' as const;
 
-/** Verifies Authorization headers against a credential set, remembering the ones that verified. */
+/** Bounds of a {@link CredentialVerifier}'s scrypt verifications. */
+export interface VerifierOptions {
+  /** Headers that failed a scrypt verification remembered, as digests (default 4096). */
+  readonly maxFailures?: number;
+  /** scrypt verifications running at once (default 2: libuv's pool has 4 threads, shared with fs, dns and zlib). */
+  readonly maxRunning?: number;
+  /** scrypt verifications waiting for a slot (default 32); beyond, identify answers BUSY at once. */
+  readonly maxWaiting?: number;
+  /** Checks a password against a hash (default: scrypt on the thread pool); tests hold it to observe the bounds. */
+  readonly verifyPassword?: (password: string, hash: ScryptHash) => Promise<boolean>;
+}
+
+/** A password to check against a scrypt hash, for the principal it would prove (none: an unknown user). */
+interface ScryptClaim {
+  readonly password: string;
+  readonly hash: ScryptHash;
+  readonly principal: Principal | undefined;
+}
+
+/**
+ * Verifies Authorization headers against a credential set. A remembered header answers synchronously; a Basic header
+ * of a scrypt user not seen yet answers a promise (scrypt runs on the thread pool, a few at a time, one run per
+ * distinct header however many requests carry it), or BUSY when too many are under way.
+ */
 export class CredentialVerifier {
   // Raw header value → principal. Only successes are kept: a stream of wrong headers cannot grow it, only evict.
   private readonly verified = new Map<string, Principal>();
+  // SHA-256 (base64) of headers that failed scrypt: the file does not change while running, so they always will.
+  private readonly failed = new Set<string>();
+  private readonly inFlight = new Map<string, Promise<Identity>>();
+  private readonly waiting: (() => void)[] = [];
+  private running = 0;
   // Compared against when a user is unknown, so an unknown name costs what a wrong password costs.
   private readonly dummy = sha256('unknown user');
+  private readonly dummyScrypt: ScryptHash | undefined;
+  private readonly limits: Required<Omit<VerifierOptions, 'verifyPassword'>>;
+  private readonly verifyPassword: (password: string, hash: ScryptHash) => Promise<boolean>;
 
+  /** @param maxCached verified headers remembered */
   constructor(
     private readonly credentials: CredentialSet,
     private readonly maxCached = 4096,
-  ) {}
+    options: VerifierOptions = {},
+  ) {
+    this.limits = { maxFailures: options.maxFailures ?? 4096, maxRunning: options.maxRunning ?? 2, maxWaiting: options.maxWaiting ?? 32 };
+    this.verifyPassword = options.verifyPassword ?? verifyScrypt;
+    const anyScrypt = [...credentials.users.values()].some((u) => 'scrypt' in u.password);
+    const { N, r, p, saltBytes, hashBytes } = SCRYPT_DEFAULTS;
+    this.dummyScrypt = anyScrypt ? { N, r, p, salt: Buffer.alloc(saltBytes), hash: Buffer.alloc(hashBytes) } : undefined;
+  }
 
-  /** The principal behind `header` (the Authorization header's value), ANONYMOUS when absent, INVALID otherwise. */
-  identify(header: string | undefined): Identity {
+  /**
+   * The principal behind `header` (the Authorization header's value), ANONYMOUS when absent, INVALID otherwise:
+   * synchronously unless a scrypt verification is needed, BUSY when too many are under way.
+   */
+  identify(header: string | undefined): Identity | typeof BUSY | Promise<Identity> {
     if (header === undefined) return ANONYMOUS;
     const cached = this.verified.get(header);
     if (cached !== undefined) return cached;
-    const principal = this.verify(header);
-    if (principal === undefined) return INVALID;
-    if (this.verified.size >= this.maxCached) this.verified.delete(this.verified.keys().next().value as string);
-    this.verified.set(header, principal);
-    return principal;
+    const result = this.verify(header);
+    if (result === undefined) return INVALID;
+    if ('hash' in result) return this.checkScrypt(header, result);
+    this.remember(header, result);
+    return result;
   }
 
   /** Verified headers remembered now (for tests). */
@@ -161,7 +231,56 @@ export class CredentialVerifier {
     return this.verified.size;
   }
 
-  private verify(header: string): Principal | undefined {
+  /** scrypt verifications running or waiting now (for tests). */
+  get scryptPending(): number {
+    return this.running + this.waiting.length;
+  }
+
+  private remember(header: string, principal: Principal): void {
+    if (this.verified.size >= this.maxCached) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(header, principal);
+  }
+
+  private checkScrypt(header: string, claim: ScryptClaim): Identity | typeof BUSY | Promise<Identity> {
+    const key = sha256(header).toString('base64');
+    if (this.failed.has(key)) return INVALID;
+    const already = this.inFlight.get(header);
+    if (already !== undefined) return already;
+    if (this.running + this.waiting.length >= this.limits.maxRunning + this.limits.maxWaiting) return BUSY;
+    const done = this.limited(() => this.verifyPassword(claim.password, claim.hash)).then(
+      (ok): Identity => {
+        this.inFlight.delete(header);
+        if (ok && claim.principal !== undefined) {
+          this.remember(header, claim.principal);
+          return claim.principal;
+        }
+        if (this.failed.size >= this.limits.maxFailures) this.failed.delete(this.failed.values().next().value as string);
+        this.failed.add(key);
+        return INVALID;
+      },
+      (e: unknown) => {
+        this.inFlight.delete(header);
+        throw e;
+      },
+    );
+    this.inFlight.set(header, done);
+    return done;
+  }
+
+  // At most maxRunning tasks at once; a finishing task hands its slot to the next waiting one.
+  private async limited<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running < this.limits.maxRunning) this.running++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next !== undefined) next();
+      else this.running--;
+    }
+  }
+
+  private verify(header: string): Principal | ScryptClaim | undefined {
     const space = header.indexOf(' ');
     if (space < 0) return undefined;
     const scheme = header.slice(0, space).toLowerCase();
@@ -171,9 +290,12 @@ export class CredentialVerifier {
       const colon = decoded.indexOf(':');
       if (colon < 0) return undefined;
       const user = this.credentials.users.get(decoded.slice(0, colon));
-      const presented = sha256(decoded.slice(colon + 1));
-      const ok = timingSafeEqual(presented, user?.digest ?? this.dummy);
-      return ok && user ? user.principal : undefined;
+      const password = decoded.slice(colon + 1);
+      if (user !== undefined && 'scrypt' in user.password) return { password, hash: user.password.scrypt, principal: user.principal };
+      if (user === undefined && this.dummyScrypt !== undefined) return { password, hash: this.dummyScrypt, principal: undefined };
+      const legacy = user !== undefined && 'sha256' in user.password ? user.password.sha256 : undefined;
+      const ok = timingSafeEqual(sha256(password), legacy ?? this.dummy);
+      return ok && user !== undefined && legacy !== undefined ? user.principal : undefined;
     }
     if (scheme === 'bearer') {
       if (value === '') return undefined;

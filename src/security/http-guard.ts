@@ -1,13 +1,14 @@
 // The security checks of the HTTP layer. For the Eureka routes one call per request (after routing, before the
-// handler): identify the caller from the Authorization header (a Map lookup once verified), apply the per-client rate
-// limit, the route's rule and the full-fetch rate limit. For the operators' routes an express middleware per route.
-// Nothing here runs when security is off: createApp builds no guard.
+// handler): identify the caller from the Authorization header (a Map lookup once verified; a promise while a password
+// is first verified), apply the per-client rate limit, the route's rule and the full-fetch rate limit. For the
+// operators' routes an express middleware per route. Nothing here runs when security is off: createApp builds no guard.
 import { IncomingMessage } from 'node:http';
+import { isPromise } from 'node:util/types';
 import { RequestHandler } from 'express';
 import { empty, Reply } from '../http/errors';
 import { Route } from '../http/router';
 import { decideEureka, decideOperator, OperatorNeed, Rule, ruleFor } from './access';
-import { ANONYMOUS, CredentialVerifier, Identity } from './credentials';
+import { ANONYMOUS, BUSY, CredentialVerifier, Identity } from './credentials';
 import { KeyedRateLimiter, retryAfterSecs, TokenBucket } from './rate-limit';
 
 /** Security of the HTTP layer, as startServer derives it from the settings. */
@@ -27,6 +28,8 @@ export const CHALLENGE = 'Basic realm="eureka"';
 
 const UNAUTHORIZED: Reply = Object.freeze({ status: 401, headers: Object.freeze({ 'www-authenticate': CHALLENGE }) });
 const FORBIDDEN: Reply = empty(403);
+// Too many passwords being verified: like a peer's 503, clients try another server or retry shortly.
+const VERIFYING: Reply = Object.freeze({ status: 503, headers: Object.freeze({ 'retry-after': '1' }) });
 
 /** A 429 with an empty body and Retry-After (whole seconds). */
 function tooManyRequests(waitMs: number): Reply {
@@ -72,10 +75,21 @@ export class EurekaGuard<H> {
     this.perClient = security.requestsPerClientPerSec > 0 ? new KeyedRateLimiter(security.requestsPerClientPerSec) : undefined;
   }
 
-  /** A refusal (401, 403, 429) for this request, or undefined to let it through. `now`: monotonic ms. */
-  check(req: IncomingMessage, route: Route<H>, params: Record<string, string>, isReplication: boolean, now: number): Reply | undefined {
+  /**
+   * A refusal (401, 403, 429, 503) for this request, or undefined to let it through; a promise of either while the
+   * caller's password is verified for the first time. `now`: monotonic ms.
+   */
+  check(req: IncomingMessage, route: Route<H>, params: Record<string, string>, isReplication: boolean, now: number): Reply | undefined | Promise<Reply | undefined> {
     const verifier = this.security.verifier;
-    const identity: Identity = verifier === undefined ? ANONYMOUS : verifier.identify(req.headers.authorization);
+    if (verifier === undefined) return this.decide(ANONYMOUS, req, route, params, isReplication, now);
+    const identity = verifier.identify(req.headers.authorization);
+    if (identity === BUSY) return VERIFYING;
+    if (isPromise(identity)) return identity.then((id) => this.decide(id, req, route, params, isReplication, now));
+    return this.decide(identity, req, route, params, isReplication, now);
+  }
+
+  private decide(identity: Identity, req: IncomingMessage, route: Route<H>, params: Record<string, string>, isReplication: boolean, now: number): Reply | undefined {
+    const verifier = this.security.verifier;
     const exempt = isExempt(identity);
     if (this.perClient !== undefined && !exempt) {
       const wait = this.perClient.take(req.socket.remoteAddress ?? '', now);
@@ -103,12 +117,18 @@ export function operatorGuard(security: HttpSecurity | undefined, need: Operator
   const verifier = security?.verifier;
   if (security === undefined || verifier === undefined) return (_req, _res, next) => next();
   return (req, res, next) => {
-    const decision = decideOperator(verifier.identify(req.headers.authorization), need, security.anonymousReads);
-    if (decision === 'allow') return next();
-    if (decision === 'unauthenticated') {
-      res.status(401).set('www-authenticate', CHALLENGE).json({ error: 'authentication required' });
-    } else {
-      res.status(403).json({ error: need === 'admin' ? 'forbidden: needs the admin role' : 'forbidden' });
-    }
+    const answer = (identity: Identity): void => {
+      const decision = decideOperator(identity, need, security.anonymousReads);
+      if (decision === 'allow') return next();
+      if (decision === 'unauthenticated') {
+        res.status(401).set('www-authenticate', CHALLENGE).json({ error: 'authentication required' });
+      } else {
+        res.status(403).json({ error: need === 'admin' ? 'forbidden: needs the admin role' : 'forbidden' });
+      }
+    };
+    const identity = verifier.identify(req.headers.authorization);
+    if (identity === BUSY) res.status(503).set('retry-after', '1').json({ error: 'too many logins being verified, retry shortly' });
+    else if (isPromise(identity)) identity.then(answer, next);
+    else answer(identity);
   };
 }

@@ -179,6 +179,21 @@ describe('startup sync', () => {
       });
     });
 
+    describe('inProgress', () => {
+      it('is true until synced', () => {
+        const state = new SyncState(new ManualClock());
+        expect(state.inProgress).toBe(true);
+        state.markSynced();
+        expect(state.inProgress).toBe(false);
+      });
+
+      it('is false once sync gave up and refuses reads, even for a window of 0', () => {
+        const state = new SyncState(new ManualClock());
+        state.refuseReadsFor(0);
+        expect(state.inProgress).toBe(false);
+      });
+    });
+
     describe('remainingRefusalMs', () => {
       it('counts down the refusal window', () => {
         const clock = new ManualClock();

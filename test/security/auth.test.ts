@@ -1,8 +1,18 @@
 // Authentication and authorization of a real server on 127.0.0.1 (authEnabled): the Eureka routes answer 401/403
 // with empty bodies, the operators' routes with JSON; roles decide writes, replication and overrides; anonymous reads
-// follow authAnonymousReads. Plus the rate limits (429 with Retry-After) and the default: everything open.
-import { RunningServer } from '../../src/server';
-import { AUTH, authFlags, call, instanceBody, Reply, start, TempDir } from './support';
+// follow authAnonymousReads. Users with salted scrypt passwords, and 503 while too many are being verified. Plus the
+// rate limits (429 with Retry-After) and the default: everything open.
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { loadConfig } from '../../src/config/config';
+import { createApp } from '../../src/http/app';
+import { CredentialVerifier, parseCredentials } from '../../src/security/credentials';
+import { hashPassword } from '../../src/security/password-hash';
+import { RunningServer, startServer } from '../../src/server';
+import { makeTestApp } from '../helpers/app';
+import { RecordingLogger } from '../helpers/replication-fixtures';
+import { waitFor } from '../helpers/wait';
+import { AUTH, authFlags, basic, call, CREDENTIALS, instanceBody, Reply, start, TempDir } from './support';
 
 let dir: TempDir;
 beforeAll(() => {
@@ -180,6 +190,101 @@ describe('with authentication on (anonymous reads on, the default)', () => {
       expect((await call(port(), 'GET', '/metrics')).status).toBe(200);
       expect((await call(port(), 'GET', '/metrics', { headers: { authorization: AUTH.wrong } })).status).toBe(401);
     });
+  });
+});
+
+describe('with users whose passwords are scrypt hashes (passwordScrypt)', () => {
+  const SCRYPT = { client: basic('scrypt-svc', 'scrypt client pw'), admin: basic('scrypt-ops', 'scrypt admin pw'), peer: basic('scrypt-peer', 'scrypt peer pw') };
+  let file = '';
+  beforeAll(async () => {
+    file = dir.file('scrypt-credentials.json', {
+      users: [
+        { name: 'scrypt-svc', passwordScrypt: await hashPassword('scrypt client pw'), roles: ['client'], apps: ['ORDERS'] },
+        { name: 'scrypt-ops', passwordScrypt: await hashPassword('scrypt admin pw'), roles: ['admin'] },
+        { name: 'scrypt-peer', passwordScrypt: await hashPassword('scrypt peer pw'), roles: ['peer'] },
+        CREDENTIALS.users[0],
+      ],
+    });
+  });
+  const server = serverWith(() => ['--auth-enabled', 'true', '--auth-file', file]);
+  const port = (): number => server().port;
+
+  it('register, heartbeat and cancel: 204, 200, 200; a wrong password: 401, also when repeated', async () => {
+    expect((await call(port(), 'POST', '/eureka/apps/ORDERS', { body: instanceBody('ORDERS', 'sc-1'), headers: { authorization: SCRYPT.client } })).status).toBe(204);
+    for (let i = 0; i < 3; i++) expect((await call(port(), 'PUT', '/eureka/apps/ORDERS/sc-1', { headers: { authorization: SCRYPT.client } })).status).toBe(200);
+    expect401(await call(port(), 'PUT', '/eureka/apps/ORDERS/sc-1', { headers: { authorization: basic('scrypt-svc', 'wrong') } }));
+    expect401(await call(port(), 'PUT', '/eureka/apps/ORDERS/sc-1', { headers: { authorization: basic('scrypt-svc', 'wrong') } }));
+    expect401(await call(port(), 'PUT', '/eureka/apps/ORDERS/sc-1', { headers: { authorization: basic('nobody', 'scrypt client pw') } }));
+    expect403(await call(port(), 'POST', '/eureka/apps/BILLING', { body: instanceBody('BILLING', 'sc-2'), headers: { authorization: SCRYPT.client } }));
+    expect((await call(port(), 'DELETE', '/eureka/apps/ORDERS/sc-1', { headers: { authorization: SCRYPT.client } })).status).toBe(200);
+    // A legacy user in the same file still works.
+    expect((await call(port(), 'PUT', '/eureka/apps/ORDERS/sc-1', { headers: { authorization: AUTH.orders } })).status).toBe(404);
+  });
+
+  it('answers every one of concurrent first requests carrying the same new credentials', async () => {
+    const body = batch('ORDERS', 'sc-repl');
+    const replies = await Promise.all(Array.from({ length: 8 }, () => call(port(), 'POST', '/eureka/peerreplication/batch', { body, headers: { authorization: SCRYPT.peer } })));
+    expect(replies.map((r) => r.status)).toEqual(Array(8).fill(200));
+  });
+
+  it("the operators' routes: 200 for the admin, 403 JSON for the client, 401 JSON for a wrong password", async () => {
+    expect((await call(port(), 'GET', '/api/overview', { headers: { authorization: SCRYPT.admin } })).status).toBe(200);
+    expect((await call(port(), 'GET', '/api/overview', { headers: { authorization: SCRYPT.admin } })).status).toBe(200);
+    const client = await call(port(), 'GET', '/api/overview', { headers: { authorization: SCRYPT.client } });
+    expect(client.status).toBe(403);
+    expect(JSON.parse(client.text)).toEqual({ error: 'forbidden: needs the admin role' });
+    const wrong = await call(port(), 'GET', '/api/overview', { headers: { authorization: basic('scrypt-ops', 'nope') } });
+    expect(wrong.status).toBe(401);
+    expect(JSON.parse(wrong.text)).toEqual({ error: 'authentication required' });
+  });
+
+  it('logs a warning at start for each legacy entry, naming the user', async () => {
+    const logger = new RecordingLogger();
+    const other = await startServer(loadConfig(['--port', '0', '--host', '127.0.0.1', '--auth-enabled', 'true', '--auth-file', file], {}), { logger });
+    await other.close();
+    const warnings = logger.lines.filter((l) => l.level === 'warn' && l.message.includes('passwordScrypt'));
+    expect(warnings.map((l) => l.fields)).toEqual([{ user: 'orders-svc', file }]);
+    expect(warnings[0].message).toMatch(/^user "orders-svc" has its password in clear .*zone-registry hash-password/);
+  });
+});
+
+describe('while too many passwords are being verified', () => {
+  let http: Server;
+  let port = 0;
+  const held: ((ok: boolean) => void)[] = [];
+  beforeAll(async () => {
+    const credentials = parseCredentials({ users: [{ name: 'u', passwordScrypt: await hashPassword('pw'), roles: ['admin'] }] }, 'test');
+    // One verification at a time, none waiting, each answered when the test says.
+    const verifier = new CredentialVerifier(credentials, 4096, { maxRunning: 1, maxWaiting: 0, verifyPassword: () => new Promise((resolve) => held.push(resolve)) });
+    const { deps } = makeTestApp();
+    http = createServer(createApp({ ...deps, security: { verifier, anonymousReads: true, fullFetchesPerSec: 0, requestsPerClientPerSec: 0 } }));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    port = (http.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    for (const release of held.splice(0)) release(false);
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+  });
+
+  it('answers new credentials 503 with Retry-After at once (empty on Eureka routes, JSON on the operators\'), then verifies them when a slot is free', async () => {
+    const first = call(port, 'PUT', '/eureka/apps/ORDERS/x', { headers: { authorization: basic('u', 'pw') } });
+    await waitFor(() => held.length === 1, 'the first verification to start');
+    const eureka = await call(port, 'PUT', '/eureka/apps/ORDERS/x', { headers: { authorization: basic('u', 'other') } });
+    expect(eureka).toMatchObject({ status: 503, text: '' });
+    expect(eureka.headers['retry-after']).toBe('1');
+    const operators = await call(port, 'GET', '/api/overview', { headers: { authorization: basic('u', 'other') } });
+    expect(operators.status).toBe(503);
+    expect(operators.headers['retry-after']).toBe('1');
+    expect(JSON.parse(operators.text)).toEqual({ error: 'too many logins being verified, retry shortly' });
+    // Requests without credentials need no verification.
+    expect((await call(port, 'GET', '/eureka/apps')).status).toBe(200);
+    held.shift()!(true);
+    expect((await first).status).toBe(404);
+    expect((await call(port, 'GET', '/api/overview', { headers: { authorization: basic('u', 'pw') } })).status).toBe(200);
+    const wrong = call(port, 'GET', '/api/overview', { headers: { authorization: basic('u', 'other') } });
+    await waitFor(() => held.length === 1, 'the second verification to start');
+    held.shift()!(false);
+    expect((await wrong).status).toBe(401);
   });
 });
 
