@@ -8,6 +8,7 @@ import { empty, Reply } from '../http/errors';
 import { Route } from '../http/router';
 import { decideEureka, decideOperator, OperatorNeed, Rule, ruleFor } from './access';
 import { ANONYMOUS, CredentialVerifier, Identity } from './credentials';
+import { AddressMatcher } from './address-set';
 import { KeyedRateLimiter, retryAfterSecs, TokenBucket } from './rate-limit';
 
 /** Security of the HTTP layer, as startServer derives it from the settings. */
@@ -20,6 +21,10 @@ export interface HttpSecurity {
   readonly fullFetchesPerSec: number;
   /** Token bucket per client address over every Eureka route; 0: off. */
   readonly requestsPerClientPerSec: number;
+  /** The addresses peers connect from: with authentication off, how a peer is recognised; absent: none. */
+  readonly peerAddresses?: AddressMatcher;
+  /** With authentication off: peer-only requests are honoured only from peerAddresses (false: from anyone). */
+  readonly peerAddressCheck?: boolean;
 }
 
 /** The challenge sent with every 401. */
@@ -76,7 +81,8 @@ export class EurekaGuard<H> {
   check(req: IncomingMessage, route: Route<H>, params: Record<string, string>, isReplication: boolean, now: number): Reply | undefined {
     const verifier = this.security.verifier;
     const identity: Identity = verifier === undefined ? ANONYMOUS : verifier.identify(req.headers.authorization);
-    const exempt = isExempt(identity);
+    // With authentication off a peer is known by its address; with it on, only credentials count.
+    const exempt = isExempt(identity) || (verifier === undefined && this.security.peerAddresses?.has(req.socket.remoteAddress) === true);
     if (this.perClient !== undefined && !exempt) {
       const wait = this.perClient.take(req.socket.remoteAddress ?? '', now);
       if (wait > 0) return tooManyRequests(wait);
@@ -93,6 +99,21 @@ export class EurekaGuard<H> {
     }
     return undefined;
   }
+}
+
+/**
+ * The peers' addresses when they, not credentials, decide who is a peer: authentication off and the check on.
+ * undefined: every request's claim to be a peer is left to the guard (auth on) or believed (check off).
+ */
+export function peerAddressGate(security: HttpSecurity | undefined): AddressMatcher | undefined {
+  if (security === undefined || security.verifier !== undefined || security.peerAddressCheck === false) return undefined;
+  return security.peerAddresses;
+}
+
+/** Whether a request carries valid admin credentials; never with authentication off. */
+export function hasAdminCredentials(security: HttpSecurity | undefined, req: IncomingMessage): boolean {
+  const identity = security?.verifier?.identify(req.headers.authorization);
+  return typeof identity === 'object' && identity.isAdmin;
 }
 
 /**

@@ -7,10 +7,11 @@ import { makeRegistry } from '../domain/registry-fixture';
 
 const LIMITS = { maxNameLength: 255, maxMetadataEntries: 100, defaultRenewalIntervalSecs: 30, defaultDurationSecs: 90 };
 const ID = '10.0.0.7:orders:8080';
+const MAX_ITEMS = 250;
 
 function setup(options: Parameters<typeof makeRegistry>[0] = {}) {
   const fixture = makeRegistry(options);
-  const apply = (body: unknown): BatchOutcome => applyBatch(typeof body === 'string' ? body : JSON.stringify(body), { registry: fixture.registry, clock: fixture.clock, limits: LIMITS });
+  const apply = (body: unknown): BatchOutcome => applyBatch(typeof body === 'string' ? body : JSON.stringify(body), { registry: fixture.registry, clock: fixture.clock, limits: LIMITS, maxItems: MAX_ITEMS });
   /** Applies a list of items and returns their status codes. */
   const codes = (...items: unknown[]): number[] => response(apply({ replicationList: items })).responseList.map((r) => r.statusCode);
   return { ...fixture, apply, codes };
