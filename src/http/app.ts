@@ -11,7 +11,8 @@ import { empty, Reply } from './errors';
 import { EurekaApiDeps, EurekaHandler, eurekaRoutes, REPLICATION_HEADER } from './eureka-api';
 import { operatorRouter, OperatorDeps } from './operator-routes';
 import { BadPathError, Route, Router } from './router';
-import { EurekaGuard, hasAdminCredentials, isActive, peerAddressGate } from '../security/http-guard';
+import { EurekaGuard, hasAdminCredentials, isActive } from '../security/http-guard';
+import { PeerGate } from '../security/peer-gate';
 
 /** Everything the HTTP layer needs. */
 export interface AppDeps extends EurekaApiDeps, OperatorDeps {
@@ -47,8 +48,7 @@ export function createApp(deps: AppDeps): RequestListener {
   const { logger } = deps;
   // Security off (the default): no guard, and the hot path pays one comparison.
   const guard = isActive(deps.security) ? new EurekaGuard(deps.security, routes, performance.now()) : undefined;
-  // Auth off: a peer is known by its address. Unlike Eureka, which believes the replication header from anyone.
-  const peerAddresses = peerAddressGate(deps.security);
+  const peerGate = PeerGate.of(deps.security, logger);
   const batchRoute = routes.find((r) => r.pattern === '/peerreplication/batch');
 
   return (req, res) => {
@@ -76,9 +76,8 @@ export function createApp(deps: AppDeps): RequestListener {
     }
     const timer = timers.get(match.route) as RouteTimer;
     let isReplication = req.headers[REPLICATION_HEADER] === 'true';
-    if (peerAddresses !== undefined && (isReplication || match.route === batchRoute) && !peerAddresses.has(req.socket.remoteAddress)) {
-      // Refused before its body is read. Any other write from a non-peer is an ordinary client's: the header is
-      // ignored, so the write is replicated onwards and client rules apply.
+    if (peerGate !== undefined && (isReplication || match.route === batchRoute) && !peerGate.admits(req, match.route === batchRoute, started)) {
+      // A batch is refused before its body is read; any other write is an ordinary client's (header ignored).
       if (match.route === batchRoute) return send(res, FORBIDDEN, timer, started);
       isReplication = false;
     }

@@ -101,15 +101,6 @@ export class EurekaGuard<H> {
   }
 }
 
-/**
- * The peers' addresses when they, not credentials, decide who is a peer: authentication off and the check on.
- * undefined: every request's claim to be a peer is left to the guard (auth on) or believed (check off).
- */
-export function peerAddressGate(security: HttpSecurity | undefined): AddressMatcher | undefined {
-  if (security === undefined || security.verifier !== undefined || security.peerAddressCheck === false) return undefined;
-  return security.peerAddresses;
-}
-
 /** Whether a request carries valid admin credentials; never with authentication off. */
 export function hasAdminCredentials(security: HttpSecurity | undefined, req: IncomingMessage): boolean {
   const identity = security?.verifier?.identify(req.headers.authorization);
