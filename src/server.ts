@@ -159,7 +159,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // Sync never throws by design; should it, the server keeps serving what it has and says why.
   ready.catch((e: unknown) => logger.error('startup sync failed', { error: e instanceof Error ? e.stack : String(e) }));
   scheduler.every('prune-delta', s.deltaPruneIntervalMs, deltaPruneTask(registry, clock));
-  scheduler.every('resolve-peer-addresses', s.peerAddressRefreshMs, () => void peerAddresses.refresh());
+  if (peerAddresses.hasHostNames) scheduler.every('resolve-peer-addresses', s.peerAddressRefreshMs, () => void peerAddresses.refresh());
 
   return {
     registry,

@@ -48,6 +48,11 @@ export class PeerAddresses {
     return this.set.has(remoteAddress);
   }
 
+  /** Whether any peer is given by host name (else there is nothing to resolve, ever). */
+  get hasHostNames(): boolean {
+    return this.names.length > 0;
+  }
+
   /** Resolves every peer host name again (lookups in parallel); never rejects. */
   async refresh(): Promise<void> {
     if (this.names.length === 0) return;

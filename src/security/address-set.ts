@@ -85,9 +85,9 @@ export class AddressSet implements AddressMatcher {
     if (remoteAddress === undefined) return false;
     // Sockets report canonical spellings: the common case is one Set lookup.
     if (this.exact.has(remoteAddress)) return true;
-    const mapped = MAPPED_V4.exec(remoteAddress);
-    const address = mapped ? mapped[1] : remoteAddress;
-    if (mapped && this.exact.has(address)) return true;
+    // A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d.
+    const address = remoteAddress.startsWith('::ffff:') && remoteAddress.includes('.') ? remoteAddress.slice(7) : remoteAddress;
+    if (address !== remoteAddress && this.exact.has(address)) return true;
     if (this.ranges === undefined) return false;
     const family = isIP(address);
     return family !== 0 && this.ranges.check(address, family === 4 ? 'ipv4' : 'ipv6');

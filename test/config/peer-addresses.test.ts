@@ -30,6 +30,7 @@ describe('PeerAddresses', () => {
       expect(peers.has('::1')).toBe(true);
       await peers.refresh();
       expect(dns.calls).toEqual([]);
+      expect(peers.hasHostNames).toBe(false);
       expect(peers.has('127.0.0.2')).toBe(false);
     });
 
@@ -47,6 +48,7 @@ describe('PeerAddresses', () => {
       const dns = fakeDns({ 'peer-b.internal': ['10.0.0.5', '::ffff:10.0.0.6', 'fd00::5'] });
       const peers = new PeerAddresses(['http://peer-b.internal:8761/eureka/', 'http://user:pw@peer-b.internal:8762/eureka/'], [], dns.lookup, new RecordingLogger());
       expect(peers.has('10.0.0.5')).toBe(false);
+      expect(peers.hasHostNames).toBe(true);
       await peers.refresh();
       expect(dns.calls).toEqual(['peer-b.internal']);
       expect(['10.0.0.5', '10.0.0.6', '::ffff:10.0.0.6', 'fd00::5'].map((a) => peers.has(a))).toEqual([true, true, true, true]);
