@@ -4,6 +4,8 @@ import { createServer, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
 import { Config } from './config/config';
+import { HostLookup, PeerAddresses, systemLookup } from './config/peer-addresses';
+import { ConfigError } from './config/settings';
 import { Clock, systemClock } from './domain/clock';
 import { Evictor } from './domain/eviction';
 import { Registry } from './domain/registry';
@@ -17,6 +19,7 @@ import { PeerNodes } from './replication/peer-nodes';
 import { syncFromPeers, syncOnce, SyncState } from './replication/startup-sync';
 import { CronScheduler, Scheduler } from './scheduling/scheduler';
 import { deltaPruneTask, evictionTask, renewalIntervals, renewalThresholdTask, selfPreservationListener } from './scheduling/tasks';
+import { parseAddressList } from './security/address-set';
 import { securityFromSettings } from './security/config';
 import { splitCredentials, stripCredentials } from './security/urls';
 
@@ -45,6 +48,8 @@ export interface StartOptions {
   readonly random?: () => number;
   /** Builds the transport to a peer (tests inject faults); gets the URL as the zones file lists it, credentials included. */
   readonly peerClient?: (url: string) => PeerClient;
+  /** Resolves peer host names to addresses (tests fake DNS); default: dns.promises.lookup. */
+  readonly lookup?: HostLookup;
 }
 
 /** Starts a zone server from a validated configuration. */
@@ -52,6 +57,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const s = config.settings;
   // Files first (credentials, key pair, CA): a bad one stops the start before anything listens.
   const security = securityFromSettings(s);
+  const allowed = parseAddressList(s.peerAllowedAddresses);
+  if ('error' in allowed) throw new ConfigError(`Invalid setting peerAllowedAddresses: ${allowed.error}`);
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: s.logLevel, format: s.logFormat });
   const scheduler = options.scheduler ?? new CronScheduler(logger);
@@ -59,7 +66,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   for (const w of security.warnings) logger.warn(w.message, { user: w.user, file: s.authFile });
   const limits = {
     maxBodyBytes: s.maxBodyBytes,
-    maxReplicationBodyBytes: Math.max(s.maxBodyBytes, s.maxBodyBytes * s.replicationBatchSize),
+    maxReplicationBodyBytes: s.maxReplicationBodyBytes,
+    replicationBatchSize: s.replicationBatchSize,
     maxNameLength: s.maxNameLength,
     maxMetadataEntries: s.maxMetadataEntries,
     defaultRenewalIntervalSecs: s.leaseRenewalIntervalSecs,
@@ -108,6 +116,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     limits,
   );
   const syncState = new SyncState(clock);
+  const peerAddresses = new PeerAddresses(config.peerSet.peers, allowed.entries, options.lookup ?? systemLookup, logger);
+  // Resolved before listening: a peer's first batch must not be taken for a stranger's.
+  await peerAddresses.refresh();
 
   const app = createApp({
     registry,
@@ -123,7 +134,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     limits,
     serverInfo: { version: VERSION, region: s.region, zone: s.zone, startedAt: clock.now(), peers: peerUrls },
     settings: s,
-    security: security.http,
+    security: { ...security.http, peerAddresses, peerAddressCheck: s.peerAddressCheck },
   });
 
   // The same request listener over TLS when a key pair is configured.
@@ -157,6 +168,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // Sync never throws by design; should it, the server keeps serving what it has and says why.
   ready.catch((e: unknown) => logger.error('startup sync failed', { error: e instanceof Error ? e.stack : String(e) }));
   scheduler.every('prune-delta', s.deltaPruneIntervalMs, deltaPruneTask(registry, clock));
+  if (peerAddresses.hasHostNames) scheduler.every('resolve-peer-addresses', s.peerAddressRefreshMs, () => void peerAddresses.refresh());
 
   return {
     registry,

@@ -11,7 +11,8 @@ import { empty, Reply } from './errors';
 import { EurekaApiDeps, EurekaHandler, eurekaRoutes, REPLICATION_HEADER } from './eureka-api';
 import { operatorRouter, OperatorDeps } from './operator-routes';
 import { BadPathError, Route, Router } from './router';
-import { EurekaGuard, isActive } from '../security/http-guard';
+import { EurekaGuard, hasAdminCredentials, isActive } from '../security/http-guard';
+import { PeerGate } from '../security/peer-gate';
 
 /** Everything the HTTP layer needs. */
 export interface AppDeps extends EurekaApiDeps, OperatorDeps {
@@ -19,6 +20,7 @@ export interface AppDeps extends EurekaApiDeps, OperatorDeps {
 }
 
 const NO_QUERY = new URLSearchParams();
+const FORBIDDEN = empty(403);
 
 /** Length of the Eureka prefix of a path (/eureka/v2, /eureka/v1 or /eureka), or -1 when it has none. */
 function eurekaPrefixLength(path: string): number {
@@ -31,7 +33,7 @@ function eurekaPrefixLength(path: string): number {
 
 /** The request listener of a zone server. */
 export function createApp(deps: AppDeps): RequestListener {
-  const routes = eurekaRoutes(deps);
+  const routes = eurekaRoutes({ ...deps, hasAdminCredentials: (req) => hasAdminCredentials(deps.security, req) });
   const router = new Router<EurekaHandler>(routes);
   // The operators' surface, from the same deps, unless the caller brings its own.
   const metrics = deps.metrics ?? new ServerMetrics(deps);
@@ -46,6 +48,8 @@ export function createApp(deps: AppDeps): RequestListener {
   const { logger } = deps;
   // Security off (the default): no guard, and the hot path pays one comparison.
   const guard = isActive(deps.security) ? new EurekaGuard(deps.security, routes, performance.now()) : undefined;
+  const peerGate = PeerGate.of(deps.security, logger);
+  const batchRoute = routes.find((r) => r.pattern === '/peerreplication/batch');
 
   return (req, res) => {
     const started = performance.now();
@@ -71,7 +75,12 @@ export function createApp(deps: AppDeps): RequestListener {
       return send(res, empty(match === undefined ? 404 : 405), metrics.http.unmatchedRoute(req.method), started);
     }
     const timer = timers.get(match.route) as RouteTimer;
-    const isReplication = req.headers[REPLICATION_HEADER] === 'true';
+    let isReplication = req.headers[REPLICATION_HEADER] === 'true';
+    if (peerGate !== undefined && (isReplication || match.route === batchRoute) && !peerGate.admits(req, match.route === batchRoute, started)) {
+      // A batch is refused before its body is read; any other write is an ordinary client's (header ignored).
+      if (match.route === batchRoute) return send(res, FORBIDDEN, timer, started);
+      isReplication = false;
+    }
     // A promise only while a password is verified for the first time (scrypt, off the event loop).
     const refused = guard === undefined ? undefined : guard.check(req, match.route, match.params, isReplication, started);
     if (refused !== undefined && !isPromise(refused)) return send(res, refused, timer, started);

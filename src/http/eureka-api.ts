@@ -19,6 +19,7 @@ import { applyBatch } from '../replication/batch-receiver';
 import { PeerNode } from '../replication/peer-node';
 import { SelfPreservationState } from '../domain/self-preservation';
 import { checkLengths, RegistrationLimits, validateRegistration } from '../domain/registration';
+import { SETTINGS } from '../config/settings';
 
 /** Header that marks a write as replicated from a peer (PeerEurekaNode.HEADER_REPLICATION). */
 export const REPLICATION_HEADER = 'x-netflix-discovery-replication';
@@ -52,8 +53,10 @@ export interface EurekaApiDeps {
   readonly expiryGate: ExpiryGate;
   readonly limits: RegistrationLimits & {
     readonly maxBodyBytes: number;
-    /** Peers send up to replicationBatchSize instances at once (default: 256 × maxBodyBytes). */
+    /** Largest replication batch body, bytes, also after gunzip (default: the setting's default). */
     readonly maxReplicationBodyBytes?: number;
+    /** Most items in a replication batch (default: the replicationBatchSize setting's default). */
+    readonly replicationBatchSize?: number;
   };
   readonly serverInfo: ServerInfo;
   /** False while a failed startup sync keeps registry reads refused (403); default: always allowed. */
@@ -64,6 +67,8 @@ export interface EurekaApiDeps {
   readonly selfPreservation?: (now: number) => SelfPreservationState;
   /** The peers and their replication health; default: none. */
   readonly peers?: () => readonly PeerNode[];
+  /** Whether a request carries admin credentials (who, besides peers, may set a status override by registering); default: never. */
+  readonly hasAdminCredentials?: (req: IncomingMessage) => boolean;
 }
 
 const BAD_DIRTY_TIMESTAMP = badRequest('lastDirtyTimestamp must be a number of milliseconds');
@@ -75,6 +80,7 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
   const allowsRegistryReads = deps.allowsRegistryReads ?? (() => true);
   const peers = deps.peers ?? (() => []);
   const syncInProgress = deps.syncInProgress ?? (() => false);
+  const hasAdminCredentials = deps.hasAdminCredentials ?? (() => false);
 
   const register: EurekaHandler = async ({ req, params, isReplication }) => {
     const body = await readBody(req, limits.maxBodyBytes);
@@ -89,7 +95,10 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
     const pathApp = params.app.toUpperCase();
     const result = validateRegistration(decoded, pathApp, limits);
     if ('error' in result) return badRequest(result.error);
-    const outcome = registry.register(result.ok, isReplication);
+    // Deliberate difference: Eureka learns an override from any registration body, so any client could set one on
+    // itself; here only peers (replicating an operator's override) and admins can.
+    const trusted = result.ok.overriddenStatus === 'UNKNOWN' || isReplication || hasAdminCredentials(req);
+    const outcome = registry.register(trusted ? result.ok : { ...result.ok, overriddenStatus: 'UNKNOWN' }, isReplication);
     if (outcome.kind === 'app-full') return badRequest(`Application ${pathApp} already has ${outcome.limit} instances (maxInstancesPerApp)`);
     if (outcome.kind === 'registry-full') return badRequest(`The registry already holds ${outcome.limit} instances (maxInstances)`);
     return empty(204);
@@ -196,9 +205,9 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
   };
 
   const replicationBatch: EurekaHandler = async ({ req }) => {
-    const body = await readBody(req, limits.maxReplicationBodyBytes ?? limits.maxBodyBytes * 256);
+    const body = await readBody(req, limits.maxReplicationBodyBytes ?? SETTINGS.maxReplicationBodyBytes.default);
     if ('reply' in body) return body.reply;
-    const outcome = applyBatch(body.text, { registry, clock, limits });
+    const outcome = applyBatch(body.text, { registry, clock, limits, maxItems: limits.replicationBatchSize ?? SETTINGS.replicationBatchSize.default });
     if ('error' in outcome) return unparseable('json', outcome.error);
     return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(outcome.response) };
   };

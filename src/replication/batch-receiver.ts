@@ -1,5 +1,6 @@
 // Applying a peer's batch: each item as the REST call it stands for, marked as replicated (never forwarded again),
-// each with its own status code. Unlike Eureka, an invalid Register is answered 400 instead of a silent 200.
+// each with its own status code. Unlike Eureka, an invalid Register is answered 400 instead of a silent 200, and a
+// batch of more items than a peer ever sends (replicationBatchSize) is refused whole, so the answer stays bounded.
 import { Clock } from '../domain/clock';
 import { parseStatus } from '../domain/model';
 import { RegistrationLimits } from '../domain/registration';
@@ -13,6 +14,8 @@ export interface BatchReceiverDeps {
   readonly registry: Registry;
   readonly clock: Clock;
   readonly limits: RegistrationLimits;
+  /** Most items a batch may hold (replicationBatchSize); more: the whole batch is refused, nothing applied. */
+  readonly maxItems: number;
 }
 
 /** The per-item answers, or why the whole body is unreadable (a 400). */
@@ -20,7 +23,11 @@ export type BatchOutcome = { readonly response: ReplicationListResponse } | { re
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Applies a batch body (JSON text of a ReplicationList); refuses the whole of it when unreadable or too long. */
 export function applyBatch(body: string, deps: BatchReceiverDeps): BatchOutcome {
+  const tooMany = { error: `replicationList holds more than ${deps.maxItems} items (replicationBatchSize)` };
+  // Counted on the text first: a body of millions of tiny items would otherwise cost its parse before being refused.
+  if (countListItems(body, deps.maxItems) > deps.maxItems) return tooMany;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -29,7 +36,45 @@ export function applyBatch(body: string, deps: BatchReceiverDeps): BatchOutcome 
   }
   const list = isObject(parsed) ? parsed['replicationList'] : undefined;
   if (!Array.isArray(list)) return { error: 'replicationList must be an array' };
+  if (list.length > deps.maxItems) return tooMany;
   return { response: { responseList: list.map((item) => applyItem(item, deps)) } };
+}
+
+/**
+ * The number of elements in the arrays that are values of the top-level object (in a ReplicationList, its one
+ * list), read off the text without parsing it; stops counting once past `limit`. Malformed text is left to JSON.parse.
+ */
+export function countListItems(text: string, limit: number): number {
+  let depth = 0;
+  let inList = false;
+  let awaitingItem = false;
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inList && depth === 2 && awaitingItem && c > 32 && c !== 44 /* , */ && c !== 93 /* ] */) {
+      if (++count > limit) return count;
+      awaitingItem = false;
+    }
+    if (c === 34 /* " */) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92 /* \ */) i++;
+        else if (d === 34) break;
+      }
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
+      depth++;
+      if (depth === 2 && c === 91) {
+        inList = true;
+        awaitingItem = true;
+      }
+    } else if (c === 125 /* } */ || c === 93 /* ] */) {
+      if (depth === 2) inList = false;
+      depth--;
+    } else if (c === 44 && inList && depth === 2) {
+      awaitingItem = true;
+    }
+  }
+  return count;
 }
 
 function applyItem(item: unknown, deps: BatchReceiverDeps): ReplicationItemResult {

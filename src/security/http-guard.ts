@@ -9,6 +9,7 @@ import { empty, Reply } from '../http/errors';
 import { Route } from '../http/router';
 import { decideEureka, decideOperator, OperatorNeed, Rule, ruleFor } from './access';
 import { ANONYMOUS, BUSY, CredentialVerifier, Identity } from './credentials';
+import { AddressMatcher } from './address-set';
 import { KeyedRateLimiter, retryAfterSecs, TokenBucket } from './rate-limit';
 
 /** Security of the HTTP layer, as startServer derives it from the settings. */
@@ -21,6 +22,10 @@ export interface HttpSecurity {
   readonly fullFetchesPerSec: number;
   /** Token bucket per client address over every Eureka route; 0: off. */
   readonly requestsPerClientPerSec: number;
+  /** The addresses peers connect from: with authentication off, how a peer is recognised; absent: none. */
+  readonly peerAddresses?: AddressMatcher;
+  /** With authentication off: peer-only requests are honoured only from peerAddresses (false: from anyone). */
+  readonly peerAddressCheck?: boolean;
 }
 
 /** The challenge sent with every 401. */
@@ -90,7 +95,8 @@ export class EurekaGuard<H> {
 
   private decide(identity: Identity, req: IncomingMessage, route: Route<H>, params: Record<string, string>, isReplication: boolean, now: number): Reply | undefined {
     const verifier = this.security.verifier;
-    const exempt = isExempt(identity);
+    // With authentication off a peer is known by its address; with it on, only credentials count.
+    const exempt = isExempt(identity) || (verifier === undefined && this.security.peerAddresses?.has(req.socket.remoteAddress) === true);
     if (this.perClient !== undefined && !exempt) {
       const wait = this.perClient.take(req.socket.remoteAddress ?? '', now);
       if (wait > 0) return tooManyRequests(wait);
@@ -107,6 +113,13 @@ export class EurekaGuard<H> {
     }
     return undefined;
   }
+}
+
+/** Whether a request carries valid admin credentials; never with authentication off. */
+export function hasAdminCredentials(security: HttpSecurity | undefined, req: IncomingMessage): boolean {
+  // The guard has verified the header before any handler runs, so the answer is remembered (never a promise).
+  const identity = security?.verifier?.identify(req.headers.authorization);
+  return typeof identity === 'object' && !isPromise(identity) && identity.isAdmin;
 }
 
 /**

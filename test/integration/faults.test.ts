@@ -145,8 +145,9 @@ describe('zone replication faults', () => {
 
     it('engages when heartbeats stop, evicts nothing while leases are long expired, and evicts only the dead once heartbeats resume', async () => {
       // 10 instances heartbeating every 1 s promise 600 renewals a minute; threshold floor(600 × 0.85) = 510; counted in
-      // a 2 s window scaled to a minute. Leases last 3 s; eviction passes every 200 ms.
-      const c = await newCluster({ size: 3, flags: ['--self-preservation-min-instances', '5', '--renewal-window-ms', '2000', '--eviction-interval-ms', '200'] });
+      // a 2 s window scaled to a minute (the 1 s promise believed: time runs fast here). Leases last 3 s; eviction
+      // passes every 200 ms.
+      const c = await newCluster({ size: 3, flags: ['--self-preservation-min-instances', '5', '--renewal-window-ms', '2000', '--eviction-interval-ms', '200', '--min-renewal-interval-secs', '1'] });
       for (const id of ids) expect((await client(A).register({ id, renewalIntervalSecs: 1, durationSecs: 3 })).status).toBe(204);
       const h = beat(A, ids, 200);
       await h.start();

@@ -1,16 +1,17 @@
 import contractInstance from '../fixtures/contract-4.1-instance.json';
 import { instanceJson } from '../../src/codecs/json';
-import { applyBatch, BatchOutcome } from '../../src/replication/batch-receiver';
+import { applyBatch, BatchOutcome, countListItems } from '../../src/replication/batch-receiver';
 import { ReplicationListResponse } from '../../src/replication/protocol';
 import { makeInstance } from '../helpers/instances';
 import { makeRegistry } from '../domain/registry-fixture';
 
 const LIMITS = { maxNameLength: 255, maxMetadataEntries: 100, defaultRenewalIntervalSecs: 30, defaultDurationSecs: 90 };
 const ID = '10.0.0.7:orders:8080';
+const MAX_ITEMS = 250;
 
 function setup(options: Parameters<typeof makeRegistry>[0] = {}) {
   const fixture = makeRegistry(options);
-  const apply = (body: unknown): BatchOutcome => applyBatch(typeof body === 'string' ? body : JSON.stringify(body), { registry: fixture.registry, clock: fixture.clock, limits: LIMITS });
+  const apply = (body: unknown): BatchOutcome => applyBatch(typeof body === 'string' ? body : JSON.stringify(body), { registry: fixture.registry, clock: fixture.clock, limits: LIMITS, maxItems: MAX_ITEMS });
   /** Applies a list of items and returns their status codes. */
   const codes = (...items: unknown[]): number[] => response(apply({ replicationList: items })).responseList.map((r) => r.statusCode);
   return { ...fixture, apply, codes };
@@ -50,6 +51,28 @@ describe('batch receiver', () => {
         const { apply, registry } = setup();
         apply('{"replicationList":[{"action":"Register"');
         expect(registry.size).toBe(0);
+      });
+    });
+
+    describe('with more items than maxItems (replicationBatchSize)', () => {
+      const TOO_MANY = { error: `replicationList holds more than ${MAX_ITEMS} items (replicationBatchSize)` };
+
+      it('refuses the whole batch and applies none of it', () => {
+        const { apply, registry } = setup();
+        const items = Array.from({ length: MAX_ITEMS + 1 }, (_, i) => register(javaInstance({ instanceId: `i-${i}` }), { id: `i-${i}` }));
+        expect(apply({ replicationList: items })).toEqual(TOO_MANY);
+        expect(registry.size).toBe(0);
+      });
+
+      it('applies a batch of exactly maxItems', () => {
+        const { codes, registry } = setup({ maxInstancesPerApp: MAX_ITEMS });
+        const items = Array.from({ length: MAX_ITEMS }, (_, i) => register(javaInstance({ instanceId: `i-${i}` }), { id: `i-${i}` }));
+        expect(codes(...items)).toEqual(items.map(() => 200));
+        expect(registry.size).toBe(MAX_ITEMS);
+      });
+
+      it('refuses a body of a million empty items without answering one per item', () => {
+        expect(setup().apply(`{"replicationList":[${'{},'.repeat(999_999)}{}]}`)).toEqual(TOO_MANY);
       });
     });
 
@@ -363,6 +386,29 @@ describe('batch receiver', () => {
       it('answers 404 for an unknown instance', () => {
         expect(setup().codes({ appName: 'ORDERS', id: 'nobody', status: 'UP', action: 'DeleteStatusOverride' })).toEqual([404]);
       });
+    });
+  });
+
+  describe('countListItems', () => {
+    it.each([
+      ['an empty list', '{"replicationList":[]}', 0],
+      ['objects', '{"replicationList":[{},{"a":[1,2,{"b":[3]}]},{}]}', 3],
+      ['values of every kind, with white space', '{ "replicationList" : [ 1 , "x" , null , true , [ ] , { } ] }', 6],
+      ['strings holding brackets, commas and escaped quotes', '{"replicationList":[{"m":"[,]{\\"\\\\","n":"\\""},"],["]}', 2],
+      ['a bare array (not a ReplicationList)', '[{},{},{}]', 0],
+      ['nested lists below the top-level object', '{"x":{"replicationList":[{},{},{}]}}', 0],
+    ])('counts %s', (_what, text, expected) => {
+      expect(countListItems(text, 100)).toBe(expected);
+      expect(countListItems(text, 100)).toBe(Array.isArray(JSON.parse(text).replicationList) ? JSON.parse(text).replicationList.length : 0);
+    });
+
+    it('stops counting once past the limit', () => {
+      expect(countListItems(`{"replicationList":[${'{},'.repeat(1000)}{}]}`, 10)).toBe(11);
+    });
+
+    it('counts the items of a batch as this server sends them', () => {
+      const body = JSON.stringify({ replicationList: Array.from({ length: 7 }, (_, i) => register(javaInstance({ metadata: { note: `a "quoted" [${i}], {x}` } }))) });
+      expect(countListItems(body, 250)).toBe(7);
     });
   });
 });

@@ -39,7 +39,7 @@ class ReceivingPeer implements PeerClient {
   async sendBatch(body: string): Promise<BatchResult> {
     if (this.down) return retry();
     this.received.push(...(JSON.parse(body) as { replicationList: ReceivedItem[] }).replicationList);
-    const outcome = applyBatch(body, { registry: this.registry, clock: this.clock, limits: LIMITS });
+    const outcome = applyBatch(body, { registry: this.registry, clock: this.clock, limits: LIMITS, maxItems: 10000 });
     return 'error' in outcome ? { kind: 'failed', reason: outcome.error } : { kind: 'ok', response: outcome.response };
   }
   async fetchRegistry(): Promise<RegistryFetch> {
