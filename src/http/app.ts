@@ -4,12 +4,12 @@
 import { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { isPromise } from 'node:util/types';
 import express from 'express';
+import { SETTINGS } from '../config/settings';
 import { Logger } from '../observability/logger';
 import { observeOnFinish, RouteTimer, ServerMetrics } from '../observability/metrics';
 import { RecentChanges } from '../observability/recent-changes';
-import { SETTINGS } from '../config/settings';
 import { DrainLimits, endAfterDrain, hasUnreadBody } from './body';
-import { CLIENT_CLOSED, empty, Reply } from './errors';
+import { CLIENT_CLOSED, empty, Reply, TIMED_OUT } from './errors';
 import { EurekaApiDeps, EurekaHandler, eurekaRoutes, REPLICATION_HEADER } from './eureka-api';
 import { operatorRouter, OperatorDeps } from './operator-routes';
 import { BadPathError, Route, Router } from './router';
@@ -76,7 +76,7 @@ export function createApp(deps: AppDeps): RequestListener {
   // request out (requestTimeoutMs), else as 499 (the client went away). Not a server error.
   const gone = (req: IncomingMessage, timer: RouteTimer, started: number): void => {
     if (!req.socket.destroyed) req.socket.destroy();
-    const status = (req.socket.errored as NodeJS.ErrnoException | null)?.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 499;
+    const status = ((req.socket.errored as NodeJS.ErrnoException | null)?.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? TIMED_OUT : CLIENT_CLOSED).status;
     timer.record(status, (performance.now() - started) / 1000);
     if (logger.debugEnabled) logger.debug('connection closed before the reply', { method: req.method, url: req.url, status });
   };

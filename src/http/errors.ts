@@ -35,5 +35,8 @@ export const refuse = (status: number, message: string): Reply => ({ status, hea
  */
 export const CLIENT_CLOSED: Reply = Object.freeze({ status: 499 });
 
+/** A request whose body did not arrive within requestTimeoutMs: Node answers 408 and closes; only recorded here. */
+export const TIMED_OUT: Reply = Object.freeze({ status: 408 });
+
 /** Maps a registry outcome that is 'ok' or 'not-found' to 200 / 404. */
 export const okOrNotFound = (outcome: 'ok' | 'not-found'): Reply => empty(outcome === 'ok' ? 200 : 404);
