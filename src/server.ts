@@ -11,6 +11,7 @@ import { Evictor } from './domain/eviction';
 import { Registry } from './domain/registry';
 import { SelfPreservation } from './domain/self-preservation';
 import { createApp } from './http/app';
+import { capConnectionsPerAddress, listenerOptions } from './http/connections';
 import { ResponseCache } from './http/response-cache';
 import { createLogger, Logger } from './observability/logger';
 import { registryEventLogger } from './observability/registry-log';
@@ -135,10 +136,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     serverInfo: { version: VERSION, region: s.region, zone: s.zone, startedAt: clock.now(), peers: peerUrls },
     settings: s,
     security: { ...security.http, peerAddresses, peerAddressCheck: s.peerAddressCheck },
+    bodyDrain: { maxBytes: s.bodyDrainMaxBytes, timeoutMs: s.bodyDrainTimeoutMs },
   });
 
   // The same request listener over TLS when a key pair is configured.
-  const server: Server = security.tls ? createHttpsServer({ keepAliveTimeout: 65_000, cert: security.tls.cert, key: security.tls.key }, app) : createServer({ keepAliveTimeout: 65_000 }, app);
+  const listener = listenerOptions(s);
+  const server: Server = security.tls
+    ? createHttpsServer({ ...listener, handshakeTimeout: listener.headersTimeout, cert: security.tls.cert, key: security.tls.key }, app)
+    : createServer(listener, app);
+  capConnectionsPerAddress(server, s.maxConnectionsPerAddress, logger, () => clock.now());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(s.port, s.host, () => {

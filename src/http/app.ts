@@ -4,10 +4,12 @@
 import { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { isPromise } from 'node:util/types';
 import express from 'express';
+import { SETTINGS } from '../config/settings';
 import { Logger } from '../observability/logger';
 import { observeOnFinish, RouteTimer, ServerMetrics } from '../observability/metrics';
 import { RecentChanges } from '../observability/recent-changes';
-import { empty, Reply } from './errors';
+import { DrainLimits, endAfterDrain, hasUnreadBody } from './body';
+import { CLIENT_CLOSED, empty, Reply, TIMED_OUT } from './errors';
 import { EurekaApiDeps, EurekaHandler, eurekaRoutes, REPLICATION_HEADER } from './eureka-api';
 import { operatorRouter, OperatorDeps } from './operator-routes';
 import { BadPathError, Route, Router } from './router';
@@ -17,7 +19,11 @@ import { PeerGate } from '../security/peer-gate';
 /** Everything the HTTP layer needs. */
 export interface AppDeps extends EurekaApiDeps, OperatorDeps {
   readonly logger: Logger;
+  /** Bounds on draining a request body the reply did not wait for; default: the settings' defaults. */
+  readonly bodyDrain?: DrainLimits;
 }
+
+const NO_BODY_HEADERS = Object.freeze({ 'content-length': 0 });
 
 const NO_QUERY = new URLSearchParams();
 const FORBIDDEN = empty(403);
@@ -50,6 +56,44 @@ export function createApp(deps: AppDeps): RequestListener {
   const guard = isActive(deps.security) ? new EurekaGuard(deps.security, routes, performance.now()) : undefined;
   const peerGate = PeerGate.of(deps.security, logger);
   const batchRoute = routes.find((r) => r.pattern === '/peerreplication/batch');
+  const drain = deps.bodyDrain ?? { maxBytes: SETTINGS.bodyDrainMaxBytes.default, timeoutMs: SETTINGS.bodyDrainTimeoutMs.default };
+
+  // Writes a reply and records its duration: at send time, which costs no per-request 'finish' listener.
+  const send = (req: IncomingMessage, res: ServerResponse, reply: Reply, timer: RouteTimer, started: number): void => {
+    if (reply === CLIENT_CLOSED || req.socket.destroyed) return gone(req, timer, started);
+    const body = reply.body;
+    if (body === undefined && reply.headers === undefined) {
+      res.writeHead(reply.status, NO_BODY_HEADERS);
+    } else if (reply.headers?.['content-length'] !== undefined) {
+      // A complete reply (cached payloads): written as built.
+      res.writeHead(reply.status, reply.headers);
+    } else {
+      const length = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+      res.writeHead(reply.status, { ...reply.headers, 'content-length': length });
+    }
+    if (hasUnreadBody(req)) endAfterDrain(req, res, body, drain);
+    else res.end(body);
+    timer.record(reply.status, (performance.now() - started) / 1000);
+  };
+
+  // The connection closed before the reply, so there is nothing to write to: recorded as 408 when Node timed the
+  // request out (requestTimeoutMs), else as 499 (the client went away). Not a server error.
+  const gone = (req: IncomingMessage, timer: RouteTimer, started: number): void => {
+    if (!req.socket.destroyed) req.socket.destroy();
+    const status = ((req.socket.errored as NodeJS.ErrnoException | null)?.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? TIMED_OUT : CLIENT_CLOSED).status;
+    timer.record(status, (performance.now() - started) / 1000);
+    if (logger.debugEnabled) logger.debug('connection closed before the reply', { method: req.method, url: req.url, status });
+  };
+
+  // A bug, never bad input: logged with the request, answered with an empty 500 as Eureka does. An error that only
+  // says the client went away is not one.
+  const fail = (req: IncomingMessage, res: ServerResponse, error: unknown, timer: RouteTimer, started: number): void => {
+    if (req.socket.destroyed && isDisconnect(error)) return gone(req, timer, started);
+    logger.error('request failed', { method: req.method, url: req.url, error: error instanceof Error ? error.stack : String(error) });
+    if (req.socket.destroyed) timer.record(500, (performance.now() - started) / 1000);
+    else if (!res.headersSent) send(req, res, empty(500), timer, started);
+    else res.destroy();
+  };
 
   return (req, res) => {
     const started = performance.now();
@@ -69,21 +113,21 @@ export function createApp(deps: AppDeps): RequestListener {
       match = router.match(req.method === 'HEAD' || req.method === undefined ? 'GET' : req.method, path.slice(prefix));
     } catch (e) {
       if (!(e instanceof BadPathError)) throw e;
-      return send(res, { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: e.message }, metrics.http.unmatchedRoute(req.method), started);
+      return send(req, res, { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: e.message }, metrics.http.unmatchedRoute(req.method), started);
     }
     if (match === undefined || 'notAllowed' in match) {
-      return send(res, empty(match === undefined ? 404 : 405), metrics.http.unmatchedRoute(req.method), started);
+      return send(req, res, empty(match === undefined ? 404 : 405), metrics.http.unmatchedRoute(req.method), started);
     }
     const timer = timers.get(match.route) as RouteTimer;
     let isReplication = req.headers[REPLICATION_HEADER] === 'true';
     if (peerGate !== undefined && (isReplication || match.route === batchRoute) && !peerGate.admits(req, match.route === batchRoute, started)) {
       // A batch is refused before its body is read; any other write is an ordinary client's (header ignored).
-      if (match.route === batchRoute) return send(res, FORBIDDEN, timer, started);
+      if (match.route === batchRoute) return send(req, res, FORBIDDEN, timer, started);
       isReplication = false;
     }
     // A promise only while a password is verified for the first time (scrypt, off the event loop).
     const refused = guard === undefined ? undefined : guard.check(req, match.route, match.params, isReplication, started);
-    if (refused !== undefined && !isPromise(refused)) return send(res, refused, timer, started);
+    if (refused !== undefined && !isPromise(refused)) return send(req, res, refused, timer, started);
     let reply: Reply | Promise<Reply>;
     try {
       const request = {
@@ -96,43 +140,24 @@ export function createApp(deps: AppDeps): RequestListener {
       const handler = match.route.handler;
       reply = refused === undefined ? handler(request) : refused.then((r) => r ?? handler(request));
     } catch (e) {
-      return fail(res, e, logger, req, timer, started);
+      return fail(req, res, e, timer, started);
     }
     if (isPromise(reply)) {
-      (reply as Promise<Reply>).then((r) => send(res, r, timer, started)).catch((e: unknown) => fail(res, e, logger, req, timer, started));
+      (reply as Promise<Reply>).then((r) => send(req, res, r, timer, started)).catch((e: unknown) => fail(req, res, e, timer, started));
       return;
     }
     try {
-      send(res, reply as Reply, timer, started);
+      send(req, res, reply as Reply, timer, started);
     } catch (e) {
-      fail(res, e, logger, req, timer, started);
+      fail(req, res, e, timer, started);
     }
   };
 }
 
-const NO_BODY_HEADERS = Object.freeze({ 'content-length': 0 });
+const DISCONNECT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED']);
 
-// Writes a reply and records its duration: at send time, which costs no per-request 'finish' listener.
-function send(res: ServerResponse, reply: Reply, timer: RouteTimer, started: number): void {
-  const body = reply.body;
-  if (body === undefined && reply.headers === undefined) {
-    res.writeHead(reply.status, NO_BODY_HEADERS);
-    res.end();
-  } else if (reply.headers?.['content-length'] !== undefined) {
-    // A complete reply (cached payloads): written as built.
-    res.writeHead(reply.status, reply.headers);
-    res.end(body);
-  } else {
-    const length = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-    res.writeHead(reply.status, { ...reply.headers, 'content-length': length });
-    res.end(body);
-  }
-  timer.record(reply.status, (performance.now() - started) / 1000);
-}
-
-// A bug, never bad input: logged with the request, answered with an empty 500 as Eureka does.
-function fail(res: ServerResponse, error: unknown, logger: Logger, req: IncomingMessage, timer: RouteTimer, started: number): void {
-  logger.error('request failed', { method: req.method, url: req.url, error: error instanceof Error ? error.stack : String(error) });
-  if (!res.headersSent) send(res, empty(500), timer, started);
-  else res.destroy();
+// Errors a stream raises when its connection went away.
+function isDisconnect(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && DISCONNECT_CODES.has(code);
 }

@@ -36,5 +36,14 @@ export function unparseable(format: Format, message = 'cannot parse request body
 /** A short message for 413/415 and similar edge refusals. */
 export const refuse = (status: number, message: string): Reply => ({ status, headers: { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }, body: message });
 
+/**
+ * The client closed the connection before the reply (nginx's 499 "client closed request"): never written, only
+ * recorded, so that aborted uploads are not counted as server errors.
+ */
+export const CLIENT_CLOSED: Reply = Object.freeze({ status: 499 });
+
+/** A request whose body did not arrive within requestTimeoutMs: Node answers 408 and closes; only recorded here. */
+export const TIMED_OUT: Reply = Object.freeze({ status: 408 });
+
 /** Maps a registry outcome that is 'ok' or 'not-found' to 200 / 404. */
 export const okOrNotFound = (outcome: 'ok' | 'not-found'): Reply => empty(outcome === 'ok' ? 200 : 404);

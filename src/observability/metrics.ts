@@ -75,7 +75,10 @@ export class RouteTimer implements DurationObserver {
     this.record(res.statusCode, seconds);
   }
 
-  /** Records one request that answered `status` after `seconds`. */
+  /**
+   * Records one request that answered `status` after `seconds`. Series are made on first use, so any status is a
+   * valid label, including the 499 and 408 of requests whose connection closed before the reply.
+   */
   record(status: number, seconds: number): void {
     let series = this.byStatus.get(status);
     if (series === undefined) {
@@ -121,7 +124,7 @@ class ExpressTimer implements DurationObserver {
  */
 export class RequestDurations {
   readonly name = `${METRIC_PREFIX}http_request_duration_seconds`;
-  readonly help = 'Time from the start of a request to the end of its response, by route pattern (never the raw URL), method and status code.';
+  readonly help = 'Time from the start of a request to the end of its response, by route pattern (never the raw URL), method and status code. Code 499: the client closed the connection before the reply; 408: the request did not arrive within requestTimeoutMs.';
   readonly type = 'histogram';
   readonly aggregator = 'sum';
   readonly labelNames = ['method', 'route', 'code'];
