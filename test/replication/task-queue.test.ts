@@ -1,5 +1,5 @@
 import { ReplicationAction } from '../../src/replication/protocol';
-import { ReplicationTask, TaskQueue, TaskQueueOptions, taskKey } from '../../src/replication/task-queue';
+import { instanceKey, ReplicationTask, TaskQueue, TaskQueueOptions } from '../../src/replication/task-queue';
 
 const OPTIONS: TaskQueueOptions = { batchSize: 3, maxBatchingDelayMs: 500, maxPending: 5 };
 const EXPIRY_MS = 30_000;
@@ -21,9 +21,9 @@ function drain(queue: TaskQueue<string>): string[] {
 }
 
 describe('TaskQueue', () => {
-  describe('taskKey', () => {
-    it('keys a task by action, app and id', () => {
-      expect(taskKey({ action: 'Heartbeat', app: 'ORDERS', id: 'i1' })).toBe('Heartbeat#ORDERS/i1');
+  describe('instanceKey', () => {
+    it('keys a task by app and id', () => {
+      expect(instanceKey({ app: 'ORDERS', id: 'i1' })).toBe('ORDERS/i1');
     });
   });
 
@@ -37,23 +37,23 @@ describe('TaskQueue', () => {
       expect(drain(q)).toEqual(['Register:ORDERS/a', 'Heartbeat:ORDERS/b', 'Cancel:ORDERS/c']);
     });
 
-    it('replaces a pending task with the same action, app and id, and moves the newer one to the end', () => {
+    it('replaces a pending status change of the same instance, which keeps its place in the queue', () => {
       const q = new TaskQueue<string>({ ...OPTIONS, batchSize: 10 });
       q.offer(task('StatusUpdate', 'a', 0, { payload: 'old' }));
       q.offer(task('Register', 'b'));
       q.offer(task('StatusUpdate', 'a', 10, { payload: 'new' }));
       expect(q.size).toBe(2);
       const { batch } = q.takeBatch(10);
-      expect(batch.map(describeTask)).toEqual(['Register:ORDERS/b', 'StatusUpdate:ORDERS/a']);
-      expect(batch[1].payload).toBe('new');
+      expect(batch.map(describeTask)).toEqual(['StatusUpdate:ORDERS/a', 'Register:ORDERS/b']);
+      expect(batch[0].payload).toBe('new');
     });
 
-    it('keeps different actions for the same instance as separate tasks', () => {
+    it('keeps different changes of the same instance as separate tasks, in the order they were offered', () => {
       const q = new TaskQueue<string>({ ...OPTIONS, batchSize: 10 });
       q.offer(task('Register', 'a'));
       q.offer(task('Heartbeat', 'a'));
-      q.offer(task('Cancel', 'a'));
-      expect(drain(q)).toEqual(['Register:ORDERS/a', 'Heartbeat:ORDERS/a', 'Cancel:ORDERS/a']);
+      q.offer(task('StatusUpdate', 'a'));
+      expect(drain(q)).toEqual(['Register:ORDERS/a', 'Heartbeat:ORDERS/a', 'StatusUpdate:ORDERS/a']);
     });
 
     it('keeps the same id in different apps as separate tasks', () => {
@@ -157,12 +157,22 @@ describe('TaskQueue', () => {
       expect(q.nextReleaseAt(130)).toBe(130);
     });
 
-    it('follows the next oldest task when the oldest is replaced', () => {
+    it('keeps the queue time of an instance whose task is replaced', () => {
       const q = new TaskQueue<string>(OPTIONS);
       q.offer(task('Register', 'a', 100));
       q.offer(task('Register', 'b', 200));
       q.offer(task('Register', 'a', 300));
-      expect(q.nextReleaseAt(300)).toBe(700);
+      expect(q.nextReleaseAt(300)).toBe(600);
+    });
+
+    it('follows the oldest task left after a partial batch', () => {
+      const q = new TaskQueue<string>({ ...OPTIONS, batchSize: 2 });
+      q.offer(task('Register', 'a', 100));
+      q.offer(task('StatusUpdate', 'a', 200));
+      q.offer(task('Cancel', 'b', 250));
+      q.offer(task('StatusUpdate', 'a', 300));
+      q.takeBatch(300);
+      expect(q.nextReleaseAt(300)).toBe(750);
     });
 
     it('is in the past for a task that has waited longer than the delay', () => {
@@ -224,29 +234,29 @@ describe('TaskQueue', () => {
       q.offer(task('Register', 'b'));
       const { batch } = q.takeBatch(0);
       q.offer(task('Cancel', 'c', 10));
-      expect(q.requeue(batch)).toEqual([]);
+      expect(q.requeue(batch, 0)).toEqual([]);
       expect(drain(q)).toEqual(['Register:ORDERS/a', 'Register:ORDERS/b', 'Cancel:ORDERS/c']);
     });
 
-    it('drops a failed task that a newer one has replaced meanwhile, keeping the newer in its place', () => {
+    it('drops a failed task that a newer one has replaced meanwhile, sending the newer in its place', () => {
       const q = new TaskQueue<string>({ ...OPTIONS, batchSize: 2 });
       q.offer(task('Register', 'a', 0, { payload: 'old a' }));
       q.offer(task('Cancel', 'b', 0));
       const { batch } = q.takeBatch(0);
       q.offer(task('Heartbeat', 'x', 10));
       q.offer(task('Register', 'a', 20, { payload: 'new a' }));
-      expect(q.requeue(batch)).toEqual([]);
+      expect(q.requeue(batch, 0)).toEqual([]);
       const all: ReplicationTask<string>[] = [];
       for (let b = q.takeBatch(0).batch; b.length > 0; b = q.takeBatch(0).batch) all.push(...b);
-      expect(all.map(describeTask)).toEqual(['Cancel:ORDERS/b', 'Heartbeat:ORDERS/x', 'Register:ORDERS/a']);
-      expect(all[2].payload).toBe('new a');
+      expect(all.map(describeTask)).toEqual(['Register:ORDERS/a', 'Cancel:ORDERS/b', 'Heartbeat:ORDERS/x']);
+      expect(all[0].payload).toBe('new a');
     });
 
     it('keeps the queue times of requeued tasks, so they are due at once', () => {
       const q = new TaskQueue<string>(OPTIONS);
       q.offer(task('Register', 'a', 100));
       const { batch } = q.takeBatch(600);
-      q.requeue(batch);
+      q.requeue(batch, 0);
       expect(q.nextReleaseAt(2000)).toBe(600);
     });
 
@@ -258,7 +268,7 @@ describe('TaskQueue', () => {
       const { batch } = q.takeBatch(0);
       q.offer(task('Register', 'r3', 10));
       q.offer(task('Register', 'r4', 10));
-      const dropped = q.requeue(batch);
+      const dropped = q.requeue(batch, 0);
       expect(dropped.map((d) => [describeTask(d.task), d.reason])).toEqual([['Heartbeat:ORDERS/h1', 'overflow']]);
       expect(drain(q)).toEqual(['Register:ORDERS/r1', 'Register:ORDERS/r2', 'Register:ORDERS/r3', 'Register:ORDERS/r4']);
     });
@@ -268,7 +278,7 @@ describe('TaskQueue', () => {
       q.offer(task('Register', 'r1'));
       q.offer(task('Heartbeat', 'h1'));
       const { batch } = q.takeBatch(0);
-      q.requeue(batch);
+      q.requeue(batch, 0);
       q.offer(task('Register', 'r2'));
       const dropped = q.offer(task('Register', 'r3'));
       expect(dropped.map((d) => describeTask(d.task))).toEqual(['Heartbeat:ORDERS/h1']);
