@@ -137,6 +137,62 @@ describe('TaskQueue', () => {
     });
   });
 
+  describe('offer, for one instance', () => {
+    const offered = (...actions: ReplicationAction[]): string[] => {
+      const q = new TaskQueue<string>({ ...OPTIONS, batchSize: 10, maxPending: 100 });
+      actions.forEach((action, i) => q.offer(task(action, 'a', i)));
+      return drain(q).map((d) => d.split(':')[0]);
+    };
+
+    it.each<[ReplicationAction[], string[]]>([
+      [['Register', 'StatusUpdate', 'Register'], ['Register', 'StatusUpdate', 'Register']],
+      [['Register', 'Register'], ['Register']],
+      [['Register', 'Cancel', 'Register'], ['Cancel', 'Register']],
+      [['Register', 'StatusUpdate', 'Cancel'], ['Cancel']],
+      [['Register', 'Heartbeat', 'Cancel'], ['Cancel']],
+      [['StatusUpdate', 'StatusUpdate'], ['StatusUpdate']],
+      [['DeleteStatusOverride', 'StatusUpdate'], ['StatusUpdate']],
+      [['StatusUpdate', 'DeleteStatusOverride'], ['StatusUpdate', 'DeleteStatusOverride']],
+      [['DeleteStatusOverride', 'DeleteStatusOverride'], ['DeleteStatusOverride']],
+      [['StatusUpdate', 'Register'], ['StatusUpdate', 'Register']],
+      [['DeleteStatusOverride', 'Register'], ['DeleteStatusOverride', 'Register']],
+      [['Register', 'Heartbeat', 'StatusUpdate'], ['Register', 'Heartbeat', 'StatusUpdate']],
+      [['Heartbeat', 'Register'], ['Heartbeat', 'Register']],
+      [['Register', 'Heartbeat', 'Heartbeat'], ['Register', 'Heartbeat']],
+      [['Heartbeat', 'Register', 'Heartbeat'], ['Register', 'Heartbeat']],
+      [['StatusUpdate', 'Heartbeat', 'StatusUpdate'], ['StatusUpdate']],
+      [['Register', 'Heartbeat', 'Register'], ['Register']],
+      [['Cancel', 'Heartbeat'], ['Cancel', 'Heartbeat']],
+    ])('sends %j as %j', (actions, expected) => {
+      expect(offered(...actions)).toEqual(expected);
+    });
+
+    it('sends the newest of the tasks that replaced each other', () => {
+      const q = new TaskQueue<string>({ ...OPTIONS, batchSize: 10 });
+      q.offer(task('Register', 'a', 0, { payload: 'r1' }));
+      q.offer(task('Register', 'a', 1, { payload: 'r2' }));
+      q.offer(task('StatusUpdate', 'a', 2, { payload: 's1' }));
+      q.offer(task('StatusUpdate', 'a', 3, { payload: 's2' }));
+      expect(q.takeBatch(3).batch.map((t) => t.payload)).toEqual(['r2', 's2']);
+    });
+
+    it('counts superseded tasks neither as pending nor as dropped', () => {
+      const q = new TaskQueue<string>({ ...OPTIONS, batchSize: 10 });
+      expect([q.offer(task('Register', 'a')), q.offer(task('Heartbeat', 'a')), q.offer(task('StatusUpdate', 'a')), q.offer(task('Cancel', 'a'))].flat()).toEqual([]);
+      expect(q.size).toBe(1);
+    });
+
+    it('keeps the rest of an instance at the head when a batch ends inside it', () => {
+      const q = new TaskQueue<string>({ ...OPTIONS, batchSize: 2, maxPending: 10 });
+      q.offer(task('Register', 'a'));
+      q.offer(task('StatusUpdate', 'a'));
+      q.offer(task('Register', 'b'));
+      q.offer(task('DeleteStatusOverride', 'a'));
+      expect(q.takeBatch(0).batch.map(describeTask)).toEqual(['Register:ORDERS/a', 'StatusUpdate:ORDERS/a']);
+      expect(q.takeBatch(0).batch.map(describeTask)).toEqual(['DeleteStatusOverride:ORDERS/a', 'Register:ORDERS/b']);
+    });
+  });
+
   describe('nextReleaseAt', () => {
     it('is undefined when nothing is pending', () => {
       expect(new TaskQueue<string>(OPTIONS).nextReleaseAt(1000)).toBeUndefined();
@@ -224,6 +280,49 @@ describe('TaskQueue', () => {
       expect(batch.map((t) => t.id)).toEqual(['a', 'b', 'c']);
       expect(expired.map((d) => d.task.id)).toEqual(['x1', 'x2']);
       expect(q.size).toBe(1);
+    });
+  });
+
+  describe('pauseExpiry', () => {
+    it('keeps a task from expiring while the peer asks us to wait', () => {
+      const q = new TaskQueue<string>(OPTIONS);
+      q.offer(task('Register', 'a', 0, { expiresAt: 1000 }));
+      q.pauseExpiry(500);
+      const { batch, expired } = q.takeBatch(60_000);
+      expect(expired).toEqual([]);
+      expect(batch.map((t) => [t.id, t.expiresAt])).toEqual([['a', 60_500]]);
+    });
+
+    it('keeps a task queued during the pause from aging until the pause ends', () => {
+      const q = new TaskQueue<string>(OPTIONS);
+      q.pauseExpiry(0);
+      q.offer(task('Cancel', 'a', 5000, { expiresAt: 6000 }));
+      q.resumeExpiry(20_000);
+      expect(q.takeBatch(20_999).batch).toHaveLength(1);
+      q.offer(task('Cancel', 'b', 5000, { expiresAt: 6000 }));
+      expect(q.takeBatch(21_000).expired.map((d) => d.task.id)).toEqual(['b']);
+    });
+
+    it('credits a requeued task with the pauses before and after its failed attempt', () => {
+      const q = new TaskQueue<string>(OPTIONS);
+      q.offer(task('Register', 'a', 0, { expiresAt: 1000 }));
+      q.pauseExpiry(100);
+      q.resumeExpiry(2100); // 2000 ms credit: now due at 3000
+      const { batch } = q.takeBatch(2500);
+      q.requeue(batch, 2600);
+      q.pauseExpiry(2600);
+      q.resumeExpiry(4600); // 2000 ms more: due at 5000
+      expect(q.takeBatch(4999).batch.map((t) => t.id)).toEqual(['a']);
+    });
+
+    it('ignores a second pause before the first ends', () => {
+      const q = new TaskQueue<string>(OPTIONS);
+      q.offer(task('Cancel', 'a', 0, { expiresAt: 1000 }));
+      q.pauseExpiry(500);
+      q.pauseExpiry(800);
+      q.resumeExpiry(1500); // 1000 ms credit: due at 2000
+      q.resumeExpiry(1900);
+      expect(q.takeBatch(2000).expired.map((d) => d.task.id)).toEqual(['a']);
     });
   });
 
