@@ -43,13 +43,17 @@ interface Slot<P> {
 /** One instance's pending tasks: its changes in causal order, and at most one heartbeat among them. */
 interface Entry<P> {
   readonly key: string;
-  readonly changes: Slot<P>[];
-  heartbeat: Slot<P> | undefined;
+  /** Allocated on the first change: most entries only ever hold a heartbeat. */
+  changes: Slot<P>[] | undefined;
+  heartbeat: ReplicationTask<P> | undefined;
+  heartbeatPausedBase: number;
   /** How many of `changes` go before the heartbeat. */
   heartbeatAfter: number;
   /** Oldest queue time of the tasks here, ms. */
   since: number;
 }
+
+const NOTHING_DROPPED: readonly DroppedTask<never>[] = Object.freeze([]);
 
 export class TaskQueue<P = unknown> {
   // Map order is send order: an instance keeps its place while its tasks coalesce.
@@ -71,8 +75,8 @@ export class TaskQueue<P = unknown> {
    * Queues a task after its instance's pending ones, coalescing with them (see coalesce); returns what had to be
    * dropped to make room.
    */
-  offer(task: ReplicationTask<P>): DroppedTask<P>[] {
-    return this.place({ task, pausedBase: this.throttledAt(task.queuedAt) });
+  offer(task: ReplicationTask<P>): readonly DroppedTask<P>[] {
+    return this.place(task, this.throttledAt(task.queuedAt));
   }
 
   /** When the next batch is due, ms (now if full), or undefined when nothing is pending. */
@@ -83,21 +87,30 @@ export class TaskQueue<P = unknown> {
     return first.value.since + this.options.maxBatchingDelayMs;
   }
 
-  /** Takes up to batchSize unexpired tasks from the head, whole instances' tasks in order; expired ones come back in `expired`. */
+  /** Takes up to batchSize unexpired tasks from the head, each instance's in order; expired ones come back in `expired`. */
   takeBatch(now: number): { batch: ReplicationTask<P>[]; expired: DroppedTask<P>[] } {
     const batch: ReplicationTask<P>[] = [];
     const expired: DroppedTask<P>[] = [];
     const paused = this.throttledAt(now);
+    const take = (task: ReplicationTask<P>, pausedBase: number): void => {
+      const creditMs = paused - pausedBase;
+      if (task.expiresAt + creditMs <= now) expired.push({ task, reason: 'expired' });
+      else batch.push(creditMs > 0 ? { ...task, expiresAt: task.expiresAt + creditMs } : task);
+    };
     for (const entry of this.entries.values()) {
       while (batch.length < this.options.batchSize) {
-        const slot = this.shift(entry);
+        if (entry.heartbeat && entry.heartbeatAfter === 0) {
+          const base = entry.heartbeatPausedBase;
+          take(this.dropHeartbeat(entry)!, base);
+          continue;
+        }
+        const slot = this.shiftChange(entry);
         if (!slot) break;
-        const creditMs = paused - slot.pausedBase;
-        if (slot.task.expiresAt + creditMs <= now) expired.push({ task: slot.task, reason: 'expired' });
-        else batch.push(creditMs > 0 ? { ...slot.task, expiresAt: slot.task.expiresAt + creditMs } : slot.task);
+        take(slot.task, slot.pausedBase);
       }
-      if (this.isEmpty(entry)) this.entries.delete(entry.key);
-      else {
+      if (this.isEmpty(entry)) {
+        this.entries.delete(entry.key);
+      } else {
         entry.since = oldestQueuedAt(entry);
         break;
       }
@@ -112,15 +125,19 @@ export class TaskQueue<P = unknown> {
   requeue(batch: readonly ReplicationTask<P>[], now: number): DroppedTask<P>[] {
     const rest: Slot<P>[] = [];
     for (const entry of this.entries.values()) {
-      for (let slot = this.shift(entry); slot; slot = this.shift(entry)) rest.push(slot);
+      for (let i = 0; i <= (entry.changes?.length ?? 0); i++) {
+        if (entry.heartbeat && entry.heartbeatAfter === i) rest.push({ task: entry.heartbeat, pausedBase: entry.heartbeatPausedBase });
+        const slot = entry.changes?.[i];
+        if (slot) rest.push(slot);
+      }
     }
     this.entries.clear();
     this.heartbeatOrder.clear();
     this.count = 0;
     const dropped: DroppedTask<P>[] = [];
     const pausedBase = this.throttledAt(now);
-    for (const task of batch) dropped.push(...this.place({ task, pausedBase }));
-    for (const slot of rest) dropped.push(...this.place(slot));
+    for (const task of batch) dropped.push(...this.place(task, pausedBase));
+    for (const slot of rest) dropped.push(...this.place(slot.task, slot.pausedBase));
     return dropped;
   }
 
@@ -141,17 +158,17 @@ export class TaskQueue<P = unknown> {
     return this.pausedSince === undefined ? this.pausedMs : this.pausedMs + Math.max(0, at - this.pausedSince);
   }
 
-  private place(slot: Slot<P>): DroppedTask<P>[] {
-    const key = instanceKey(slot.task);
+  private place(task: ReplicationTask<P>, pausedBase: number): readonly DroppedTask<P>[] {
+    const key = instanceKey(task);
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { key, changes: [], heartbeat: undefined, heartbeatAfter: 0, since: slot.task.queuedAt };
+      entry = { key, changes: undefined, heartbeat: undefined, heartbeatPausedBase: 0, heartbeatAfter: 0, since: task.queuedAt };
       this.entries.set(key, entry);
-    } else if (slot.task.queuedAt < entry.since) {
-      entry.since = slot.task.queuedAt;
+    } else if (task.queuedAt < entry.since) {
+      entry.since = task.queuedAt;
     }
-    this.coalesce(entry, slot);
-    return this.count > this.options.maxPending ? this.makeRoom() : [];
+    this.coalesce(entry, task, pausedBase);
+    return this.count > this.options.maxPending ? this.makeRoom() : NOTHING_DROPPED;
   }
 
   /**
@@ -166,35 +183,37 @@ export class TaskQueue<P = unknown> {
    *   one the heartbeat follows supersedes it too (the heartbeat's lastDirtyTimestamp is stale, and the change
    *   renews the lease on the peer as well).
    */
-  private coalesce(entry: Entry<P>, slot: Slot<P>): void {
-    const action = slot.task.action;
+  private coalesce(entry: Entry<P>, task: ReplicationTask<P>, pausedBase: number): void {
+    const action = task.action;
     if (action === 'Heartbeat') {
       if (entry.heartbeat) this.heartbeatOrder.delete(entry.key);
       else this.count++;
-      entry.heartbeat = slot;
-      entry.heartbeatAfter = entry.changes.length;
+      entry.heartbeat = task;
+      entry.heartbeatPausedBase = pausedBase;
+      entry.heartbeatAfter = entry.changes?.length ?? 0;
       this.heartbeatOrder.set(entry.key, entry);
       return;
     }
+    const changes = (entry.changes ??= []);
     if (action === 'Cancel') {
-      this.count -= entry.changes.length;
-      entry.changes.length = 0;
+      this.count -= changes.length;
+      changes.length = 0;
       this.dropHeartbeat(entry);
-      entry.changes.push(slot);
+      changes.push({ task, pausedBase });
       this.count++;
       return;
     }
-    const last = entry.changes.at(-1)?.task.action;
+    const last = changes.at(-1)?.task.action;
     const replaces =
       (action === 'Register' && last === 'Register') ||
       (action === 'StatusUpdate' && (last === 'StatusUpdate' || last === 'DeleteStatusOverride')) ||
       (action === 'DeleteStatusOverride' && last === 'DeleteStatusOverride');
     if (replaces) {
-      if (entry.heartbeatAfter === entry.changes.length) this.dropHeartbeat(entry);
-      entry.changes[entry.changes.length - 1] = slot;
+      if (entry.heartbeatAfter === changes.length) this.dropHeartbeat(entry);
+      changes[changes.length - 1] = { task, pausedBase };
       return;
     }
-    entry.changes.push(slot);
+    changes.push({ task, pausedBase });
     this.count++;
   }
 
@@ -204,44 +223,38 @@ export class TaskQueue<P = unknown> {
     while (this.count > this.options.maxPending) {
       const withHeartbeat = this.heartbeatOrder.values().next();
       const entry = withHeartbeat.done ? this.entries.values().next().value! : withHeartbeat.value;
-      const slot = withHeartbeat.done ? this.shiftChange(entry)! : this.dropHeartbeat(entry)!;
-      dropped.push({ task: slot.task, reason: 'overflow' });
+      const task = withHeartbeat.done ? this.shiftChange(entry)!.task : this.dropHeartbeat(entry)!;
+      dropped.push({ task, reason: 'overflow' });
       if (this.isEmpty(entry)) this.entries.delete(entry.key);
     }
     return dropped;
   }
 
-  // Removes and returns the entry's next task in send order.
-  private shift(entry: Entry<P>): Slot<P> | undefined {
-    if (entry.heartbeat && entry.heartbeatAfter === 0) return this.dropHeartbeat(entry);
-    return this.shiftChange(entry);
-  }
-
   private shiftChange(entry: Entry<P>): Slot<P> | undefined {
-    const slot = entry.changes.shift();
+    const slot = entry.changes?.shift();
     if (!slot) return undefined;
     this.count--;
     if (entry.heartbeatAfter > 0) entry.heartbeatAfter--;
     return slot;
   }
 
-  private dropHeartbeat(entry: Entry<P>): Slot<P> | undefined {
-    const slot = entry.heartbeat;
-    if (!slot) return undefined;
+  private dropHeartbeat(entry: Entry<P>): ReplicationTask<P> | undefined {
+    const task = entry.heartbeat;
+    if (!task) return undefined;
     entry.heartbeat = undefined;
     entry.heartbeatAfter = 0;
     this.heartbeatOrder.delete(entry.key);
     this.count--;
-    return slot;
+    return task;
   }
 
   private isEmpty(entry: Entry<P>): boolean {
-    return entry.changes.length === 0 && entry.heartbeat === undefined;
+    return !entry.changes?.length && entry.heartbeat === undefined;
   }
 }
 
 function oldestQueuedAt<P>(entry: Entry<P>): number {
-  let oldest = entry.heartbeat?.task.queuedAt ?? Infinity;
-  for (const slot of entry.changes) if (slot.task.queuedAt < oldest) oldest = slot.task.queuedAt;
+  let oldest = entry.heartbeat?.queuedAt ?? Infinity;
+  for (const slot of entry.changes ?? []) if (slot.task.queuedAt < oldest) oldest = slot.task.queuedAt;
   return oldest;
 }
