@@ -1,5 +1,5 @@
-// Replication to a real peer that rate-limits us (auth off, so peers are not exempt): its 429s make the sender
-// wait as Retry-After asks, and every acknowledged registration still reaches it.
+// Replication to a real peer under pressure: one that rate-limits us (auth off, so peers are not exempt) gets every
+// acknowledged registration once its Retry-After waits are over, and churn never sends it a change out of order.
 import { APP, Cluster } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
 
@@ -30,6 +30,22 @@ describe('zone replication', () => {
       expect(onB()).toBe(ids.length);
       expect(stats.batchFailures).toBeGreaterThan(0);
       expect(stats.lastError).toBe('peer answered 429');
+    });
+  });
+
+  describe('under churn', () => {
+    it('never makes a peer refuse a status change that overtook its register', async () => {
+      const c = (cluster = await Cluster.started({ size: 2 }));
+      const ids = Array.from({ length: 30 }, (_, i) => `orders-${i}`);
+      for (const id of ids) {
+        await c.client(A).register({ id, renewalIntervalSecs: 30, durationSecs: 600 });
+        await c.client(A).setStatus(id, 'OUT_OF_SERVICE');
+        await c.client(A).register({ id, renewalIntervalSecs: 30, durationSecs: 600 });
+      }
+      const outOfServiceOnB = (): number => ids.filter((id) => c.server(B).registry.lease(APP, id)?.record.instance.status === 'OUT_OF_SERVICE').length;
+      await waitFor(() => outOfServiceOnB() === ids.length, 'every instance OUT_OF_SERVICE on B', 10_000);
+      expect(c.logs.filter((l) => l.message === 'peer refused a replicated change')).toEqual([]);
+      expect(c.peerStats(A, B).stats.changesLost).toBe(0);
     });
   });
 });
