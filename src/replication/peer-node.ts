@@ -6,7 +6,7 @@ import { InstanceStatus, InstanceView } from '../domain/model';
 import { instanceJson } from '../codecs/json';
 import { Logger } from '../observability/logger';
 import { Scheduler } from '../scheduling/scheduler';
-import { PeerClient } from './peer-client';
+import { BatchResult, PeerClient } from './peer-client';
 import { encodeReplicationList, OutgoingItem, ReplicationItemResult } from './protocol';
 import { DroppedTask, ReplicationTask, TaskQueue, TaskQueueOptions } from './task-queue';
 
@@ -67,6 +67,8 @@ export class PeerNode {
   private wakeAt: number | undefined;
   private cancelWake: (() => void) | undefined;
   private pausedUntil = 0;
+  // How the last batch went: a run of failures of one kind is logged once.
+  private lastResult: BatchResult['kind'] | undefined;
   private closed = false;
 
   constructor(
@@ -128,6 +130,8 @@ export class PeerNode {
     this.sending = false;
     if (this.closed) return;
     const now = this.clock.now();
+    const previous = this.lastResult;
+    this.lastResult = result.kind;
     if (result.kind === 'later') this.queue.pauseExpiry(now);
     else this.queue.resumeExpiry(now);
     if (result.kind === 'ok') {
@@ -143,7 +147,7 @@ export class PeerNode {
       this.stats.consecutiveFailures++;
       this.stats.lastFailureAt = now;
       this.stats.lastError = result.reason;
-      if (this.stats.consecutiveFailures === 1) {
+      if (result.kind !== previous) {
         if (result.kind === 'later') this.logger.warn('peer is throttling replication', { peer: this.url, reason: result.reason, retryAfterMs: result.retryAfterMs });
         else this.logger.warn('replication to peer failing', { peer: this.url, reason: result.reason });
       }

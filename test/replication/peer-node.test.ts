@@ -356,6 +356,17 @@ describe('PeerNode', () => {
       expect(s.logger.lines.filter((l) => l.level === 'warn').map((l) => [l.message, l.fields?.['retryAfterMs']])).toEqual([['peer is throttling replication', 1000]]);
     });
 
+    it('logs when a peer that was unreachable starts throttling us, and when it becomes unreachable again', async () => {
+      const s = setup({ random: () => 0 });
+      s.client.answer(retry(), later(100), later(100), retry(), ok({ statusCode: 200 }));
+      s.node.enqueue(peerTask(s.clock, 'Cancel', 'a'));
+      await s.scheduler.advance(500);
+      for (let i = 0; i < 3; i++) await pauseAfterNextSend(s);
+      await s.scheduler.advance(s.scheduler.delays()[0]);
+      expect(s.logger.messages('warn')).toEqual(['replication to peer failing', 'peer is throttling replication', 'replication to peer failing']);
+      expect(s.node.stats).toMatchObject({ batchesSent: 1, changesLost: 0 });
+    });
+
     it('loses nothing while the peer asks us to wait for longer than the task expiry, new tasks included', async () => {
       const s = setup({ retryMaxMs: 5000, random: () => 0 }, new ScriptedPeerClient(undefined, later(5000)));
       s.node.enqueue(peerTask(s.clock, 'Register', 'a', { view: viewOf(), status: 'UP', lastDirtyTimestamp: 1 }));
