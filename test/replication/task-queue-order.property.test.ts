@@ -123,6 +123,7 @@ function run(ops: readonly Op[], batchSize: number): { refused: string[]; refere
     }
   }
   for (let { batch } = queue.takeBatch(clock.now()); batch.length > 0; { batch } = queue.takeBatch(clock.now())) send(batch);
+  if (queue.size !== 0) throw new Error(`drained queue reports size ${queue.size}`);
   return { refused, reference: stateOf(reference), queued: stateOf(queued) };
 }
 
@@ -136,6 +137,33 @@ describe('TaskQueue', () => {
           expect(queued).toEqual(reference);
         }),
         { numRuns: 400, seed: 20261202 },
+      );
+    });
+
+    it('never holds more than maxPending tasks, and its size is what a drain returns, whatever is offered, sent or requeued', () => {
+      const action = fc.constantFrom<ReplicationAction>('Register', 'StatusUpdate', 'DeleteStatusOverride', 'Cancel', 'Heartbeat');
+      const step = fc.oneof(fc.record({ action, id: fc.integer({ min: 0, max: 6 }) }), fc.constantFrom('send' as const, 'fail' as const));
+      fc.assert(
+        fc.property(fc.array(step, { maxLength: 80, size: 'max' }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 6 }), (steps, batchSize, maxPending) => {
+          const queue = new TaskQueue<null>({ batchSize, maxBatchingDelayMs: 0, maxPending });
+          for (const st of steps) {
+            if (st === 'send' || st === 'fail') {
+              const { batch } = queue.takeBatch(0);
+              expect(batch.length).toBeLessThanOrEqual(batchSize);
+              if (st === 'fail') queue.requeue(batch, 0);
+            } else {
+              queue.offer({ action: st.action, app: 'ORDERS', id: `i${st.id}`, payload: null, queuedAt: 0, expiresAt: 1000 });
+            }
+            expect(queue.size).toBeLessThanOrEqual(maxPending);
+          }
+          let drained = 0;
+          const size = queue.size;
+          for (let { batch } = queue.takeBatch(0); batch.length > 0; { batch } = queue.takeBatch(0)) drained += batch.length;
+          expect(drained).toBe(size);
+          expect(queue.size).toBe(0);
+          expect(queue.nextReleaseAt(0)).toBeUndefined();
+        }),
+        { numRuns: 300, seed: 20261203 },
       );
     });
 
