@@ -1,7 +1,6 @@
-// Causal order through a peer's TaskQueue: random client writes on a local registry become tasks as PeerNodes makes
-// them; one peer registry gets each task at once (the original sequence), another gets them through the queue with
-// random batch boundaries and failed batches requeued. The second must never refuse a status change for an
-// instance it does not know, and must end in the same state as the first.
+// A peer's TaskQueue under random client writes: delivered through it with random batches and requeues, changes
+// reach a peer registry in causal order (nothing refused, same end state as applying them one by one), and the
+// queue's bound and size hold.
 import fc from 'fast-check';
 import { ManualClock } from '../../src/domain/clock';
 import { InstanceInfo, InstanceStatus } from '../../src/domain/model';
