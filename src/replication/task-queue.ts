@@ -36,7 +36,7 @@ export const instanceKey = (t: { app: string; id: string }): string => `${t.app}
 
 interface Slot<P> {
   readonly task: ReplicationTask<P>;
-  /** Expiry-paused time already elapsed when the task was queued, ms (see throttledAt). */
+  /** Expiry-paused time already elapsed when the task was queued, ms (see pausedTimeAt). */
   readonly pausedBase: number;
 }
 
@@ -55,6 +55,7 @@ interface Entry<P> {
 
 const NOTHING_DROPPED: readonly DroppedTask<never>[] = Object.freeze([]);
 
+/** The pending tasks of one peer, in send order. */
 export class TaskQueue<P = unknown> {
   // Map order is send order: an instance keeps its place while its tasks coalesce.
   private readonly entries = new Map<string, Entry<P>>();
@@ -76,7 +77,7 @@ export class TaskQueue<P = unknown> {
    * dropped to make room.
    */
   offer(task: ReplicationTask<P>): readonly DroppedTask<P>[] {
-    return this.place(task, this.throttledAt(task.queuedAt));
+    return this.place(task, this.pausedTimeAt(task.queuedAt));
   }
 
   /** When the next batch is due, ms (now if full), or undefined when nothing is pending. */
@@ -91,7 +92,7 @@ export class TaskQueue<P = unknown> {
   takeBatch(now: number): { batch: ReplicationTask<P>[]; expired: DroppedTask<P>[] } {
     const batch: ReplicationTask<P>[] = [];
     const expired: DroppedTask<P>[] = [];
-    const paused = this.throttledAt(now);
+    const paused = this.pausedTimeAt(now);
     const take = (task: ReplicationTask<P>, pausedBase: number): void => {
       const creditMs = paused - pausedBase;
       if (task.expiresAt + creditMs <= now) expired.push({ task, reason: 'expired' });
@@ -135,7 +136,7 @@ export class TaskQueue<P = unknown> {
     this.heartbeatOrder.clear();
     this.count = 0;
     const dropped: DroppedTask<P>[] = [];
-    const pausedBase = this.throttledAt(now);
+    const pausedBase = this.pausedTimeAt(now);
     for (const task of batch) dropped.push(...this.place(task, pausedBase));
     for (const slot of rest) dropped.push(...this.place(slot.task, slot.pausedBase));
     return dropped;
@@ -154,7 +155,7 @@ export class TaskQueue<P = unknown> {
   }
 
   // Expiry-paused time elapsed up to `at`, ms.
-  private throttledAt(at: number): number {
+  private pausedTimeAt(at: number): number {
     return this.pausedSince === undefined ? this.pausedMs : this.pausedMs + Math.max(0, at - this.pausedSince);
   }
 
