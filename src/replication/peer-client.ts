@@ -5,12 +5,15 @@ import https from 'node:https';
 import axios, { AxiosInstance, isAxiosError } from 'axios';
 import { ReplicationListResponse } from './protocol';
 import { BasicCredentials, splitCredentials } from '../security/urls';
+import { Clock, systemClock } from '../domain/clock';
 
 /** How a batch went as a whole. */
 export type BatchResult =
   | { readonly kind: 'ok'; readonly response: ReplicationListResponse }
-  /** Network error, timeout or 503: worth retrying later. */
+  /** Network error or timeout: worth retrying later. */
   | { readonly kind: 'retry'; readonly reason: string }
+  /** 429 or 503: the peer is up and asks us to wait, `retryAfterMs` if it said how long (Retry-After). */
+  | { readonly kind: 'later'; readonly reason: string; readonly retryAfterMs?: number }
   /** Any other answer: the batch is discarded (Eureka's "permanent error"). */
   | { readonly kind: 'failed'; readonly reason: string };
 
@@ -42,6 +45,8 @@ export interface PeerClientOptions {
   readonly credentials?: BasicCredentials;
   /** CA bundle (PEM) an https peer's certificate must chain to; default: the system's CAs. */
   readonly ca?: Buffer;
+  /** Reads the time a Retry-After HTTP-date is measured from; default: the wall clock. */
+  readonly clock?: Clock;
 }
 
 /** PeerClient over axios with a keep-alive connection pool per peer. */
@@ -50,6 +55,7 @@ export class HttpPeerClient implements PeerClient {
   readonly url: string;
   private readonly http: AxiosInstance;
   private readonly agents: { http: http.Agent; https: https.Agent };
+  private readonly clock: Clock;
 
   /**
    * @param url the peer's Eureka base URL, ending in '/', e.g. http://10.0.1.5:8761/eureka/; a user:password@ in it
@@ -59,6 +65,7 @@ export class HttpPeerClient implements PeerClient {
     const split = splitCredentials(url);
     this.url = split.url;
     const auth = split.credentials ?? options.credentials;
+    this.clock = options.clock ?? systemClock;
     this.agents = {
       http: new http.Agent({ keepAlive: true, maxSockets: 8 }),
       // Certificates are always verified; a private CA replaces the system's when given.
@@ -89,7 +96,10 @@ export class HttpPeerClient implements PeerClient {
     } catch (e) {
       return { kind: 'retry', reason: describe(e) };
     }
-    if (res.status === 503) return { kind: 'retry', reason: 'peer answered 503' };
+    if (res.status === 429 || res.status === 503) {
+      const retryAfterMs = parseRetryAfterMs(res.headers?.['retry-after'], this.clock.now());
+      return { kind: 'later', reason: `peer answered ${res.status}`, ...(retryAfterMs !== undefined && { retryAfterMs }) };
+    }
     if (res.status < 200 || res.status >= 300) return { kind: 'failed', reason: `peer answered ${res.status}` };
     // The peer took the batch; an unreadable answer must not make us replay it.
     let parsed: ReplicationListResponse | undefined;
@@ -115,6 +125,18 @@ export class HttpPeerClient implements PeerClient {
     this.agents.http.destroy();
     this.agents.https.destroy();
   }
+}
+
+/**
+ * A Retry-After header (delay-seconds or HTTP-date) as a wait in ms from `nowMs`; undefined when absent or
+ * unreadable. A date in the past is a wait of 0.
+ */
+export function parseRetryAfterMs(header: unknown, nowMs: number): number | undefined {
+  if (typeof header !== 'string') return undefined;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = /[a-z]/i.test(value) ? Date.parse(value) : NaN;
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
 function describe(e: unknown): string {

@@ -1,11 +1,12 @@
 // One peer: its queue of pending tasks and a sender that ships them in batches, one batch in flight at a time,
-// backing off with jitter while the peer is unreachable. A failing peer never slows the others: each has its own.
+// backing off with jitter while the peer is unreachable or asks us to wait (429/503, Retry-After honoured; tasks do
+// not age meanwhile). A failing peer never slows the others: each has its own.
 import { Clock } from '../domain/clock';
 import { InstanceStatus, InstanceView } from '../domain/model';
 import { instanceJson } from '../codecs/json';
 import { Logger } from '../observability/logger';
 import { Scheduler } from '../scheduling/scheduler';
-import { PeerClient } from './peer-client';
+import { BatchResult, PeerClient } from './peer-client';
 import { encodeReplicationList, OutgoingItem, ReplicationItemResult } from './protocol';
 import { DroppedTask, ReplicationTask, TaskQueue, TaskQueueOptions } from './task-queue';
 
@@ -30,9 +31,9 @@ export interface ResultHandler {
 
 /** Settings of a peer's sender. */
 export interface PeerNodeOptions extends TaskQueueOptions {
-  /** First retry delay after a network error or 503, ms; doubles per failure. */
+  /** First retry delay after a network error, 429 or 503, ms; doubles per failure. */
   readonly retryBaseMs: number;
-  /** Longest retry delay, ms. */
+  /** Longest retry delay, ms; also caps the wait a peer's Retry-After asks for. */
   readonly retryMaxMs: number;
   readonly random: () => number;
 }
@@ -66,6 +67,8 @@ export class PeerNode {
   private wakeAt: number | undefined;
   private cancelWake: (() => void) | undefined;
   private pausedUntil = 0;
+  // How the last batch went: a run of failures of one kind is logged once.
+  private lastResult: BatchResult['kind'] | undefined;
   private closed = false;
 
   constructor(
@@ -127,6 +130,10 @@ export class PeerNode {
     this.sending = false;
     if (this.closed) return;
     const now = this.clock.now();
+    const previous = this.lastResult;
+    this.lastResult = result.kind;
+    if (result.kind === 'later') this.queue.pauseExpiry(now);
+    else this.queue.resumeExpiry(now);
     if (result.kind === 'ok') {
       this.stats.batchesSent++;
       this.stats.tasksSent += batch.length;
@@ -140,11 +147,16 @@ export class PeerNode {
       this.stats.consecutiveFailures++;
       this.stats.lastFailureAt = now;
       this.stats.lastError = result.reason;
-      if (this.stats.consecutiveFailures === 1) this.logger.warn('replication to peer failing', { peer: this.url, reason: result.reason });
-      if (result.kind === 'retry') {
-        this.account(this.queue.requeue(batch));
+      if (result.kind !== previous) {
+        if (result.kind === 'later') this.logger.warn('peer is throttling replication', { peer: this.url, reason: result.reason, retryAfterMs: result.retryAfterMs });
+        else this.logger.warn('replication to peer failing', { peer: this.url, reason: result.reason });
+      }
+      if (result.kind === 'retry' || result.kind === 'later') {
+        this.account(this.queue.requeue(batch, now));
         const backoff = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (this.stats.consecutiveFailures - 1));
-        this.pausedUntil = now + backoff * (0.5 + this.options.random() / 2);
+        // Retry-After is honoured up to retryMaxMs, so a peer cannot park replication for long; never below the backoff.
+        const askedMs = result.kind === 'later' ? Math.min(result.retryAfterMs ?? 0, this.options.retryMaxMs) : 0;
+        this.pausedUntil = now + Math.max(askedMs, backoff * (0.5 + this.options.random() / 2));
       } else {
         this.account(batch.map((task) => ({ task, reason: 'expired' as const })));
       }
@@ -180,7 +192,8 @@ export class PeerNode {
   }
 }
 
-function toItem(task: PeerTask): OutgoingItem {
+/** A task as the batch item its action is sent as. */
+export function toItem(task: PeerTask): OutgoingItem {
   const p = task.payload;
   return {
     appName: task.app,

@@ -1,5 +1,6 @@
-// A peer's pending replication tasks (pure: time is a parameter). One task per instance and action, a newer one
-// replacing an older; batches released by size or age; expired tasks dropped; bounded, dropping heartbeats first.
+// A peer's pending replication tasks (pure: time is a parameter). Kept per instance, instances in the order they
+// were first queued, each instance's changes in causal order so a peer never sees a status change before the
+// register it depends on; batches released by size or age; expired tasks dropped; bounded, dropping heartbeats first.
 import { ReplicationAction } from './protocol';
 
 /** A change to send to a peer. `payload` is whatever the sender needs to encode it. */
@@ -10,7 +11,7 @@ export interface ReplicationTask<P = unknown> {
   readonly payload: P;
   /** When it was queued, ms. */
   readonly queuedAt: number;
-  /** After this time it is dropped unsent, ms. */
+  /** After this time it is dropped unsent, ms (time the peer asked us to wait does not count). */
   readonly expiresAt: number;
 }
 
@@ -30,80 +31,231 @@ export interface DroppedTask<P> {
   readonly reason: 'expired' | 'overflow';
 }
 
-export const taskKey = (t: { action: ReplicationAction; app: string; id: string }): string => `${t.action}#${t.app}/${t.id}`;
+/** The key of a task's instance. */
+export const instanceKey = (t: { app: string; id: string }): string => `${t.app}/${t.id}`;
 
+interface Slot<P> {
+  readonly task: ReplicationTask<P>;
+  /** Expiry-paused time already elapsed when the task was queued, ms (see pausedTimeAt). */
+  readonly pausedBase: number;
+}
+
+/** One instance's pending tasks: its changes in causal order, and at most one heartbeat among them. */
+interface Entry<P> {
+  readonly key: string;
+  /** Allocated on the first change: most entries only ever hold a heartbeat. */
+  changes: Slot<P>[] | undefined;
+  heartbeat: ReplicationTask<P> | undefined;
+  heartbeatPausedBase: number;
+  /** How many of `changes` go before the heartbeat. */
+  heartbeatAfter: number;
+  /** Oldest queue time of the tasks here, ms. */
+  since: number;
+}
+
+const NOTHING_DROPPED: readonly DroppedTask<never>[] = Object.freeze([]);
+
+/** The pending tasks of one peer, in send order. */
 export class TaskQueue<P = unknown> {
-  // Insertion order is send order; a replaced task moves to the end so it stays after what it supersedes.
-  private readonly pending = new Map<string, ReplicationTask<P>>();
-  private heartbeats = 0;
+  // Map order is send order: an instance keeps its place while its tasks coalesce.
+  private readonly entries = new Map<string, Entry<P>>();
+  // Entries holding a heartbeat, oldest heartbeat first: the overflow victims.
+  private readonly heartbeatOrder = new Map<string, Entry<P>>();
+  private count = 0;
+  // Expiry pause bookkeeping: total paused time of closed pauses, and the start of the open one.
+  private pausedMs = 0;
+  private pausedSince: number | undefined;
 
   constructor(private readonly options: TaskQueueOptions) {}
 
   get size(): number {
-    return this.pending.size;
+    return this.count;
   }
 
-  /** Queues a task, replacing an older one with the same key; returns what had to be dropped to make room. */
-  offer(task: ReplicationTask<P>): DroppedTask<P>[] {
-    const key = taskKey(task);
-    this.remove(key);
-    const dropped: DroppedTask<P>[] = [];
-    if (this.pending.size >= this.options.maxPending) {
-      const heartbeat = this.oldestHeartbeatKey();
-      // Full of changes: a heartbeat is the cheapest thing to lose, the next one follows.
-      if (heartbeat === undefined && task.action === 'Heartbeat') return [{ task, reason: 'overflow' }];
-      const victim = heartbeat ?? (this.pending.keys().next().value as string);
-      dropped.push({ task: this.pending.get(victim)!, reason: 'overflow' });
-      this.remove(victim);
-    }
-    this.pending.set(key, task);
-    if (task.action === 'Heartbeat') this.heartbeats++;
-    return dropped;
+  /**
+   * Queues a task after its instance's pending ones, coalescing with them (see coalesce); returns what had to be
+   * dropped to make room.
+   */
+  offer(task: ReplicationTask<P>): readonly DroppedTask<P>[] {
+    return this.place(task, this.pausedTimeAt(task.queuedAt));
   }
 
   /** When the next batch is due, ms (now if full), or undefined when nothing is pending. */
   nextReleaseAt(now: number): number | undefined {
-    const first = this.pending.values().next();
+    const first = this.entries.values().next();
     if (first.done) return undefined;
-    if (this.pending.size >= this.options.batchSize) return now;
-    return first.value.queuedAt + this.options.maxBatchingDelayMs;
+    if (this.count >= this.options.batchSize) return now;
+    return first.value.since + this.options.maxBatchingDelayMs;
   }
 
-  /** Takes up to batchSize unexpired tasks from the head; expired ones come back in `expired`. */
+  /** Takes up to batchSize unexpired tasks from the head, each instance's in order; expired ones come back in `expired`. */
   takeBatch(now: number): { batch: ReplicationTask<P>[]; expired: DroppedTask<P>[] } {
     const batch: ReplicationTask<P>[] = [];
     const expired: DroppedTask<P>[] = [];
-    for (const [key, task] of this.pending) {
-      if (batch.length >= this.options.batchSize) break;
-      this.remove(key);
-      if (task.expiresAt <= now) expired.push({ task, reason: 'expired' });
-      else batch.push(task);
+    const paused = this.pausedTimeAt(now);
+    const take = (task: ReplicationTask<P>, pausedBase: number): void => {
+      const creditMs = paused - pausedBase;
+      if (task.expiresAt + creditMs <= now) expired.push({ task, reason: 'expired' });
+      else batch.push(creditMs > 0 ? { ...task, expiresAt: task.expiresAt + creditMs } : task);
+    };
+    for (const entry of this.entries.values()) {
+      while (batch.length < this.options.batchSize) {
+        if (entry.heartbeat && entry.heartbeatAfter === 0) {
+          const base = entry.heartbeatPausedBase;
+          take(this.dropHeartbeat(entry)!, base);
+          continue;
+        }
+        const slot = this.shiftChange(entry);
+        if (!slot) break;
+        take(slot.task, slot.pausedBase);
+      }
+      if (this.isEmpty(entry)) {
+        this.entries.delete(entry.key);
+      } else {
+        entry.since = oldestQueuedAt(entry);
+        break;
+      }
     }
     return { batch, expired };
   }
 
-  /** Puts a failed batch back at the head, except tasks a newer one has replaced meanwhile. */
-  requeue(batch: readonly ReplicationTask<P>[]): DroppedTask<P>[] {
-    const rest = [...this.pending];
-    this.pending.clear();
-    this.heartbeats = 0;
+  /**
+   * Puts a failed batch back at the head, before the tasks queued meanwhile, which coalesce with it as if they had
+   * been offered after it (so tasks superseded meanwhile are not sent again). `now`: ms.
+   */
+  requeue(batch: readonly ReplicationTask<P>[], now: number): DroppedTask<P>[] {
+    const rest: Slot<P>[] = [];
+    for (const entry of this.entries.values()) {
+      for (let i = 0; i <= (entry.changes?.length ?? 0); i++) {
+        if (entry.heartbeat && entry.heartbeatAfter === i) rest.push({ task: entry.heartbeat, pausedBase: entry.heartbeatPausedBase });
+        const slot = entry.changes?.[i];
+        if (slot) rest.push(slot);
+      }
+    }
+    this.entries.clear();
+    this.heartbeatOrder.clear();
+    this.count = 0;
     const dropped: DroppedTask<P>[] = [];
-    const newer = new Set(rest.map(([k]) => k));
-    for (const task of batch) if (!newer.has(taskKey(task))) dropped.push(...this.offer(task));
-    for (const [, task] of rest) dropped.push(...this.offer(task));
+    const pausedBase = this.pausedTimeAt(now);
+    for (const task of batch) dropped.push(...this.place(task, pausedBase));
+    for (const slot of rest) dropped.push(...this.place(slot.task, slot.pausedBase));
     return dropped;
   }
 
-  private remove(key: string): void {
-    const old = this.pending.get(key);
-    if (!old) return;
-    this.pending.delete(key);
-    if (old.action === 'Heartbeat') this.heartbeats--;
+  /** The peer asked us to wait: from `now` (ms) until resumeExpiry, pending and new tasks do not age. */
+  pauseExpiry(now: number): void {
+    if (this.pausedSince === undefined) this.pausedSince = now;
   }
 
-  private oldestHeartbeatKey(): string | undefined {
-    if (this.heartbeats === 0) return undefined;
-    for (const [key, task] of this.pending) if (task.action === 'Heartbeat') return key;
-    return undefined;
+  /** Tasks age again from `now` (ms). */
+  resumeExpiry(now: number): void {
+    if (this.pausedSince === undefined) return;
+    this.pausedMs += Math.max(0, now - this.pausedSince);
+    this.pausedSince = undefined;
   }
+
+  // Expiry-paused time elapsed up to `at`, ms.
+  private pausedTimeAt(at: number): number {
+    return this.pausedSince === undefined ? this.pausedMs : this.pausedMs + Math.max(0, at - this.pausedSince);
+  }
+
+  private place(task: ReplicationTask<P>, pausedBase: number): readonly DroppedTask<P>[] {
+    const key = instanceKey(task);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = { key, changes: undefined, heartbeat: undefined, heartbeatPausedBase: 0, heartbeatAfter: 0, since: task.queuedAt };
+      this.entries.set(key, entry);
+    } else if (task.queuedAt < entry.since) {
+      entry.since = task.queuedAt;
+    }
+    this.coalesce(entry, task, pausedBase);
+    return this.count > this.options.maxPending ? this.makeRoom() : NOTHING_DROPPED;
+  }
+
+  /**
+   * Adds a task to its instance's tasks. What a peer does with each action decides what may replace what:
+   * - a Cancel removes the lease and its override on the peer, so it supersedes everything pending;
+   * - a Register replaces a Register right before it, but not a status change: a peer's register keeps the
+   *   override it already has, so only the StatusUpdate or DeleteStatusOverride itself moves it;
+   * - a StatusUpdate sets override and status whatever came before, so it replaces a status change right before it;
+   * - a DeleteStatusOverride replaces one right before it, but not a StatusUpdate: without it, the peer might
+   *   have no override to delete and would keep its status;
+   * - the newest heartbeat replaces an older one and goes after the changes queued so far; a change replacing
+   *   one the heartbeat follows supersedes it too (the heartbeat's lastDirtyTimestamp is stale, and the change
+   *   renews the lease on the peer as well).
+   */
+  private coalesce(entry: Entry<P>, task: ReplicationTask<P>, pausedBase: number): void {
+    const action = task.action;
+    if (action === 'Heartbeat') {
+      if (entry.heartbeat) this.heartbeatOrder.delete(entry.key);
+      else this.count++;
+      entry.heartbeat = task;
+      entry.heartbeatPausedBase = pausedBase;
+      entry.heartbeatAfter = entry.changes?.length ?? 0;
+      this.heartbeatOrder.set(entry.key, entry);
+      return;
+    }
+    const changes = (entry.changes ??= []);
+    if (action === 'Cancel') {
+      this.count -= changes.length;
+      changes.length = 0;
+      this.dropHeartbeat(entry);
+      changes.push({ task, pausedBase });
+      this.count++;
+      return;
+    }
+    const last = changes.at(-1)?.task.action;
+    const replaces =
+      (action === 'Register' && last === 'Register') ||
+      (action === 'StatusUpdate' && (last === 'StatusUpdate' || last === 'DeleteStatusOverride')) ||
+      (action === 'DeleteStatusOverride' && last === 'DeleteStatusOverride');
+    if (replaces) {
+      if (entry.heartbeatAfter === changes.length) this.dropHeartbeat(entry);
+      changes[changes.length - 1] = { task, pausedBase };
+      return;
+    }
+    changes.push({ task, pausedBase });
+    this.count++;
+  }
+
+  // Frees room after an offer overflowed: the oldest heartbeat first, else the oldest change.
+  private makeRoom(): DroppedTask<P>[] {
+    const dropped: DroppedTask<P>[] = [];
+    while (this.count > this.options.maxPending) {
+      const withHeartbeat = this.heartbeatOrder.values().next();
+      const entry = withHeartbeat.done ? this.entries.values().next().value! : withHeartbeat.value;
+      const task = withHeartbeat.done ? this.shiftChange(entry)!.task : this.dropHeartbeat(entry)!;
+      dropped.push({ task, reason: 'overflow' });
+      if (this.isEmpty(entry)) this.entries.delete(entry.key);
+    }
+    return dropped;
+  }
+
+  private shiftChange(entry: Entry<P>): Slot<P> | undefined {
+    const slot = entry.changes?.shift();
+    if (!slot) return undefined;
+    this.count--;
+    if (entry.heartbeatAfter > 0) entry.heartbeatAfter--;
+    return slot;
+  }
+
+  private dropHeartbeat(entry: Entry<P>): ReplicationTask<P> | undefined {
+    const task = entry.heartbeat;
+    if (!task) return undefined;
+    entry.heartbeat = undefined;
+    entry.heartbeatAfter = 0;
+    this.heartbeatOrder.delete(entry.key);
+    this.count--;
+    return task;
+  }
+
+  private isEmpty(entry: Entry<P>): boolean {
+    return !entry.changes?.length && entry.heartbeat === undefined;
+  }
+}
+
+function oldestQueuedAt<P>(entry: Entry<P>): number {
+  let oldest = entry.heartbeat?.queuedAt ?? Infinity;
+  for (const slot of entry.changes ?? []) if (slot.task.queuedAt < oldest) oldest = slot.task.queuedAt;
+  return oldest;
 }

@@ -12,6 +12,8 @@ export type BatchAnswer = BatchResult | ((items: ReceivedItem[]) => BatchResult)
 export const ok = (...results: ReplicationItemResult[]): BatchResult => ({ kind: 'ok', response: { responseList: results } });
 export const retry = (reason = 'connect ECONNREFUSED'): BatchResult => ({ kind: 'retry', reason });
 export const failed = (reason = 'peer answered 500'): BatchResult => ({ kind: 'failed', reason });
+/** The peer asks us to wait (429 or 503), for `retryAfterMs` if given. */
+export const later = (retryAfterMs?: number, reason = 'peer answered 429'): BatchResult => ({ kind: 'later', reason, ...(retryAfterMs !== undefined && { retryAfterMs }) });
 /** 200 for every item of the batch. */
 export const allOk = (items: readonly ReceivedItem[]): BatchResult => ok(...items.map(() => ({ statusCode: 200 })));
 

@@ -1,5 +1,6 @@
 // HttpPeerClient with axios replaced by a scripted double: how answers are classified, without any socket.
-import { HttpPeerClient } from '../../src/replication/peer-client';
+import { ManualClock } from '../../src/domain/clock';
+import { HttpPeerClient, parseRetryAfterMs } from '../../src/replication/peer-client';
 
 interface AxiosDouble {
   post: jest.Mock;
@@ -26,7 +27,7 @@ function client(): HttpPeerClient {
   return new HttpPeerClient(URL, 1234);
 }
 
-const answer = (status: number, data: string) => ({ status, data });
+const answer = (status: number, data: string, headers: Record<string, string> = {}) => ({ status, data, headers });
 const networkError = (code: string, message: string) => Object.assign(new Error(message), { isAxiosError: true, code });
 
 describe('HttpPeerClient', () => {
@@ -62,9 +63,22 @@ describe('HttpPeerClient', () => {
       expect(result).toEqual({ kind: 'ok', response: { responseList: [{ statusCode: 200 }, { statusCode: 404 }] } });
     });
 
-    it('asks for a retry when the peer answers 503', async () => {
-      axios.post.mockResolvedValue(answer(503, ''));
-      expect(await peer.sendBatch('{}')).toEqual({ kind: 'retry', reason: 'peer answered 503' });
+    it.each([429, 503])('asks to wait when the peer answers %i without Retry-After', async (status) => {
+      axios.post.mockResolvedValue(answer(status, ''));
+      expect(await peer.sendBatch('{}')).toEqual({ kind: 'later', reason: `peer answered ${status}` });
+    });
+
+    it('asks to wait as long as Retry-After says in seconds', async () => {
+      axios.post.mockResolvedValue(answer(429, '', { 'retry-after': '7' }));
+      expect(await peer.sendBatch('{}')).toEqual({ kind: 'later', reason: 'peer answered 429', retryAfterMs: 7000 });
+    });
+
+    it('measures a Retry-After HTTP-date from its clock', async () => {
+      const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0, 0));
+      const timed = new HttpPeerClient(URL, 1234, { clock });
+      axios.post.mockResolvedValue(answer(503, '', { 'retry-after': 'Thu, 01 Jan 2026 12:00:03 GMT' }));
+      expect(await timed.sendBatch('{}')).toEqual({ kind: 'later', reason: 'peer answered 503', retryAfterMs: 3000 });
+      timed.close();
     });
 
     it('asks for a retry on a network error, naming its code', async () => {
@@ -72,7 +86,7 @@ describe('HttpPeerClient', () => {
       expect(await peer.sendBatch('{}')).toEqual({ kind: 'retry', reason: 'ECONNREFUSED: connect ECONNREFUSED 10.0.1.5:8761' });
     });
 
-    it.each([400, 403, 404, 500])('gives the batch up when the peer answers %i', async (status) => {
+    it.each([400, 403, 404, 500, 502])('gives the batch up when the peer answers %i', async (status) => {
       axios.post.mockResolvedValue(answer(status, ''));
       expect(await peer.sendBatch('{}')).toEqual({ kind: 'failed', reason: `peer answered ${status}` });
     });
@@ -89,6 +103,25 @@ describe('HttpPeerClient', () => {
       // The peer accepted the batch; resending it until expiry would replay every change in it.
       axios.post.mockResolvedValue(answer(200, data));
       expect(await peer.sendBatch('{}')).toMatchObject({ kind: 'failed' });
+    });
+  });
+
+  describe('parseRetryAfterMs', () => {
+    const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
+    it.each<[string, unknown, number | undefined]>([
+      ['whole seconds', '5', 5000],
+      ['zero seconds', '0', 0],
+      ['seconds with spaces around', ' 2 ', 2000],
+      ['an HTTP-date ahead', 'Thu, 01 Jan 2026 12:00:10 GMT', 10_000],
+      ['an HTTP-date in the past', 'Thu, 01 Jan 2026 11:59:00 GMT', 0],
+      ['negative seconds', '-1', undefined],
+      ['fractional seconds', '1.5', undefined],
+      ['garbage', 'soon', undefined],
+      ['an empty value', '', undefined],
+      ['no header', undefined, undefined],
+      ['a repeated header', ['1', '2'], undefined],
+    ])('reads %s', (_what, header, expected) => {
+      expect(parseRetryAfterMs(header, NOW)).toBe(expected);
     });
   });
 

@@ -4,7 +4,7 @@ import { PeerNode, PeerNodeOptions, ResultHandler } from '../../src/replication/
 import { encodeReplicationList } from '../../src/replication/protocol';
 import { makeInstance } from '../helpers/instances';
 import { peerTask, RecordingLogger, TASK_EXPIRY_MS, viewOf } from '../helpers/replication-fixtures';
-import { failed, ok, retry, ScriptedPeerClient } from '../helpers/replication-peer-client';
+import { allOk, failed, later, ok, retry, ScriptedPeerClient } from '../helpers/replication-peer-client';
 import { ManualScheduler } from '../helpers/replication-scheduler';
 
 const OPTIONS: PeerNodeOptions = { batchSize: 250, maxBatchingDelayMs: 500, maxPending: 10_000, retryBaseMs: 100, retryMaxMs: 5000, random: () => 0.5 };
@@ -311,10 +311,102 @@ describe('PeerNode', () => {
       s.client.release();
       await s.scheduler.advance(500);
       expect(s.client.batches[1]).toEqual([
-        { appName: 'ORDERS', id: 'b', action: 'Cancel' },
         { appName: 'ORDERS', id: 'a', lastDirtyTimestamp: 2, status: 'UP', action: 'StatusUpdate' },
+        { appName: 'ORDERS', id: 'b', action: 'Cancel' },
       ]);
       expect(s.node.stats.changesLost).toBe(0);
+    });
+  });
+
+  describe('on a later result (429 or 503)', () => {
+    it('requeues the batch and sends it again once the Retry-After wait is over', async () => {
+      const s = setup({ random: () => 0 });
+      s.client.answer(later(2000));
+      s.node.enqueue(peerTask(s.clock, 'Register', 'a', { view: viewOf(), status: 'UP', lastDirtyTimestamp: 1 }));
+      s.node.enqueue(peerTask(s.clock, 'Cancel', 'b'));
+      await s.scheduler.advance(500);
+      expect(s.node.queueDepth).toBe(2);
+      expect(s.scheduler.delays()).toEqual([2000]);
+      await s.scheduler.advance(1999);
+      expect(s.client.bodies).toHaveLength(1);
+      await s.scheduler.advance(1);
+      expect(s.client.bodies).toEqual([s.client.bodies[0], s.client.bodies[0]]);
+      expect(s.node.stats).toMatchObject({ batchesSent: 1, tasksSent: 2, changesLost: 0, heartbeatsDropped: 0, batchFailures: 1, consecutiveFailures: 0 });
+    });
+
+    it.each<[string, number | undefined, number]>([
+      ['the backoff when Retry-After is shorter', 10, 50],
+      ['the backoff when there is no Retry-After', undefined, 50],
+      ['retryMaxMs when Retry-After is longer', 3_600_000, 5000],
+    ])('waits %s', async (_what, retryAfterMs, expected) => {
+      const s = setup({ retryBaseMs: 100, retryMaxMs: 5000, random: () => 0 });
+      s.client.answer(later(retryAfterMs));
+      s.node.enqueue(peerTask(s.clock, 'Cancel', 'a'));
+      await s.scheduler.advance(500);
+      expect(s.scheduler.delays()).toEqual([expected]);
+    });
+
+    it('says the peer is throttling us in its stats and logs it once while it lasts', async () => {
+      const s = setup({ random: () => 0 }, new ScriptedPeerClient(undefined, later(1000)));
+      s.node.enqueue(peerTask(s.clock, 'Cancel', 'a'));
+      await s.scheduler.advance(500);
+      await pauseAfterNextSend(s);
+      await pauseAfterNextSend(s);
+      expect(s.node.stats).toMatchObject({ batchFailures: 3, consecutiveFailures: 3, lastError: 'peer answered 429', lastFailureAt: s.clock.now() });
+      expect(s.logger.lines.filter((l) => l.level === 'warn').map((l) => [l.message, l.fields?.['retryAfterMs']])).toEqual([['peer is throttling replication', 1000]]);
+    });
+
+    it('logs when a peer that was unreachable starts throttling us, and when it becomes unreachable again', async () => {
+      const s = setup({ random: () => 0 });
+      s.client.answer(retry(), later(100), later(100), retry(), ok({ statusCode: 200 }));
+      s.node.enqueue(peerTask(s.clock, 'Cancel', 'a'));
+      await s.scheduler.advance(500);
+      for (let i = 0; i < 3; i++) await pauseAfterNextSend(s);
+      await s.scheduler.advance(s.scheduler.delays()[0]);
+      expect(s.logger.messages('warn')).toEqual(['replication to peer failing', 'peer is throttling replication', 'replication to peer failing']);
+      expect(s.node.stats).toMatchObject({ batchesSent: 1, changesLost: 0 });
+    });
+
+    it('loses nothing while the peer asks us to wait for longer than the task expiry, new tasks included', async () => {
+      const s = setup({ retryMaxMs: 5000, random: () => 0 }, new ScriptedPeerClient(undefined, later(5000)));
+      s.node.enqueue(peerTask(s.clock, 'Register', 'a', { view: viewOf(), status: 'UP', lastDirtyTimestamp: 1 }));
+      s.node.enqueue(peerTask(s.clock, 'Heartbeat', 'b'));
+      await s.scheduler.advance(TASK_EXPIRY_MS * 2);
+      s.node.enqueue(peerTask(s.clock, 'Cancel', 'c'));
+      await s.scheduler.advance(TASK_EXPIRY_MS * 2);
+      const throttledAttempts = s.client.bodies.length;
+      expect(throttledAttempts).toBeGreaterThan(20);
+      s.client.fallback = allOk;
+      await s.scheduler.advance(5000);
+      expect(s.client.bodies).toHaveLength(throttledAttempts + 1);
+      expect(s.client.batches.at(-1)!.map((i) => `${i.action} ${i.id}`)).toEqual(['Register a', 'Heartbeat b', 'Cancel c']);
+      expect(s.node.stats).toMatchObject({ changesLost: 0, heartbeatsDropped: 0, batchesSent: 1, consecutiveFailures: 0 });
+      expect(s.node.queueDepth).toBe(0);
+    });
+
+    it('lets tasks age again once the peer stops asking us to wait', async () => {
+      const s = setup({ retryBaseMs: 1000, retryMaxMs: 1000, random: () => 0 });
+      s.client.answer(...Array.from({ length: 10 }, () => later(1000)));
+      s.client.fallback = retry();
+      s.node.enqueue(peerTask(s.clock, 'Cancel', 'a'));
+      await s.scheduler.advance(TASK_EXPIRY_MS);
+      expect(s.node.stats.changesLost).toBe(0);
+      await s.scheduler.advance(TASK_EXPIRY_MS);
+      expect(s.node.stats.changesLost).toBe(1);
+      expect(s.node.queueDepth).toBe(0);
+    });
+
+    it('still bounds the queue while the peer asks us to wait, dropping heartbeats first', async () => {
+      const s = setup({ maxPending: 3 }, new ScriptedPeerClient(undefined, later(5000)));
+      s.node.enqueue(peerTask(s.clock, 'Heartbeat', 'h1'));
+      s.node.enqueue(peerTask(s.clock, 'Register', 'r1', { view: viewOf(), status: 'UP', lastDirtyTimestamp: 1 }));
+      await s.scheduler.advance(500);
+      s.node.enqueue(peerTask(s.clock, 'Cancel', 'c1'));
+      s.node.enqueue(peerTask(s.clock, 'Cancel', 'c2'));
+      expect(s.node.stats).toMatchObject({ heartbeatsDropped: 1, changesLost: 0 });
+      s.node.enqueue(peerTask(s.clock, 'Cancel', 'c3'));
+      expect(s.node.stats).toMatchObject({ heartbeatsDropped: 1, changesLost: 1 });
+      expect(s.node.queueDepth).toBe(3);
     });
   });
 

@@ -182,9 +182,19 @@ describe('PeerNodes', () => {
       const { registry, a, flush } = setup();
       registry.register(makeInstance());
       registry.statusUpdate('ORDERS', ID, 'OUT_OF_SERVICE', undefined);
+      registry.deleteStatusOverride('ORDERS', ID, undefined, undefined);
+      registry.register(makeInstance());
+      await flush();
+      expect(a.items.map((i) => i.action)).toEqual(['Register', 'StatusUpdate', 'DeleteStatusOverride', 'Register']);
+    });
+
+    it('sends only the cancel of an instance cancelled before its earlier changes left', async () => {
+      const { registry, a, flush } = setup();
+      registry.register(makeInstance());
+      registry.statusUpdate('ORDERS', ID, 'OUT_OF_SERVICE', undefined);
       registry.cancel('ORDERS', ID);
       await flush();
-      expect(a.items.map((i) => i.action)).toEqual(['Register', 'StatusUpdate', 'Cancel']);
+      expect(a.items.map((i) => i.action)).toEqual(['Cancel']);
     });
 
     it('gives each task the configured expiry', async () => {
