@@ -109,6 +109,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       batchSize: s.replicationBatchSize,
       maxBatchingDelayMs: s.replicationMaxBatchingDelayMs,
       maxPending: s.replicationMaxPending,
+      maxBatchBytes: s.maxReplicationBodyBytes,
       taskExpiryMs: s.replicationTaskExpiryMs,
       retryBaseMs: s.replicationRetryBaseMs,
       retryMaxMs: s.replicationRetryMaxMs,

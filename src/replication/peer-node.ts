@@ -7,7 +7,7 @@ import { instanceJson } from '../codecs/json';
 import { Logger } from '../observability/logger';
 import { Scheduler } from '../scheduling/scheduler';
 import { BatchResult, PeerClient } from './peer-client';
-import { encodeReplicationList, OutgoingItem, ReplicationItemResult } from './protocol';
+import { batchEnvelopeBytes, encodeReplicationItem, OutgoingItem, ReplicationItemResult, replicationListOf } from './protocol';
 import { DroppedTask, ReplicationTask, TaskQueue, TaskQueueOptions } from './task-queue';
 
 /** What a task carries besides its action and key. */
@@ -36,6 +36,11 @@ export interface PeerNodeOptions extends TaskQueueOptions {
   /** Longest retry delay, ms; also caps the wait a peer's Retry-After asks for. */
   readonly retryMaxMs: number;
   readonly random: () => number;
+  /**
+   * Largest batch body sent, bytes: the peer's maxReplicationBodyBytes (a region shares its settings). A batch that
+   * would be larger leaves with fewer tasks, the rest going first in the next one. Default: no bound.
+   */
+  readonly maxBatchBytes?: number;
 }
 
 /** Replication health of a peer, for status, dashboard and metrics. */
@@ -122,11 +127,12 @@ export class PeerNode {
 
   private async flush(): Promise<void> {
     if (this.sending || this.closed) return;
-    const { batch, expired } = this.queue.takeBatch(this.clock.now());
+    const { batch: taken, expired } = this.queue.takeBatch(this.clock.now());
     this.account(expired);
-    if (batch.length === 0) return this.wake();
+    if (taken.length === 0) return this.wake();
+    const { batch, body } = this.fit(taken);
     this.sending = true;
-    const result = await this.client.sendBatch(encodeReplicationList(batch.map(toItem))).catch((e: unknown) => ({ kind: 'retry' as const, reason: String(e) }));
+    const result = await this.client.sendBatch(body).catch((e: unknown) => ({ kind: 'retry' as const, reason: String(e) }));
     this.sending = false;
     if (this.closed) return;
     const now = this.clock.now();
@@ -162,6 +168,21 @@ export class PeerNode {
       }
     }
     this.wake();
+  }
+
+  // The longest head of `taken` whose body fits maxBatchBytes (at least one task); the rest goes back to the queue's head.
+  private fit(taken: PeerTask[]): { batch: PeerTask[]; body: string } {
+    const max = this.options.maxBatchBytes ?? Infinity;
+    const encoded: string[] = [];
+    let bytes = batchEnvelopeBytes(0);
+    for (const task of taken) {
+      const item = encodeReplicationItem(toItem(task));
+      bytes += Buffer.byteLength(item) + (encoded.length > 0 ? 1 : 0);
+      if (bytes > max && encoded.length > 0) break;
+      encoded.push(item);
+    }
+    if (encoded.length < taken.length) this.account(this.queue.requeue(taken.slice(encoded.length), this.clock.now()));
+    return { batch: encoded.length < taken.length ? taken.slice(0, encoded.length) : taken, body: replicationListOf(encoded) };
   }
 
   private handleResults(batch: readonly PeerTask[], results: readonly ReplicationItemResult[]): void {

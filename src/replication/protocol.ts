@@ -33,15 +33,23 @@ export interface OutgoingItem extends Omit<ReplicationItem, 'instanceInfo'> {
   instanceJson?: string;
 }
 
+/** Encodes one item of a batch in the field order Java peers write. */
+export function encodeReplicationItem(i: OutgoingItem): string {
+  let s = `{"appName":${JSON.stringify(i.appName)},"id":${JSON.stringify(i.id)}`;
+  if (i.lastDirtyTimestamp !== undefined) s += `,"lastDirtyTimestamp":${i.lastDirtyTimestamp}`;
+  if (i.overriddenStatus !== undefined) s += `,"overriddenStatus":"${i.overriddenStatus}"`;
+  if (i.status !== undefined) s += `,"status":"${i.status}"`;
+  if (i.instanceJson !== undefined) s += `,"instanceInfo":${i.instanceJson}`;
+  return s + `,"action":"${i.action}"}`;
+}
+
+/** Bytes a batch body adds around its items: the wrapper and the commas between them. */
+export const batchEnvelopeBytes = (items: number): number => '{"replicationList":[]}'.length + Math.max(0, items - 1);
+
+/** A batch body from items already encoded with {@link encodeReplicationItem}. */
+export const replicationListOf = (encodedItems: readonly string[]): string => `{"replicationList":[${encodedItems.join(',')}]}`;
+
 /** Encodes a batch body in the field order Java peers write. */
 export function encodeReplicationList(items: readonly OutgoingItem[]): string {
-  const parts = items.map((i) => {
-    let s = `{"appName":${JSON.stringify(i.appName)},"id":${JSON.stringify(i.id)}`;
-    if (i.lastDirtyTimestamp !== undefined) s += `,"lastDirtyTimestamp":${i.lastDirtyTimestamp}`;
-    if (i.overriddenStatus !== undefined) s += `,"overriddenStatus":"${i.overriddenStatus}"`;
-    if (i.status !== undefined) s += `,"status":"${i.status}"`;
-    if (i.instanceJson !== undefined) s += `,"instanceInfo":${i.instanceJson}`;
-    return s + `,"action":"${i.action}"}`;
-  });
-  return `{"replicationList":[${parts.join(',')}]}`;
+  return replicationListOf(items.map(encodeReplicationItem));
 }

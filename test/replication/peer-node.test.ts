@@ -1,6 +1,6 @@
 import { instanceJson } from '../../src/codecs/json';
 import { ManualClock } from '../../src/domain/clock';
-import { PeerNode, PeerNodeOptions, ResultHandler } from '../../src/replication/peer-node';
+import { PeerNode, PeerNodeOptions, ResultHandler, toItem } from '../../src/replication/peer-node';
 import { encodeReplicationList } from '../../src/replication/protocol';
 import { makeInstance } from '../helpers/instances';
 import { peerTask, RecordingLogger, TASK_EXPIRY_MS, viewOf } from '../helpers/replication-fixtures';
@@ -80,6 +80,29 @@ describe('PeerNode', () => {
       for (const id of ['a', 'b', 'c', 'd', 'e']) s.node.enqueue(peerTask(s.clock, 'Cancel', id));
       await s.scheduler.advance(500);
       expect(s.client.batches.map((b) => b.map((i) => i.id))).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+    });
+
+    it('sends fewer tasks when a batch body would pass maxBatchBytes, the rest first in the next batch', async () => {
+      const register = (clock: ManualClock, id: string) => peerTask(clock, 'Register', id, { view: viewOf(makeInstance({ id, metadata: { pad: 'x'.repeat(1000) } })) });
+      // Exactly two of these fit.
+      const budget = Buffer.byteLength(encodeReplicationList(['a', 'b'].map((id) => toItem(register(new ManualClock(), id)))));
+      const s = setup({ maxBatchBytes: budget });
+      for (const id of ['a', 'b', 'c', 'd', 'e']) s.node.enqueue(register(s.clock, id));
+      await s.scheduler.advance(500);
+      await s.scheduler.runDue();
+      await s.scheduler.runDue();
+      expect(s.client.batches.map((b) => b.map((i) => i.id))).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+      expect(Math.max(...s.client.bodies.map((b) => Buffer.byteLength(b)))).toBe(budget);
+      expect(s.node.stats).toMatchObject({ changesLost: 0, tasksSent: 5 });
+    });
+
+    it('sends a task alone when it is larger than maxBatchBytes by itself', async () => {
+      const s = setup({ maxBatchBytes: 100 });
+      s.node.enqueue(peerTask(s.clock, 'Register', 'a', { view: viewOf(makeInstance({ id: 'a' })) }));
+      s.node.enqueue(peerTask(s.clock, 'Cancel', 'b'));
+      await s.scheduler.advance(500);
+      await s.scheduler.runDue();
+      expect(s.client.batches.map((b) => b.map((i) => i.id))).toEqual([['a'], ['b']]);
     });
 
     it('keeps one wake-up for several tasks waiting on the same batch', () => {

@@ -77,7 +77,7 @@ function run(ops: readonly Op[], batchSize: number): { refused: string[]; refere
   const queued = registry(clock);
   const queue = new TaskQueue<TaskPayload>({ batchSize, maxBatchingDelayMs: 0, maxPending: 10_000 });
   const deliver = (peer: Registry, tasks: readonly PeerTask[]): ReplicationItemResult[] => {
-    const outcome = applyBatch(encodeReplicationList(tasks.map(toItem)), { registry: peer, clock, limits: LIMITS });
+    const outcome = applyBatch(encodeReplicationList(tasks.map(toItem)), { registry: peer, clock, limits: LIMITS, maxItems: Number.MAX_SAFE_INTEGER });
     if (!('response' in outcome)) throw new Error(outcome.error);
     return outcome.response.responseList;
   };
