@@ -3,6 +3,7 @@
 import { FragmentEncoder, Pieces, splicedEncoder } from './record-fragments';
 import { InstanceView, PortInfo } from '../domain/model';
 import { DecodedInstance, decodeInstance, DecodeDefaults, DecodeError } from './instance-decoder';
+import { DEFAULT_BODY_SHAPE, jsonShapeError } from './body-shape';
 
 const EMPTY_METADATA = '{"@class":"java.util.Collections$EmptyMap"}';
 const q = JSON.stringify;
@@ -100,6 +101,9 @@ export function applicationsDocumentJson(apps: Iterable<readonly [string, Iterab
 
 /** Parses a JSON registration body and normalises the instance. Throws DecodeError. */
 export function decodeInstanceJson(body: string, defaults: DecodeDefaults): DecodedInstance {
+  const caps = defaults.shape ?? DEFAULT_BODY_SHAPE;
+  const tooCostly = jsonShapeError(body, caps.maxEntries, caps.maxDepth);
+  if (tooCostly !== undefined) throw new DecodeError(tooCostly);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
