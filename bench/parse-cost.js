@@ -51,7 +51,7 @@ try {
 const fits = (format, body) =>
   !shape ||
   (Buffer.byteLength(body) <= MAX_BODY_BYTES &&
-    (format === 'xml' ? shape.xmlShapeError(body, shape.DEFAULT_BODY_SHAPE) : shape.jsonShapeError(body, shape.DEFAULT_BODY_SHAPE.maxEntries, shape.DEFAULT_BODY_SHAPE.maxDepth)) === undefined);
+    (format === 'xml' ? shape.xmlShapeError(body, shape.DEFAULT_BODY_SHAPE) : shape.jsonShapeError(body, shape.DEFAULT_BODY_SHAPE)) === undefined);
 /** The largest `wrap(units 0..n-1)` that fits the caps and the body limit. */
 function atCaps(format, wrap, unit, join = '') {
   let parts = [];

@@ -101,8 +101,7 @@ export function applicationsDocumentJson(apps: Iterable<readonly [string, Iterab
 
 /** Parses a JSON registration body and normalises the instance. Throws DecodeError. */
 export function decodeInstanceJson(body: string, defaults: DecodeDefaults): DecodedInstance {
-  const caps = defaults.shape ?? DEFAULT_BODY_SHAPE;
-  const tooCostly = jsonShapeError(body, caps.maxEntries, caps.maxDepth);
+  const tooCostly = jsonShapeError(body, defaults.shape ?? DEFAULT_BODY_SHAPE);
   if (tooCostly !== undefined) throw new DecodeError(tooCostly);
   let parsed: unknown;
   try {

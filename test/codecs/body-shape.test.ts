@@ -1,6 +1,6 @@
 // The shape caps on registration bodies: what they are, that real bodies fit them, that each is enforced exactly at
 // its limit by the XML and JSON registration decoders, and that the counts cannot be fooled by quoted text.
-import { bodyShapeLimits, DEFAULT_BODY_SHAPE, jsonShapeError, MALFORMED, xmlShapeError } from '../../src/codecs/body-shape';
+import { bodyShapeLimits, DEFAULT_BODY_SHAPE, jsonShapeError, MALFORMED, replicationBatchJsonCaps, xmlShapeError } from '../../src/codecs/body-shape';
 import { DecodeError } from '../../src/codecs/instance-decoder';
 import { decodeInstanceJson } from '../../src/codecs/json';
 import { decodeInstanceXml } from '../../src/codecs/xml';
@@ -39,9 +39,9 @@ const LARGEST_XML = fixture('java-register-amazon.xml')
 describe('bodyShapeLimits', () => {
   describe('bodyShapeLimits()', () => {
     it('gives twice what a registration with every field and maxMetadataEntries entries needs', () => {
-      expect(bodyShapeLimits(128)).toEqual({ maxElements: 384, maxAttributes: 64, maxReferences: 512, maxEntries: 384, maxDepth: 16 });
+      expect(bodyShapeLimits(128)).toEqual({ maxElements: 384, maxAttributes: 64, maxReferences: 512, maxEntries: 384, maxKeysPerObject: 384, maxDepth: 16 });
       expect(bodyShapeLimits(0).maxElements).toBe(128);
-      expect(bodyShapeLimits(1000)).toMatchObject({ maxElements: 2128, maxEntries: 2128 });
+      expect(bodyShapeLimits(1000)).toMatchObject({ maxElements: 2128, maxEntries: 2128, maxKeysPerObject: 2128 });
     });
 
     it('is the default for decoders given no caps', () => {
@@ -86,30 +86,51 @@ describe('xmlShapeError', () => {
 });
 
 describe('jsonShapeError', () => {
+  const caps = (maxEntries: number, maxDepth: number, maxKeysPerObject = maxEntries) => ({ maxEntries, maxKeysPerObject, maxDepth });
+
   describe('jsonShapeError()', () => {
     it('accepts every real JSON registration, the largest with room to spare', () => {
       for (const body of [javaLegacyBody(), springBody(), jsClientBody(), javaLegacyBody({ metadata: FULL_METADATA })]) {
-        expect(jsonShapeError(JSON.stringify(body), CAPS.maxEntries / 2, 5)).toBeUndefined();
+        expect(jsonShapeError(JSON.stringify(body), { ...CAPS, maxEntries: CAPS.maxEntries / 2, maxDepth: 5 })).toBeUndefined();
       }
       for (const name of ['clients/java-legacy.register.json', 'clients/spring.register.json', 'clients/eureka-js-client.register.json', 'contract-4.1-instance.json']) {
-        expect(jsonShapeError(fixture(name), CAPS.maxEntries, CAPS.maxDepth)).toBeUndefined();
+        expect(jsonShapeError(fixture(name), CAPS)).toBeUndefined();
       }
     });
 
     it('counts commas and opened containers, not those inside strings', () => {
-      expect(jsonShapeError('{"a":[1,2],"b":{}}', 5, 2)).toBeUndefined();
-      expect(jsonShapeError('{"a":[1,2],"b":{}}', 4, 2)).toBe('Too many JSON values (limit 4)');
-      expect(jsonShapeError('{"a":"[{,,,}]","b\\"[,":"\\\\","c":"\\\\\\",{"}', 3, 1)).toBeUndefined();
+      expect(jsonShapeError('{"a":[1,2],"b":{}}', caps(5, 2))).toBeUndefined();
+      expect(jsonShapeError('{"a":[1,2],"b":{}}', caps(4, 2))).toBe('Too many JSON values (limit 4)');
+      expect(jsonShapeError('{"a":"[{,,,}]","b\\"[,":"\\\\","c":"\\\\\\",{"}', caps(3, 1))).toBeUndefined();
     });
 
     it('refuses nesting past maxDepth, wherever it is', () => {
-      expect(jsonShapeError('{"a":[[{}]],"b":[]}', 100, 4)).toBeUndefined();
-      expect(jsonShapeError('{"a":[[{}]],"b":[]}', 100, 3)).toBe('JSON nested too deeply (limit 3)');
-      expect(jsonShapeError('['.repeat(100_000), 1_000_000, 16)).toBe('JSON nested too deeply (limit 16)');
+      expect(jsonShapeError('{"a":[[{}]],"b":[]}', caps(100, 4))).toBeUndefined();
+      expect(jsonShapeError('{"a":[[{}]],"b":[]}', caps(100, 3))).toBe('JSON nested too deeply (limit 3)');
+      expect(jsonShapeError('['.repeat(100_000), caps(1_000_000, 16))).toBe('JSON nested too deeply (limit 16)');
+    });
+
+    it('refuses an object with more than maxKeysPerObject keys, however many values the text may hold', () => {
+      const object = (keys: number): string => `{${range(keys).map((i) => `"k${i}":[1,2]`).join(',')}}`;
+      expect(jsonShapeError(`[${object(10)},${object(10)}]`, caps(1000, 3, 10))).toBeUndefined();
+      expect(jsonShapeError(`[${object(10)},${object(11)}]`, caps(1000, 3, 10))).toBe('Too many keys in one JSON object (limit 10)');
+      expect(jsonShapeError(`[${range(5000).join(',')}]`, caps(10_000, 3, 10))).toBeUndefined();
     });
 
     it('leaves malformed JSON to JSON.parse', () => {
-      expect(jsonShapeError('{"a":"unterminated', 10, 10)).toBeUndefined();
+      expect(jsonShapeError('{"a":"unterminated', caps(10, 10))).toBeUndefined();
+    });
+  });
+});
+
+describe('replicationBatchJsonCaps', () => {
+  describe('replicationBatchJsonCaps()', () => {
+    it('lets a batch hold any number of registrations, none larger than a registration', () => {
+      const item = (metadata: Record<string, string>) => ({ action: 'Register', appName: 'ORDERS', id: 'i', lastDirtyTimestamp: '1', instanceInfo: javaLegacyBody({ metadata }).instance });
+      const batch = (items: number, metadata: Record<string, string>): string => JSON.stringify({ replicationList: range(items).map(() => item(metadata)) });
+      expect(jsonShapeError(batch(500, FULL_METADATA), replicationBatchJsonCaps(CAPS))).toBeUndefined();
+      const tooMany = Object.fromEntries(range(CAPS.maxKeysPerObject + 1).map((i) => [`k${i}`, 'v']));
+      expect(jsonShapeError(batch(2, tooMany), replicationBatchJsonCaps(CAPS))).toBe('Too many keys in one JSON object (limit 384)');
     });
   });
 });
