@@ -12,7 +12,7 @@ export interface DecodedInstance extends InstanceDraft {
   lease?: { registrationTimestamp: number; lastRenewalTimestamp: number; evictionTimestamp: number; serviceUpTimestamp: number };
 }
 
-/** Values used where a client leaves a field out. */
+/** Values used where a client leaves a field out, and the caps on a registration body's shape. */
 export interface DecodeDefaults {
   /** Heartbeat interval when leaseInfo omits it, seconds (Eureka: 30). */
   readonly renewalIntervalSecs: number;

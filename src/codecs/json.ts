@@ -99,7 +99,7 @@ export function applicationsDocumentJson(apps: Iterable<readonly [string, Iterab
   return applicationsPiecesJson(apps, versionsDelta, hashcode).toString();
 }
 
-/** Parses a JSON registration body and normalises the instance. Throws DecodeError. */
+/** Parses a JSON registration body and normalises the instance. Throws DecodeError, also for a body over its shape caps (`defaults.shape`). */
 export function decodeInstanceJson(body: string, defaults: DecodeDefaults): DecodedInstance {
   const tooCostly = jsonShapeError(body, defaults.shape ?? DEFAULT_BODY_SHAPE);
   if (tooCostly !== undefined) throw new DecodeError(tooCostly);

@@ -271,7 +271,7 @@ function decodeMetadata(value: unknown): unknown {
   return out;
 }
 
-/** Parses an XML registration body (root `<instance>`) and normalises the instance. Throws DecodeError. */
+/** Parses an XML registration body (root `<instance>`) and normalises the instance. Throws DecodeError, also for a body over its shape caps (`defaults.shape`). */
 export function decodeInstanceXml(body: string, defaults: DecodeDefaults): DecodedInstance {
   // fast-xml-parser's cost grows with elements and attributes far faster than with bytes: count them first.
   const tooCostly = xmlShapeError(body, defaults.shape ?? DEFAULT_BODY_SHAPE);
