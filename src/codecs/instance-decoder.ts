@@ -3,6 +3,7 @@
 // (`$` for text, `@name` for attributes), then normalised here.
 import { DataCenterInfo, dataCenterClassFor, effectiveId, InstanceStatus, parseStatus, PortInfo } from '../domain/model';
 import { InstanceDraft, RegistrationLimits, validateRegistration, Validation } from '../domain/registration';
+import { BodyShapeLimits, bodyShapeLimits } from './body-shape';
 
 /** An instance as decoded: the client's draft plus the server-owned fields when decoding a server's output. */
 export interface DecodedInstance extends InstanceDraft {
@@ -11,7 +12,7 @@ export interface DecodedInstance extends InstanceDraft {
   lease?: { registrationTimestamp: number; lastRenewalTimestamp: number; evictionTimestamp: number; serviceUpTimestamp: number };
 }
 
-/** Values used where a client leaves a field out. */
+/** Values used where a client leaves a field out, and the caps on a registration body's shape. */
 export interface DecodeDefaults {
   /** Heartbeat interval when leaseInfo omits it, seconds (Eureka: 30). */
   readonly renewalIntervalSecs: number;
@@ -19,6 +20,8 @@ export interface DecodeDefaults {
   readonly durationSecs: number;
   /** lastDirtyTimestamp for clients that send none (eureka-js-client), ms. */
   readonly now: number;
+  /** Caps on a registration body's shape (registration decoders only); default: DEFAULT_BODY_SHAPE. */
+  readonly shape?: BodyShapeLimits;
 }
 
 /**
@@ -31,9 +34,16 @@ export function parseTimestamp(value: unknown): number | undefined | null {
   return Number.isSafeInteger(n) && n >= 0 ? n : null;
 }
 
-/** The decode defaults of a server's registration limits at `now` (ms). */
+let lastShape: { readonly maxMetadataEntries: number; readonly caps: BodyShapeLimits } | undefined;
+
+function shapeFor(maxMetadataEntries: number): BodyShapeLimits {
+  if (lastShape?.maxMetadataEntries !== maxMetadataEntries) lastShape = { maxMetadataEntries, caps: bodyShapeLimits(maxMetadataEntries) };
+  return lastShape.caps;
+}
+
+/** The decode defaults of a server's registration limits at `now` (ms), with the body-shape caps they imply. */
 export function decodeDefaults(limits: RegistrationLimits, now: number): DecodeDefaults {
-  return { renewalIntervalSecs: limits.defaultRenewalIntervalSecs, durationSecs: limits.defaultDurationSecs, now };
+  return { renewalIntervalSecs: limits.defaultRenewalIntervalSecs, durationSecs: limits.defaultDurationSecs, now, shape: shapeFor(limits.maxMetadataEntries) };
 }
 
 /** Decodes and validates an instance a peer sent (batch Register, 409 body, sync); the app defaults to `app`. */

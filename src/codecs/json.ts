@@ -3,6 +3,7 @@
 import { FragmentEncoder, Pieces, splicedEncoder } from './record-fragments';
 import { InstanceView, PortInfo } from '../domain/model';
 import { DecodedInstance, decodeInstance, DecodeDefaults, DecodeError } from './instance-decoder';
+import { DEFAULT_BODY_SHAPE, jsonShapeError } from './body-shape';
 
 const EMPTY_METADATA = '{"@class":"java.util.Collections$EmptyMap"}';
 const q = JSON.stringify;
@@ -98,8 +99,10 @@ export function applicationsDocumentJson(apps: Iterable<readonly [string, Iterab
   return applicationsPiecesJson(apps, versionsDelta, hashcode).toString();
 }
 
-/** Parses a JSON registration body and normalises the instance. Throws DecodeError. */
+/** Parses a JSON registration body and normalises the instance. Throws DecodeError, also for a body over its shape caps (`defaults.shape`). */
 export function decodeInstanceJson(body: string, defaults: DecodeDefaults): DecodedInstance {
+  const tooCostly = jsonShapeError(body, defaults.shape ?? DEFAULT_BODY_SHAPE);
+  if (tooCostly !== undefined) throw new DecodeError(tooCostly);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);

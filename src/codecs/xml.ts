@@ -5,6 +5,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { FragmentEncoder, Pieces, splicedEncoder } from './record-fragments';
 import { InstanceView, PortInfo } from '../domain/model';
 import { DecodedInstance, decodeInstance, DecodeDefaults, DecodeError } from './instance-decoder';
+import { DEFAULT_BODY_SHAPE, MAX_BODY_DEPTH, xmlShapeError } from './body-shape';
 
 const EMPTY_METADATA = '<metadata class="java.util.Collections$EmptyMap"/>';
 
@@ -235,7 +236,7 @@ const parser = new XMLParser({
   trimValues: true,
   ignoreDeclaration: true,
   ignorePiTags: true,
-  maxNestedTags: 32,
+  maxNestedTags: MAX_BODY_DEPTH,
   processEntities: true,
   // Stateless: predefined entities and character references only; DTD entities are never expanded.
   entityDecoder: {
@@ -270,8 +271,11 @@ function decodeMetadata(value: unknown): unknown {
   return out;
 }
 
-/** Parses an XML registration body (root `<instance>`) and normalises the instance. Throws DecodeError. */
+/** Parses an XML registration body (root `<instance>`) and normalises the instance. Throws DecodeError, also for a body over its shape caps (`defaults.shape`). */
 export function decodeInstanceXml(body: string, defaults: DecodeDefaults): DecodedInstance {
+  // fast-xml-parser's cost grows with elements and attributes far faster than with bytes: count them first.
+  const tooCostly = xmlShapeError(body, defaults.shape ?? DEFAULT_BODY_SHAPE);
+  if (tooCostly !== undefined) throw new DecodeError(tooCostly);
   let doc: unknown;
   try {
     if (DTD.test(body) || XMLValidator.validate(body) !== true) throw new DecodeError('cannot parse request body');
