@@ -6,6 +6,7 @@ import { parseStatus } from '../domain/model';
 import { RegistrationLimits } from '../domain/registration';
 import { Registry } from '../domain/registry';
 import { instanceJson } from '../codecs/json';
+import { bodyShapeLimits, jsonShapeError, replicationBatchJsonCaps } from '../codecs/body-shape';
 import { acceptInstance, DecodeError, parseTimestamp } from '../codecs/instance-decoder';
 import { REPLICATION_ACTIONS, ReplicationAction, ReplicationItemResult, ReplicationListResponse } from './protocol';
 
@@ -28,6 +29,9 @@ export function applyBatch(body: string, deps: BatchReceiverDeps): BatchOutcome 
   const tooMany = { error: `replicationList holds more than ${deps.maxItems} items (replicationBatchSize)` };
   // Counted on the text first: a body of millions of tiny items would otherwise cost its parse before being refused.
   if (countListItems(body, deps.maxItems) > deps.maxItems) return tooMany;
+  // No object larger or deeper than a registration: JSON.parse slows down sharply on one huge object.
+  const shape = jsonShapeError(body, replicationBatchJsonCaps(bodyShapeLimits(deps.limits.maxMetadataEntries)));
+  if (shape !== undefined) return { error: shape };
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);

@@ -168,12 +168,28 @@ describe('batch receiver', () => {
       expect(registry.size).toBe(0);
     });
 
-    it('answers 400 to a Register whose hostName is wrapped in {"$":…} 50 000 levels deep and still applies the next item', () => {
+    it('refuses a whole batch holding a Register whose hostName is wrapped in {"$":…} 50 000 levels deep, before parsing it', () => {
       const { apply, registry } = setup();
       registry.register(makeInstance({ id: 'live' }), true);
       const deep = '{"$":'.repeat(50_000) + '"10.0.0.7"' + '}'.repeat(50_000);
       const body = `{"replicationList":[{"appName":"ORDERS","id":"${ID}","action":"Register","instanceInfo":{"instanceId":"${ID}","hostName":${deep},"app":"ORDERS","ipAddr":"10.0.0.7","dataCenterInfo":{"name":"MyOwn"}}},{"appName":"ORDERS","id":"live","action":"Cancel"}]}`;
+      expect(apply(body)).toEqual({ error: 'JSON nested too deeply (limit 16)' });
+      expect(registry.size).toBe(1);
+    });
+
+    it('answers 400 to a Register whose hostName is an object a few levels deep and still applies the next item', () => {
+      const { apply, registry } = setup();
+      registry.register(makeInstance({ id: 'live' }), true);
+      const deep = '{"$":'.repeat(5) + '"10.0.0.7"' + '}'.repeat(5);
+      const body = `{"replicationList":[{"appName":"ORDERS","id":"${ID}","action":"Register","instanceInfo":{"instanceId":"${ID}","hostName":${deep},"app":"ORDERS","ipAddr":"10.0.0.7","dataCenterInfo":{"name":"MyOwn"}}},{"appName":"ORDERS","id":"live","action":"Cancel"}]}`;
       expect(response(apply(body)).responseList.map((r) => r.statusCode)).toEqual([400, 200]);
+      expect(registry.size).toBe(0);
+    });
+
+    it('refuses a whole batch holding one object with more keys than a registration could have, before parsing it', () => {
+      const { apply, registry } = setup();
+      const keys = Array.from({ length: 100_000 }, (_, i) => `"k${i}":1`).join(',');
+      expect(apply(`{"replicationList":[{"appName":"ORDERS","id":"${ID}","action":"Cancel","junk":{${keys}}}]}`)).toEqual({ error: expect.stringMatching(/Too many keys in one JSON object/) });
       expect(registry.size).toBe(0);
     });
 
