@@ -23,9 +23,9 @@
 //
 // Settings (environment variables, defaults in CONFIG): SOAK_SECONDS (attack, 100), SOAK_WARMUP_SECONDS (8),
 // SOAK_RECOVERY_SECONDS (60), SOAK_GOOD_APPS × SOAK_GOOD_PER_APP (10 × 10), SOAK_HEARTBEAT_MS (1000),
-// SOAK_LEASE_SECS (6), SOAK_RENEWAL_WINDOW_MS (5000), SOAK_DELTA_POLL_MS (5000), SOAK_MONITOR_MS (1000), SOAK_HOSTILE_REQUESTS (10000),
+// SOAK_LEASE_SECS (6), SOAK_TRAP_LEASE_SECS (30), SOAK_RENEWAL_WINDOW_MS (5000), SOAK_DELTA_POLL_MS (5000), SOAK_MONITOR_MS (1000), SOAK_HOSTILE_REQUESTS (10000),
 // SOAK_HOSTILE_CONCURRENCY (48), SOAK_SLOW_CONNECTIONS (400), SOAK_SLOW_TRICKLE_MS (5000), SOAK_OVERSIZED (30),
-// SOAK_OVERSIZED_MB (20), SOAK_BATCH_BOMBS (20), SOAK_RSS_SETTLED_MB (64), SOAK_SERVER (dist/cli.js),
+// SOAK_OVERSIZED_MB (20), SOAK_BATCH_BOMBS (10), SOAK_RSS_SETTLED_MB (64), SOAK_SERVER (dist/cli.js),
 // SOAK_SERVER_ARGS (extra server flags, space-separated). Quick check: SOAK_SECONDS=20 SOAK_HOSTILE_REQUESTS=2000
 // SOAK_RECOVERY_SECONDS=15 npm run soak.
 const fs = require('node:fs');
@@ -68,6 +68,8 @@ const CONFIG = {
   leaseSecs: Math.max(1, Math.floor(num('SOAK_LEASE_SECS', 6))),
   /** The server's --renewal-window-ms: self-preservation counts renewals over this window, and suspends expiry for
    * one window after start-up. Shorter than the warm-up, so expiry is judged on renewals when the attack starts. */
+  /** Lease the trap registrations ask for: long enough that they pile up, short enough to have run out by the end. */
+  trapLeaseSecs: Math.max(1, Math.floor(num('SOAK_TRAP_LEASE_SECS', 30))),
   renewalWindowMs: Math.max(1000, Math.floor(num('SOAK_RENEWAL_WINDOW_MS', 5000))),
   /** Each good instance polls the delta this often. */
   deltaPollMs: Math.max(100, num('SOAK_DELTA_POLL_MS', 5000)),
@@ -83,7 +85,7 @@ const CONFIG = {
   oversized: Math.floor(num('SOAK_OVERSIZED', 30)),
   oversizedBytes: Math.floor(num('SOAK_OVERSIZED_MB', 20) * MB),
   /** Batch bombs, alternately from a non-peer address and from the peer's; one in flight at a time. */
-  batchBombs: Math.floor(num('SOAK_BATCH_BOMBS', 20)),
+  batchBombs: Math.floor(num('SOAK_BATCH_BOMBS', 10)),
   /** Resident memory counts as back once within this of the baseline. */
   rssSettledBytes: num('SOAK_RSS_SETTLED_MB', 64) * MB,
   server: process.env.SOAK_SERVER || 'dist/cli.js',
@@ -683,12 +685,42 @@ const churnIds = [];
 let trapCount = 0;
 /** Trap instances still registered at the end (their leases ran out long before), null when unknown. */
 let trapRemaining = null;
+/** What the server's /metrics said at the end: 5xx it recorded (including answers to clients already gone). */
+let serverMetrics = null;
+
+/** Reads /metrics: request counts with a 5xx code by method and route, evictions, status overrides by origin. */
+async function scrapeMetrics() {
+  const res = await goodRequest('GET', '/metrics', undefined, 10000, null);
+  if (res.status !== 200) return null;
+  const out = { server5xx: 0, server5xxByRoute: {}, evictions: 0, statusOverrides: {} };
+  for (const line of res.body.toString('utf8').split('\n')) {
+    let m = /^zone_registry_http_request_duration_seconds_count\{(.*)\} (\S+)$/.exec(line);
+    if (m) {
+      const labels = Object.fromEntries([...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+      if (/^5/.test(labels.code || '') && Number(m[2]) > 0) {
+        out.server5xx += Number(m[2]);
+        const key = `${labels.method} ${labels.route} ${labels.code}`;
+        out.server5xxByRoute[key] = (out.server5xxByRoute[key] || 0) + Number(m[2]);
+      }
+      continue;
+    }
+    if ((m = /^zone_registry_evictions_total (\S+)$/.exec(line))) out.evictions = Number(m[1]);
+    else if ((m = /^zone_registry_status_overrides_total\{(.*)\} (\S+)$/.exec(line))) out.statusOverrides[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+/** When each trap registration was sent, ms since the epoch. */
+const trapRegisteredAt = [];
+/** Trap registrations whose lease had run out (with a few seconds for the eviction pass) when the end was checked. */
+let trapExpired = 0;
 
 /** The mixed stream: each kind builds one request; weights are per 100 requests. */
 const MIXED = [
   ['trap: renewalIntervalInSecs 1, never heartbeats', 3, () => {
     const id = `trap-${trapCount++}`;
-    const doc = instanceDoc('SOAK-TRAP', id, { leaseInfo: { renewalIntervalInSecs: 1, durationInSecs: CONFIG.leaseSecs } });
+    const doc = instanceDoc('SOAK-TRAP', id, { leaseInfo: { renewalIntervalInSecs: 1, durationInSecs: CONFIG.trapLeaseSecs } });
+    trapRegisteredAt.push(Date.now());
     return { method: 'POST', path: '/eureka/apps/SOAK-TRAP', headers: JSON_HEADERS, body: JSON.stringify(doc), localAddress: hostileAddr() };
   }],
   ['VIP bomb: register 64 VIPs', 2, () => {
@@ -1120,10 +1152,13 @@ async function main() {
       final.notUp.push(...r.notUp);
     }
     await sampleStatus();
+    serverMetrics = await scrapeMetrics();
     const trap = await goodRequest('GET', '/eureka/apps/SOAK-TRAP', undefined, 10000, null);
     try {
       const list = trap.status === 200 ? JSON.parse(trap.body.toString('utf8')).application.instance : [];
       trapRemaining = Array.isArray(list) ? list.length : 1;
+      const cutoff = Date.now() - (CONFIG.trapLeaseSecs + 5) * 1000;
+      trapExpired = trapRegisteredAt.filter((t) => t < cutoff).length;
     } catch {
       /* unknown */
     }
@@ -1157,7 +1192,11 @@ function report({ peer, cpu, final, crashed, trapLeft, loadStart, loadEnd }) {
   const lastSp = trapLeft;
 
   const targets = [
-    { name: 'no 5xx', ok: fiveXX === 0, value: `${fiveXX} 5xx` },
+    {
+      name: 'no 5xx (answered, or recorded by the server)',
+      ok: fiveXX === 0 && (serverMetrics === null || serverMetrics.server5xx === 0),
+      value: `${fiveXX} answered; ${serverMetrics ? `${serverMetrics.server5xx} in the server's /metrics${serverMetrics.server5xx ? ` (${Object.entries(serverMetrics.server5xxByRoute).map(([r, n]) => `${r}: ${n}`).join(', ')})` : ''}` : '/metrics not read'}`,
+    },
     { name: 'server stayed alive', ok: !crashed, value: crashed ? `exited during ${crashed.phase} at ${crashed.atSecs} s (code ${crashed.code}, signal ${crashed.signal})` : 'alive' },
     { name: 'no good instance lost', ok: lostIds.size === 0, value: `${lostIds.size} lost (${good.lost.size} during the run, ${final.absent.length} absent at the end; ${good.lossEvents} loss events)` },
     { name: 'every good instance UP at the end', ok: final.notUp.length === 0 && !crashed, value: `${final.notUp.length} not UP at the end (${good.notUp.size} seen not UP during the run)` },
@@ -1217,7 +1256,7 @@ function report({ peer, cpu, final, crashed, trapLeft, loadStart, loadEnd }) {
   p(`- Oversized ${CONFIG.oversizedBytes / MB} MB bodies: ${Object.entries(oversizedOutcomes).map(([o, n]) => `${o}: ${n}`).join(', ') || 'none sent'} (413 read vs reset; median bytes written before the outcome ${fmtMB(medianOf(oversized.results.map((r) => r.writtenBytes)))}).`);
   p(`- Batch bombs (${(bombs.gzipBytes / 1024).toFixed(1)} KB gzip → ${(bombs.inflatedBytes / MB).toFixed(1)} MB, ${bombs.items} items): ${bombs.results.map((b) => `${b.fromPeer ? 'peer' : 'non-peer'} ${b.outcome}`).join(', ') || 'none answered'}.`);
   p(`- Slow connections: ${slow.opened} opened, ${slow.answered} answered by the server, ${slow.closedByServer} closed without an answer, ${slow.heldToEnd} still open at the end of the attack.`);
-  p(`- Self-preservation (not a target): ${selfPreservation.everActive ? `engaged at ${selfPreservation.firstActiveAtSecs} s` : 'never engaged after the start-up window'}; at the end ${lastSp ? `${lastSp.active ? 'active' : 'inactive'} (${lastSp.cause}), expected ${lastSp.expectedRenewalsPerMin} renewals/min vs ${lastSp.renewalsLastMin} counted, ${lastSp.instances} instances registered, lease expiry ${lastSp.leaseExpirationEnabled ? 'enabled' : 'SUSPENDED'}` : 'unknown'}; ${trapCount} trap instances registered, ${trapRemaining ?? 'unknown'} still registered at the end (${CONFIG.leaseSecs} s leases, never renewed).`);
+  p(`- Self-preservation (not a target): ${selfPreservation.everActive ? `engaged at ${selfPreservation.firstActiveAtSecs} s` : 'never engaged after the start-up window'}; at the end ${lastSp ? `${lastSp.active ? 'active' : 'inactive'} (${lastSp.cause}), expected ${lastSp.expectedRenewalsPerMin} renewals/min vs ${lastSp.renewalsLastMin} counted, ${lastSp.instances} instances registered, lease expiry ${lastSp.leaseExpirationEnabled ? 'enabled' : 'SUSPENDED'}` : 'unknown'}; ${trapCount} trap instances registered (${CONFIG.trapLeaseSecs} s leases, never renewed), ${trapRemaining ?? 'unknown'} still registered at the end, where at most ${trapCount - trapExpired} should be${serverMetrics ? `; ${serverMetrics.evictions} evictions in all` : ''}.`);
   p(`- Dummy peer received ${peer.batches} replication batches (${peer.items} items), ${peer.syncs} startup-sync fetches.`);
   p(`- Server log: ${server.warnLines} lines mentioning warn, ${server.errorLines} mentioning error.`);
   p(`- Mixed stream: at most ${attack.maxMixedInFlight} in flight (cap ${CONFIG.hostileConcurrency}).`);
@@ -1256,8 +1295,9 @@ function report({ peer, cpu, final, crashed, trapLeft, loadStart, loadEnd }) {
     bombs: { gzipBytes: bombs.gzipBytes, inflatedBytes: bombs.inflatedBytes, items: bombs.items, results: bombs.results },
     slow: { opened: slow.opened, answered: slow.answered, closedByServer: slow.closedByServer, heldToEnd: slow.heldToEnd, lifetimeMs: slow.lifetimesMs.percentiles() },
     selfPreservation,
+    serverMetrics,
     peer,
-    attack: { mixedSent: attack.mixedSent, maxMixedInFlight: attack.maxMixedInFlight, trapInstances: trapCount, trapRemaining },
+    attack: { mixedSent: attack.mixedSent, maxMixedInFlight: attack.maxMixedInFlight, trapInstances: trapCount, trapRemaining, trapLeaseRunOut: trapExpired },
   };
   fs.writeFileSync(file, JSON.stringify(json, (k, v) => (v === Infinity ? 'Infinity' : v), 2));
   console.error(`soak: results in ${path.relative(ROOT, file)}`);
