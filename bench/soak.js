@@ -1027,11 +1027,9 @@ function sendBomb(i, bomb) {
 // ---------------------------------------------------------------------------------------------------------------
 // The run
 
-async function runAttack() {
+async function runAttack(bomb) {
   const seconds = CONFIG.attackSeconds;
   const deadline = Date.now() + seconds * 1000;
-  const bomb = CONFIG.batchBombs > 0 ? batchBomb() : null;
-  if (bomb) Object.assign(bombs, { gzipBytes: bomb.gzip.length, inflatedBytes: bomb.inflatedBytes, items: bomb.items });
   // Slow-loris connections open over the first tenth of the attack (at most 10 s).
   const slowSpreadMs = Math.min(10000, (seconds * 1000) / 10);
   for (let i = 0; i < CONFIG.slowConnections; i++) later((i * slowSpreadMs) / CONFIG.slowConnections, () => openSlow(i));
@@ -1089,6 +1087,10 @@ async function main() {
   const peer = await startPeer(peerPort);
   await startServer(port, peerPort);
 
+  // Built before any measurement: compressing 16 MB pauses this process for a moment.
+  const bomb = CONFIG.batchBombs > 0 ? batchBomb() : null;
+  if (bomb) Object.assign(bombs, { gzipBytes: bomb.gzip.length, inflatedBytes: bomb.inflatedBytes, items: bomb.items });
+
   // Good fleet.
   good.refs = goodFleet();
   for (let i = 0; i < good.refs.length; i += 10) {
@@ -1109,7 +1111,7 @@ async function main() {
   log(`attack for ${CONFIG.attackSeconds} s: ${CONFIG.hostileRequests} mixed hostile requests, ${CONFIG.slowConnections} slow connections, ${CONFIG.oversized} oversized bodies, ${CONFIG.batchBombs} batch bombs (baseline RSS ${fmtMB(rss.baseline)})`);
   phase = 'attack';
   const cpu0 = { server: cpuMs(server.pid), gen: process.cpuUsage(), machine: machineCpuMs(), at: performance.now() };
-  await runAttack();
+  await runAttack(bomb);
   const cpu = server.exited
     ? null
     : (() => {
