@@ -930,8 +930,9 @@ function openSlow(i) {
       slow.closedByServer++;
       stats.record('reset');
     }
-    // The attacker comes back.
-    if (!attack.stop) later(1000, () => openSlow(i));
+    // The attacker comes back, after one trickle interval: a server that refuses its connections at once (a
+    // per-address cap) must not turn 400 slow connections into a connection storm.
+    if (!attack.stop) later(CONFIG.slowTrickleMs, () => openSlow(i));
   });
 }
 
