@@ -34,19 +34,13 @@ const net = require('node:net');
 const { spawn, execFileSync } = require('node:child_process');
 const { fleet, registrationBody, heartbeatPath, registrationPath } = require('./instances');
 const { Samples, median, cpuMs, machineCpuMs, memory, withCpu, closedLoop, autocannonLoop, request, openLoop } = require('./load');
+const { num } = require('./env');
 
 const ROOT = path.resolve(__dirname, '..');
 
 // ---------------------------------------------------------------------------------------------------------------
 // Configuration
 
-const num = (name, def) => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
-  return n;
-};
 
 const SECONDS = num('BENCH_SECONDS', 5);
 const WARMUP = num('BENCH_WARMUP_SECONDS', 1);

@@ -38,6 +38,7 @@ const zlib = require('node:zlib');
 const { spawn } = require('node:child_process');
 const { registrationBody } = require('./instances');
 const { Samples, cpuMs, machineCpuMs, memory } = require('./load');
+const { num } = require('./env');
 
 const ROOT = path.resolve(__dirname, '..');
 const MB = 1024 * 1024;
@@ -45,13 +46,6 @@ const MB = 1024 * 1024;
 // ---------------------------------------------------------------------------------------------------------------
 // Configuration
 
-const num = (name, def) => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
-  return n;
-};
 
 const CONFIG = {
   /** Seconds of hostile traffic. */
