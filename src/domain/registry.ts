@@ -6,6 +6,7 @@ import { DeltaLog } from './delta-log';
 import { Lease } from './lease';
 import { ActionType, InstanceInfo, InstanceRecord, InstanceStatus, InstanceView, StatusSource } from './model';
 import { resolveStatus } from './override-rules';
+import { VipIndex, VipKind } from './vip-index';
 
 /** Registry settings (units in the names). */
 export interface RegistryOptions {
@@ -65,6 +66,7 @@ export class Registry {
   // Replaced, never mutated, on (un)subscribe: a listener may unsubscribe while an event is being dispatched.
   private listeners: readonly RegistryListener[] = [];
   private readonly delta: DeltaLog;
+  private readonly vips = new VipIndex<Lease>();
   private instanceCount = 0;
   private rev = 0;
 
@@ -129,6 +131,7 @@ export class Registry {
     if (existing) this.uncount(existing.record.instance.status);
     else this.instanceCount++;
     leases.set(incoming.id, lease);
+    this.vips.put(incoming.app, incoming.id, lease, instance.vipAddress, instance.secureVipAddress);
     this.count(decision.status);
     this.delta.record(key, lease.snapshot(), now);
     this.emit({ type: 'registered', view: lease, incoming, isReplication, isNew: !existing, previous: existing?.record.instance });
@@ -264,6 +267,11 @@ export class Registry {
     for (const [name, leases] of this.apps) if (leases.size > 0) yield [name, leases.values()];
   }
 
+  /** The leases listing `name` in their vipAddress ('vip') or secureVipAddress ('svip'), in registration order. */
+  byVip(kind: VipKind, name: string): Lease[] {
+    return this.vips.lookup(kind, name);
+  }
+
   /** Every lease. */
   *leases(): Iterable<Lease> {
     for (const leases of this.apps.values()) yield* leases.values();
@@ -313,6 +321,7 @@ export class Registry {
     if (!leases || !lease) return undefined;
     const now = this.options.clock.now();
     leases.delete(id);
+    this.vips.delete(app, id);
     if (leases.size === 0) this.apps.delete(app);
     this.instanceCount--;
     this.uncount(lease.record.instance.status);

@@ -38,7 +38,7 @@ export function makeTestApp(options: TestAppOptions = {}): TestApp {
     deltaRetentionMs: settings.deltaRetentionMs,
     maxInstancesPerApp: settings.maxInstancesPerApp,
   });
-  const cache = new ResponseCache(registry, clock, 0);
+  const cache = new ResponseCache(registry, clock, 0, settings.responseCacheMaxBytes);
   const deps: AppDeps = {
     registry,
     cache,
@@ -50,6 +50,7 @@ export function makeTestApp(options: TestAppOptions = {}): TestApp {
       maxBodyBytes: settings.maxBodyBytes,
       maxNameLength: settings.maxNameLength,
       maxMetadataEntries: settings.maxMetadataEntries,
+      maxVipAddresses: settings.maxVipAddresses,
       defaultRenewalIntervalSecs: settings.leaseRenewalIntervalSecs,
       defaultDurationSecs: settings.leaseDurationSecs,
     },

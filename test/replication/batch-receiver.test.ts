@@ -5,7 +5,7 @@ import { ReplicationListResponse } from '../../src/replication/protocol';
 import { makeInstance } from '../helpers/instances';
 import { makeRegistry } from '../domain/registry-fixture';
 
-const LIMITS = { maxNameLength: 255, maxMetadataEntries: 100, defaultRenewalIntervalSecs: 30, defaultDurationSecs: 90 };
+const LIMITS = { maxNameLength: 255, maxMetadataEntries: 100, maxVipAddresses: 16, defaultRenewalIntervalSecs: 30, defaultDurationSecs: 90 };
 const ID = '10.0.0.7:orders:8080';
 
 function setup(options: Parameters<typeof makeRegistry>[0] = {}) {

@@ -1,0 +1,101 @@
+'use strict';
+// Memory held per change in the delta log: registers and cancels N instances with realistic ~1 KB JSON bodies
+// through the path a registration takes (body bytes → text → decode → validate → register; cancel), optionally
+// serving the delta in JSON and XML every few changes as polling clients make the server do, then forces a
+// collection and reports heap + external bytes per delta entry held.
+//
+// Usage: npm run build --silent && node --expose-gc bench/delta-memory.js [N] [--no-fetch] [--keep]
+//   N          changes to hold (default 20,000)
+//   --no-fetch do not serve the delta while churning (fewer cached encodings)
+//   --keep     register only, no cancels: leases and ADDED entries held instead of DELETED ones
+const path = require('node:path');
+const { registrationBody, instanceRef } = require('./instances');
+
+const dist = (p) => require(path.join(__dirname, '..', 'dist', p));
+const { ManualClock } = dist('domain/clock');
+const { Registry } = dist('domain/registry');
+const { validateRegistration } = dist('domain/registration');
+const { CODECS } = dist('codecs/documents');
+const { decodeDefaults } = dist('codecs/instance-decoder');
+const { ResponseCache } = dist('http/response-cache');
+const { defaultSettings } = dist('config/settings');
+
+if (typeof global.gc !== 'function') {
+  console.error('run with node --expose-gc');
+  process.exit(2);
+}
+
+const args = process.argv.slice(2);
+const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 20000);
+const fetch = !args.includes('--no-fetch');
+const keep = args.includes('--keep');
+const FETCH_EVERY = 500;
+
+const s = defaultSettings();
+const limits = {
+  maxNameLength: s.maxNameLength,
+  maxMetadataEntries: s.maxMetadataEntries,
+  maxVipAddresses: s.maxVipAddresses,
+  defaultRenewalIntervalSecs: s.leaseRenewalIntervalSecs,
+  defaultDurationSecs: s.leaseDurationSecs,
+};
+
+function measure() {
+  global.gc();
+  global.gc();
+  const m = process.memoryUsage();
+  return { heap: m.heapUsed, external: m.external };
+}
+
+const clock = new ManualClock(1_700_000_000_000);
+// Retention longer than the run: every change stays held.
+const registry = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 3_600_000, maxInstancesPerApp: 1_000_000 });
+let cache = new ResponseCache(registry, clock, 0, s.responseCacheMaxBytes);
+const perApp = 100;
+const refs = Array.from({ length: n }, (_, i) => instanceRef(Math.floor(i / perApp), i % perApp, perApp));
+// Bodies arrive as bytes; built up front so they are not counted.
+const bodies = refs.map((ref) => Buffer.from(registrationBody(ref, { now: clock.now() })));
+
+const before = measure();
+const started = process.hrtime.bigint();
+for (let i = 0; i < n; i++) {
+  const text = bodies[i].toString('utf8');
+  const decoded = CODECS.json.decodeInstance(text, decodeDefaults(limits, clock.now()));
+  const valid = validateRegistration(decoded, refs[i].app, limits);
+  if ('error' in valid) throw new Error(valid.error);
+  registry.register(valid.ok);
+  if (!keep) registry.cancel(refs[i].app, refs[i].id);
+  clock.advance(1);
+  if (fetch && i % FETCH_EVERY === FETCH_EVERY - 1) {
+    cache.get('delta', '', 'json', false);
+    cache.get('delta', '', 'xml', false);
+  }
+}
+const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+// The cached delta payloads are the response cache's, not what the log holds per change: dropped before measuring.
+cache = undefined;
+const after = measure();
+const held = registry.deltaSize;
+const heap = after.heap - before.heap;
+const external = after.external - before.external;
+const bodyBytes = bodies.reduce((sum, b) => sum + b.length, 0) / n;
+const perEntry = (heap + external) / held;
+console.log(
+  JSON.stringify(
+    {
+      changes: n,
+      mode: keep ? 'register' : 'register+cancel',
+      deltaFetches: fetch,
+      deltaEntries: held,
+      bodyBytes: Math.round(bodyBytes),
+      heapBytes: heap,
+      externalBytes: external,
+      bytesPerEntry: Math.round(perEntry),
+      changesPerSec: Math.round((n * (keep ? 1 : 2)) / (elapsedMs / 1000)),
+    },
+    null,
+    2,
+  ),
+);
+// Keeps the registry (and its delta log) alive until after the measurement.
+if (registry.size < 0) console.log(registry.revision);
