@@ -66,7 +66,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     defaultDurationSecs: s.leaseDurationSecs,
   };
 
-  const registry = new Registry({ clock, defaultLeaseDurationMs: s.leaseDurationSecs * 1000, deltaRetentionMs: s.deltaRetentionMs, maxInstancesPerApp: s.maxInstancesPerApp });
+  const registry = new Registry({ clock, defaultLeaseDurationMs: s.leaseDurationSecs * 1000, deltaRetentionMs: s.deltaRetentionMs, maxInstancesPerApp: s.maxInstancesPerApp, deltaMaxBytes: s.deltaMaxBytes });
   registry.subscribe(registryEventLogger(logger));
   const selfPreservation = new SelfPreservation(
     clock,

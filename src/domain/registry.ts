@@ -17,6 +17,8 @@ export interface RegistryOptions {
   readonly deltaRetentionMs: number;
   /** Most instances one app may hold; a registration beyond it is refused. */
   readonly maxInstancesPerApp: number;
+  /** Estimated bytes the delta log may hold; past it the oldest changes leave early (default: no bound). */
+  readonly deltaMaxBytes?: number;
 }
 
 /** Something that happened in the registry; listeners (logging, replication, metrics) subscribe to these. */
@@ -71,7 +73,7 @@ export class Registry {
   private rev = 0;
 
   constructor(private readonly options: RegistryOptions) {
-    this.delta = new DeltaLog(options.deltaRetentionMs);
+    this.delta = new DeltaLog(options.deltaRetentionMs, options.deltaMaxBytes);
   }
 
   /** Monotonic number that moves on every content change (register, cancel, eviction, status, metadata). */
@@ -305,6 +307,16 @@ export class Registry {
   /** Entries currently in the delta log. */
   get deltaSize(): number {
     return this.delta.size;
+  }
+
+  /** Estimated bytes the delta log holds. */
+  get deltaBytes(): number {
+    return this.delta.bytes;
+  }
+
+  /** Changes the delta log dropped before their retention ended, to stay within deltaMaxBytes. */
+  get deltaDroppedEarly(): number {
+    return this.delta.droppedEarly;
   }
 
   /** Status override per instance key `APP/id`. */

@@ -37,6 +37,7 @@ export function makeTestApp(options: TestAppOptions = {}): TestApp {
     defaultLeaseDurationMs: settings.leaseDurationSecs * 1000,
     deltaRetentionMs: settings.deltaRetentionMs,
     maxInstancesPerApp: settings.maxInstancesPerApp,
+    deltaMaxBytes: settings.deltaMaxBytes,
   });
   const cache = new ResponseCache(registry, clock, 0, settings.responseCacheMaxBytes);
   const deps: AppDeps = {
