@@ -9,7 +9,7 @@ interface Entry {
 }
 
 // Calibrated with bench/delta-memory.js against the heap a change holds: the record and its objects plus its cached
-// JSON and XML encodings (~1.2 KB of objects and ~1.1 + 1.5 KB of text for a 1 KB registration body).
+// JSON and XML encodings (~1 KB of objects and ~1.2 + 1.6 KB of text for a 1 KB registration body).
 const FIXED_BYTES = 2400;
 const BYTES_PER_CHAR = 3;
 const BYTES_PER_MAP_ENTRY = 48;
