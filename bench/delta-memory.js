@@ -4,7 +4,7 @@
 // serving the delta in JSON and XML every few changes as polling clients make the server do, then forces a
 // collection and reports heap + external bytes per delta entry held.
 //
-// Usage: npm run build --silent && node --expose-gc bench/delta-memory.js [N] [--no-fetch] [--keep]
+// Usage: npm run build --silent && node --expose-gc bench/delta-memory.js [N] [--no-fetch | --json] [--keep] [--big] [--xml]
 //   N          changes to hold (default 20,000)
 //   --no-fetch do not serve the delta while churning (no cached encodings)
 //   --json     serve the delta in JSON only (XML too by default)
@@ -54,7 +54,7 @@ function measure() {
 }
 
 const clock = new ManualClock(1_700_000_000_000);
-// Retention longer than the run: every change stays held.
+// Retention longer than the run and no byte budget: every change stays held.
 const registry = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 3_600_000, maxInstancesPerApp: 1_000_000 });
 let cache = new ResponseCache(registry, clock, 0, s.responseCacheMaxBytes);
 const perApp = 100;
@@ -113,6 +113,7 @@ console.log(
       externalBytes: external,
       bytesPerEntry: Math.round(perEntry),
       estimatedBytesPerEntry: Math.round(registry.deltaBytes / held),
+      // Delta builds included.
       changesPerSec: Math.round((n * (keep ? 1 : 2)) / (elapsedMs / 1000)),
     },
     null,
