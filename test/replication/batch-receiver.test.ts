@@ -239,6 +239,7 @@ describe('batch receiver', () => {
         ['an unreadable port', javaInstance({ port: { $: 'http', '@enabled': 'true' } })],
         ['an unknown status', javaInstance({ status: 'SLEEPING' })],
         ['a name longer than the limit', javaInstance({ instanceId: 'x'.repeat(300) })],
+        ['more VIP names than the limit', javaInstance({ vipAddress: Array.from({ length: 17 }, (_, n) => `v${n}`).join(',') })],
       ])('answers 400 for an instance with %s and installs nothing', (_what, instanceInfo) => {
         const { codes, registry } = setup();
         expect(codes(register(instanceInfo))).toEqual([400]);
