@@ -71,7 +71,8 @@ export class DeltaLog {
     this.entries.set(key, { view, changedAt: now, bytes });
     this.heldBytes += bytes;
     this.gen++;
-    // A client that misses a change dropped early sees its apps__hashcode disagree and fetches the full registry.
+    // A client that misses a change dropped early usually sees apps__hashcode disagree and fetches the full registry;
+    // a change that leaves the status counts equal goes unseen until then (see deltaMaxBytes).
     while (this.heldBytes > this.maxBytes && this.entries.size > 1) {
       const [oldestKey, oldest] = this.entries.entries().next().value as [string, Entry];
       this.entries.delete(oldestKey);
