@@ -71,11 +71,19 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     replicationBatchSize: s.replicationBatchSize,
     maxNameLength: s.maxNameLength,
     maxMetadataEntries: s.maxMetadataEntries,
+    maxVipAddresses: s.maxVipAddresses,
     defaultRenewalIntervalSecs: s.leaseRenewalIntervalSecs,
     defaultDurationSecs: s.leaseDurationSecs,
   };
 
-  const registry = new Registry({ clock, defaultLeaseDurationMs: s.leaseDurationSecs * 1000, deltaRetentionMs: s.deltaRetentionMs, maxInstancesPerApp: s.maxInstancesPerApp, maxInstances: s.maxInstances });
+  const registry = new Registry({
+    clock,
+    defaultLeaseDurationMs: s.leaseDurationSecs * 1000,
+    deltaRetentionMs: s.deltaRetentionMs,
+    maxInstancesPerApp: s.maxInstancesPerApp,
+    maxInstances: s.maxInstances,
+    deltaMaxBytes: s.deltaMaxBytes,
+  });
   registry.subscribe(registryEventLogger(logger));
   const selfPreservation = new SelfPreservation(
     clock,
@@ -91,7 +99,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   );
   registry.subscribe(selfPreservationListener(selfPreservation));
   const evictor = new Evictor(registry, selfPreservation, { intervalMs: s.evictionIntervalMs, maxFraction: s.evictionMaxFraction, random });
-  const cache = new ResponseCache(registry, clock, s.responseCacheMaxStalenessMs);
+  const cache = new ResponseCache(registry, clock, s.responseCacheMaxStalenessMs, s.responseCacheMaxBytes);
   const clients = config.peerSet.peers.map((url) => (options.peerClient ?? ((u: string) => new HttpPeerClient(u, s.replicationTimeoutMs, security.peers)))(url));
   // Peer URLs may carry user:password@; nothing shown (status, dashboard, logs) does.
   const peerUrls = config.peerSet.peers.map(stripCredentials);

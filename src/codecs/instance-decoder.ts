@@ -102,15 +102,19 @@ function port(value: unknown, field: string, fallback: PortInfo): PortInfo {
 function stringMap(value: unknown, field: string): Record<string, string> {
   if (value === undefined || value === null || value === '') return {};
   if (!isObject(value)) throw new DecodeError(`Invalid ${field}: expected an object of strings`);
-  // No prototype: a metadata key named __proto__ is data like any other.
-  const out: Record<string, string> = Object.create(null);
+  // A plain object: V8 keeps a prototype-less one as a hash table, several times larger for the handful of keys an
+  // instance has, and it is held for the lease and the delta log. A key named __proto__ is still data (own property).
+  const out: Record<string, string> = {};
   for (const [key, v] of Object.entries(value)) {
     // The Java empty-map marker (`@class` in JSON, `class` attribute in XML) is not metadata.
     if (key === '@class' && typeof v === 'string') continue;
     if (v === null || v === undefined) continue;
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[key] = String(v);
-    else if (isObject(v) && ['string', 'number', 'boolean'].includes(typeof v['$'])) out[key] = String(v['$']);
+    let text: string;
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') text = String(v);
+    else if (isObject(v) && ['string', 'number', 'boolean'].includes(typeof v['$'])) text = String(v['$']);
     else throw new DecodeError(`Invalid ${field}.${key}: metadata values must be strings`);
+    if (key === '__proto__') Object.defineProperty(out, key, { value: text, enumerable: true, writable: true, configurable: true });
+    else out[key] = text;
   }
   return out;
 }

@@ -14,6 +14,8 @@ export interface InputLimits {
   readonly maxNameLength: number;
   /** Most metadata entries per instance. */
   readonly maxMetadataEntries: number;
+  /** Most comma-separated names in vipAddress, and in secureVipAddress. */
+  readonly maxVipAddresses: number;
 }
 
 /** Limits plus the lease defaults for instances that send no leaseInfo. */
@@ -39,6 +41,8 @@ export function validateRegistration(d: InstanceDraft, pathApp: string, limits: 
   const tooLong = checkLengths(d, limits.maxNameLength);
   if (tooLong) return { error: tooLong };
   if (Object.keys(d.metadata).length > limits.maxMetadataEntries) return { error: `Too many metadata entries (limit ${limits.maxMetadataEntries})` };
+  if (vipCount(d.vipAddress) > limits.maxVipAddresses) return { error: `Too many VIP addresses (limit ${limits.maxVipAddresses})` };
+  if (vipCount(d.secureVipAddress) > limits.maxVipAddresses) return { error: `Too many secure VIP addresses (limit ${limits.maxVipAddresses})` };
   const i: InstanceInfo = {
     id: d.id,
     instanceId: d.instanceId,
@@ -75,4 +79,12 @@ export function checkLengths(d: Pick<InstanceDraft, 'id' | 'app' | 'hostName' | 
     if (value !== undefined && value.length > max) return `${field === 'id' ? 'instanceId' : field} longer than ${max} characters`;
   }
   return undefined;
+}
+
+// Each name is indexed and may be cached as its own payload; counted as the VIP routes split them (on every comma).
+function vipCount(vips: string | undefined): number {
+  if (vips === undefined) return 0;
+  let count = 1;
+  for (let at = vips.indexOf(','); at !== -1; at = vips.indexOf(',', at + 1)) count++;
+  return count;
 }

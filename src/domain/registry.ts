@@ -6,6 +6,7 @@ import { DeltaLog } from './delta-log';
 import { Lease } from './lease';
 import { ActionType, InstanceInfo, InstanceRecord, InstanceStatus, InstanceView, StatusSource } from './model';
 import { resolveStatus } from './override-rules';
+import { VipIndex, VipKind } from './vip-index';
 
 /** Registry settings (units in the names). */
 export interface RegistryOptions {
@@ -18,6 +19,8 @@ export interface RegistryOptions {
   readonly maxInstancesPerApp: number;
   /** Most instances the whole registry may hold (app names are the client's: any number of apps); default: no bound. */
   readonly maxInstances?: number;
+  /** Estimated bytes the delta log may hold; past it the oldest changes leave early (default: no bound). */
+  readonly deltaMaxBytes?: number;
 }
 
 /** Something that happened in the registry; listeners (logging, replication, metrics) subscribe to these. */
@@ -81,11 +84,12 @@ export class Registry {
   // Replaced, never mutated, on (un)subscribe: a listener may unsubscribe while an event is being dispatched.
   private listeners: readonly RegistryListener[] = [];
   private readonly delta: DeltaLog;
+  private readonly vips = new VipIndex<Lease>();
   private instanceCount = 0;
   private rev = 0;
 
   constructor(private readonly options: RegistryOptions) {
-    this.delta = new DeltaLog(options.deltaRetentionMs);
+    this.delta = new DeltaLog(options.deltaRetentionMs, options.deltaMaxBytes);
   }
 
   /** Monotonic number that moves on every content change (register, cancel, eviction, status, metadata). */
@@ -149,6 +153,7 @@ export class Registry {
     if (existing) this.uncount(existing.record.instance.status);
     else this.instanceCount++;
     leases.set(incoming.id, lease);
+    this.vips.put(incoming.app, incoming.id, lease, instance.vipAddress, instance.secureVipAddress);
     this.count(decision.status);
     this.delta.record(key, lease.snapshot(), now);
     this.emit({ type: 'registered', view: lease, incoming, isReplication, isNew: !existing, previous: existing?.record.instance, renewed: lease.renewed });
@@ -287,6 +292,11 @@ export class Registry {
     for (const [name, leases] of this.apps) if (leases.size > 0) yield [name, leases.values()];
   }
 
+  /** The leases listing `name` in their vipAddress ('vip') or secureVipAddress ('svip'), in registration order. */
+  byVip(kind: VipKind, name: string): Lease[] {
+    return this.vips.lookup(kind, name);
+  }
+
   /** Every lease. */
   *leases(): Iterable<Lease> {
     for (const leases of this.apps.values()) yield* leases.values();
@@ -322,6 +332,16 @@ export class Registry {
     return this.delta.size;
   }
 
+  /** Estimated bytes the delta log holds. */
+  get deltaBytes(): number {
+    return this.delta.bytes;
+  }
+
+  /** Changes the delta log dropped before their retention ended, to stay within deltaMaxBytes. */
+  get deltaDroppedEarly(): number {
+    return this.delta.droppedEarly;
+  }
+
   /** Status override per instance key `APP/id`. */
   statusOverrides(): ReadonlyMap<string, InstanceStatus> {
     return this.overrides;
@@ -336,6 +356,7 @@ export class Registry {
     if (!leases || !lease) return undefined;
     const now = this.options.clock.now();
     leases.delete(id);
+    this.vips.delete(app, id);
     if (leases.size === 0) this.apps.delete(app);
     this.instanceCount--;
     this.uncount(lease.record.instance.status);

@@ -197,6 +197,8 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
         appsHashcode: registry.hashcode(),
         revision: registry.revision,
         deltaEntries: registry.deltaSize,
+        deltaBytes: registry.deltaBytes,
+        deltaDroppedEarly: registry.deltaDroppedEarly,
       },
       leaseExpirationEnabled: deps.expiryGate.isLeaseExpirationEnabled(now),
       responseCache: { ...cache.stats },

@@ -1,6 +1,8 @@
 // Encoded registry payloads (full, delta, per app, per VIP × JSON/XML × plain/gzip), cached as bytes for the
 // registry revision they were built at. A change invalidates them for the next read (Eureka serves a 30 s old copy);
-// heartbeats never do; a burst of writes between two reads costs one rebuild.
+// heartbeats never do; a burst of writes between two reads costs one rebuild. Named payloads (per app, per VIP: names
+// come from clients) are bounded by bytes and count, least recently used dropped first; the full registry and the
+// delta are few, always wanted, and too costly to rebuild per read, so they are kept outside that budget.
 import { gzip, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { Clock } from '../domain/clock';
@@ -15,8 +17,8 @@ import { Pieces } from '../codecs/record-fragments';
 const gzipAsync = promisify(gzip);
 // Below this size compressing inline is cheaper than a trip to the thread pool.
 const INLINE_GZIP_BYTES = 64 * 1024;
-// Distinct keys kept (VIP names come from clients); the oldest built are dropped past this.
-const MAX_ENTRIES = 4096;
+/** Most named payloads kept (VIP names come from clients); the least recently used are dropped past this. */
+export const MAX_NAMED_ENTRIES = 4096;
 
 /** What a payload is of: the full registry, the delta, one app, or one (secure) VIP. */
 export type PayloadKind = 'apps' | 'delta' | 'app' | 'vip' | 'svip';
@@ -46,24 +48,41 @@ interface Entry {
   readonly format: Format;
   readonly version: string;
   readonly plain: Payload;
+  readonly named: boolean;
   gzip?: Payload | Promise<Payload>;
+  /** Plain plus gzip body bytes, once the gzip variant exists. */
+  bytes: number;
+  /** False once dropped or replaced: a gzip finishing later is not counted. */
+  held: boolean;
 }
 
 /** Counters for the operators' surface. */
 export interface ResponseCacheStats {
   hits: number;
   rebuilds: number;
+  /** Body bytes held (plain + gzip), full registry and delta included. */
+  bytes: number;
+  /** Payloads held, full registry and delta included. */
+  entries: number;
+  /** Named payloads dropped to stay within the byte or entry bound. */
+  evictions: number;
 }
 
 export class ResponseCache {
-  private readonly entries = new Map<string, Entry>();
-  readonly stats: ResponseCacheStats = { hits: 0, rebuilds: 0 };
+  // The full registry and the delta per format: outside the budget.
+  private readonly nameless = new Map<string, Entry>();
+  // Per app and per VIP: least recently used first.
+  private readonly named = new Map<string, Entry>();
+  private namedBytes = 0;
+  readonly stats: ResponseCacheStats = { hits: 0, rebuilds: 0, bytes: 0, entries: 0, evictions: 0 };
 
   constructor(
     private readonly registry: Registry,
     private readonly clock: Clock,
     /** How long a payload may be served after a change, ms (0: never). */
     private readonly maxStalenessMs: number,
+    /** Budget of the named payloads, bytes (plain + gzip); the most recently built one is kept even past it. */
+    private readonly maxNamedBytes: number,
   ) {}
 
   /**
@@ -73,20 +92,28 @@ export class ResponseCache {
   get(kind: PayloadKind, name: string, format: Format, gzipped: boolean): Payload | Promise<Payload> | undefined {
     const now = this.clock.now();
     if (kind === 'delta') this.registry.pruneDelta(now);
-    const key = name === '' ? NAMELESS_KEYS[kind][format] : `${kind}\u0000${name}\u0000${format}`;
+    const isNamed = name !== '';
+    const key = isNamed ? `${kind}\u0000${name}\u0000${format}` : NAMELESS_KEYS[kind][format];
+    const entries = isNamed ? this.named : this.nameless;
     // Aging changes out of the delta log alters the delta without a new revision.
     const version = kind === 'delta' ? `${this.registry.revision}.${this.registry.deltaGeneration}` : `${this.registry.revision}`;
-    let entry = this.entries.get(key);
+    let entry = entries.get(key);
     if (entry && (entry.version === version || now - entry.builtAt < this.maxStalenessMs)) {
       this.stats.hits++;
+      if (isNamed) {
+        entries.delete(key);
+        entries.set(key, entry);
+      }
     } else {
       const body = this.build(kind, name, format, now);
       this.stats.rebuilds++;
       const tag = `"${version}-${kind}-${format}`;
-      entry = { builtAt: now, version, format, plain: payload(body?.toBuffer() ?? Buffer.alloc(0), `${tag}"`, format, false) };
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-      if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
+      const plain = payload(body?.toBuffer() ?? Buffer.alloc(0), `${tag}"`, format, false);
+      if (entry) this.drop(entries, key, entry);
+      entry = { builtAt: now, version, format, plain, named: isNamed, bytes: 0, held: true };
+      entries.set(key, entry);
+      this.stats.entries++;
+      this.account(entry, plain.body.length);
     }
     if (entry.plain.body.length === 0) return undefined;
     return gzipped ? this.gzipOf(entry) : entry.plain;
@@ -96,11 +123,42 @@ export class ResponseCache {
     if (entry.gzip) return entry.gzip;
     const etag = entry.plain.etag.slice(0, -1) + '-gzip"';
     if (entry.plain.body.length < INLINE_GZIP_BYTES) {
-      entry.gzip = payload(gzipSync(entry.plain.body), etag, entry.format, true);
-    } else {
-      entry.gzip = gzipAsync(entry.plain.body).then((body) => (entry.gzip = payload(body, etag, entry.format, true)));
+      const gzipped = payload(gzipSync(entry.plain.body), etag, entry.format, true);
+      entry.gzip = gzipped;
+      this.account(entry, gzipped.body.length);
+      return gzipped;
     }
-    return entry.gzip;
+    const pending = gzipAsync(entry.plain.body).then((body) => {
+      const gzipped = payload(body, etag, entry.format, true);
+      entry.gzip = gzipped;
+      this.account(entry, body.length);
+      return gzipped;
+    });
+    entry.gzip = pending;
+    return pending;
+  }
+
+  // Adds bytes to a held entry, then drops least recently used named payloads past the bounds, never the newest.
+  private account(entry: Entry, bytes: number): void {
+    if (!entry.held) return;
+    entry.bytes += bytes;
+    this.stats.bytes += bytes;
+    if (!entry.named) return;
+    this.namedBytes += bytes;
+    while (this.named.size > 1 && (this.namedBytes > this.maxNamedBytes || this.named.size > MAX_NAMED_ENTRIES)) {
+      const [oldestKey, oldest] = this.named.entries().next().value as [string, Entry];
+      if (oldest === entry) break;
+      this.drop(this.named, oldestKey, oldest);
+      this.stats.evictions++;
+    }
+  }
+
+  private drop(entries: Map<string, Entry>, key: string, entry: Entry): void {
+    entries.delete(key);
+    entry.held = false;
+    this.stats.entries--;
+    this.stats.bytes -= entry.bytes;
+    if (entry.named) this.namedBytes -= entry.bytes;
   }
 
   // undefined for an app without instances: cached as empty, answered 404.
@@ -118,13 +176,8 @@ export class ResponseCache {
       }
       case 'vip':
       case 'svip': {
-        const matches: InstanceView[] = [];
-        for (const lease of this.registry.leases()) {
-          const i = lease.record.instance;
-          const vips = kind === 'vip' ? i.vipAddress : i.secureVipAddress;
-          // Exact, case-sensitive match against each comma-separated entry, untrimmed, as Eureka does.
-          if (vips !== undefined && vips.split(',').includes(name)) matches.push(lease);
-        }
+        // Exact, case-sensitive match against each comma-separated entry, untrimmed, as Eureka does.
+        const matches: readonly InstanceView[] = this.registry.byVip(kind, name);
         // A fresh Applications object in Eureka: versions__delta -1, hashcode over the subset.
         return codec.applications(groupByApp(matches), -1, appsHashcode(countStatuses(matches.map((m) => m.record.instance.status))));
       }

@@ -393,6 +393,16 @@ describe('JSON decoding (§4.2)', () => {
     });
   });
 
+  test('a metadata key named __proto__ is data, not the prototype', () => {
+    const d = decodeInstanceJson('{"instance":{"metadata":{"__proto__":"x","toString":"y","zone":"z"}}}', DEFAULTS);
+    expect(Object.getPrototypeOf(d.metadata)).toBe(Object.prototype);
+    expect(Object.entries(d.metadata)).toEqual([
+      ['__proto__', 'x'],
+      ['toString', 'y'],
+      ['zone', 'z'],
+    ]);
+  });
+
   test('app and appGroupName are upper-cased; an empty hostName is missing', () => {
     const d = decodeInstanceJson(body({ app: 'orders', appGroupName: 'shop', hostName: '' }), DEFAULTS);
     expect([d.app, d.appGroupName, d.hostName, d.id]).toEqual(['ORDERS', 'SHOP', undefined, undefined]);

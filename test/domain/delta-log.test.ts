@@ -1,14 +1,14 @@
-import { DeltaLog } from '../../src/domain/delta-log';
+import { DeltaLog, estimatedChangeBytes } from '../../src/domain/delta-log';
 import { InstanceView } from '../../src/domain/model';
 import { makeInstance } from '../helpers/instances';
 
 const T0 = 1_700_000_000_000;
 const RETENTION = 180_000;
 
-function view(id: string, revision: number): InstanceView {
+function view(id: string, revision: number, metadata: Record<string, string> = {}): InstanceView {
   return {
     record: {
-      instance: makeInstance({ id }),
+      instance: makeInstance({ id, metadata }),
       statusSource: 'client',
       actionType: 'ADDED',
       lastUpdatedTimestamp: T0,
@@ -42,6 +42,48 @@ describe('DeltaLog', () => {
       log.record('ORDERS/b', b, T0 + 1_000);
       log.record('ORDERS/a', a2, T0 + 2_000);
       expect(log.changes(T0 + 2_000)).toEqual([b, a2]);
+    });
+
+    it('drops the oldest changes once the estimated bytes pass maxBytes, and counts them', () => {
+      const one = estimatedChangeBytes(view('a', 1).record.instance);
+      const log = new DeltaLog(RETENTION, 2 * one + one / 2);
+      log.record('ORDERS/a', view('a', 1), T0);
+      log.record('ORDERS/b', view('b', 2), T0);
+      log.record('ORDERS/a', view('a', 3), T0);
+      expect(log.droppedEarly).toBe(0);
+      const c = view('c', 4);
+      log.record('ORDERS/c', c, T0);
+      expect(log.changes(T0).map((v) => v.record.revision)).toEqual([3, 4]);
+      expect(log.droppedEarly).toBe(1);
+      expect(log.bytes).toBe(2 * one);
+      expect(log.generation).toBe(4);
+    });
+
+    it('keeps the latest change even when it alone is larger than maxBytes', () => {
+      const log = new DeltaLog(RETENTION, 1);
+      log.record('ORDERS/a', view('a', 1), T0);
+      log.record('ORDERS/b', view('b', 2), T0);
+      expect(log.changes(T0).map((v) => v.record.revision)).toEqual([2]);
+    });
+  });
+
+  describe('bytes', () => {
+    it('follows replaced and pruned entries back to zero', () => {
+      const log = new DeltaLog(RETENTION);
+      log.record('ORDERS/a', view('a', 1), T0);
+      log.record('ORDERS/a', view('a', 2, { big: 'x'.repeat(1000) }), T0 + 1);
+      log.record('ORDERS/b', view('b', 3), T0 + 2);
+      expect(log.bytes).toBe(estimatedChangeBytes(view('a', 2, { big: 'x'.repeat(1000) }).record.instance) + estimatedChangeBytes(view('b', 3).record.instance));
+      log.prune(T0 + RETENTION + 10);
+      expect(log.bytes).toBe(0);
+    });
+  });
+
+  describe('estimatedChangeBytes', () => {
+    it('grows with the metadata an instance carries', () => {
+      const small = estimatedChangeBytes(view('a', 1).record.instance);
+      const large = estimatedChangeBytes(view('a', 1, { key: 'v'.repeat(10_000) }).record.instance);
+      expect(large - small).toBeGreaterThanOrEqual(3 * 10_000);
     });
   });
 

@@ -38,8 +38,9 @@ export function makeTestApp(options: TestAppOptions = {}): TestApp {
     deltaRetentionMs: settings.deltaRetentionMs,
     maxInstancesPerApp: settings.maxInstancesPerApp,
     maxInstances: settings.maxInstances,
+    deltaMaxBytes: settings.deltaMaxBytes,
   });
-  const cache = new ResponseCache(registry, clock, 0);
+  const cache = new ResponseCache(registry, clock, 0, settings.responseCacheMaxBytes);
   const deps: AppDeps = {
     registry,
     cache,
@@ -51,6 +52,7 @@ export function makeTestApp(options: TestAppOptions = {}): TestApp {
       maxBodyBytes: settings.maxBodyBytes,
       maxNameLength: settings.maxNameLength,
       maxMetadataEntries: settings.maxMetadataEntries,
+      maxVipAddresses: settings.maxVipAddresses,
       defaultRenewalIntervalSecs: settings.leaseRenewalIntervalSecs,
       defaultDurationSecs: settings.leaseDurationSecs,
     },

@@ -5,7 +5,7 @@ import { ReplicationListResponse } from '../../src/replication/protocol';
 import { makeInstance } from '../helpers/instances';
 import { makeRegistry } from '../domain/registry-fixture';
 
-const LIMITS = { maxNameLength: 255, maxMetadataEntries: 100, defaultRenewalIntervalSecs: 30, defaultDurationSecs: 90 };
+const LIMITS = { maxNameLength: 255, maxMetadataEntries: 100, maxVipAddresses: 16, defaultRenewalIntervalSecs: 30, defaultDurationSecs: 90 };
 const ID = '10.0.0.7:orders:8080';
 const MAX_ITEMS = 250;
 
@@ -278,6 +278,7 @@ describe('batch receiver', () => {
         ['an unreadable port', javaInstance({ port: { $: 'http', '@enabled': 'true' } })],
         ['an unknown status', javaInstance({ status: 'SLEEPING' })],
         ['a name longer than the limit', javaInstance({ instanceId: 'x'.repeat(300) })],
+        ['more VIP names than the limit', javaInstance({ vipAddress: Array.from({ length: 17 }, (_, n) => `v${n}`).join(',') })],
       ])('answers 400 for an instance with %s and installs nothing', (_what, instanceInfo) => {
         const { codes, registry } = setup();
         expect(codes(register(instanceInfo))).toEqual([400]);

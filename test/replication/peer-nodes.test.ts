@@ -11,7 +11,7 @@ import { ManualScheduler } from '../helpers/replication-scheduler';
 import { makeRegistry } from '../domain/registry-fixture';
 
 const OPTIONS: ReplicationOptions = { batchSize: 250, maxBatchingDelayMs: 20, maxPending: 10_000, retryBaseMs: 100, retryMaxMs: 5000, random: () => 0.5, taskExpiryMs: 30_000 };
-const LIMITS = { maxNameLength: 255, maxMetadataEntries: 100, defaultRenewalIntervalSecs: 30, defaultDurationSecs: 90 };
+const LIMITS = { maxNameLength: 255, maxMetadataEntries: 100, maxVipAddresses: 16, defaultRenewalIntervalSecs: 30, defaultDurationSecs: 90 };
 const ID = '10.0.0.7:orders:8080';
 
 function setup(clients: ScriptedPeerClient[] = [new ScriptedPeerClient('http://peer-a:8761/eureka/'), new ScriptedPeerClient('http://peer-b:8761/eureka/')], options: Partial<ReplicationOptions> = {}) {

@@ -9,7 +9,7 @@ import { ScriptedPeerClient } from '../helpers/replication-peer-client';
 import { settle } from '../helpers/replication-scheduler';
 import { makeRegistry } from '../domain/registry-fixture';
 
-const LIMITS = { maxNameLength: 255, maxMetadataEntries: 100, defaultRenewalIntervalSecs: 30, defaultDurationSecs: 90 };
+const LIMITS = { maxNameLength: 255, maxMetadataEntries: 100, maxVipAddresses: 16, defaultRenewalIntervalSecs: 30, defaultDurationSecs: 90 };
 const OPTIONS: SyncOptions = { attempts: 5, retryWaitMs: 1000, failureMode: 'refuse', emptyWaitMs: 20_000 };
 
 /** A peer's full registry as it serves it on GET apps/ (JSON), holding these instances. */

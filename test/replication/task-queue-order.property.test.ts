@@ -12,7 +12,7 @@ import { encodeReplicationList, ReplicationAction, ReplicationItemResult } from 
 import { TaskQueue } from '../../src/replication/task-queue';
 import { makeInstance } from '../helpers/instances';
 
-const LIMITS: RegistrationLimits = { maxNameLength: 256, maxMetadataEntries: 64, defaultRenewalIntervalSecs: 30, defaultDurationSecs: 90 };
+const LIMITS: RegistrationLimits = { maxNameLength: 256, maxMetadataEntries: 64, maxVipAddresses: 16, defaultRenewalIntervalSecs: 30, defaultDurationSecs: 90 };
 const IDS = ['i0', 'i1', 'i2'];
 
 type Op =

@@ -1,0 +1,127 @@
+// The response cache's bounds: named payloads (per app, per VIP) within a byte budget and an entry count, least
+// recently used dropped first; the full registry and the delta outside the budget; bytes shown in its stats.
+import { gunzipSync } from 'node:zlib';
+import { Registry } from '../../src/domain/registry';
+import { MAX_NAMED_ENTRIES, Payload, ResponseCache } from '../../src/http/response-cache';
+import { ManualClock } from '../../src/domain/clock';
+import { makeInstance } from '../helpers/instances';
+
+const T0 = 1_700_000_000_000;
+
+function setup(maxNamedBytes: number): { registry: Registry; cache: ResponseCache } {
+  const clock = new ManualClock(T0);
+  const registry = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 180_000, maxInstancesPerApp: 10_000 });
+  return { registry, cache: new ResponseCache(registry, clock, 0, maxNamedBytes) };
+}
+
+// One instance per VIP name `v0`…`v{n-1}`, each in its own app.
+function registerVips(registry: Registry, n: number): void {
+  for (let v = 0; v < n; v++) registry.register(makeInstance({ app: `APP-${v}`, id: `i-${v}`, vipAddress: `v${v}` }));
+}
+
+async function body(p: Payload | Promise<Payload> | undefined): Promise<Buffer> {
+  if (p === undefined) throw new Error('no payload');
+  return (await p).body;
+}
+
+describe('ResponseCache', () => {
+  describe('get', () => {
+    it('keeps named payloads within the byte budget however many distinct VIPs are read', async () => {
+      const { registry, cache } = setup(16 * 1024);
+      registerVips(registry, 256);
+      for (let v = 0; v < 256; v++) {
+        await body(cache.get('vip', `v${v}`, 'json', false));
+        await body(cache.get('vip', `v${v}`, 'xml', true));
+      }
+      expect(cache.stats.bytes).toBeGreaterThan(8 * 1024);
+      expect(cache.stats.bytes).toBeLessThanOrEqual(16 * 1024);
+      expect(cache.stats.evictions).toBeGreaterThan(0);
+    });
+
+    it('counts plain and gzip bytes of each payload', async () => {
+      const { registry, cache } = setup(1 << 20);
+      registerVips(registry, 1);
+      const plain = await body(cache.get('vip', 'v0', 'json', false));
+      expect(cache.stats).toMatchObject({ bytes: plain.length, entries: 1 });
+      const gzipped = await body(cache.get('vip', 'v0', 'json', true));
+      expect(gunzipSync(gzipped).equals(plain)).toBe(true);
+      expect(cache.stats.bytes).toBe(plain.length + gzipped.length);
+    });
+
+    it('counts a gzip compressed off the event loop once it lands, and not for a payload replaced meanwhile', async () => {
+      const { registry, cache } = setup(64 << 20);
+      for (let n = 0; n < 200; n++) registry.register(makeInstance({ id: `i-${n}`, vipAddress: 'big' }));
+      const plain = await body(cache.get('vip', 'big', 'json', false));
+      expect(plain.length).toBeGreaterThan(64 * 1024);
+      const gzipped = await body(cache.get('vip', 'big', 'json', true));
+      expect(cache.stats.bytes).toBe(plain.length + gzipped.length);
+
+      const pending = cache.get('vip', 'big', 'xml', true);
+      registry.register(makeInstance({ id: 'i-late', vipAddress: 'big' }));
+      const rebuilt = await body(cache.get('vip', 'big', 'xml', false));
+      await pending;
+      expect(cache.stats.bytes).toBe(plain.length + gzipped.length + rebuilt.length);
+    });
+
+    it('drops the least recently used payload first, not the oldest built', async () => {
+      const { registry, cache } = setup(1 << 20);
+      registerVips(registry, 4);
+      const size = (await body(cache.get('vip', 'v0', 'json', false))).length;
+      const tight = setup(3 * size + size / 2);
+      registerVips(tight.registry, 4);
+      for (const name of ['v0', 'v1', 'v2']) tight.cache.get('vip', name, 'json', false);
+      tight.cache.get('vip', 'v0', 'json', false);
+      tight.cache.get('vip', 'v3', 'json', false);
+      const rebuilds = tight.cache.stats.rebuilds;
+      tight.cache.get('vip', 'v0', 'json', false);
+      tight.cache.get('vip', 'v2', 'json', false);
+      tight.cache.get('vip', 'v3', 'json', false);
+      expect(tight.cache.stats.rebuilds).toBe(rebuilds);
+      tight.cache.get('vip', 'v1', 'json', false);
+      expect(tight.cache.stats.rebuilds).toBe(rebuilds + 1);
+      expect(tight.cache.stats.evictions).toBe(2);
+    });
+
+    it('keeps the full registry and the delta outside the budget', async () => {
+      const { registry, cache } = setup(0);
+      registerVips(registry, 3);
+      const full = await body(cache.get('apps', '', 'json', false));
+      const delta = await body(cache.get('delta', '', 'xml', false));
+      cache.get('vip', 'v0', 'json', false);
+      cache.get('vip', 'v1', 'json', false);
+      const rebuilds = cache.stats.rebuilds;
+      cache.get('apps', '', 'json', false);
+      cache.get('delta', '', 'xml', false);
+      expect(cache.stats.rebuilds).toBe(rebuilds);
+      expect(cache.stats.entries).toBe(3);
+      expect(cache.stats.bytes).toBeGreaterThan(full.length + delta.length);
+    });
+
+    it('keeps the newest payload even when it alone exceeds the budget', async () => {
+      const { registry, cache } = setup(16);
+      registerVips(registry, 2);
+      cache.get('vip', 'v0', 'json', false);
+      cache.get('vip', 'v1', 'json', false);
+      const rebuilds = cache.stats.rebuilds;
+      cache.get('vip', 'v1', 'json', false);
+      expect(cache.stats.rebuilds).toBe(rebuilds);
+      expect(cache.stats.entries).toBe(1);
+    });
+
+    it(`holds at most ${MAX_NAMED_ENTRIES} named payloads`, () => {
+      const { cache } = setup(64 << 20);
+      for (let v = 0; v <= MAX_NAMED_ENTRIES; v++) cache.get('vip', `none-${v}`, 'json', false);
+      expect(cache.stats.entries).toBe(MAX_NAMED_ENTRIES);
+      expect(cache.stats.evictions).toBe(1);
+    });
+
+    it('releases the bytes of a payload it rebuilds', async () => {
+      const { registry, cache } = setup(1 << 20);
+      registerVips(registry, 1);
+      await body(cache.get('vip', 'v0', 'json', true));
+      registry.register(makeInstance({ app: 'APP-0', id: 'i-1', vipAddress: 'v0' }));
+      const plain = await body(cache.get('vip', 'v0', 'json', false));
+      expect(cache.stats).toMatchObject({ bytes: plain.length, entries: 1 });
+    });
+  });
+});
