@@ -9,7 +9,8 @@
 //    address and from the peer's address;
 //  - VIP bomb: registrations listing 64 VIP names each, then GET /vips/{name} for many distinct names;
 //  - forged replication (`x-netflix-discovery-replication: true`) writes, `?overriddenstatus=OUT_OF_SERVICE`
-//    heartbeats and registrations carrying overriddenStatus OUT_OF_SERVICE, all against the good instances;
+//    heartbeats and registrations carrying overriddenStatus OUT_OF_SERVICE, all against the good instances (not
+//    cancels or re-registrations with another reported status: with auth off those are any client's right in Eureka);
 //  - XML with thousands of attributes / elements / deep nesting / entity expansion, JSON deeply nested or with huge
 //    arrays (all within the 64 KB body limit); malformed gzip, wrong content types, garbage paths, bad queries;
 //  - clients that abort mid-body; 400 slow-loris connections (headers or body trickled) held open;
@@ -730,10 +731,13 @@ const MIXED = [
     const accept = random() < 0.5 ? 'application/json' : 'application/xml';
     return { method: 'GET', path: `/eureka/${random() < 0.8 ? 'vips' : 'svips'}/${name}`, headers: { accept, 'accept-encoding': random() < 0.5 ? 'gzip' : 'identity' }, localAddress: hostileAddr() };
   }],
-  ['forged replicated register (good id, OUT_OF_SERVICE)', 3, () => {
+  // The reported status stays the good one's: with auth off a stranger may re-register any instance with another
+  // status (as it may cancel it), a plain Eureka operation no server can tell from the real client's. What must not
+  // stick is the override the forged peer header and the body's overriddenStatus ask for.
+  ['forged replicated register (good id, overriddenStatus OUT_OF_SERVICE)', 3, () => {
     const ref = good.refs[Math.floor(random() * good.refs.length)];
     const doc = JSON.parse(ref.body);
-    Object.assign(doc.instance, { status: 'OUT_OF_SERVICE', overriddenStatus: 'OUT_OF_SERVICE', lastDirtyTimestamp: String(Date.now() + 3600e3) });
+    Object.assign(doc.instance, { overriddenStatus: 'OUT_OF_SERVICE', lastDirtyTimestamp: String(Date.now() + 3600e3) });
     return { method: 'POST', path: `/eureka/apps/${ref.app}`, headers: { ...JSON_HEADERS, 'x-netflix-discovery-replication': 'true' }, body: JSON.stringify(doc), localAddress: NON_PEER_ADDR };
   }],
   ['forged replicated heartbeat (good id, overriddenstatus)', 4, () => {

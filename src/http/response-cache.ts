@@ -20,6 +20,9 @@ const INLINE_GZIP_BYTES = 64 * 1024;
 /** Most named payloads kept (VIP names come from clients); the least recently used are dropped past this. */
 export const MAX_NAMED_ENTRIES = 4096;
 
+/** Granularity at which changes age out of a served delta, ms: at most one rebuild a step for aging alone. */
+export const DELTA_AGING_STEP_MS = 1000;
+
 /** What a payload is of: the full registry, the delta, one app, or one (secure) VIP. */
 export type PayloadKind = 'apps' | 'delta' | 'app' | 'vip' | 'svip';
 
@@ -91,7 +94,9 @@ export class ResponseCache {
    */
   get(kind: PayloadKind, name: string, format: Format, gzipped: boolean): Payload | Promise<Payload> | undefined {
     const now = this.clock.now();
-    if (kind === 'delta') this.registry.pruneDelta(now);
+    // The delta ages by whole steps: changes leaving the window one by one would otherwise rebuild it on every poll.
+    const at = kind === 'delta' ? now - (now % DELTA_AGING_STEP_MS) : now;
+    if (kind === 'delta') this.registry.pruneDelta(at);
     const isNamed = name !== '';
     const key = isNamed ? `${kind}\u0000${name}\u0000${format}` : NAMELESS_KEYS[kind][format];
     const entries = isNamed ? this.named : this.nameless;
@@ -105,7 +110,7 @@ export class ResponseCache {
         entries.set(key, entry);
       }
     } else {
-      const body = this.build(kind, name, format, now);
+      const body = this.build(kind, name, format, at);
       this.stats.rebuilds++;
       const tag = `"${version}-${kind}-${format}`;
       const plain = payload(body?.toBuffer() ?? Buffer.alloc(0), `${tag}"`, format, false);
@@ -162,14 +167,15 @@ export class ResponseCache {
   }
 
   // undefined for an app without instances: cached as empty, answered 404.
-  private build(kind: PayloadKind, name: string, format: Format, now: number): Pieces | undefined {
+  // `at`: the time the delta is cut at (a whole aging step).
+  private build(kind: PayloadKind, name: string, format: Format, at: number): Pieces | undefined {
     const codec = CODECS[format];
     switch (kind) {
       case 'apps':
         return codec.applications(this.registry.applications(), 1, this.registry.hashcode());
       case 'delta':
         // The hashcode is the full registry's, from the same instant as the changes (the client's reconcile check).
-        return codec.applications(groupByApp(this.registry.deltaChanges(now)), this.registry.revision, this.registry.hashcode());
+        return codec.applications(groupByApp(this.registry.deltaChanges(at)), this.registry.revision, this.registry.hashcode());
       case 'app': {
         const views = [...this.registry.application(name)];
         return views.length === 0 ? undefined : codec.application(name, views);

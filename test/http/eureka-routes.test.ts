@@ -5,6 +5,7 @@ import request from 'supertest';
 import type { Response } from 'supertest';
 import { createApp } from '../../src/http/app';
 import { DEFAULT_DATA_CENTER_CLASS, DEFAULT_DIRTY, javaLegacyBody, jsClientBody, makeTestApp, RegistrationBody, springBody, TestApp, xmlBody } from '../helpers/app';
+import { DELTA_AGING_STEP_MS } from '../../src/http/response-cache';
 import { listen, Listening, rawRequest, textOf } from '../helpers/http';
 
 const T0 = 1_700_000_000_000;
@@ -733,12 +734,29 @@ describe('Eureka API', () => {
       expect(doc.applications.apps__hashcode).toBe(full.doc.applications.apps__hashcode);
     });
 
-    it('drops changes older than the retention window', async () => {
+    it('drops changes older than the retention window, aging them by whole seconds', async () => {
       await register();
-      t.clock.advance(t.settings.deltaRetentionMs + 1);
+      t.clock.advance(t.settings.deltaRetentionMs - DELTA_AGING_STEP_MS);
+      expect((await delta()).doc.applications.application).toHaveLength(1);
+      t.clock.advance(2 * DELTA_AGING_STEP_MS);
       const { doc } = await delta();
       expect(doc.applications.application).toEqual([]);
       expect(doc.applications.apps__hashcode).toBe('UP_1_');
+    });
+
+    it('rebuilds the delta at most once a second for changes aging out alone', async () => {
+      for (let n = 0; n < 50; n++) {
+        await register(javaLegacyBody({ instanceId: `aging-${n}` }));
+        t.clock.advance(20);
+      }
+      t.clock.advance(t.settings.deltaRetentionMs - 500);
+      const before = t.cache.stats.rebuilds;
+      // A poll every 20 ms for a second, while a change ages out between every two of them.
+      for (let n = 0; n < 50; n++) {
+        await delta();
+        t.clock.advance(20);
+      }
+      expect(t.cache.stats.rebuilds - before).toBeLessThanOrEqual(2);
     });
 
     it('keeps the same ETag and bytes across heartbeats', async () => {
