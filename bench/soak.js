@@ -532,6 +532,26 @@ function sampleRss() {
 }
 const lastRss = () => (rss.timeline.length ? rss.timeline[rss.timeline.length - 1].rssMB * MB : NaN);
 
+/** What the server's V8 heap holds (used) and reserves (total), and its external memory, from its /metrics. */
+const heap = { timeline: [] };
+
+async function sampleHeap() {
+  const res = await goodRequest('GET', '/metrics', undefined, 10000, null);
+  if (res.status !== 200) return;
+  const text = res.body.toString('utf8');
+  const value = (name) => Number((new RegExp(`^${name} (\\S+)$`, 'm').exec(text) || [])[1]) / MB;
+  heap.timeline.push({ t: +elapsed().toFixed(1), phase, usedMB: +value('nodejs_heap_size_used_bytes').toFixed(1), totalMB: +value('nodejs_heap_size_total_bytes').toFixed(1), externalMB: +value('nodejs_external_memory_bytes').toFixed(1) });
+}
+
+/** Heap figures of one phase: the mean of the last samples before it ended, and the peak. */
+function heapOf(phases, last = 3) {
+  const samples = heap.timeline.filter((h) => phases.includes(h.phase));
+  if (samples.length === 0) return null;
+  const tail = samples.slice(-last);
+  const mean = (k) => +(tail.reduce((a, h) => a + h[k], 0) / tail.length).toFixed(1);
+  return { usedMB: mean('usedMB'), totalMB: mean('totalMB'), externalMB: mean('externalMB'), peakUsedMB: Math.max(...samples.map((h) => h.usedMB)), peakTotalMB: Math.max(...samples.map((h) => h.totalMB)) };
+}
+
 async function sampleStatus() {
   const res = await goodRequest('GET', '/eureka/status', undefined, 10000, kind('good status poll', 'good'));
   if (res.status !== 200) return;
@@ -1103,6 +1123,7 @@ async function main() {
   const byApp = startGoodTraffic();
   every(1000, sampleRss);
   every(2000, () => !server.exited && sampleStatus());
+  every(2000, () => !server.exited && sampleHeap());
   await sleep(CONFIG.warmupSeconds * 1000);
   const warm = rss.timeline.slice(-3).map((s) => s.rssMB * MB);
   rss.baseline = warm.length ? warm.reduce((a, b) => a + b, 0) / warm.length : sampleRss();
@@ -1254,6 +1275,11 @@ function report({ peer, cpu, final, crashed, trapLeft, loadStart, loadEnd }) {
   p(`- Good heartbeats: warm-up p50 ${fmtMs(hbWarm.p50)} / p99 ${fmtMs(hbWarm.p99)} ms; attack p50 ${fmtMs(hb.p50)} / p99 ${fmtMs(hb.p99)} / max ${fmtMs(hb.max)} ms (${good.heartbeatFailed.attack} failed); recovery p50 ${fmtMs(hbRecovery.p50)} / p99 ${fmtMs(hbRecovery.p99)} ms; ${good.heartbeatsSkipped} skipped because the previous one was still unanswered; ${good.reRegistrations} re-registrations after a 404; ${good.pollFailures} app polls failed.`);
   if (good.lost.size) p(`- Lost good instances (first of each): ${[...good.lost].slice(0, 5).map(([id, l]) => `${id} at ${l.atSecs} s (${l.phase}: ${l.why})`).join('; ')}${good.lost.size > 5 ? ` … and ${good.lost.size - 5} more` : ''}.`);
   if (good.notUp.size) p(`- Good instances seen not UP during the run: ${good.notUp.size} (${good.notUpObservations} observations), first at ${Math.min(...[...good.notUp.values()].map((v) => v.atSecs))} s.`);
+  const heapWarm = heapOf(['warmup']);
+  const heapAttack = heapOf(['attack', 'drain']);
+  const heapEnd = heapOf(['recovery']);
+  const fmtHeap = (h) => (h ? `${h.usedMB} MB used of ${h.totalMB} MB reserved, ${h.externalMB} MB external` : 'not read');
+  p(`- V8 heap (what the server holds vs what V8 keeps reserved): warm-up ${fmtHeap(heapWarm)}; attack peak ${heapAttack ? `${heapAttack.peakUsedMB} MB used of ${heapAttack.peakTotalMB} MB reserved` : 'not read'}; after recovery ${fmtHeap(heapEnd)}.`);
   p(`- Resident memory: baseline ${fmtMB(rss.baseline)}, peak ${fmtMB(rss.peak)} (+${fmtMB(peakGrowth)}) at ${rss.peakAtSecs} s, ${rss.recoveredAfterSecs !== null ? `back within ${CONFIG.rssSettledBytes / MB} MB ${rss.recoveredAfterSecs} s after the attack` : `not back within ${CONFIG.recoverySeconds} s`}, final ${fmtMB(rss.final)}.`);
   p(`- Oversized ${CONFIG.oversizedBytes / MB} MB bodies: ${Object.entries(oversizedOutcomes).map(([o, n]) => `${o}: ${n}`).join(', ') || 'none sent'} (413 read vs reset; median bytes written before the outcome ${fmtMB(medianOf(oversized.results.map((r) => r.writtenBytes)))}).`);
   p(`- Batch bombs (${(bombs.gzipBytes / 1024).toFixed(1)} KB gzip → ${(bombs.inflatedBytes / MB).toFixed(1)} MB, ${bombs.items} items): ${bombs.results.map((b) => `${b.fromPeer ? 'peer' : 'non-peer'} ${b.outcome}`).join(', ') || 'none answered'}.`);
@@ -1292,6 +1318,7 @@ function report({ peer, cpu, final, crashed, trapLeft, loadStart, loadEnd }) {
       reRegistrations: good.reRegistrations,
       pollFailures: good.pollFailures,
     },
+    heap: { warmup: heapOf(['warmup']), attack: heapOf(['attack', 'drain']), recovery: heapOf(['recovery']), timeline: heap.timeline },
     rss: { ...rss, baselineMB: rss.baseline / MB, peakMB: rss.peak / MB, peakGrowthMB: peakGrowth / MB, finalMB: rss.final / MB },
     oversized: { outcomes: oversizedOutcomes, results: oversized.results },
     bombs: { gzipBytes: bombs.gzipBytes, inflatedBytes: bombs.inflatedBytes, items: bombs.items, results: bombs.results },

@@ -31,7 +31,7 @@ export const UNMATCHED_ROUTE = '(unmatched)';
 export interface MetricsSources {
   readonly registry: Registry;
   readonly clock: Clock;
-  readonly cache?: { readonly stats: { readonly hits: number; readonly rebuilds: number } };
+  readonly cache?: { readonly stats: { readonly hits: number; readonly rebuilds: number; readonly bytes: number; readonly evictions: number } };
   readonly expiryGate?: ExpiryGate;
   readonly selfPreservation?: (now: number) => SelfPreservationState;
   readonly peers?: () => readonly PeerNode[];
@@ -247,6 +247,8 @@ export class ServerMetrics {
     });
     new Gauge({ name: name('registry_revision'), help: 'Registry revision: moves on every content change (not on heartbeats).', registers: [reg], collect() { this.set(registry.revision); } });
     new Gauge({ name: name('delta_entries'), help: 'Changes currently held for /apps/delta.', registers: [reg], collect() { this.set(registry.deltaSize); } });
+    new Gauge({ name: name('delta_bytes'), help: 'Estimated bytes the changes held for /apps/delta take (bounded by deltaMaxBytes).', registers: [reg], collect() { this.set(registry.deltaBytes); } });
+    new Counter({ name: name('delta_dropped_early_total'), help: 'Changes that left /apps/delta before deltaRetentionMs to stay within deltaMaxBytes.', registers: [reg], collect() { this.reset(); this.inc(registry.deltaDroppedEarly); } });
 
     // Registry events.
     const origins = ['client', 'peer'] as const;
@@ -351,6 +353,8 @@ export class ServerMetrics {
       const stats = sources.cache.stats;
       new Counter({ name: name('response_cache_hits_total'), help: 'Registry reads served from a cached payload.', registers: [reg], collect() { this.reset(); this.inc(stats.hits); } });
       new Counter({ name: name('response_cache_rebuilds_total'), help: 'Registry payloads encoded again after a change.', registers: [reg], collect() { this.reset(); this.inc(stats.rebuilds); } });
+      new Gauge({ name: name('response_cache_bytes'), help: 'Body bytes the response cache holds (plain + gzip; full registry and delta included).', registers: [reg], collect() { this.set(stats.bytes); } });
+      new Counter({ name: name('response_cache_evictions_total'), help: 'Per-app and per-VIP payloads dropped to stay within responseCacheMaxBytes or the entry bound.', registers: [reg], collect() { this.reset(); this.inc(stats.evictions); } });
     }
 
     reg.registerMetric(this.http as unknown as Metric);

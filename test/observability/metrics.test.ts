@@ -62,6 +62,19 @@ describe('registry series', () => {
     expect(sample(s, `${P}response_cache_hits_total`)).toBe(1);
   });
 
+  it('reports the bytes the response cache and the delta log hold', async () => {
+    const t = makeTestApp();
+    await register(t, 'a');
+    const full = await request(t.app).get('/eureka/apps').set('Accept', 'application/json');
+    const s = await scrape(t);
+    expect(sample(s, `${P}response_cache_bytes`)).toBe(t.cache.stats.bytes);
+    expect(t.cache.stats.bytes).toBeGreaterThanOrEqual(Buffer.byteLength(full.text));
+    expect(sample(s, `${P}response_cache_evictions_total`)).toBe(0);
+    expect(sample(s, `${P}delta_bytes`)).toBe(t.registry.deltaBytes);
+    expect(t.registry.deltaBytes).toBeGreaterThan(0);
+    expect(sample(s, `${P}delta_dropped_early_total`)).toBe(0);
+  });
+
   it('keeps one registry per server: two servers in one process report only themselves', async () => {
     const one = makeTestApp();
     const two = makeTestApp();
