@@ -25,7 +25,7 @@
 //
 // Settings (environment variables, defaults in CONFIG): SOAK_SECONDS (attack, 100), SOAK_WARMUP_SECONDS (8),
 // SOAK_RECOVERY_SECONDS (60), SOAK_GOOD_APPS × SOAK_GOOD_PER_APP (10 × 10), SOAK_HEARTBEAT_MS (1000),
-// SOAK_LEASE_SECS (6), SOAK_TRAP_LEASE_SECS (30), SOAK_RENEWAL_WINDOW_MS (5000), SOAK_DELTA_POLL_MS (5000), SOAK_MONITOR_MS (1000), SOAK_HOSTILE_REQUESTS (10000),
+// SOAK_LEASE_SECS (6), SOAK_TRAP_LEASE_SECS (30), SOAK_RENEWAL_WINDOW_MS (5000), SOAK_DELTA_POLL_MS (5000), SOAK_DELTA_RETENTION_MS (30000), SOAK_MONITOR_MS (1000), SOAK_HOSTILE_REQUESTS (10000),
 // SOAK_HOSTILE_CONCURRENCY (48), SOAK_SLOW_CONNECTIONS (400), SOAK_SLOW_TRICKLE_MS (5000), SOAK_OVERSIZED (30),
 // SOAK_OVERSIZED_MB (20), SOAK_BATCH_BOMBS (10), SOAK_RSS_SETTLED_MB (64), SOAK_SERVER (dist/cli.js),
 // SOAK_SERVER_ARGS (extra server flags, space-separated). Quick check: SOAK_SECONDS=20 SOAK_HOSTILE_REQUESTS=2000
@@ -69,6 +69,11 @@ const CONFIG = {
   renewalWindowMs: Math.max(1000, Math.floor(num('SOAK_RENEWAL_WINDOW_MS', 5000))),
   /** Each good instance polls the delta this often. */
   deltaPollMs: Math.max(100, num('SOAK_DELTA_POLL_MS', 5000)),
+  /**
+   * The server's --delta-retention-ms. Changes must stay in /apps/delta this long (Eureka: 180 s), so what the attack
+   * changed is held at least that long; 30 s lets the one-minute recovery see it go.
+   */
+  deltaRetentionMs: Math.max(1000, num('SOAK_DELTA_RETENTION_MS', 30000)),
   /** Every good app is read (GET /eureka/apps/{app}) this often and checked for its good instances. */
   monitorMs: Math.max(100, num('SOAK_MONITOR_MS', 1000)),
   /** Hostile requests of the mixed stream, spread evenly over the attack (slow-loris, oversized and bombs add to it). */
@@ -282,7 +287,7 @@ async function startServer(port, peerPort) {
     ...['--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn'],
     ...['--config', zonesFile, '--zone', 'soak-a', '--self-url', selfUrl],
     ...['--sync-attempts', '2', '--sync-retry-wait-ms', '200', '--sync-failure-mode', 'serve'],
-    ...['--lease-duration-secs', String(CONFIG.leaseSecs), '--lease-renewal-interval-secs', '1', '--eviction-interval-ms', '1000', '--renewal-window-ms', String(CONFIG.renewalWindowMs)],
+    ...['--lease-duration-secs', String(CONFIG.leaseSecs), '--lease-renewal-interval-secs', '1', '--eviction-interval-ms', '1000', '--renewal-window-ms', String(CONFIG.renewalWindowMs), '--delta-retention-ms', String(CONFIG.deltaRetentionMs)],
     ...CONFIG.serverExtraArgs,
   ];
   child = spawn(NODE, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });

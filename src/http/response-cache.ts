@@ -19,6 +19,8 @@ const gzipAsync = promisify(gzip);
 const INLINE_GZIP_BYTES = 64 * 1024;
 /** Most named payloads kept (VIP names come from clients); the least recently used are dropped past this. */
 export const MAX_NAMED_ENTRIES = 4096;
+/** A per-app or per-VIP payload nobody has read for this long is dropped, ms: names come and go with clients. */
+export const NAMED_IDLE_MS = 60_000;
 
 /** Granularity at which changes age out of a served delta, ms: at most one rebuild a step for aging alone. */
 export const DELTA_AGING_STEP_MS = 1000;
@@ -57,6 +59,8 @@ interface Entry {
   bytes: number;
   /** False once dropped or replaced: a gzip finishing later is not counted. */
   held: boolean;
+  /** Last read or build, ms. */
+  usedAt: number;
 }
 
 /** Counters for the operators' surface. */
@@ -102,9 +106,11 @@ export class ResponseCache {
     const entries = isNamed ? this.named : this.nameless;
     // Aging changes out of the delta log alters the delta without a new revision.
     const version = kind === 'delta' ? `${this.registry.revision}.${this.registry.deltaGeneration}` : `${this.registry.revision}`;
+    if (isNamed) this.dropIdle(now);
     let entry = entries.get(key);
     if (entry && (entry.version === version || now - entry.builtAt < this.maxStalenessMs)) {
       this.stats.hits++;
+      entry.usedAt = now;
       if (isNamed) {
         entries.delete(key);
         entries.set(key, entry);
@@ -115,7 +121,7 @@ export class ResponseCache {
       const tag = `"${version}-${kind}-${format}`;
       const plain = payload(body?.toBuffer() ?? Buffer.alloc(0), `${tag}"`, format, false);
       if (entry) this.drop(entries, key, entry);
-      entry = { builtAt: now, version, format, plain, named: isNamed, bytes: 0, held: true };
+      entry = { builtAt: now, version, format, plain, named: isNamed, bytes: 0, held: true, usedAt: now };
       entries.set(key, entry);
       this.stats.entries++;
       this.account(entry, plain.body.length);
@@ -141,6 +147,15 @@ export class ResponseCache {
     });
     entry.gzip = pending;
     return pending;
+  }
+
+  // Least recently used first, so the idle ones are at the head: O(1) when there are none.
+  private dropIdle(now: number): void {
+    for (const [key, entry] of this.named) {
+      if (now - entry.usedAt < NAMED_IDLE_MS) return;
+      this.drop(this.named, key, entry);
+      this.stats.evictions++;
+    }
   }
 
   // Adds bytes to a held entry, then drops least recently used named payloads past the bounds, never the newest.

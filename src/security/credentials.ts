@@ -179,6 +179,9 @@ interface ScryptClaim {
   readonly principal: Principal | undefined;
 }
 
+/** Most characters of verified Authorization headers remembered in all (1 MiB of text: 4,096 headers of 256). */
+export const MAX_REMEMBERED_CHARS = 1 << 20;
+
 /**
  * Verifies Authorization headers against a credential set. A remembered header answers synchronously; a Basic header
  * of a scrypt user not seen yet answers a promise (scrypt runs on the thread pool, a few at a time, one run per
@@ -197,6 +200,8 @@ export class CredentialVerifier {
   private readonly dummyScrypt: ScryptHash | undefined;
   private readonly limits: Required<Omit<VerifierOptions, 'verifyPassword'>>;
   private readonly verifyPassword: (password: string, hash: ScryptHash) => Promise<boolean>;
+
+  private rememberedChars = 0;
 
   /** @param maxCached verified headers remembered */
   constructor(
@@ -236,9 +241,21 @@ export class CredentialVerifier {
     return this.running + this.waiting.length;
   }
 
+  // Bounded by count and by characters (a header may be up to Node's 16 KB): the oldest are forgotten first.
   private remember(header: string, principal: Principal): void {
-    if (this.verified.size >= this.maxCached) this.verified.delete(this.verified.keys().next().value as string);
+    if (header.length > MAX_REMEMBERED_CHARS) return;
+    while (this.verified.size > 0 && (this.verified.size >= this.maxCached || this.rememberedChars + header.length > MAX_REMEMBERED_CHARS)) {
+      const oldest = this.verified.keys().next().value as string;
+      this.verified.delete(oldest);
+      this.rememberedChars -= oldest.length;
+    }
     this.verified.set(header, principal);
+    this.rememberedChars += header.length;
+  }
+
+  /** Characters of the verified headers remembered now (for tests). */
+  get cacheChars(): number {
+    return this.rememberedChars;
   }
 
   private checkScrypt(header: string, claim: ScryptClaim): Identity | typeof BUSY | Promise<Identity> {

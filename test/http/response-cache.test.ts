@@ -2,16 +2,16 @@
 // recently used dropped first; the full registry and the delta outside the budget; bytes shown in its stats.
 import { gunzipSync } from 'node:zlib';
 import { Registry } from '../../src/domain/registry';
-import { MAX_NAMED_ENTRIES, Payload, ResponseCache } from '../../src/http/response-cache';
+import { MAX_NAMED_ENTRIES, NAMED_IDLE_MS, Payload, ResponseCache } from '../../src/http/response-cache';
 import { ManualClock } from '../../src/domain/clock';
 import { makeInstance } from '../helpers/instances';
 
 const T0 = 1_700_000_000_000;
 
-function setup(maxNamedBytes: number): { registry: Registry; cache: ResponseCache } {
+function setup(maxNamedBytes: number): { registry: Registry; cache: ResponseCache; clock: ManualClock } {
   const clock = new ManualClock(T0);
   const registry = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 180_000, maxInstancesPerApp: 10_000 });
-  return { registry, cache: new ResponseCache(registry, clock, 0, maxNamedBytes) };
+  return { registry, clock, cache: new ResponseCache(registry, clock, 0, maxNamedBytes) };
 }
 
 // One instance per VIP name `v0`…`v{n-1}`, each in its own app.
@@ -113,6 +113,19 @@ describe('ResponseCache', () => {
       for (let v = 0; v <= MAX_NAMED_ENTRIES; v++) cache.get('vip', `none-${v}`, 'json', false);
       expect(cache.stats.entries).toBe(MAX_NAMED_ENTRIES);
       expect(cache.stats.evictions).toBe(1);
+    });
+
+    it('drops named payloads nobody has read for a minute, and keeps the ones still read', async () => {
+      const { registry, cache, clock } = setup(1 << 20);
+      registerVips(registry, 3);
+      for (const v of ['v0', 'v1', 'v2']) await body(cache.get('vip', v, 'json', true));
+      clock.advance(NAMED_IDLE_MS / 2);
+      await body(cache.get('vip', 'v1', 'json', false));
+      await body(cache.get('apps', '', 'json', false));
+      clock.advance(NAMED_IDLE_MS / 2);
+      const kept = await body(cache.get('vip', 'v1', 'json', false));
+      expect(cache.stats).toMatchObject({ entries: 2, evictions: 2 }); // v1 and the full registry
+      expect(cache.stats.bytes).toBeLessThan(2 * kept.length + 4096);
     });
 
     it('releases the bytes of a payload it rebuilds', async () => {

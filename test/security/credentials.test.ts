@@ -5,7 +5,7 @@ import { isPromise } from 'node:util/types';
 import { defaultSettings, ConfigError, Settings } from '../../src/config/settings';
 import { decideEureka, decideOperator, ruleFor } from '../../src/security/access';
 import { securityFromSettings } from '../../src/security/config';
-import { ANONYMOUS, BUSY, CredentialVerifier, INVALID, loadCredentials, parseCredentials, Principal } from '../../src/security/credentials';
+import { ANONYMOUS, BUSY, CredentialVerifier, INVALID, loadCredentials, MAX_REMEMBERED_CHARS, parseCredentials, Principal } from '../../src/security/credentials';
 import { runHashPassword } from '../../src/security/hash-password-cli';
 import { parseScryptHash, ScryptHash, verifyScrypt } from '../../src/security/password-hash';
 import { KeyedRateLimiter, retryAfterSecs, TokenBucket } from '../../src/security/rate-limit';
@@ -165,6 +165,17 @@ describe('CredentialVerifier', () => {
     expect(v.cacheSize).toBe(2);
     // Evicted entries verify again, to the same principal.
     expect((v.identify(AUTH.orders) as Principal).name).toBe('orders-svc');
+  });
+
+  it('bounds what it remembers by characters as well, forgetting the oldest headers first', () => {
+    const v = verifier();
+    // Base64 decoding ignores characters outside its alphabet: one secret, any number of distinct long headers.
+    const padded = (n: number): string => `${AUTH.orders} ${'.'.repeat(n)}`;
+    for (let n = 0; n < 100; n++) expect((v.identify(padded(15_000 + n)) as Principal).name).toBe('orders-svc');
+    expect(v.cacheChars).toBeLessThanOrEqual(MAX_REMEMBERED_CHARS);
+    expect(v.cacheSize).toBeLessThan(100);
+    expect((v.identify(padded(MAX_REMEMBERED_CHARS + 1)) as Principal).name).toBe('orders-svc');
+    expect(v.cacheChars).toBeLessThanOrEqual(MAX_REMEMBERED_CHARS);
   });
   describe('with scrypt users', () => {
     const SCRYPT_DOC = {
