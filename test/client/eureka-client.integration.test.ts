@@ -150,8 +150,10 @@ describe('EurekaClient in a three-zone region', () => {
     await Promise.all([0, 1, 2].map((i) => cluster.stop(i)));
     const downAt = Date.now();
     await waitFor(() => (client.registryAgeMs() ?? 0) > 600, 'the registry to age');
-    expect(client.registryAgeMs()).toBeLessThanOrEqual(Date.now() - downAt + 300);
     expect(client.lastSuccessfulFetchAt).toBeLessThanOrEqual(downAt);
+    const now = Date.now();
+    // Its age runs from the last fetch that succeeded, which came before the servers went down.
+    expect(client.registryAgeMs()).toBeGreaterThanOrEqual(now - downAt);
     expect(client.getInstancesByAppId('ORDERS').map((i) => i.id)).toEqual(['orders-1', 'orders-2']);
     expect(client.chooseInstance('orders', { strategy: 'random' })).toBeDefined();
     expect(errors.some((e) => /no Eureka server answered/.test(e.message))).toBe(true);
