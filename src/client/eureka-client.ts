@@ -7,6 +7,7 @@ import type { AxiosInstance } from 'axios';
 import { decodeApplicationsJson, DecodedApplications } from '../codecs/json';
 import { Clock, systemClock } from '../domain/clock';
 import { InstanceInfo, InstanceStatus, parseStatus } from '../domain/model';
+import { EQUAL_JITTER, nextRetry, NO_JITTER, retryDelayMs, RetryPolicy } from '../domain/retry-policy';
 import { fromDecoded, InstanceConfig, instanceInfoFrom, RegistryInstance, registrationBody, zoneOf } from './instance';
 import { diffSnapshots, RegistryChange, RegistrySnapshot } from './local-registry';
 import { ClientLogger, consoleClientLogger } from './logger';
@@ -210,11 +211,11 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
   private readonly selector: Selector;
   private readonly shouldRegister: boolean;
   private readonly shouldFetch: boolean;
-  private readonly fetchIntervalMs: number;
+  /** The refresh interval, stretched after failed refreshes (attempt = failed refreshes + 1). */
+  private readonly fetchSchedule: RetryPolicy;
   private readonly heartbeatIntervalMs: number;
   private readonly useDelta: boolean;
-  private readonly fetchBackoffBound: number;
-  private readonly retry: Required<RetryOptions>;
+  private readonly registerRetry: RetryPolicy;
   /** The client's own zone, if known. */
   readonly zone: string | undefined;
 
@@ -256,15 +257,15 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
       this.logger,
     );
     this.selector = new Selector(this.random, this.zone);
-    this.fetchIntervalMs = positive(options.registryFetchIntervalMs, 30_000, 'registryFetchIntervalMs');
+    const fetchIntervalMs = positive(options.registryFetchIntervalMs, 30_000, 'registryFetchIntervalMs');
     this.heartbeatIntervalMs = positive(options.heartbeatIntervalMs, (options.instance?.leaseRenewalIntervalSecs ?? 30) * 1000, 'heartbeatIntervalMs');
     this.useDelta = options.useDelta ?? true;
-    this.fetchBackoffBound = positive(options.fetchBackoffBound, 10, 'fetchBackoffBound');
-    this.retry = {
-      maxAttempts: positive(options.registerRetry?.maxAttempts, 5, 'registerRetry.maxAttempts'),
-      initialDelayMs: positive(options.registerRetry?.initialDelayMs, 500, 'registerRetry.initialDelayMs'),
-      maxDelayMs: positive(options.registerRetry?.maxDelayMs, 30_000, 'registerRetry.maxDelayMs'),
-    };
+    const fetchBackoffBound = positive(options.fetchBackoffBound, 10, 'fetchBackoffBound');
+    this.fetchSchedule = { baseMs: fetchIntervalMs, maxMs: fetchIntervalMs * fetchBackoffBound, multiplier: 2, jitter: NO_JITTER };
+    const maxAttempts = positive(options.registerRetry?.maxAttempts, 5, 'registerRetry.maxAttempts');
+    const initialDelayMs = positive(options.registerRetry?.initialDelayMs, 500, 'registerRetry.initialDelayMs');
+    const maxDelayMs = positive(options.registerRetry?.maxDelayMs, 30_000, 'registerRetry.maxDelayMs');
+    this.registerRetry = { baseMs: initialDelayMs, maxMs: maxDelayMs, multiplier: 2, jitter: EQUAL_JITTER, maxAttempts };
     this.status = options.instance?.initialStatus ?? 'UP';
     this.metadata = { ...(options.instance?.metadata ?? {}) };
     if (this.zone !== undefined && this.metadata['zone'] === undefined) this.metadata['zone'] = this.zone;
@@ -453,13 +454,13 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
       const outcome = await this.register();
       if (outcome === true) return undefined;
       lastError = outcome;
-      if (attempt >= this.retry.maxAttempts) {
+      const next = nextRetry(this.registerRetry, attempt, this.random);
+      if (next.kind === 'give-up') {
         this.logger.error('registration failed; will retry on the next heartbeat', { attempts: attempt, error: lastError?.message });
         return new EurekaRegistrationError(attempt, lastError);
       }
-      const delay = backoff(attempt, this.retry.initialDelayMs, this.retry.maxDelayMs, this.random);
-      this.logger.warn('registration failed, retrying', { attempt, retryInMs: Math.round(delay), error: lastError?.message });
-      await this.sleep(delay);
+      this.logger.warn('registration failed, retrying', { attempt, retryInMs: Math.round(next.delayMs), error: lastError?.message });
+      await this.sleep(next.delayMs);
     }
     return undefined;
   }
@@ -642,8 +643,7 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
   }
 
   private scheduleFetch(): void {
-    const multiplier = Math.min(2 ** this.failedFetches, this.fetchBackoffBound);
-    this.later(this.fetchIntervalMs * multiplier, async () => {
+    this.later(retryDelayMs(this.fetchSchedule, this.failedFetches + 1), async () => {
       await this.track(this.refresh());
       this.scheduleFetch();
     });
@@ -710,8 +710,7 @@ function instancesOf(doc: DecodedApplications): RegistryInstance[] {
 
 /** Exponential backoff with "equal jitter": between half and all of min(max, initial × 2^(attempt−1)). */
 export function backoff(attempt: number, initialMs: number, maxMs: number, random: () => number): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
-  return ceiling / 2 + (random() * ceiling) / 2;
+  return retryDelayMs({ baseMs: initialMs, maxMs, multiplier: 2, jitter: EQUAL_JITTER }, attempt, random);
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

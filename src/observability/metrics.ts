@@ -12,6 +12,7 @@ import { Clock } from '../domain/clock';
 import { ExpiryGate } from '../domain/eviction';
 import { INSTANCE_STATUSES } from '../domain/model';
 import { Registry, RegistryEvent } from '../domain/registry';
+import { unreachable } from '../domain/unreachable';
 import { SelfPreservationState } from '../domain/self-preservation';
 import { PeerNode } from '../replication/peer-node';
 
@@ -298,6 +299,10 @@ export class ServerMetrics {
         case 'status-override-deleted':
           overrides.inc({ origin: e.isReplication ? 'peer' : 'client', action: 'removed' });
           return;
+        case 'metadata-updated':
+          return;
+        default:
+          unreachable(e);
       }
     };
     this.unsubscribe = registry.subscribe(onEvent);

@@ -2,6 +2,7 @@
 // fixed-size ring buffers fed by registry events. Heartbeats are ignored at the cost of one type check.
 import { InstanceView } from '../domain/model';
 import { Registry, RegistryEvent } from '../domain/registry';
+import { unreachable } from '../domain/unreachable';
 
 /** Where a change came from. */
 export type ChangeOrigin = 'client' | 'peer' | 'server';
@@ -83,6 +84,13 @@ export class RecentChanges {
       case 'evicted':
         this.removals.push(change(now(), 'evicted', 'server', e.view));
         return;
+      case 'renewed':
+      case 'status-updated':
+      case 'status-override-deleted':
+      case 'metadata-updated':
+        return;
+      default:
+        unreachable(e);
     }
   }
 }

@@ -1,5 +1,6 @@
 // One log line per significant registry event (register, cancel, eviction, status change); heartbeats only at debug.
 import { RegistryEvent } from '../domain/registry';
+import { unreachable } from '../domain/unreachable';
 import { Logger } from './logger';
 
 /** A registry listener that logs events with structured fields. */
@@ -32,6 +33,8 @@ export function registryEventLogger(logger: Logger): (event: RegistryEvent) => v
       case 'renewed':
         if (logger.debugEnabled) logger.debug('renewed', { app: event.app, id: event.id, replication: event.isReplication });
         break;
+      default:
+        unreachable(event);
     }
   };
 }

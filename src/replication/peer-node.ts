@@ -3,6 +3,7 @@
 // not age meanwhile). A failing peer never slows the others: each has its own.
 import { Clock } from '../domain/clock';
 import { InstanceStatus, InstanceView } from '../domain/model';
+import { EQUAL_JITTER, honourRetryAfterMs, retryDelayMs, RetryPolicy } from '../domain/retry-policy';
 import { instanceJson } from '../codecs/json';
 import { Logger } from '../observability/logger';
 import { Scheduler } from '../scheduling/scheduler';
@@ -75,6 +76,7 @@ export class PeerNode {
   // How the last batch went: a run of failures of one kind is logged once.
   private lastResult: BatchResult['kind'] | undefined;
   private closed = false;
+  private readonly retryPolicy: RetryPolicy;
 
   constructor(
     readonly client: PeerClient,
@@ -85,6 +87,7 @@ export class PeerNode {
     private readonly options: PeerNodeOptions,
   ) {
     this.queue = new TaskQueue(options);
+    this.retryPolicy = { baseMs: options.retryBaseMs, maxMs: options.retryMaxMs, multiplier: 2, jitter: EQUAL_JITTER };
   }
 
   get url(): string {
@@ -159,10 +162,8 @@ export class PeerNode {
       }
       if (result.kind === 'retry' || result.kind === 'later') {
         this.account(this.queue.requeue(batch, now));
-        const backoff = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (this.stats.consecutiveFailures - 1));
-        // Retry-After is honoured up to retryMaxMs, so a peer cannot park replication for long; never below the backoff.
-        const askedMs = result.kind === 'later' ? Math.min(result.retryAfterMs ?? 0, this.options.retryMaxMs) : 0;
-        this.pausedUntil = now + Math.max(askedMs, backoff * (0.5 + this.options.random() / 2));
+        const backoffMs = retryDelayMs(this.retryPolicy, this.stats.consecutiveFailures, this.options.random);
+        this.pausedUntil = now + (result.kind === 'later' ? honourRetryAfterMs(this.retryPolicy, backoffMs, result.retryAfterMs) : backoffMs);
       } else {
         this.account(batch.map((task) => ({ task, reason: 'expired' as const })));
       }

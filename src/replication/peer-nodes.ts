@@ -5,6 +5,7 @@ import { Clock } from '../domain/clock';
 import { InstanceInfo } from '../domain/model';
 import { RegistrationLimits } from '../domain/registration';
 import { Registry, RegistryEvent } from '../domain/registry';
+import { unreachable } from '../domain/unreachable';
 import { acceptInstance } from '../codecs/instance-decoder';
 import { Logger } from '../observability/logger';
 import { Scheduler } from '../scheduling/scheduler';
@@ -60,7 +61,7 @@ export class PeerNodes implements ResultHandler {
   }
 
   private onEvent(event: RegistryEvent): void {
-    if (this.nodes.length === 0 || event.type === 'evicted' || ('isReplication' in event && event.isReplication)) return;
+    if (this.nodes.length === 0 || ('isReplication' in event && event.isReplication)) return;
     switch (event.type) {
       case 'registered':
       case 'metadata-updated': {
@@ -86,6 +87,11 @@ export class PeerNodes implements ResultHandler {
         return this.broadcast(this.task('StatusUpdate', event.view.record.instance, { status: event.view.record.instance.status, lastDirtyTimestamp: event.view.record.instance.lastDirtyTimestamp }));
       case 'status-override-deleted':
         return this.broadcast(this.task('DeleteStatusOverride', event.view.record.instance, { status: event.view.record.instance.status, lastDirtyTimestamp: event.view.record.instance.lastDirtyTimestamp }));
+      case 'evicted':
+        // As in Eureka, every server evicts by its own clock: an eviction is not replicated.
+        return;
+      default:
+        unreachable(event);
     }
   }
 

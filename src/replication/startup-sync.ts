@@ -3,6 +3,7 @@
 // and keeps trying in the background; the first peer that answers opens it.
 import { Clock } from '../domain/clock';
 import { RegistrationLimits, validateRegistration } from '../domain/registration';
+import { nextRetry, NO_JITTER, RetryPolicy } from '../domain/retry-policy';
 import { Registry } from '../domain/registry';
 import { decodeApplicationsJson } from '../codecs/json';
 import { decodeDefaults } from '../codecs/instance-decoder';
@@ -122,6 +123,7 @@ export async function syncFromPeers(
     state.markSynced();
     return;
   }
+  const retry: RetryPolicy = { baseMs: options.retryWaitMs, maxMs: options.retryWaitMs * 8, multiplier: 2, jitter: NO_JITTER, maxAttempts: options.attempts };
   for (let attempt = 1; attempt <= Math.max(1, options.attempts); attempt++) {
     const result = await sync();
     if (result.answered > 0) {
@@ -129,7 +131,8 @@ export async function syncFromPeers(
       logger.info('synced registry from peers', { peers: result.answered, instances: result.installed, attempt });
       return;
     }
-    if (attempt < options.attempts) await sleep(options.retryWaitMs * 2 ** Math.min(attempt - 1, 3));
+    const next = nextRetry(retry, attempt);
+    if (next.kind === 'wait') await sleep(next.delayMs);
   }
   if (options.failureMode === 'serve') {
     state.markSynced();
@@ -139,7 +142,7 @@ export async function syncFromPeers(
   state.refuseReadsFor(options.emptyWaitMs);
   logger.warn('no peer answered the startup sync: registry reads answer 403 until a peer answers or the wait ends', { waitMs: options.emptyWaitMs });
   while (!state.isReady()) {
-    await sleep(Math.min(options.retryWaitMs * 8, Math.max(1, state.remainingRefusalMs())));
+    await sleep(Math.min(retry.maxMs, Math.max(1, state.remainingRefusalMs())));
     if (state.isReady()) break;
     const result = await sync();
     if (result.answered > 0) {

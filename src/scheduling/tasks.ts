@@ -2,6 +2,7 @@
 import { Clock } from '../domain/clock';
 import { Evictor } from '../domain/eviction';
 import { Registry, RegistryEvent } from '../domain/registry';
+import { unreachable } from '../domain/unreachable';
 import { SelfPreservation } from '../domain/self-preservation';
 import { Logger } from '../observability/logger';
 
@@ -60,6 +61,12 @@ export function selfPreservationListener(selfPreservation: SelfPreservation): (e
       case 'evicted':
         if (event.renewed) selfPreservation.instanceRemoved(event.view.record.instance.renewalIntervalSecs);
         return;
+      case 'status-updated':
+      case 'status-override-deleted':
+      case 'metadata-updated':
+        return;
+      default:
+        unreachable(event);
     }
   };
 }
