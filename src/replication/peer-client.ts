@@ -4,7 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import axios, { AxiosInstance, isAxiosError } from 'axios';
 import { ReplicationListResponse } from './protocol';
-import { BasicCredentials, splitCredentials } from '../security/urls';
+import { BasicCredentials, splitCredentials } from '../codecs/url-credentials';
 import { Clock, systemClock } from '../domain/clock';
 
 /** How a batch went as a whole. */
