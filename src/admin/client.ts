@@ -1,10 +1,11 @@
 // The admin CLI's HTTP side: the Eureka REST API (and, on our server, /health/*) through axios. Works against any
 // Eureka server for apps, instances and status; peers and health need this server's /eureka/status and /health.
-import axios, { AxiosInstance, AxiosResponse, isAxiosError } from 'axios';
+import { AxiosInstance, AxiosResponse, isAxiosError } from 'axios';
 import { DecodeDefaults, DecodedInstance, DecodeError } from '../codecs/instance-decoder';
 import { DecodedApplication, decodeApplicationJson, decodeApplicationsJson } from '../codecs/json';
 import { maskedUserinfo, splitCredentials } from '../codecs/url-credentials';
 import { zoneOf } from '../domain/model';
+import { createHttpClient } from '../transport/http-client';
 
 /** A failure the CLI reports as one clear line (exit code 1). */
 export class AdminError extends Error {}
@@ -113,16 +114,15 @@ export class AdminClient {
     readonly target: ServerTarget,
     timeoutMs: number,
   ) {
-    this.http = axios.create({
-      timeout: timeoutMs,
+    this.http = createHttpClient({
+      timeoutMs,
       auth: target.auth,
       headers: { Accept: 'application/json', 'User-Agent': 'zone-registry-admin' },
       // Statuses are ours to explain; bodies stay text until we know they are JSON.
-      validateStatus: () => true,
-      responseType: 'text',
-      transformResponse: [(data: unknown) => data],
+      anyStatus: true,
+      textResponses: true,
       maxRedirects: 0,
-    });
+    }).http;
   }
 
   /** Every application (GET apps/). */
