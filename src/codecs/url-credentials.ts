@@ -32,7 +32,9 @@ export function maskedUserinfo(url: string): string {
   const m = USERINFO.exec(url);
   if (!m) return '';
   const colon = m[2].indexOf(':');
-  return colon < 0 || colon === m[2].length - 1 ? `${m[2].slice(0, colon < 0 ? undefined : colon)}@` : `${m[2].slice(0, colon)}:***@`;
+  const user = colon < 0 ? m[2] : m[2].slice(0, colon);
+  const hasPassword = colon >= 0 && colon < m[2].length - 1;
+  return hasPassword ? `${user}:***@` : `${user}@`;
 }
 
 /** The value of an Authorization header for Basic credentials. */

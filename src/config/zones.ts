@@ -1,6 +1,6 @@
 // The zones file as the server uses it: its topology (read by codecs/zones-file) and this server's peers in it.
 // A server's own zone comes from the `zone` setting.
-import { readZonesFile } from '../codecs/zones-file';
+import { normaliseServerUrl, readZonesFile } from '../codecs/zones-file';
 import { ConfigError } from './settings';
 
 /** The region's layout as the zones file describes it. */
@@ -33,7 +33,7 @@ export function resolvePeers(topology: Topology, zone: string, port: number, sel
   if (all.length === 0) return { self: undefined, peers: [] };
   let self: string | undefined;
   if (selfUrl) {
-    const wanted = selfUrl.endsWith('/') ? selfUrl : `${selfUrl}/`;
+    const wanted = normaliseServerUrl(selfUrl);
     if (!all.includes(wanted)) throw new ConfigError(`Invalid setting selfUrl: ${wanted} is not one of the servers in the config file`);
     self = wanted;
   } else {
