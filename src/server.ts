@@ -22,7 +22,7 @@ import { CronScheduler, Scheduler } from './scheduling/scheduler';
 import { deltaPruneTask, evictionTask, renewalIntervals, renewalThresholdTask, selfPreservationListener } from './scheduling/tasks';
 import { parseAddressList } from './security/address-set';
 import { securityFromSettings } from './security/config';
-import { splitCredentials, stripCredentials } from './security/urls';
+import { splitCredentials, stripCredentials } from './codecs/url-credentials';
 
 /** Package version, for /eureka/status. */
 export const VERSION: string = require('../package.json').version;

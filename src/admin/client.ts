@@ -1,6 +1,11 @@
 // The admin CLI's HTTP side: the Eureka REST API (and, on our server, /health/*) through axios. Works against any
 // Eureka server for apps, instances and status; peers and health need this server's /eureka/status and /health.
-import axios, { AxiosInstance, AxiosResponse, isAxiosError } from 'axios';
+import { AxiosInstance, AxiosResponse, isAxiosError } from 'axios';
+import { DecodeDefaults, DecodedInstance, DecodeError } from '../codecs/instance-decoder';
+import { DecodedApplication, decodeApplicationJson, decodeApplicationsJson } from '../codecs/json';
+import { maskedUserinfo, splitCredentials } from '../codecs/url-credentials';
+import { zoneOf } from '../domain/model';
+import { createHttpClient } from '../transport/http-client';
 
 /** A failure the CLI reports as one clear line (exit code 1). */
 export class AdminError extends Error {}
@@ -32,15 +37,10 @@ export function parseServer(raw: string): ServerTarget {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--server must be an http:// or https:// URL, got "${url.protocol}"`);
   if (url.search || url.hash) throw new UsageError('--server must not have a query or fragment');
-  const decode = (s: string): string => {
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      return s;
-    }
-  };
-  const auth = url.username || url.password ? { username: decode(url.username), password: decode(url.password) } : undefined;
-  const user = auth ? `${url.username}${url.password ? ':***' : ''}@` : '';
+  // The WHATWG form of the URL: its userinfo is percent-encoded, so it ends at the one `@` left.
+  const { credentials } = splitCredentials(url.href);
+  const auth = credentials && (credentials.username || credentials.password) ? credentials : undefined;
+  const user = auth ? maskedUserinfo(url.href) : '';
   url.username = '';
   url.password = '';
   if (url.pathname === '/' || url.pathname === '') url.pathname = '/eureka/';
@@ -77,54 +77,34 @@ export interface AdminApplication {
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
 const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '');
-const num = (v: unknown): number | null => {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  return Number.isFinite(n) ? n : null;
-};
 
-function portOf(v: unknown): number | null {
-  if (isObject(v)) {
-    const enabled = v['@enabled'];
-    if (enabled === false || enabled === 'false') return null;
-    return num(v['$']);
-  }
-  return num(v);
-}
+// Only lastDirtyTimestamp (not shown) and absent lease fields take these; Eureka's defaults otherwise.
+const READ_DEFAULTS: DecodeDefaults = { renewalIntervalSecs: 30, durationSecs: 90, now: 0 };
 
-/** Reads one Eureka JSON instance. */
-export function toAdminInstance(raw: unknown, appName: string): AdminInstance {
-  const i = isObject(raw) ? raw : {};
-  const lease = isObject(i.leaseInfo) ? i.leaseInfo : {};
-  const metadata: Record<string, string> = {};
-  if (isObject(i.metadata)) for (const [k, v] of Object.entries(i.metadata)) if (!k.startsWith('@')) metadata[k] = str(v);
-  const lastRenewal = num(lease.lastRenewalTimestamp);
-  const duration = num(lease.durationInSecs);
-  const override = str(i.overriddenStatus ?? i.overriddenstatus) || 'UNKNOWN';
+/** One decoded Eureka instance as the CLI shows it; `appName` stands in for an instance without `app`. */
+export function toAdminInstance(d: DecodedInstance, appName: string): AdminInstance {
+  const lastRenewal = d.lease && d.lease.lastRenewalTimestamp > 0 ? d.lease.lastRenewalTimestamp : null;
+  const duration = d.lease ? d.durationSecs : null;
   return {
-    app: str(i.app) || appName,
-    id: str(i.instanceId) || str(i.hostName),
-    hostName: str(i.hostName),
-    ipAddr: str(i.ipAddr),
-    port: portOf(i.port),
-    securePort: portOf(i.securePort),
-    status: str(i.status) || 'UNKNOWN',
-    overriddenStatus: override,
-    zone: metadata.zone || null,
-    vipAddress: str(i.vipAddress) || null,
+    app: d.app ?? appName,
+    id: d.id ?? '',
+    hostName: d.hostName ?? '',
+    ipAddr: d.ipAddr ?? '',
+    port: d.port.enabled ? d.port.port : null,
+    securePort: d.securePort.enabled ? d.securePort.port : null,
+    status: d.status,
+    overriddenStatus: d.overriddenStatus,
+    zone: zoneOf(d) || null,
+    vipAddress: d.vipAddress ?? null,
     lastRenewalTimestamp: lastRenewal,
     leaseDurationSecs: duration,
     leaseExpiresAt: lastRenewal !== null && duration !== null ? lastRenewal + duration * 1000 : null,
-    metadata,
+    metadata: { ...d.metadata },
   };
 }
 
-function toAdminApplication(raw: unknown): AdminApplication {
-  const a = isObject(raw) ? raw : {};
-  const name = str(a.name);
-  return { name, instances: asList(a.instance).map((i) => toAdminInstance(i, name)) };
-}
+const toAdminApplication = (app: DecodedApplication): AdminApplication => ({ name: app.name, instances: app.instances.map((i) => toAdminInstance(i, app.name)) });
 
 /** Talks to one server. */
 export class AdminClient {
@@ -134,16 +114,15 @@ export class AdminClient {
     readonly target: ServerTarget,
     timeoutMs: number,
   ) {
-    this.http = axios.create({
-      timeout: timeoutMs,
+    this.http = createHttpClient({
+      timeoutMs,
       auth: target.auth,
       headers: { Accept: 'application/json', 'User-Agent': 'zone-registry-admin' },
       // Statuses are ours to explain; bodies stay text until we know they are JSON.
-      validateStatus: () => true,
-      responseType: 'text',
-      transformResponse: [(data: unknown) => data],
+      anyStatus: true,
+      textResponses: true,
       maxRedirects: 0,
-    });
+    }).http;
   }
 
   /** Every application (GET apps/). */
@@ -151,9 +130,9 @@ export class AdminClient {
     const res = await this.request('GET', this.eureka('apps/'), 'list the applications');
     this.expect(res, [200], 'list the applications');
     const body = this.json(res, 'list the applications');
-    const apps = isObject(body.applications) ? body.applications : undefined;
-    if (!apps) throw new AdminError(`unexpected answer to GET ${this.eureka('apps/')}: no "applications" object`);
-    return asList(apps.application).map(toAdminApplication).sort((a, b) => a.name.localeCompare(b.name));
+    if (!isObject(body.applications)) throw new AdminError(`unexpected answer to GET ${this.eureka('apps/')}: no "applications" object`);
+    const doc = this.decode(() => decodeApplicationsJson(body, READ_DEFAULTS), 'list the applications');
+    return doc.applications.map(toAdminApplication).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** One application (GET apps/APP); AdminError when it has no instances. */
@@ -164,7 +143,7 @@ export class AdminClient {
     this.expect(res, [200], `read application ${app}`);
     const body = this.json(res, `read application ${app}`);
     if (!isObject(body.application)) throw new AdminError(`unexpected answer to GET ${url}: no "application" object`);
-    return toAdminApplication(body.application);
+    return toAdminApplication(this.decode(() => decodeApplicationJson(body, READ_DEFAULTS), `read application ${app}`));
   }
 
   /** Sets an operator override (PUT apps/APP/ID/status?value=STATUS). */
@@ -245,6 +224,15 @@ export class AdminClient {
       // fall through
     }
     throw new AdminError(`cannot ${what}: ${this.target.display} did not answer JSON (is it a Eureka server?)`);
+  }
+
+  private decode<T>(read: () => T, what: string): T {
+    try {
+      return read();
+    } catch (e) {
+      if (e instanceof DecodeError) throw new AdminError(`cannot ${what}: ${this.target.display} answered a registry document that cannot be read (${e.message})`);
+      throw e;
+    }
   }
 
   // Messages name the server as the operator wrote it, never with its password.

@@ -2,7 +2,7 @@
 // the Java client's legacy codec writes it) and what it reads from the registry (decoded by the codecs).
 import { DecodedInstance } from '../codecs/instance-decoder';
 import { instanceDocumentJson } from '../codecs/json';
-import { ActionType, DATA_CENTER_CLASS, dataCenterClassFor, InstanceInfo, InstanceRecord, InstanceStatus } from '../domain/model';
+import { ActionType, DATA_CENTER_CLASS, dataCenterClassFor, InstanceInfo, InstanceRecord, InstanceStatus, zoneOf } from '../domain/model';
 
 /** Lease times as the server reports them, ms. */
 export interface LeaseTimes {
@@ -147,9 +147,7 @@ export function fromDecoded(d: DecodedInstance): RegistryInstance | undefined {
 }
 
 /** The zone an instance says it is in: metadata `zone`, else its Amazon `availability-zone`. */
-export function zoneOf(instance: Pick<InstanceInfo, 'metadata' | 'dataCenterInfo'>): string | undefined {
-  return instance.metadata['zone'] ?? instance.dataCenterInfo.metadata?.['availability-zone'];
-}
+export { zoneOf };
 
 /** Options of {@link instanceUrl}. */
 export interface InstanceUrlOptions {

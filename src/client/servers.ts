@@ -2,20 +2,12 @@
 // in file order; a server that failed is quarantined for a while and skipped, and the preferred order is
 // recomputed on every request so the client returns to its own zone as soon as the quarantine ends.
 import { readFileSync } from 'node:fs';
+import { stripCredentials } from '../codecs/url-credentials';
+import { isServerUrl, normaliseServerUrl, readZonesFile, ZonesFile } from '../codecs/zones-file';
 import type { Clock } from '../domain/clock';
 
-/**
- * A region's zones file, as the servers read it (`zones.example.json`): `zones` maps each zone to the base URLs of
- * its servers. `settings` (the servers' settings) and `$comment` are ignored by the client.
- */
-export interface ZonesFile {
-  /** Region name (informational). */
-  readonly region?: string;
-  /** Zone name → base URLs of its servers, in preference order. */
-  readonly zones: Readonly<Record<string, readonly string[]>>;
-  /** The servers' settings; ignored by the client. */
-  readonly settings?: unknown;
-}
+/** A region's zones file, read as the servers read it; its `settings` are the servers' and ignored here. */
+export type { ZonesFile };
 
 /**
  * Where the servers are: a list of base URLs (`http://host:8761/eureka/`, tried in this order), one base URL, a
@@ -32,36 +24,24 @@ export interface ServerEndpoint {
 }
 
 /** A server URL as it may be shown (logs, errors): without `user:password@`. */
-export function redactUrl(url: string): string {
-  return url.replace(/^(https?:\/\/)[^@/]*@/i, '$1');
-}
+export const redactUrl: (url: string) => string = stripCredentials;
 
 /** Thrown for a servers option the client cannot use. */
 export class ServersConfigError extends Error {}
 
-const normalise = (url: string): string => (url.endsWith('/') ? url : `${url}/`);
-
 function checkUrl(url: unknown, where: string): string {
-  if (typeof url !== 'string' || !/^https?:\/\/[^/]+/.test(url)) throw new ServersConfigError(`${where}: invalid server URL ${JSON.stringify(url)}`);
-  return normalise(url);
+  if (!isServerUrl(url)) throw new ServersConfigError(`${where}: invalid server URL ${JSON.stringify(url)}`);
+  return normaliseServerUrl(url);
 }
 
-/** Reads a zones file object (validating its shape) into endpoints, in file order. */
+/** Reads a zones file object (validated as the servers validate it) into endpoints, in file order. */
 export function endpointsFromZonesFile(file: unknown, source = 'zones file'): ServerEndpoint[] {
-  if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new ServersConfigError(`${source}: expected a JSON object`);
-  const zones = (file as { zones?: unknown }).zones;
-  if (typeof zones !== 'object' || zones === null || Array.isArray(zones)) throw new ServersConfigError(`${source}: "zones" must map zone names to lists of server URLs`);
+  const reading = readZonesFile(file);
+  if ('error' in reading) throw new ServersConfigError(`${source}: ${reading.error}`);
+  const zones = reading.contents.zones;
+  if (zones === undefined) throw new ServersConfigError(`${source}: "zones" must map zone names to lists of server URLs`);
   const out: ServerEndpoint[] = [];
-  const seen = new Set<string>();
-  for (const [zone, urls] of Object.entries(zones as Record<string, unknown>)) {
-    if (!Array.isArray(urls) || urls.length === 0) throw new ServersConfigError(`${source}: zone "${zone}" must list at least one server URL`);
-    for (const raw of urls) {
-      const url = checkUrl(raw, `${source}, zone "${zone}"`);
-      if (seen.has(url)) throw new ServersConfigError(`${source}: server URL ${url} is listed twice`);
-      seen.add(url);
-      out.push({ url, zone });
-    }
-  }
+  for (const [zone, urls] of zones) for (const url of urls) out.push({ url, zone });
   if (out.length === 0) throw new ServersConfigError(`${source}: no zones`);
   return out;
 }

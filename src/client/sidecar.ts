@@ -3,8 +3,8 @@
 // with status DOWN, as a Java client's health check handler would), UP again when it recovers. Heartbeats go on in
 // either state: the sidecar is alive, the registration stays and says whether the app can take traffic.
 import { hostname, networkInterfaces } from 'node:os';
-import axios from 'axios';
 import { InstanceStatus } from '../domain/model';
+import { createHttpClient } from '../transport/http-client';
 import { EurekaClient, EurekaClientOptions } from './eureka-client';
 import { ClientLogger, consoleClientLogger } from './logger';
 import { Scheduler, TimerScheduler } from './scheduler';
@@ -96,7 +96,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   if (!(intervalMs > 0)) throw new TypeError('startSidecar: healthIntervalMs must be positive');
   const timeoutMs = options.healthTimeoutMs ?? Math.min(3000, intervalMs);
   const threshold = Math.max(1, options.unhealthyThreshold ?? 1);
-  const http = axios.create({ timeout: timeoutMs, maxRedirects: 0, validateStatus: () => true, proxy: false, responseType: 'text' });
+  const { http } = createHttpClient({ timeoutMs, maxRedirects: 0, anyStatus: true, noProxy: true, textResponses: true });
 
   const probe = async (): Promise<boolean> => {
     try {

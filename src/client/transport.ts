@@ -2,9 +2,8 @@
 // error, a timeout or a server-side failure moves on to the next one (up to `maxServersPerRequest`), quarantining
 // the one that failed. What counts as a server failure follows Java's ServerStatusEvaluators, except that a 4xx
 // other than 403 on a registry read is the request's problem and is handed back, not retried elsewhere.
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import axios, { AxiosInstance } from 'axios';
+import { ConnectionPools, connectionPools, createHttpClient } from '../transport/http-client';
 import { ClientLogger } from './logger';
 import { redactUrl, ServerEndpoint, ServerPool } from './servers';
 
@@ -86,7 +85,7 @@ export interface TransportOptions {
 /** Sends requests to the pool's servers with failover and quarantine. */
 export class EurekaTransport {
   private readonly http: AxiosInstance;
-  private readonly agents: { http: HttpAgent; https: HttpsAgent };
+  private readonly agents: ConnectionPools;
   private lastServer: ServerEndpoint | undefined;
 
   constructor(
@@ -94,9 +93,9 @@ export class EurekaTransport {
     private readonly options: TransportOptions,
     private readonly logger: ClientLogger,
   ) {
-    const keepAlive = options.keepAlive ?? true;
-    this.agents = { http: new HttpAgent({ keepAlive }), https: new HttpsAgent({ keepAlive }) };
-    this.http = options.http ?? axios.create();
+    // The pools go with every request, so that a caller's own axios instance uses them too.
+    this.agents = connectionPools({ keepAlive: options.keepAlive ?? true });
+    this.http = options.http ?? createHttpClient().http;
   }
 
   /** The server that gave the last usable answer. */
@@ -154,8 +153,7 @@ export class EurekaTransport {
 
   /** Closes pooled connections. */
   close(): void {
-    this.agents.http.destroy();
-    this.agents.https.destroy();
+    this.agents.destroy();
   }
 }
 

@@ -112,34 +112,61 @@ export function decodeInstanceJson(body: string, defaults: DecodeDefaults): Deco
   return decodeInstance(parsed, defaults);
 }
 
+/** A decoded `application` element: its name and its instances, in document order. */
+export interface DecodedApplication {
+  readonly name: string;
+  readonly instances: DecodedInstance[];
+}
+
 /** A decoded `applications` document (full registry, delta or VIP fetch). */
 export interface DecodedApplications {
   readonly versionsDelta: number;
   readonly appsHashcode: string;
+  /** Every instance of every application, in document order. */
   readonly instances: DecodedInstance[];
+  /** The same instances, application by application (an application may have none). */
+  readonly applications: DecodedApplication[];
 }
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
+
+const parseDocument = (body: string | object, what: string): unknown => {
+  if (typeof body !== 'string') return body;
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new DecodeError(`cannot parse ${what} document`);
+  }
+};
+
+function decodeApplication(raw: unknown, defaults: DecodeDefaults, into?: DecodedInstance[]): DecodedApplication {
+  const app = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
+  const name = typeof app['name'] === 'string' || typeof app['name'] === 'number' ? String(app['name']) : '';
+  const instances: DecodedInstance[] = [];
+  for (const instance of asList(app['instance'])) {
+    const decoded = decodeInstance(instance, defaults);
+    instances.push(decoded);
+    into?.push(decoded);
+  }
+  return { name, instances };
+}
 
 /**
  * Reads an `applications` document as any Eureka server writes it: `application` and `instance` as arrays or, from
  * older servers, single objects; `versions__delta` as string or number.
  */
 export function decodeApplicationsJson(body: string | object, defaults: DecodeDefaults): DecodedApplications {
-  let parsed: unknown = body;
-  if (typeof body === 'string') {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      throw new DecodeError('cannot parse applications document');
-    }
-  }
-  const root = (parsed as { applications?: Record<string, unknown> } | null)?.applications;
+  const root = (parseDocument(body, 'applications') as { applications?: Record<string, unknown> } | null)?.applications;
   if (typeof root !== 'object' || root === null) throw new DecodeError('not an applications document');
   const instances: DecodedInstance[] = [];
-  for (const app of asList(root['application'])) {
-    for (const instance of asList((app as Record<string, unknown> | null)?.['instance'])) instances.push(decodeInstance(instance, defaults));
-  }
+  const applications = asList(root['application']).map((app) => decodeApplication(app, defaults, instances));
   const version = Number(root['versions__delta']);
-  return { versionsDelta: Number.isFinite(version) ? version : -1, appsHashcode: typeof root['apps__hashcode'] === 'string' ? root['apps__hashcode'] : '', instances };
+  return { versionsDelta: Number.isFinite(version) ? version : -1, appsHashcode: typeof root['apps__hashcode'] === 'string' ? root['apps__hashcode'] : '', instances, applications };
+}
+
+/** Reads an `{"application":{…}}` document (GET /apps/{app}); `instance` as an array or a single object. */
+export function decodeApplicationJson(body: string | object, defaults: DecodeDefaults): DecodedApplication {
+  const root = (parseDocument(body, 'application') as { application?: unknown } | null)?.application;
+  if (typeof root !== 'object' || root === null || Array.isArray(root)) throw new DecodeError('not an application document');
+  return decodeApplication(root, defaults);
 }

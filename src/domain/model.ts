@@ -115,3 +115,8 @@ export function effectiveId(instanceId: string | undefined, dataCenter: DataCent
   if (amazonId) return amazonId;
   return hostName || undefined;
 }
+
+/** The zone an instance says it is in: metadata `zone`, else its Amazon `availability-zone`. */
+export function zoneOf(instance: Pick<InstanceInfo, 'metadata'> & { readonly dataCenterInfo?: Pick<DataCenterInfo, 'metadata'> }): string | undefined {
+  return instance.metadata['zone'] ?? instance.dataCenterInfo?.metadata?.['availability-zone'];
+}

@@ -1,11 +1,10 @@
 // Talking to one peer over HTTP (axios): batches of replication tasks, and the full registry for startup sync.
 // The only replication module that knows about the network.
-import http from 'node:http';
-import https from 'node:https';
-import axios, { AxiosInstance, isAxiosError } from 'axios';
+import { AxiosInstance, isAxiosError } from 'axios';
 import { ReplicationListResponse } from './protocol';
-import { BasicCredentials, splitCredentials } from '../security/urls';
+import { BasicCredentials, splitCredentials } from '../codecs/url-credentials';
 import { Clock, systemClock } from '../domain/clock';
+import { createHttpClient, HttpClient } from '../transport/http-client';
 
 /** How a batch went as a whole. */
 export type BatchResult =
@@ -54,7 +53,7 @@ export class HttpPeerClient implements PeerClient {
   /** The peer's base URL without credentials: what status, dashboard, metrics and logs show. */
   readonly url: string;
   private readonly http: AxiosInstance;
-  private readonly agents: { http: http.Agent; https: https.Agent };
+  private readonly client: HttpClient;
   private readonly clock: Clock;
 
   /**
@@ -66,27 +65,21 @@ export class HttpPeerClient implements PeerClient {
     this.url = split.url;
     const auth = split.credentials ?? options.credentials;
     this.clock = options.clock ?? systemClock;
-    this.agents = {
-      http: new http.Agent({ keepAlive: true, maxSockets: 8 }),
-      // Certificates are always verified; a private CA replaces the system's when given.
-      https: new https.Agent({ keepAlive: true, maxSockets: 8, rejectUnauthorized: true, ...(options.ca && { ca: options.ca }) }),
-    };
-    this.http = axios.create({
-      baseURL: this.url,
-      timeout: timeoutMs,
+    this.client = createHttpClient({
+      baseUrl: this.url,
+      timeoutMs,
       headers: PEER_HEADERS,
-      ...(auth && { auth: { username: auth.username, password: auth.password } }),
-      httpAgent: this.agents.http,
-      httpsAgent: this.agents.https,
-      validateStatus: () => true,
-      // Bodies are handled as text: the registry codecs parse them.
-      responseType: 'text',
-      transformResponse: (data: unknown) => data,
-      // The body is already JSON text; axios would otherwise parse it again to check it.
-      transformRequest: (data: unknown) => data,
+      auth,
+      // Certificates are always verified; a private CA replaces the system's when given.
+      pools: { keepAlive: true, maxSockets: 8, alwaysVerify: true, ca: options.ca },
+      anyStatus: true,
+      // Bodies are handled as text: the registry codecs parse them; a request body is already JSON text.
+      textResponses: true,
+      rawRequests: true,
       maxRedirects: 0,
-      proxy: false,
+      noProxy: true,
     });
+    this.http = this.client.http;
   }
 
   async sendBatch(body: string): Promise<BatchResult> {
@@ -122,8 +115,7 @@ export class HttpPeerClient implements PeerClient {
   }
 
   close(): void {
-    this.agents.http.destroy();
-    this.agents.https.destroy();
+    this.client.close();
   }
 }
 

@@ -5,7 +5,7 @@ import { createSecureContext } from 'node:tls';
 import { ConfigError, Settings } from '../config/settings';
 import { CredentialVerifier, CredentialWarning, loadCredentials } from './credentials';
 import { HttpSecurity } from './http-guard';
-import { BasicCredentials } from './urls';
+import { BasicCredentials } from '../codecs/url-credentials';
 
 /** How this server authenticates to its peers and checks their certificates. */
 export interface PeerTransportSecurity {

@@ -148,6 +148,40 @@ describe('against a standalone server', () => {
   });
 });
 
+describe('against a server with Amazon instances', () => {
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    // As a Java client on EC2 registers: no instanceId, no metadata zone; the id and zone come from AmazonInfo.
+    const instance = {
+      hostName: 'ip-10-1-2-3.ec2.internal', app: 'EDGE', ipAddr: '10.1.2.3', status: 'UP', overriddenstatus: 'UNKNOWN',
+      port: { $: 8080, '@enabled': 'true' }, securePort: { $: 443, '@enabled': 'false' }, countryId: 1,
+      dataCenterInfo: { '@class': 'com.netflix.appinfo.AmazonInfo', name: 'Amazon', metadata: { 'instance-id': 'i-0abc', 'availability-zone': 'us-east-1a' } },
+      leaseInfo: { renewalIntervalInSecs: 30, durationInSecs: 90 }, metadata: { '@class': 'java.util.Collections$EmptyMap' }, vipAddress: 'edge',
+    };
+    const res = await fetch(`${server.eurekaUrl}apps/EDGE`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instance }) });
+    expect(res.status).toBe(204);
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('apps: counts an instance in its Amazon availability zone when its metadata names no zone', async () => {
+    const r = await admin('apps', '--server', server.eurekaUrl);
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(line(r.out, 'EDGE')).toEqual(['EDGE', '1', '1', '0', '0', '0', '0', 'us-east-1a: 1']);
+  });
+
+  it('instances: shows the Amazon instance-id as the id and the availability zone as the zone', async () => {
+    const r = await admin('instances', 'edge', '--server', server.eurekaUrl);
+    expect(r.code).toBe(0);
+    expect(line(r.out, 'i-0abc').slice(0, 6)).toEqual(['i-0abc', 'ip-10-1-2-3.ec2.internal', '10.1.2.3:8080', 'UP', '-', 'us-east-1a']);
+    const [json] = JSON.parse((await admin('instances', 'edge', '--json', '--server', server.eurekaUrl)).out) as Record<string, unknown>[];
+    expect(json).toMatchObject({ id: 'i-0abc', zone: 'us-east-1a', metadata: {} });
+  });
+});
+
 describe('a server with a peer that is down and reads refused', () => {
   let dir: string;
   let server: RunningServer;

@@ -9,7 +9,7 @@ import { ANONYMOUS, BUSY, CredentialVerifier, INVALID, loadCredentials, MAX_REME
 import { runHashPassword } from '../../src/security/hash-password-cli';
 import { parseScryptHash, ScryptHash, verifyScrypt } from '../../src/security/password-hash';
 import { KeyedRateLimiter, retryAfterSecs, TokenBucket } from '../../src/security/rate-limit';
-import { basicAuthorization, splitCredentials, stripCredentials } from '../../src/security/urls';
+import { basicAuthorization, splitCredentials, stripCredentials } from '../../src/codecs/url-credentials';
 import { eurekaRoutes } from '../../src/http/eureka-api';
 import { settle } from '../helpers/replication-scheduler';
 import { AUTH, basic, CREDENTIALS, PW, selfSignedCertificate, TempDir } from './support';
