@@ -1,4 +1,5 @@
 // A registered instance's lease: its current record and its last heartbeat.
+import '../observability/metrics';
 // Expiry is honest: a lease expires `durationMs` after the last heartbeat, not Eureka's accidental 2 × duration.
 import { InstanceRecord, InstanceView } from './model';
 
