@@ -1,5 +1,4 @@
 // A registered instance's lease: its current record and its last heartbeat.
-import '../observability/metrics';
 // Expiry is honest: a lease expires `durationMs` after the last heartbeat, not Eureka's accidental 2 × duration.
 import { InstanceRecord, InstanceView } from './model';
 
