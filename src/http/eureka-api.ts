@@ -9,7 +9,7 @@ import { Lease } from '../domain/lease';
 import { parseStatus, InstanceStatus } from '../domain/model';
 import { Registry } from '../domain/registry';
 import { CODECS } from '../codecs/documents';
-import { DecodeError, decodeDefaults, parseTimestamp } from '../codecs/instance-decoder';
+import { DecodeError, decodeDefaults, parseTimestamp, UnparseableBodyError } from '../codecs/instance-decoder';
 import { acceptsGzip, contentTypeFor, formatFor } from '../codecs/negotiate';
 import { readBody } from './body';
 import { badRequest, empty, okOrNotFound, Reply, SYNC_IN_PROGRESS, unparseable } from './errors';
@@ -89,7 +89,8 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
     try {
       decoded = CODECS[body.format].decodeInstance(body.text, decodeDefaults(limits, clock.now()));
     } catch (e) {
-      if (e instanceof DecodeError) return e.message === 'cannot parse request body' ? unparseable(body.format) : badRequest(e.message);
+      if (e instanceof UnparseableBodyError) return unparseable(body.format);
+      if (e instanceof DecodeError) return badRequest(e.message);
       throw e;
     }
     const pathApp = params.app.toUpperCase();
