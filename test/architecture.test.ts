@@ -24,9 +24,6 @@ const MUST_NOT_IMPORT: Record<string, readonly string[]> = {
 const ALLOWED: Record<string, string> = {
   // The client's timers run on the server's Scheduler interface (a type only): one timer abstraction for both.
   'client/scheduler.ts -> scheduling/scheduler.ts': 'type-only import of the Scheduler interface',
-  // Until the HTTP checks read rules declared on the routes, the guard lives in security/ and speaks HTTP replies.
-  'security/http-guard.ts -> http/errors.ts': 'guard not yet moved to src/http',
-  'security/http-guard.ts -> http/router.ts': 'guard not yet moved to src/http',
   // Until metrics read a status port, they read the peer nodes themselves.
   'observability/metrics.ts -> replication/peer-node.ts': 'metrics not yet on the status port',
 };

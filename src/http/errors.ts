@@ -2,6 +2,8 @@
 // every error except 400 (a short message) and a peer's 409 (the newer instance); never an HTML page.
 import { OutgoingHttpHeaders } from 'node:http';
 import { Format } from '../codecs/negotiate';
+import { Decision, OperatorNeed } from '../security/access';
+import { retryAfterSecs } from '../security/rate-limit';
 
 /** A response: status, headers, body. */
 export interface Reply {
@@ -47,3 +49,43 @@ export const TIMED_OUT: Reply = Object.freeze({ status: 408 });
 
 /** Maps a registry outcome that is 'ok' or 'not-found' to 200 / 404. */
 export const okOrNotFound = (outcome: 'ok' | 'not-found'): Reply => empty(outcome === 'ok' ? 200 : 404);
+
+/** The challenge sent with every 401. */
+export const CHALLENGE = 'Basic realm="eureka"';
+
+/** 401 for missing or wrong credentials on a Eureka route: empty body, the Basic challenge. */
+export const UNAUTHORIZED: Reply = Object.freeze({ status: 401, headers: Object.freeze({ 'www-authenticate': CHALLENGE }) });
+
+/** 403 with an empty body: credentials that do not allow the route, or a peer-only request from a stranger. */
+export const FORBIDDEN: Reply = empty(403);
+
+/** Too many passwords being verified: like a peer's 503, clients try another server or retry shortly. */
+export const VERIFYING: Reply = Object.freeze({ status: 503, headers: Object.freeze({ 'retry-after': '1' }) });
+
+/** A 429 with an empty body and Retry-After in whole seconds; `waitMs`: until the bucket has a token. */
+export const tooManyRequests = (waitMs: number): Reply => ({ status: 429, headers: { 'retry-after': String(retryAfterSecs(waitMs)) } });
+
+/** The reply to a refused Eureka request. */
+export const refusal = (decision: Exclude<Decision, 'allow'>): Reply => (decision === 'unauthenticated' ? UNAUTHORIZED : FORBIDDEN);
+
+/** A refusal on an operators' route: JSON, never express's HTML. */
+export interface JsonReply {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: { readonly error: string };
+}
+
+/**
+ * An operators' route refused: 401 with the Basic challenge (so a browser asks for a login), 403, or 503 while too
+ * many logins are verified.
+ */
+export function operatorRefusal(outcome: Exclude<Decision, 'allow'> | 'busy', need: OperatorNeed): JsonReply {
+  switch (outcome) {
+    case 'unauthenticated':
+      return { status: 401, headers: { 'www-authenticate': CHALLENGE }, body: { error: 'authentication required' } };
+    case 'forbidden':
+      return { status: 403, headers: {}, body: { error: need === 'admin' ? 'forbidden: needs the admin role' : 'forbidden' } };
+    case 'busy':
+      return { status: 503, headers: { 'retry-after': '1' }, body: { error: 'too many logins being verified, retry shortly' } };
+  }
+}

@@ -14,6 +14,7 @@ import { acceptsGzip, contentTypeFor, formatFor } from '../codecs/negotiate';
 import { readBody } from './body';
 import { badRequest, empty, okOrNotFound, Reply, SYNC_IN_PROGRESS, unparseable } from './errors';
 import { Payload, PayloadKind, ResponseCache } from './response-cache';
+import { Guarded } from './guard';
 import { Route } from './router';
 import { applyBatch } from '../replication/batch-receiver';
 import { PeerNode } from '../replication/peer-node';
@@ -34,6 +35,9 @@ export interface EurekaRequest {
 }
 
 export type EurekaHandler = (r: EurekaRequest) => Reply | Promise<Reply>;
+
+/** A Eureka route and what it declares: who may call it and which rate limits count it. */
+export interface EurekaRoute extends Route<EurekaHandler>, Guarded {}
 
 /** Facts about this server for GET /status. */
 export interface ServerInfo {
@@ -75,7 +79,7 @@ const BAD_DIRTY_TIMESTAMP = badRequest('lastDirtyTimestamp must be a number of m
 const BAD_STATUS_VALUE = badRequest('value must be one of UP, DOWN, STARTING, OUT_OF_SERVICE, UNKNOWN');
 
 /** The Eureka route table. */
-export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
+export function eurekaRoutes(deps: EurekaApiDeps): EurekaRoute[] {
   const { registry, cache, clock, limits } = deps;
   const allowsRegistryReads = deps.allowsRegistryReads ?? (() => true);
   const peers = deps.peers ?? (() => []);
@@ -231,25 +235,26 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
       return badRequest(checkLengths({ app, id, vipAddress: vip }, max) ?? 'name too long');
     };
 
+  // Each route states who may call it (access) and which rate limits count it; the guard reads nothing else.
   return [
-    { method: 'GET', pattern: '/apps', handler: cached('apps') },
-    { method: 'GET', pattern: '/apps/delta', handler: cached('delta') },
-    { method: 'GET', pattern: '/apps/:app', handler: limited(cached('app', (p) => p.app.toUpperCase())) },
-    { method: 'POST', pattern: '/apps/:app', handler: limited(register) },
-    { method: 'GET', pattern: '/apps/:app/:id', handler: limited(({ params, headers }) => instanceReply(registry.lease(params.app.toUpperCase(), params.id), headers)) },
-    { method: 'PUT', pattern: '/apps/:app/:id', handler: limited(renew) },
-    { method: 'DELETE', pattern: '/apps/:app/:id', handler: limited(({ params, isReplication }) => okOrNotFound(registry.cancel(params.app.toUpperCase(), params.id, isReplication))) },
-    { method: 'PUT', pattern: '/apps/:app/:id/status', handler: limited(statusUpdate) },
-    { method: 'DELETE', pattern: '/apps/:app/:id/status', handler: limited(deleteStatusOverride) },
-    { method: 'PUT', pattern: '/apps/:app/:id/metadata', handler: limited(updateMetadata) },
-    { method: 'GET', pattern: '/instances/:id', handler: limited(({ params, headers }) => instanceReply(registry.findById(params.id), headers)) },
-    { method: 'GET', pattern: '/vips/:vip', handler: limited(cached('vip', (p) => p.vip)) },
-    { method: 'GET', pattern: '/svips/:vip', handler: limited(cached('svip', (p) => p.vip)) },
+    { method: 'GET', pattern: '/apps', handler: cached('apps'), access: 'read', rateLimit: 'full-fetch' },
+    { method: 'GET', pattern: '/apps/delta', handler: cached('delta'), access: 'read', rateLimit: 'per-client' },
+    { method: 'GET', pattern: '/apps/:app', handler: limited(cached('app', (p) => p.app.toUpperCase())), access: 'read', rateLimit: 'per-client' },
+    { method: 'POST', pattern: '/apps/:app', handler: limited(register), access: 'instance-write', rateLimit: 'per-client' },
+    { method: 'GET', pattern: '/apps/:app/:id', handler: limited(({ params, headers }) => instanceReply(registry.lease(params.app.toUpperCase(), params.id), headers)), access: 'read', rateLimit: 'per-client' },
+    { method: 'PUT', pattern: '/apps/:app/:id', handler: limited(renew), access: 'instance-write', rateLimit: 'per-client' },
+    { method: 'DELETE', pattern: '/apps/:app/:id', handler: limited(({ params, isReplication }) => okOrNotFound(registry.cancel(params.app.toUpperCase(), params.id, isReplication))), access: 'instance-write', rateLimit: 'per-client' },
+    { method: 'PUT', pattern: '/apps/:app/:id/status', handler: limited(statusUpdate), access: 'admin', rateLimit: 'per-client' },
+    { method: 'DELETE', pattern: '/apps/:app/:id/status', handler: limited(deleteStatusOverride), access: 'admin', rateLimit: 'per-client' },
+    { method: 'PUT', pattern: '/apps/:app/:id/metadata', handler: limited(updateMetadata), access: 'admin', rateLimit: 'per-client' },
+    { method: 'GET', pattern: '/instances/:id', handler: limited(({ params, headers }) => instanceReply(registry.findById(params.id), headers)), access: 'read', rateLimit: 'per-client' },
+    { method: 'GET', pattern: '/vips/:vip', handler: limited(cached('vip', (p) => p.vip)), access: 'read', rateLimit: 'per-client' },
+    { method: 'GET', pattern: '/svips/:vip', handler: limited(cached('svip', (p) => p.vip)), access: 'read', rateLimit: 'per-client' },
     // ASG status exists only on AWS registries; elsewhere Eureka answers 400 too.
-    { method: 'PUT', pattern: '/asg/:asg/status', handler: () => badRequest('ASG status is only supported on AWS') },
-    { method: 'POST', pattern: '/peerreplication/batch', handler: replicationBatch },
-    { method: 'GET', pattern: '/status', handler: status },
-    { method: 'GET', pattern: '/serverinfo/statusoverrides', handler: statusOverrides },
+    { method: 'PUT', pattern: '/asg/:asg/status', handler: () => badRequest('ASG status is only supported on AWS'), access: 'admin', rateLimit: 'per-client' },
+    { method: 'POST', pattern: '/peerreplication/batch', handler: replicationBatch, access: 'replication', rateLimit: 'per-client' },
+    { method: 'GET', pattern: '/status', handler: status, access: 'read', rateLimit: 'per-client' },
+    { method: 'GET', pattern: '/serverinfo/statusoverrides', handler: statusOverrides, access: 'read', rateLimit: 'per-client' },
   ];
 }
 
