@@ -18,11 +18,12 @@ import { isActive } from '../security/config';
 import { PeerGate } from '../security/peer-gate';
 
 /** Everything the HTTP layer needs. */
-export interface AppDeps extends EurekaApiDeps, OperatorDeps {
-  readonly logger: Logger;
-  /** Bounds on draining a request body the reply did not wait for; default: the settings' defaults. */
-  readonly bodyDrain?: DrainLimits;
-}
+export type AppDeps = EurekaApiDeps &
+  OperatorDeps & {
+    readonly logger: Logger;
+    /** Bounds on draining a request body the reply did not wait for; default: the settings' defaults. */
+    readonly bodyDrain?: DrainLimits;
+  };
 
 const NO_BODY_HEADERS = Object.freeze({ 'content-length': 0 });
 

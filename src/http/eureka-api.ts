@@ -1,7 +1,6 @@
 // The Eureka REST API as a route table: each handler turns a request into registry calls and a Reply.
 // Mounted under /eureka, /eureka/v2 and /eureka/v1 by app.ts.
 import { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { cpus } from 'node:os';
 import { isPromise } from 'node:util/types';
 import { Clock } from '../domain/clock';
 import { ExpiryGate } from '../domain/eviction';
@@ -17,8 +16,7 @@ import { Payload, PayloadKind, ResponseCache } from './response-cache';
 import { Guarded } from './guard';
 import { Route } from './router';
 import { applyBatch } from '../replication/batch-receiver';
-import { PeerNode } from '../replication/peer-node';
-import { SelfPreservationState } from '../domain/self-preservation';
+import { ServerInfo, ServerStatusPort, statusDocument } from '../observability/server-status';
 import { checkLengths, RegistrationLimits, validateRegistration } from '../domain/registration';
 import { SETTINGS } from '../config/settings';
 
@@ -39,18 +37,11 @@ export type EurekaHandler = (r: EurekaRequest) => Reply | Promise<Reply>;
 /** A Eureka route and what it declares: who may call it and which rate limits count it. */
 export interface EurekaRoute extends Route<EurekaHandler>, Guarded {}
 
-/** Facts about this server for GET /status. */
-export interface ServerInfo {
-  readonly version: string;
-  readonly region: string;
-  readonly zone: string;
-  readonly startedAt: number;
-  /** Base URLs of the other servers of the region. */
-  readonly peers: readonly string[];
-}
+/** Facts about this server for GET /status (defined with the status read model). */
+export type { ServerInfo } from '../observability/server-status';
 
-/** What the API needs. */
-export interface EurekaApiDeps {
+/** What the API needs: the registry and its cache, and the status read model /status reports. */
+export interface EurekaApiDeps extends ServerStatusPort {
   readonly registry: Registry;
   readonly cache: ResponseCache;
   readonly clock: Clock;
@@ -63,14 +54,8 @@ export interface EurekaApiDeps {
     readonly replicationBatchSize?: number;
   };
   readonly serverInfo: ServerInfo;
-  /** False while a failed startup sync keeps registry reads refused (403); default: always allowed. */
-  readonly allowsRegistryReads?: (now: number) => boolean;
   /** True while startup sync runs: a client's heartbeat for an instance not held answers 503, not 404; default: never. */
   readonly syncInProgress?: () => boolean;
-  /** Self-preservation numbers, when it is configured. */
-  readonly selfPreservation?: (now: number) => SelfPreservationState;
-  /** The peers and their replication health; default: none. */
-  readonly peers?: () => readonly PeerNode[];
   /** Whether a request carries admin credentials (who, besides peers, may set a status override by registering); default: never. */
   readonly hasAdminCredentials?: (req: IncomingMessage) => boolean;
 }
@@ -82,7 +67,6 @@ const BAD_STATUS_VALUE = badRequest('value must be one of UP, DOWN, STARTING, OU
 export function eurekaRoutes(deps: EurekaApiDeps): EurekaRoute[] {
   const { registry, cache, clock, limits } = deps;
   const allowsRegistryReads = deps.allowsRegistryReads ?? (() => true);
-  const peers = deps.peers ?? (() => []);
   const syncInProgress = deps.syncInProgress ?? (() => false);
   const hasAdminCredentials = deps.hasAdminCredentials ?? (() => false);
 
@@ -176,40 +160,7 @@ export function eurekaRoutes(deps: EurekaApiDeps): EurekaRoute[] {
     return { status: 200, headers: { 'content-type': contentTypeFor(format) }, body: CODECS[format].instance(lease) };
   };
 
-  const status: EurekaHandler = () => {
-    const now = clock.now();
-    const info = deps.serverInfo;
-    const mem = process.memoryUsage();
-    const body = {
-      generalStats: {
-        'server-uptime': uptime(now - info.startedAt),
-        'num-of-cpus': String(cpus().length),
-        'current-memory-usage': `${Math.round(mem.rss / 1048576)}mb`,
-        version: info.version,
-      },
-      applicationStats: {
-        'registered-replicas': info.peers.join(', '),
-      },
-      peers: peers().map((p) => ({ url: p.url, queueDepth: p.queueDepth, ...p.stats })),
-      selfPreservation: deps.selfPreservation?.(now),
-      registryReadsAllowed: allowsRegistryReads(now),
-      region: info.region,
-      zone: info.zone,
-      registry: {
-        applications: [...registry.applications()].length,
-        instances: registry.size,
-        statusCounts: registry.statusCounts(),
-        appsHashcode: registry.hashcode(),
-        revision: registry.revision,
-        deltaEntries: registry.deltaSize,
-        deltaBytes: registry.deltaBytes,
-        deltaDroppedEarly: registry.deltaDroppedEarly,
-      },
-      leaseExpirationEnabled: deps.expiryGate.isLeaseExpirationEnabled(now),
-      responseCache: { ...cache.stats },
-    };
-    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-  };
+  const status: EurekaHandler = () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(statusDocument(deps, clock.now())) });
 
   const replicationBatch: EurekaHandler = async ({ req }) => {
     const body = await readBody(req, limits.maxReplicationBodyBytes ?? SETTINGS.maxReplicationBodyBytes.default);
@@ -256,13 +207,4 @@ export function eurekaRoutes(deps: EurekaApiDeps): EurekaRoute[] {
     { method: 'GET', pattern: '/status', handler: status, access: 'read', rateLimit: 'per-client' },
     { method: 'GET', pattern: '/serverinfo/statusoverrides', handler: statusOverrides, access: 'read', rateLimit: 'per-client' },
   ];
-}
-
-/** Eureka's uptime format: "HH:mm", prefixed with "N days " when longer. */
-function uptime(ms: number): string {
-  const minutes = Math.floor(ms / 60000);
-  const days = Math.floor(minutes / 1440);
-  const hh = String(Math.floor((minutes % 1440) / 60)).padStart(2, '0');
-  const mm = String(minutes % 60).padStart(2, '0');
-  return `${days > 0 ? `${days} day${days > 1 ? 's' : ''} ` : ''}${hh}:${mm}`;
 }
