@@ -9,7 +9,7 @@ import { Logger } from '../observability/logger';
 import { observeOnFinish, RouteTimer, ServerMetrics } from '../observability/metrics';
 import { RecentChanges } from '../observability/recent-changes';
 import { DrainLimits, endAfterDrain, hasUnreadBody } from './body';
-import { CLIENT_CLOSED, empty, FORBIDDEN, Reply, TIMED_OUT } from './errors';
+import { badPath, CLIENT_CLOSED, empty, FORBIDDEN, Reply, TIMED_OUT } from './errors';
 import { EurekaApiDeps, EurekaHandler, EurekaRoute, eurekaRoutes, REPLICATION_HEADER } from './eureka-api';
 import { EurekaGuard, hasAdminCredentials } from './guard';
 import { operatorRouter, OperatorDeps } from './operator-routes';
@@ -113,7 +113,7 @@ export function createApp(deps: AppDeps): RequestListener {
       match = router.match(req.method === 'HEAD' || req.method === undefined ? 'GET' : req.method, path.slice(prefix));
     } catch (e) {
       if (!(e instanceof BadPathError)) throw e;
-      return send(req, res, { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: e.message }, metrics.http.unmatchedRoute(req.method), started);
+      return send(req, res, badPath(e.message), metrics.http.unmatchedRoute(req.method), started);
     }
     if (match === undefined || 'notAllowed' in match) {
       return send(req, res, empty(match === undefined ? 404 : 405), metrics.http.unmatchedRoute(req.method), started);

@@ -47,6 +47,12 @@ export const CLIENT_CLOSED: Reply = Object.freeze({ status: 499 });
 /** A request whose body did not arrive within requestTimeoutMs: Node answers 408 and closes; only recorded here. */
 export const TIMED_OUT: Reply = Object.freeze({ status: 408 });
 
+/** 409 to a peer's heartbeat: this server holds a newer copy, sent so that the peer adopts it (Eureka's answer). */
+export const newerInstance = (instanceJson: string): Reply => ({ status: 409, headers: { 'content-type': 'application/json' }, body: instanceJson });
+
+/** A path segment that is not valid percent-encoding: 400 with the reason. */
+export const badPath = (message: string): Reply => badRequest(message);
+
 /** Maps a registry outcome that is 'ok' or 'not-found' to 200 / 404. */
 export const okOrNotFound = (outcome: 'ok' | 'not-found'): Reply => empty(outcome === 'ok' ? 200 : 404);
 
@@ -72,7 +78,7 @@ export const refusal = (decision: Exclude<Decision, 'allow'>): Reply => (decisio
 export interface JsonReply {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: { readonly error: string };
+  readonly body: { readonly error: string; readonly path?: string };
 }
 
 /**
@@ -88,4 +94,16 @@ export function operatorRefusal(outcome: Exclude<Decision, 'allow'> | 'busy', ne
     case 'busy':
       return { status: 503, headers: { 'retry-after': '1' }, body: { error: 'too many logins being verified, retry shortly' } };
   }
+}
+
+/** No operators' route has this path: JSON naming it. */
+export const operatorNotFound = (path: string): JsonReply => ({ status: 404, headers: {}, body: { error: 'not found', path } });
+
+/**
+ * An error express raised on an operators' route (malformed input is the client's problem, not ours): its own
+ * 4xx/5xx status with its message for a 4xx, else 500 without details.
+ */
+export function operatorFailure(err: Error & { status?: number; statusCode?: number }): JsonReply {
+  const status = err.status ?? err.statusCode ?? 500;
+  return { status: status >= 400 && status < 600 ? status : 500, headers: {}, body: { error: status < 500 ? err.message : 'internal error' } };
 }

@@ -11,7 +11,7 @@ import { CODECS } from '../codecs/documents';
 import { DecodeError, decodeDefaults, parseTimestamp, UnparseableBodyError } from '../codecs/instance-decoder';
 import { acceptsGzip, contentTypeFor, formatFor } from '../codecs/negotiate';
 import { readBody } from './body';
-import { badRequest, empty, okOrNotFound, Reply, SYNC_IN_PROGRESS, unparseable } from './errors';
+import { badRequest, empty, newerInstance, okOrNotFound, Reply, SYNC_IN_PROGRESS, unparseable } from './errors';
 import { Payload, PayloadKind, ResponseCache } from './response-cache';
 import { Guarded } from './guard';
 import { Route } from './router';
@@ -106,7 +106,7 @@ export function eurekaRoutes(deps: EurekaApiDeps): EurekaRoute[] {
     // A peer's 404 makes it send the registration, which is what a syncing server wants: only clients get 503.
     if (outcome === 'not-found') return !isReplication && syncInProgress() ? SYNC_IN_PROGRESS : empty(404);
     // A peer holds an older copy: answer 409 with ours so it adopts it.
-    return { status: 409, headers: { 'content-type': 'application/json' }, body: CODECS.json.instance(outcome.conflict) };
+    return newerInstance(CODECS.json.instance(outcome.conflict));
   };
 
   const statusUpdate: EurekaHandler = ({ params, query, isReplication }) => {

@@ -6,6 +6,7 @@ import { ServerMetrics } from '../observability/metrics';
 import { RecentChanges } from '../observability/recent-changes';
 import { OperatorAccess, RateClass } from '../security/access';
 import { HttpSecurity } from '../security/config';
+import { operatorFailure, operatorNotFound } from './errors';
 import { operatorGuard } from './guard';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from './dashboard/assets';
 import { buildOverview, OverviewSources } from './dashboard/overview';
@@ -103,12 +104,13 @@ export function operatorRouter(deps: OperatorRouterDeps): express.Router {
   for (const route of routes) router.get(route.path, operatorGuard(deps.security, route.access), route.handler);
 
   router.use((req, res) => {
-    res.status(404).json({ error: 'not found', path: req.path });
+    const r = operatorNotFound(req.path);
+    res.status(r.status).json(r.body);
   });
   // Express's default handler would answer HTML; malformed input here is the client's problem, not ours.
   router.use((err: Error & { status?: number; statusCode?: number }, _req: Request, res: Response, _next: NextFunction) => {
-    const status = err.status ?? err.statusCode ?? 500;
-    res.status(status >= 400 && status < 600 ? status : 500).json({ error: status < 500 ? err.message : 'internal error' });
+    const r = operatorFailure(err);
+    res.status(r.status).json(r.body);
   });
   return router;
 }
