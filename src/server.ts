@@ -123,7 +123,8 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     clock.now(),
   );
   detach.push(registry.subscribe(selfPreservationListener(selfPreservation)));
-  const evictor = new Evictor(registry, selfPreservation, { intervalMs: s.evictionIntervalMs, maxFraction: s.evictionMaxFraction, random });
+  const expiryGate: ExpiryGate = options.expiryGate ?? selfPreservation;
+  const evictor = new Evictor(registry, expiryGate, { intervalMs: s.evictionIntervalMs, maxFraction: s.evictionMaxFraction, random });
   const cache = new ResponseCache(registry, clock, s.responseCacheMaxStalenessMs, s.responseCacheMaxBytes);
   const clients = config.peerSet.peers.map((url) => (options.peerClient ?? ((u: string) => new HttpPeerClient(u, s.replicationTimeoutMs, security.peers)))(url));
   // Peer URLs may carry user:password@; nothing shown (status, dashboard, logs) does.
@@ -160,7 +161,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     registry,
     clock,
     serverInfo: { version: VERSION, region: s.region, zone: s.zone, startedAt: clock.now(), peers: peerUrls },
-    expiryGate: (options.expiryGate ?? selfPreservation) as ExpiryGate,
+    expiryGate,
     cache,
     // With an injected expiry rule self-preservation decides nothing, so its numbers are not reported.
     selfPreservation: options.expiryGate === undefined ? (now: number) => selfPreservation.state(now) : undefined,
