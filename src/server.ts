@@ -1,20 +1,24 @@
-// Composition root: builds the registry, self-preservation, replication, caches, HTTP app and schedulers from a
-// Config, listens, syncs from peers, and shuts down.
-import { createServer, Server } from 'node:http';
+// Composition root: compose() builds the whole object graph from a Config (registry, self-preservation, evictor,
+// response cache, metrics, recent changes, replication, startup sync, peer addresses, security, the HTTP app);
+// listen() starts it (syncs from peers, schedules the timers); close() closes whatever was built.
+import { createServer, RequestListener, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
 import { Config } from './config/config';
 import { HostLookup, PeerAddresses, systemLookup } from './config/peer-addresses';
 import { ConfigError } from './config/settings';
 import { Clock, systemClock } from './domain/clock';
-import { Evictor } from './domain/eviction';
+import { Evictor, ExpiryGate } from './domain/eviction';
 import { Registry } from './domain/registry';
 import { SelfPreservation } from './domain/self-preservation';
-import { createApp } from './http/app';
+import { AppDeps, createApp } from './http/app';
 import { capConnectionsPerAddress, listenerOptions } from './http/connections';
 import { ResponseCache } from './http/response-cache';
 import { createLogger, Logger } from './observability/logger';
+import { ServerMetrics } from './observability/metrics';
+import { RecentChanges } from './observability/recent-changes';
 import { registryEventLogger } from './observability/registry-log';
+import { ServerStatusPort } from './observability/server-status';
 import { HttpPeerClient, PeerClient } from './replication/peer-client';
 import { PeerNodes } from './replication/peer-nodes';
 import { syncFromPeers, syncOnce, SyncState } from './replication/startup-sync';
@@ -51,10 +55,31 @@ export interface StartOptions {
   readonly peerClient?: (url: string) => PeerClient;
   /** Resolves peer host names to addresses (tests fake DNS); default: dns.promises.lookup. */
   readonly lookup?: HostLookup;
+  /** Whether expired leases are hidden and evicted (tests that drive expiry by hand); default: self-preservation's rule. */
+  readonly expiryGate?: ExpiryGate;
 }
 
-/** Starts a zone server from a validated configuration. */
-export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+/** A server built but not listening: its components, the request listener, and how to start and stop it. */
+export interface ComposedServer {
+  readonly registry: Registry;
+  readonly selfPreservation: SelfPreservation;
+  readonly peers: PeerNodes;
+  readonly cache: ResponseCache;
+  readonly metrics: ServerMetrics;
+  /** The read model /eureka/status, the dashboard and the metrics share. */
+  readonly status: ServerStatusPort;
+  /** What the HTTP layer was built from. */
+  readonly deps: AppDeps;
+  /** The request listener (what supertest needs). */
+  readonly app: RequestListener;
+  /** Resolves peer addresses, listens, starts the startup sync and the schedules; once. */
+  listen(): Promise<RunningServer>;
+  /** Stops the schedules and replication, closes the listener if any, and detaches every registry listener. */
+  close(): Promise<void>;
+}
+
+/** Builds a zone server from a validated configuration without listening; throws ConfigError on a bad file or setting. */
+export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: StartOptions = {}): ComposedServer {
   const s = config.settings;
   // Files first (credentials, key pair, CA): a bad one stops the start before anything listens.
   const security = securityFromSettings(s);
@@ -84,7 +109,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     maxInstances: s.maxInstances,
     deltaMaxBytes: s.deltaMaxBytes,
   });
-  registry.subscribe(registryEventLogger(logger));
+  const detach = [registry.subscribe(registryEventLogger(logger))];
   const selfPreservation = new SelfPreservation(
     clock,
     {
@@ -97,8 +122,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
     clock.now(),
   );
-  registry.subscribe(selfPreservationListener(selfPreservation));
-  const evictor = new Evictor(registry, selfPreservation, { intervalMs: s.evictionIntervalMs, maxFraction: s.evictionMaxFraction, random });
+  detach.push(registry.subscribe(selfPreservationListener(selfPreservation)));
+  const expiryGate: ExpiryGate = options.expiryGate ?? selfPreservation;
+  const evictor = new Evictor(registry, expiryGate, { intervalMs: s.evictionIntervalMs, maxFraction: s.evictionMaxFraction, random });
   const cache = new ResponseCache(registry, clock, s.responseCacheMaxStalenessMs, s.responseCacheMaxBytes);
   const clients = config.peerSet.peers.map((url) => (options.peerClient ?? ((u: string) => new HttpPeerClient(u, s.replicationTimeoutMs, security.peers)))(url));
   // Peer URLs may carry user:password@; nothing shown (status, dashboard, logs) does.
@@ -126,82 +152,111 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     limits,
   );
   const syncState = new SyncState(clock);
+  // Nothing to sync from: ready from the start, as the sync itself would decide.
+  if (clients.length === 0) syncState.markSynced();
   const peerAddresses = new PeerAddresses(config.peerSet.peers, allowed.entries, options.lookup ?? systemLookup, logger);
-  // Resolved before listening: a peer's first batch must not be taken for a stranger's.
-  await peerAddresses.refresh();
 
-  const app = createApp({
+  // The operators' read model, implemented once here over the live components.
+  const status = {
     registry,
-    cache,
     clock,
-    logger,
-    expiryGate: selfPreservation,
-    isReady: () => syncState.isReady(),
-    allowsRegistryReads: (now) => syncState.allowsRegistryReads(now),
-    syncInProgress: () => syncState.inProgress,
-    selfPreservation: (now) => selfPreservation.state(now),
-    peers: () => peers.nodes,
-    limits,
     serverInfo: { version: VERSION, region: s.region, zone: s.zone, startedAt: clock.now(), peers: peerUrls },
+    expiryGate,
+    cache,
+    // With an injected expiry rule self-preservation decides nothing, so its numbers are not reported.
+    selfPreservation: options.expiryGate === undefined ? (now: number) => selfPreservation.state(now) : undefined,
+    peers: () => peers.nodes,
+    isReady: () => syncState.isReady(),
+    allowsRegistryReads: (now: number) => syncState.allowsRegistryReads(now),
+  } satisfies ServerStatusPort;
+  const metrics = new ServerMetrics(status);
+  const recentChanges = new RecentChanges(registry, () => clock.now());
+  const deps: AppDeps = {
+    ...status,
+    logger,
+    syncInProgress: () => syncState.inProgress,
+    limits,
     settings: s,
+    metrics,
+    recentChanges,
     security: { ...security.http, peerAddresses, peerAddressCheck: s.peerAddressCheck },
     bodyDrain: { maxBytes: s.bodyDrainMaxBytes, timeoutMs: s.bodyDrainTimeoutMs },
-  });
-
-  // The same request listener over TLS when a key pair is configured.
-  const listener = listenerOptions(s);
-  const server: Server = security.tls
-    ? createHttpsServer({ ...listener, handshakeTimeout: listener.headersTimeout, cert: security.tls.cert, key: security.tls.key }, app)
-    : createServer(listener, app);
-  capConnectionsPerAddress(server, s.maxConnectionsPerAddress, logger, () => clock.now());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(s.port, s.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const host = s.host === '0.0.0.0' || s.host === '::' ? '127.0.0.1' : s.host;
-  const scheme = security.tls ? 'https' : 'http';
-  logger.info('zone server listening', { port, host: s.host, scheme, auth: s.authEnabled, region: s.region, zone: s.zone, peers: config.peerSet.peers.length, version: VERSION });
-
-  let closed = false;
-  const sleep = (ms: number): Promise<void> => new Promise((resolve) => scheduler.after(ms, resolve));
-  const ready = syncFromPeers(clients, () => syncOnce(clients, registry, clock, limits, logger), syncState, {
-    attempts: s.syncAttempts,
-    retryWaitMs: s.syncRetryWaitMs,
-    failureMode: s.syncFailureMode as 'refuse' | 'serve',
-    emptyWaitMs: s.syncEmptyWaitMs,
-  }, sleep, logger).then(() => {
-    if (closed) return;
-    // Expiry starts being judged from here: instances copied from peers get a full renewal window.
-    selfPreservation.openForTraffic(clock.now(), renewalIntervals(registry));
-    scheduler.every('evict', s.evictionIntervalMs, evictionTask(evictor, selfPreservation, clock, logger));
-    scheduler.every('renewal-threshold', s.renewalThresholdUpdateIntervalMs, renewalThresholdTask(selfPreservation, registry));
-  });
-  // Sync never throws by design; should it, the server keeps serving what it has and says why.
-  ready.catch((e: unknown) => logger.error('startup sync failed', { error: e instanceof Error ? e.stack : String(e) }));
-  scheduler.every('prune-delta', s.deltaPruneIntervalMs, deltaPruneTask(registry, clock));
-  if (peerAddresses.hasHostNames) scheduler.every('resolve-peer-addresses', s.peerAddressRefreshMs, () => void peerAddresses.refresh());
-
-  return {
-    registry,
-    selfPreservation,
-    peers,
-    server,
-    port,
-    eurekaUrl: `${scheme}://${host}:${port}/eureka/`,
-    ready,
-    close: async () => {
-      closed = true;
-      scheduler.stop();
-      peers.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      logger.info('zone server stopped', { port });
-    },
   };
+  const app = createApp(deps);
+
+  let server: Server | undefined;
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    scheduler.stop();
+    peers.close();
+    metrics.close();
+    recentChanges.close();
+    for (const off of detach) off();
+    if (server === undefined) return;
+    const listening = server;
+    await new Promise<void>((resolve) => {
+      listening.close(() => resolve());
+      listening.closeAllConnections();
+    });
+    logger.info('zone server stopped', { port: (listening.address() as AddressInfo | null)?.port });
+  };
+
+  const listen = async (): Promise<RunningServer> => {
+    if (server !== undefined || closed) throw new Error('listen() called twice or after close()');
+    // Resolved before listening: a peer's first batch must not be taken for a stranger's.
+    await peerAddresses.refresh();
+    // The same request listener over TLS when a key pair is configured.
+    const listener = listenerOptions(s);
+    const http: Server = security.tls
+      ? createHttpsServer({ ...listener, handshakeTimeout: listener.headersTimeout, cert: security.tls.cert, key: security.tls.key }, app)
+      : createServer(listener, app);
+    server = http;
+    capConnectionsPerAddress(http, s.maxConnectionsPerAddress, logger, () => clock.now());
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(s.port, s.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (http.address() as AddressInfo).port;
+    const host = s.host === '0.0.0.0' || s.host === '::' ? '127.0.0.1' : s.host;
+    const scheme = security.tls ? 'https' : 'http';
+    logger.info('zone server listening', { port, host: s.host, scheme, auth: s.authEnabled, region: s.region, zone: s.zone, peers: config.peerSet.peers.length, version: VERSION });
+
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => scheduler.after(ms, resolve));
+    const ready = syncFromPeers(clients, () => syncOnce(clients, registry, clock, limits, logger), syncState, {
+      attempts: s.syncAttempts,
+      retryWaitMs: s.syncRetryWaitMs,
+      failureMode: s.syncFailureMode as 'refuse' | 'serve',
+      emptyWaitMs: s.syncEmptyWaitMs,
+    }, sleep, logger).then(() => {
+      if (closed) return;
+      // Expiry starts being judged from here: instances copied from peers get a full renewal window.
+      selfPreservation.openForTraffic(clock.now(), renewalIntervals(registry));
+      scheduler.every('evict', s.evictionIntervalMs, evictionTask(evictor, selfPreservation, clock, logger));
+      scheduler.every('renewal-threshold', s.renewalThresholdUpdateIntervalMs, renewalThresholdTask(selfPreservation, registry));
+    });
+    // Sync never throws by design; should it, the server keeps serving what it has and says why.
+    ready.catch((e: unknown) => logger.error('startup sync failed', { error: e instanceof Error ? e.stack : String(e) }));
+    scheduler.every('prune-delta', s.deltaPruneIntervalMs, deltaPruneTask(registry, clock));
+    if (peerAddresses.hasHostNames) scheduler.every('resolve-peer-addresses', s.peerAddressRefreshMs, () => void peerAddresses.refresh());
+
+    return { registry, selfPreservation, peers, server: http, port, eurekaUrl: `${scheme}://${host}:${port}/eureka/`, ready, close };
+  };
+
+  return { registry, selfPreservation, peers, cache, metrics, status, deps, app, listen, close };
+}
+
+/** Starts a zone server from a validated configuration: compose, then listen. */
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const composed = compose(config, options);
+  try {
+    return await composed.listen();
+  } catch (e) {
+    await composed.close();
+    throw e;
+  }
 }

@@ -8,6 +8,13 @@ import { SidecarOptions, startSidecar } from './sidecar';
 /** Thrown for bad command-line arguments (exit code 2). */
 export class SidecarUsageError extends Error {}
 
+/** --help was asked for: the usage goes to stdout and the exit code is 0. */
+export class SidecarHelpRequested extends SidecarUsageError {
+  constructor() {
+    super(SIDECAR_USAGE);
+  }
+}
+
 /** The command's help text. */
 export const SIDECAR_USAGE = `Usage: zone-registry sidecar --app NAME --port PORT --health-url URL (--server URL … | --config zones.json [--zone ZONE])
   [--host-name H] [--ip-addr IP] [--vip-address V] [--secure-vip-address V] [--instance-id ID]
@@ -43,7 +50,7 @@ export function parseSidecarArgs(argv: readonly string[]): SidecarCommand {
   const lists = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === '--help' || arg === '-h') throw new SidecarUsageError(SIDECAR_USAGE);
+    if (arg === '--help' || arg === '-h') throw new SidecarHelpRequested();
     if (!arg.startsWith('--')) throw new SidecarUsageError(`Unexpected argument "${arg}"`);
     const eq = arg.indexOf('=');
     const flag = arg.slice(2, eq < 0 ? undefined : eq);
@@ -112,7 +119,7 @@ export async function runSidecarCli(argv: readonly string[]): Promise<void> {
     command = parseSidecarArgs(argv);
   } catch (e) {
     if (e instanceof SidecarUsageError) {
-      const help = e.message === SIDECAR_USAGE;
+      const help = e instanceof SidecarHelpRequested;
       (help ? process.stdout : process.stderr).write(help ? `${SIDECAR_USAGE}\n` : `zone-registry sidecar: ${e.message}\n\n${SIDECAR_USAGE}\n`);
       process.exit(help ? 0 : 2);
     }

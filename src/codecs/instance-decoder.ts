@@ -60,6 +60,13 @@ export function acceptInstance(raw: unknown, app: string, limits: RegistrationLi
 /** A field that cannot be read; becomes a 400 naming the field. */
 export class DecodeError extends Error {}
 
+/** A body that is not a document of its format at all; answered like Eureka's provider answers it, not as a field error. */
+export class UnparseableBodyError extends DecodeError {
+  constructor() {
+    super('cannot parse request body');
+  }
+}
+
 type Raw = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -139,7 +146,7 @@ function dataCenter(value: unknown): Partial<DataCenterInfo> | undefined {
  * Throws DecodeError for fields that are present but unreadable.
  */
 export function decodeInstance(body: unknown, defaults: DecodeDefaults): DecodedInstance {
-  if (!isObject(body)) throw new DecodeError('cannot parse request body');
+  if (!isObject(body)) throw new UnparseableBodyError();
   const raw = isObject(body['instance']) ? body['instance'] : body;
   const lease = isObject(raw['leaseInfo']) ? raw['leaseInfo'] : {};
   const renewal = integer(lease['renewalIntervalInSecs'], 'leaseInfo.renewalIntervalInSecs', 0);

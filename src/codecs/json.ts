@@ -2,7 +2,7 @@
 // `$`/`@enabled` ports, `@class` markers, always-array lists), and registration bodies as clients send them.
 import { FragmentEncoder, Pieces, splicedEncoder } from './record-fragments';
 import { InstanceView, PortInfo } from '../domain/model';
-import { DecodedInstance, decodeInstance, DecodeDefaults, DecodeError } from './instance-decoder';
+import { DecodedInstance, decodeInstance, DecodeDefaults, DecodeError, UnparseableBodyError } from './instance-decoder';
 import { DEFAULT_BODY_SHAPE, jsonShapeError } from './body-shape';
 
 const EMPTY_METADATA = '{"@class":"java.util.Collections$EmptyMap"}';
@@ -107,7 +107,7 @@ export function decodeInstanceJson(body: string, defaults: DecodeDefaults): Deco
   try {
     parsed = JSON.parse(body);
   } catch {
-    throw new DecodeError('cannot parse request body');
+    throw new UnparseableBodyError();
   }
   return decodeInstance(parsed, defaults);
 }

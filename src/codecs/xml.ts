@@ -4,8 +4,8 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { FragmentEncoder, Pieces, splicedEncoder } from './record-fragments';
 import { InstanceView, PortInfo } from '../domain/model';
-import { DecodedInstance, decodeInstance, DecodeDefaults, DecodeError } from './instance-decoder';
-import { DEFAULT_BODY_SHAPE, MAX_BODY_DEPTH, xmlShapeError } from './body-shape';
+import { DecodedInstance, decodeInstance, DecodeDefaults, DecodeError, UnparseableBodyError } from './instance-decoder';
+import { DEFAULT_BODY_SHAPE, MALFORMED, MAX_BODY_DEPTH, xmlShapeError } from './body-shape';
 
 const EMPTY_METADATA = '<metadata class="java.util.Collections$EmptyMap"/>';
 
@@ -209,14 +209,14 @@ const isXmlChar = (cp: number): boolean =>
 function decodeEntities(text: string): string {
   if (text.indexOf('&') < 0) return text;
   return text.replace(ENTITY_REF, (_m: string, ref: string | undefined, semi: string) => {
-    if (ref === undefined || semi !== ';') throw new DecodeError('cannot parse request body');
+    if (ref === undefined || semi !== ';') throw new UnparseableBodyError();
     if (ref.charCodeAt(0) !== 0x23) {
       const named = XML_ENTITIES[ref];
-      if (named === undefined) throw new DecodeError('cannot parse request body');
+      if (named === undefined) throw new UnparseableBodyError();
       return named;
     }
     const cp = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-    if (!isXmlChar(cp)) throw new DecodeError('cannot parse request body');
+    if (!isXmlChar(cp)) throw new UnparseableBodyError();
     return String.fromCodePoint(cp);
   });
 }
@@ -275,17 +275,17 @@ function decodeMetadata(value: unknown): unknown {
 export function decodeInstanceXml(body: string, defaults: DecodeDefaults): DecodedInstance {
   // fast-xml-parser's cost grows with elements and attributes far faster than with bytes: count them first.
   const tooCostly = xmlShapeError(body, defaults.shape ?? DEFAULT_BODY_SHAPE);
-  if (tooCostly !== undefined) throw new DecodeError(tooCostly);
+  if (tooCostly !== undefined) throw tooCostly === MALFORMED ? new UnparseableBodyError() : new DecodeError(tooCostly);
   let doc: unknown;
   try {
-    if (DTD.test(body) || XMLValidator.validate(body) !== true) throw new DecodeError('cannot parse request body');
+    if (DTD.test(body) || XMLValidator.validate(body) !== true) throw new UnparseableBodyError();
     doc = parser.parse(body);
   } catch {
-    throw new DecodeError('cannot parse request body');
+    throw new UnparseableBodyError();
   }
   const roots = isObject(doc) ? Object.keys(doc) : [];
   const root = roots.length === 1 ? (doc as Raw)[roots[0]] : undefined;
-  if (!isObject(root)) throw new DecodeError('cannot parse request body');
+  if (!isObject(root)) throw new UnparseableBodyError();
   const instance: Raw = { ...root, metadata: decodeMetadata(root['metadata']) };
   const dc = root['dataCenterInfo'];
   if (isObject(dc) && dc['metadata'] !== undefined) instance['dataCenterInfo'] = { ...dc, metadata: decodeMetadata(dc['metadata']) };

@@ -9,24 +9,25 @@ import { Logger } from '../observability/logger';
 import { observeOnFinish, RouteTimer, ServerMetrics } from '../observability/metrics';
 import { RecentChanges } from '../observability/recent-changes';
 import { DrainLimits, endAfterDrain, hasUnreadBody } from './body';
-import { CLIENT_CLOSED, empty, Reply, TIMED_OUT } from './errors';
-import { EurekaApiDeps, EurekaHandler, eurekaRoutes, REPLICATION_HEADER } from './eureka-api';
+import { badPath, CLIENT_CLOSED, empty, FORBIDDEN, Reply, TIMED_OUT } from './errors';
+import { EurekaApiDeps, EurekaHandler, EurekaRoute, eurekaRoutes, REPLICATION_HEADER } from './eureka-api';
+import { EurekaGuard, hasAdminCredentials } from './guard';
 import { operatorRouter, OperatorDeps } from './operator-routes';
-import { BadPathError, Route, Router } from './router';
-import { EurekaGuard, hasAdminCredentials, isActive } from '../security/http-guard';
+import { BadPathError, Router } from './router';
+import { isActive } from '../security/config';
 import { PeerGate } from '../security/peer-gate';
 
 /** Everything the HTTP layer needs. */
-export interface AppDeps extends EurekaApiDeps, OperatorDeps {
-  readonly logger: Logger;
-  /** Bounds on draining a request body the reply did not wait for; default: the settings' defaults. */
-  readonly bodyDrain?: DrainLimits;
-}
+export type AppDeps = EurekaApiDeps &
+  OperatorDeps & {
+    readonly logger: Logger;
+    /** Bounds on draining a request body the reply did not wait for; default: the settings' defaults. */
+    readonly bodyDrain?: DrainLimits;
+  };
 
 const NO_BODY_HEADERS = Object.freeze({ 'content-length': 0 });
 
 const NO_QUERY = new URLSearchParams();
-const FORBIDDEN = empty(403);
 
 /** Length of the Eureka prefix of a path (/eureka/v2, /eureka/v1 or /eureka), or -1 when it has none. */
 function eurekaPrefixLength(path: string): number {
@@ -40,12 +41,12 @@ function eurekaPrefixLength(path: string): number {
 /** The request listener of a zone server. */
 export function createApp(deps: AppDeps): RequestListener {
   const routes = eurekaRoutes({ ...deps, hasAdminCredentials: (req) => hasAdminCredentials(deps.security, req) });
-  const router = new Router<EurekaHandler>(routes);
+  const router = new Router<EurekaHandler, EurekaRoute>(routes);
   // The operators' surface, from the same deps, unless the caller brings its own.
   const metrics = deps.metrics ?? new ServerMetrics(deps);
   const recentChanges = deps.recentChanges ?? new RecentChanges(deps.registry, () => deps.clock.now());
   // Request durations are labelled by route pattern; each route's timer is resolved once, here.
-  const timers = new Map<Route<EurekaHandler>, RouteTimer>(routes.map((r) => [r, metrics.http.route(r.method, r.pattern)]));
+  const timers = new Map<EurekaRoute, RouteTimer>(routes.map((r) => [r, metrics.http.route(r.method, r.pattern)]));
   const operators = express();
   operators.disable('x-powered-by');
   // Our payloads carry precomputed ETags; express's would hash multi-megabyte bodies on every response.
@@ -53,9 +54,8 @@ export function createApp(deps: AppDeps): RequestListener {
   operators.use(operatorRouter({ ...deps, metrics, recentChanges }));
   const { logger } = deps;
   // Security off (the default): no guard, and the hot path pays one comparison.
-  const guard = isActive(deps.security) ? new EurekaGuard(deps.security, routes, performance.now()) : undefined;
+  const guard = isActive(deps.security) ? new EurekaGuard(deps.security, performance.now()) : undefined;
   const peerGate = PeerGate.of(deps.security, logger);
-  const batchRoute = routes.find((r) => r.pattern === '/peerreplication/batch');
   const drain = deps.bodyDrain ?? { maxBytes: SETTINGS.bodyDrainMaxBytes.default, timeoutMs: SETTINGS.bodyDrainTimeoutMs.default };
 
   // Writes a reply and records its duration: at send time, which costs no per-request 'finish' listener.
@@ -113,16 +113,18 @@ export function createApp(deps: AppDeps): RequestListener {
       match = router.match(req.method === 'HEAD' || req.method === undefined ? 'GET' : req.method, path.slice(prefix));
     } catch (e) {
       if (!(e instanceof BadPathError)) throw e;
-      return send(req, res, { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: e.message }, metrics.http.unmatchedRoute(req.method), started);
+      return send(req, res, badPath(e.message), metrics.http.unmatchedRoute(req.method), started);
     }
     if (match === undefined || 'notAllowed' in match) {
       return send(req, res, empty(match === undefined ? 404 : 405), metrics.http.unmatchedRoute(req.method), started);
     }
     const timer = timers.get(match.route) as RouteTimer;
     let isReplication = req.headers[REPLICATION_HEADER] === 'true';
-    if (peerGate !== undefined && (isReplication || match.route === batchRoute) && !peerGate.admits(req, match.route === batchRoute, started)) {
-      // A batch is refused before its body is read; any other write is an ordinary client's (header ignored).
-      if (match.route === batchRoute) return send(req, res, FORBIDDEN, timer, started);
+    const peersOnly = match.route.access === 'replication';
+    if (peerGate !== undefined && (isReplication || peersOnly) && !peerGate.admits(req, peersOnly, started)) {
+      // A peers-only route (the batch) is refused before its body is read; any other write is an ordinary client's
+      // (header ignored).
+      if (peersOnly) return send(req, res, FORBIDDEN, timer, started);
       isReplication = false;
     }
     // A promise only while a password is verified for the first time (scrypt, off the event loop).

@@ -2,6 +2,8 @@
 // every error except 400 (a short message) and a peer's 409 (the newer instance); never an HTML page.
 import { OutgoingHttpHeaders } from 'node:http';
 import { Format } from '../codecs/negotiate';
+import { Decision, OperatorNeed } from '../security/access';
+import { retryAfterSecs } from '../security/rate-limit';
 
 /** A response: status, headers, body. */
 export interface Reply {
@@ -45,5 +47,63 @@ export const CLIENT_CLOSED: Reply = Object.freeze({ status: 499 });
 /** A request whose body did not arrive within requestTimeoutMs: Node answers 408 and closes; only recorded here. */
 export const TIMED_OUT: Reply = Object.freeze({ status: 408 });
 
+/** 409 to a peer's heartbeat: this server holds a newer copy, sent so that the peer adopts it (Eureka's answer). */
+export const newerInstance = (instanceJson: string): Reply => ({ status: 409, headers: { 'content-type': 'application/json' }, body: instanceJson });
+
+/** A path segment that is not valid percent-encoding: 400 with the reason. */
+export const badPath = (message: string): Reply => badRequest(message);
+
 /** Maps a registry outcome that is 'ok' or 'not-found' to 200 / 404. */
 export const okOrNotFound = (outcome: 'ok' | 'not-found'): Reply => empty(outcome === 'ok' ? 200 : 404);
+
+/** The challenge sent with every 401. */
+export const CHALLENGE = 'Basic realm="eureka"';
+
+/** 401 for missing or wrong credentials on a Eureka route: empty body, the Basic challenge. */
+export const UNAUTHORIZED: Reply = Object.freeze({ status: 401, headers: Object.freeze({ 'www-authenticate': CHALLENGE }) });
+
+/** 403 with an empty body: credentials that do not allow the route, or a peer-only request from a stranger. */
+export const FORBIDDEN: Reply = empty(403);
+
+/** Too many passwords being verified: like a peer's 503, clients try another server or retry shortly. */
+export const VERIFYING: Reply = Object.freeze({ status: 503, headers: Object.freeze({ 'retry-after': '1' }) });
+
+/** A 429 with an empty body and Retry-After in whole seconds; `waitMs`: until the bucket has a token. */
+export const tooManyRequests = (waitMs: number): Reply => ({ status: 429, headers: { 'retry-after': String(retryAfterSecs(waitMs)) } });
+
+/** The reply to a refused Eureka request. */
+export const refusal = (decision: Exclude<Decision, 'allow'>): Reply => (decision === 'unauthenticated' ? UNAUTHORIZED : FORBIDDEN);
+
+/** A refusal on an operators' route: JSON, never express's HTML. */
+export interface JsonReply {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: { readonly error: string; readonly path?: string };
+}
+
+/**
+ * An operators' route refused: 401 with the Basic challenge (so a browser asks for a login), 403, or 503 while too
+ * many logins are verified.
+ */
+export function operatorRefusal(outcome: Exclude<Decision, 'allow'> | 'busy', need: OperatorNeed): JsonReply {
+  switch (outcome) {
+    case 'unauthenticated':
+      return { status: 401, headers: { 'www-authenticate': CHALLENGE }, body: { error: 'authentication required' } };
+    case 'forbidden':
+      return { status: 403, headers: {}, body: { error: need === 'admin' ? 'forbidden: needs the admin role' : 'forbidden' } };
+    case 'busy':
+      return { status: 503, headers: { 'retry-after': '1' }, body: { error: 'too many logins being verified, retry shortly' } };
+  }
+}
+
+/** No operators' route has this path: JSON naming it. */
+export const operatorNotFound = (path: string): JsonReply => ({ status: 404, headers: {}, body: { error: 'not found', path } });
+
+/**
+ * An error express raised on an operators' route (malformed input is the client's problem, not ours): its own
+ * 4xx/5xx status with its message for a 4xx, else 500 without details.
+ */
+export function operatorFailure(err: Error & { status?: number; statusCode?: number }): JsonReply {
+  const status = err.status ?? err.statusCode ?? 500;
+  return { status: status >= 400 && status < 600 ? status : 500, headers: {}, body: { error: status < 500 ? err.message : 'internal error' } };
+}

@@ -1,7 +1,6 @@
 // The Eureka REST API as a route table: each handler turns a request into registry calls and a Reply.
 // Mounted under /eureka, /eureka/v2 and /eureka/v1 by app.ts.
 import { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { cpus } from 'node:os';
 import { isPromise } from 'node:util/types';
 import { Clock } from '../domain/clock';
 import { ExpiryGate } from '../domain/eviction';
@@ -9,15 +8,15 @@ import { Lease } from '../domain/lease';
 import { parseStatus, InstanceStatus } from '../domain/model';
 import { Registry } from '../domain/registry';
 import { CODECS } from '../codecs/documents';
-import { DecodeError, decodeDefaults, parseTimestamp } from '../codecs/instance-decoder';
+import { DecodeError, decodeDefaults, parseTimestamp, UnparseableBodyError } from '../codecs/instance-decoder';
 import { acceptsGzip, contentTypeFor, formatFor } from '../codecs/negotiate';
 import { readBody } from './body';
-import { badRequest, empty, okOrNotFound, Reply, SYNC_IN_PROGRESS, unparseable } from './errors';
+import { badRequest, empty, newerInstance, okOrNotFound, Reply, SYNC_IN_PROGRESS, unparseable } from './errors';
 import { Payload, PayloadKind, ResponseCache } from './response-cache';
+import { Guarded } from './guard';
 import { Route } from './router';
 import { applyBatch } from '../replication/batch-receiver';
-import { PeerNode } from '../replication/peer-node';
-import { SelfPreservationState } from '../domain/self-preservation';
+import { ServerInfo, ServerStatusPort, statusDocument } from '../observability/server-status';
 import { checkLengths, RegistrationLimits, validateRegistration } from '../domain/registration';
 import { SETTINGS } from '../config/settings';
 
@@ -35,18 +34,14 @@ export interface EurekaRequest {
 
 export type EurekaHandler = (r: EurekaRequest) => Reply | Promise<Reply>;
 
-/** Facts about this server for GET /status. */
-export interface ServerInfo {
-  readonly version: string;
-  readonly region: string;
-  readonly zone: string;
-  readonly startedAt: number;
-  /** Base URLs of the other servers of the region. */
-  readonly peers: readonly string[];
-}
+/** A Eureka route and what it declares: who may call it and which rate limits count it. */
+export interface EurekaRoute extends Route<EurekaHandler>, Guarded {}
 
-/** What the API needs. */
-export interface EurekaApiDeps {
+/** Facts about this server for GET /status (defined with the status read model). */
+export type { ServerInfo } from '../observability/server-status';
+
+/** What the API needs: the registry and its cache, and the status read model /status reports. */
+export interface EurekaApiDeps extends ServerStatusPort {
   readonly registry: Registry;
   readonly cache: ResponseCache;
   readonly clock: Clock;
@@ -59,14 +54,8 @@ export interface EurekaApiDeps {
     readonly replicationBatchSize?: number;
   };
   readonly serverInfo: ServerInfo;
-  /** False while a failed startup sync keeps registry reads refused (403); default: always allowed. */
-  readonly allowsRegistryReads?: (now: number) => boolean;
   /** True while startup sync runs: a client's heartbeat for an instance not held answers 503, not 404; default: never. */
   readonly syncInProgress?: () => boolean;
-  /** Self-preservation numbers, when it is configured. */
-  readonly selfPreservation?: (now: number) => SelfPreservationState;
-  /** The peers and their replication health; default: none. */
-  readonly peers?: () => readonly PeerNode[];
   /** Whether a request carries admin credentials (who, besides peers, may set a status override by registering); default: never. */
   readonly hasAdminCredentials?: (req: IncomingMessage) => boolean;
 }
@@ -75,10 +64,9 @@ const BAD_DIRTY_TIMESTAMP = badRequest('lastDirtyTimestamp must be a number of m
 const BAD_STATUS_VALUE = badRequest('value must be one of UP, DOWN, STARTING, OUT_OF_SERVICE, UNKNOWN');
 
 /** The Eureka route table. */
-export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
+export function eurekaRoutes(deps: EurekaApiDeps): EurekaRoute[] {
   const { registry, cache, clock, limits } = deps;
   const allowsRegistryReads = deps.allowsRegistryReads ?? (() => true);
-  const peers = deps.peers ?? (() => []);
   const syncInProgress = deps.syncInProgress ?? (() => false);
   const hasAdminCredentials = deps.hasAdminCredentials ?? (() => false);
 
@@ -89,7 +77,8 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
     try {
       decoded = CODECS[body.format].decodeInstance(body.text, decodeDefaults(limits, clock.now()));
     } catch (e) {
-      if (e instanceof DecodeError) return e.message === 'cannot parse request body' ? unparseable(body.format) : badRequest(e.message);
+      if (e instanceof UnparseableBodyError) return unparseable(body.format);
+      if (e instanceof DecodeError) return badRequest(e.message);
       throw e;
     }
     const pathApp = params.app.toUpperCase();
@@ -117,7 +106,7 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
     // A peer's 404 makes it send the registration, which is what a syncing server wants: only clients get 503.
     if (outcome === 'not-found') return !isReplication && syncInProgress() ? SYNC_IN_PROGRESS : empty(404);
     // A peer holds an older copy: answer 409 with ours so it adopts it.
-    return { status: 409, headers: { 'content-type': 'application/json' }, body: CODECS.json.instance(outcome.conflict) };
+    return newerInstance(CODECS.json.instance(outcome.conflict));
   };
 
   const statusUpdate: EurekaHandler = ({ params, query, isReplication }) => {
@@ -171,40 +160,7 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
     return { status: 200, headers: { 'content-type': contentTypeFor(format) }, body: CODECS[format].instance(lease) };
   };
 
-  const status: EurekaHandler = () => {
-    const now = clock.now();
-    const info = deps.serverInfo;
-    const mem = process.memoryUsage();
-    const body = {
-      generalStats: {
-        'server-uptime': uptime(now - info.startedAt),
-        'num-of-cpus': String(cpus().length),
-        'current-memory-usage': `${Math.round(mem.rss / 1048576)}mb`,
-        version: info.version,
-      },
-      applicationStats: {
-        'registered-replicas': info.peers.join(', '),
-      },
-      peers: peers().map((p) => ({ url: p.url, queueDepth: p.queueDepth, ...p.stats })),
-      selfPreservation: deps.selfPreservation?.(now),
-      registryReadsAllowed: allowsRegistryReads(now),
-      region: info.region,
-      zone: info.zone,
-      registry: {
-        applications: [...registry.applications()].length,
-        instances: registry.size,
-        statusCounts: registry.statusCounts(),
-        appsHashcode: registry.hashcode(),
-        revision: registry.revision,
-        deltaEntries: registry.deltaSize,
-        deltaBytes: registry.deltaBytes,
-        deltaDroppedEarly: registry.deltaDroppedEarly,
-      },
-      leaseExpirationEnabled: deps.expiryGate.isLeaseExpirationEnabled(now),
-      responseCache: { ...cache.stats },
-    };
-    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-  };
+  const status: EurekaHandler = () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(statusDocument(deps, clock.now())) });
 
   const replicationBatch: EurekaHandler = async ({ req }) => {
     const body = await readBody(req, limits.maxReplicationBodyBytes ?? SETTINGS.maxReplicationBodyBytes.default);
@@ -230,33 +186,25 @@ export function eurekaRoutes(deps: EurekaApiDeps): Route<EurekaHandler>[] {
       return badRequest(checkLengths({ app, id, vipAddress: vip }, max) ?? 'name too long');
     };
 
+  // Each route states who may call it (access) and which rate limits count it; the guard reads nothing else.
   return [
-    { method: 'GET', pattern: '/apps', handler: cached('apps') },
-    { method: 'GET', pattern: '/apps/delta', handler: cached('delta') },
-    { method: 'GET', pattern: '/apps/:app', handler: limited(cached('app', (p) => p.app.toUpperCase())) },
-    { method: 'POST', pattern: '/apps/:app', handler: limited(register) },
-    { method: 'GET', pattern: '/apps/:app/:id', handler: limited(({ params, headers }) => instanceReply(registry.lease(params.app.toUpperCase(), params.id), headers)) },
-    { method: 'PUT', pattern: '/apps/:app/:id', handler: limited(renew) },
-    { method: 'DELETE', pattern: '/apps/:app/:id', handler: limited(({ params, isReplication }) => okOrNotFound(registry.cancel(params.app.toUpperCase(), params.id, isReplication))) },
-    { method: 'PUT', pattern: '/apps/:app/:id/status', handler: limited(statusUpdate) },
-    { method: 'DELETE', pattern: '/apps/:app/:id/status', handler: limited(deleteStatusOverride) },
-    { method: 'PUT', pattern: '/apps/:app/:id/metadata', handler: limited(updateMetadata) },
-    { method: 'GET', pattern: '/instances/:id', handler: limited(({ params, headers }) => instanceReply(registry.findById(params.id), headers)) },
-    { method: 'GET', pattern: '/vips/:vip', handler: limited(cached('vip', (p) => p.vip)) },
-    { method: 'GET', pattern: '/svips/:vip', handler: limited(cached('svip', (p) => p.vip)) },
+    { method: 'GET', pattern: '/apps', handler: cached('apps'), access: 'read', rateLimit: 'full-fetch' },
+    { method: 'GET', pattern: '/apps/delta', handler: cached('delta'), access: 'read', rateLimit: 'per-client' },
+    { method: 'GET', pattern: '/apps/:app', handler: limited(cached('app', (p) => p.app.toUpperCase())), access: 'read', rateLimit: 'per-client' },
+    { method: 'POST', pattern: '/apps/:app', handler: limited(register), access: 'instance-write', rateLimit: 'per-client' },
+    { method: 'GET', pattern: '/apps/:app/:id', handler: limited(({ params, headers }) => instanceReply(registry.lease(params.app.toUpperCase(), params.id), headers)), access: 'read', rateLimit: 'per-client' },
+    { method: 'PUT', pattern: '/apps/:app/:id', handler: limited(renew), access: 'instance-write', rateLimit: 'per-client' },
+    { method: 'DELETE', pattern: '/apps/:app/:id', handler: limited(({ params, isReplication }) => okOrNotFound(registry.cancel(params.app.toUpperCase(), params.id, isReplication))), access: 'instance-write', rateLimit: 'per-client' },
+    { method: 'PUT', pattern: '/apps/:app/:id/status', handler: limited(statusUpdate), access: 'admin', rateLimit: 'per-client' },
+    { method: 'DELETE', pattern: '/apps/:app/:id/status', handler: limited(deleteStatusOverride), access: 'admin', rateLimit: 'per-client' },
+    { method: 'PUT', pattern: '/apps/:app/:id/metadata', handler: limited(updateMetadata), access: 'admin', rateLimit: 'per-client' },
+    { method: 'GET', pattern: '/instances/:id', handler: limited(({ params, headers }) => instanceReply(registry.findById(params.id), headers)), access: 'read', rateLimit: 'per-client' },
+    { method: 'GET', pattern: '/vips/:vip', handler: limited(cached('vip', (p) => p.vip)), access: 'read', rateLimit: 'per-client' },
+    { method: 'GET', pattern: '/svips/:vip', handler: limited(cached('svip', (p) => p.vip)), access: 'read', rateLimit: 'per-client' },
     // ASG status exists only on AWS registries; elsewhere Eureka answers 400 too.
-    { method: 'PUT', pattern: '/asg/:asg/status', handler: () => badRequest('ASG status is only supported on AWS') },
-    { method: 'POST', pattern: '/peerreplication/batch', handler: replicationBatch },
-    { method: 'GET', pattern: '/status', handler: status },
-    { method: 'GET', pattern: '/serverinfo/statusoverrides', handler: statusOverrides },
+    { method: 'PUT', pattern: '/asg/:asg/status', handler: () => badRequest('ASG status is only supported on AWS'), access: 'admin', rateLimit: 'per-client' },
+    { method: 'POST', pattern: '/peerreplication/batch', handler: replicationBatch, access: 'replication', rateLimit: 'per-client' },
+    { method: 'GET', pattern: '/status', handler: status, access: 'read', rateLimit: 'per-client' },
+    { method: 'GET', pattern: '/serverinfo/statusoverrides', handler: statusOverrides, access: 'read', rateLimit: 'per-client' },
   ];
-}
-
-/** Eureka's uptime format: "HH:mm", prefixed with "N days " when longer. */
-function uptime(ms: number): string {
-  const minutes = Math.floor(ms / 60000);
-  const days = Math.floor(minutes / 1440);
-  const hh = String(Math.floor((minutes % 1440) / 60)).padStart(2, '0');
-  const mm = String(minutes % 60).padStart(2, '0');
-  return `${days > 0 ? `${days} day${days > 1 ? 's' : ''} ` : ''}${hh}:${mm}`;
 }

@@ -4,7 +4,10 @@ import express, { NextFunction, Request, Response } from 'express';
 import { Settings } from '../config/settings';
 import { ServerMetrics } from '../observability/metrics';
 import { RecentChanges } from '../observability/recent-changes';
-import { HttpSecurity, operatorGuard } from '../security/http-guard';
+import { OperatorAccess, RateClass } from '../security/access';
+import { HttpSecurity } from '../security/config';
+import { operatorFailure, operatorNotFound } from './errors';
+import { operatorGuard } from './guard';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from './dashboard/assets';
 import { buildOverview, OverviewSources } from './dashboard/overview';
 
@@ -20,6 +23,15 @@ export interface OperatorDeps {
   readonly recentChanges?: RecentChanges;
   /** Authentication and rate limits; absent: everything open (the default). */
   readonly security?: HttpSecurity;
+}
+
+/** An operators' GET route and what it declares: who may call it, which rate limits count it. */
+export interface OperatorRoute {
+  readonly path: string;
+  readonly access: OperatorAccess;
+  // Operators' routes are never throttled (see operatorRouter).
+  readonly rateLimit: Extract<RateClass, 'none'>;
+  readonly handler: express.RequestHandler;
 }
 
 /** Everything the router needs, as createApp assembles it. */
@@ -51,39 +63,54 @@ export function operatorRouter(deps: OperatorRouterDeps): express.Router {
   const live: express.RequestHandler = (_req, res) => {
     res.json({ status: 'UP' });
   };
-  // One route each, so request metrics label them by their own path.
-  router.get('/health', live);
-  router.get('/health/live', live);
-  router.get('/health/ready', (_req, res) => {
-    const ready = deps.isReady();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'UP' : 'SYNCING' });
-  });
-
   // Health stays open (probes carry no credentials). /metrics is a read: open with anonymous reads, else any
-  // valid credential. The dashboard, its assets and its JSON are the admin's.
-  const read = operatorGuard(deps.security, 'read');
-  const admin = operatorGuard(deps.security, 'admin');
-  router.get('/metrics', read, async (_req, res) => {
-    const text = await deps.metrics.text();
-    res.set('cache-control', 'no-store').type(deps.metrics.contentType).send(text);
-  });
-
-  router.get('/', admin, asset('text/html; charset=utf-8', DASHBOARD_HTML));
-  router.get('/assets/dashboard.js', admin, asset('text/javascript; charset=utf-8', DASHBOARD_JS));
-  router.get('/assets/dashboard.css', admin, asset('text/css; charset=utf-8', DASHBOARD_CSS));
-  router.get('/api/overview', admin, (req, res) => {
-    const q = typeof req.query.q === 'string' ? req.query.q.slice(0, 200) : undefined;
-    const overview = buildOverview(deps, { q, limit: intParam(req.query.limit), recent: intParam(req.query.recent) });
-    res.set('cache-control', 'no-store').json(overview);
-  });
+  // valid credential. The dashboard, its assets and its JSON are the admin's. None is rate limited: probes and
+  // scrapes must get through a client storm. One route each, so request metrics label them by their own path.
+  const routes: readonly OperatorRoute[] = [
+    { path: '/health', access: 'open', rateLimit: 'none', handler: live },
+    { path: '/health/live', access: 'open', rateLimit: 'none', handler: live },
+    {
+      path: '/health/ready',
+      access: 'open',
+      rateLimit: 'none',
+      handler: (_req, res) => {
+        const ready = deps.isReady();
+        res.status(ready ? 200 : 503).json({ status: ready ? 'UP' : 'SYNCING' });
+      },
+    },
+    {
+      path: '/metrics',
+      access: 'read',
+      rateLimit: 'none',
+      handler: async (_req, res) => {
+        const text = await deps.metrics.text();
+        res.set('cache-control', 'no-store').type(deps.metrics.contentType).send(text);
+      },
+    },
+    { path: '/', access: 'admin', rateLimit: 'none', handler: asset('text/html; charset=utf-8', DASHBOARD_HTML) },
+    { path: '/assets/dashboard.js', access: 'admin', rateLimit: 'none', handler: asset('text/javascript; charset=utf-8', DASHBOARD_JS) },
+    { path: '/assets/dashboard.css', access: 'admin', rateLimit: 'none', handler: asset('text/css; charset=utf-8', DASHBOARD_CSS) },
+    {
+      path: '/api/overview',
+      access: 'admin',
+      rateLimit: 'none',
+      handler: (req, res) => {
+        const q = typeof req.query.q === 'string' ? req.query.q.slice(0, 200) : undefined;
+        const overview = buildOverview(deps, { q, limit: intParam(req.query.limit), recent: intParam(req.query.recent) });
+        res.set('cache-control', 'no-store').json(overview);
+      },
+    },
+  ];
+  for (const route of routes) router.get(route.path, operatorGuard(deps.security, route.access), route.handler);
 
   router.use((req, res) => {
-    res.status(404).json({ error: 'not found', path: req.path });
+    const r = operatorNotFound(req.path);
+    res.status(r.status).json(r.body);
   });
   // Express's default handler would answer HTML; malformed input here is the client's problem, not ours.
   router.use((err: Error & { status?: number; statusCode?: number }, _req: Request, res: Response, _next: NextFunction) => {
-    const status = err.status ?? err.statusCode ?? 500;
-    res.status(status >= 400 && status < 600 ? status : 500).json({ error: status < 500 ? err.message : 'internal error' });
+    const r = operatorFailure(err);
+    res.status(r.status).json(r.body);
   });
   return router;
 }

@@ -11,34 +11,35 @@ export interface Route<H> {
   readonly handler: H;
 }
 
-interface Compiled<H> {
-  readonly route: Route<H>;
+interface Compiled<R> {
+  readonly route: R;
   /** Literal segments, or undefined where the pattern has a parameter. */
   readonly literals: readonly (string | undefined)[];
   readonly names: readonly (string | undefined)[];
 }
 
-/** Result of a lookup. */
-export type Match<H> = { readonly route: Route<H>; readonly params: Params } | { readonly notAllowed: true } | undefined;
+/** Result of a lookup: the route as declared (with whatever else the table states), and the path's parameters. */
+export type Match<R> = { readonly route: R; readonly params: Params } | { readonly notAllowed: true } | undefined;
 
 /** Thrown for a path segment that is not valid percent-encoding. */
 export class BadPathError extends Error {}
 
-export class Router<H> {
+/** Routes of type R (a Route<H> plus what the table declares about it), matched by method and path. */
+export class Router<H, R extends Route<H> = Route<H>> {
   // Routes by method and segment count; literal routes first within a group (/apps/delta before /apps/:app).
-  private readonly byMethod = new Map<string, Map<number, Compiled<H>[]>>();
-  private readonly all: Compiled<H>[] = [];
+  private readonly byMethod = new Map<string, Map<number, Compiled<R>[]>>();
+  private readonly all: Compiled<R>[] = [];
 
-  constructor(routes: readonly Route<H>[]) {
+  constructor(routes: readonly R[]) {
     for (const route of routes) {
       const segments = route.pattern.split('/').filter(Boolean);
-      const compiled: Compiled<H> = {
+      const compiled: Compiled<R> = {
         route,
         literals: segments.map((s) => (s.startsWith(':') ? undefined : s)),
         names: segments.map((s) => (s.startsWith(':') ? s.slice(1) : undefined)),
       };
       this.all.push(compiled);
-      const bySize = this.byMethod.get(route.method) ?? new Map<number, Compiled<H>[]>();
+      const bySize = this.byMethod.get(route.method) ?? new Map<number, Compiled<R>[]>();
       const list = bySize.get(segments.length) ?? [];
       list.push(compiled);
       list.sort((a, b) => paramCount(a) - paramCount(b));
@@ -48,7 +49,7 @@ export class Router<H> {
   }
 
   /** Matches a path (without prefix or query; trailing slash ignored); undefined when no route has this shape. */
-  match(method: string, path: string): Match<H> {
+  match(method: string, path: string): Match<R> {
     const segments = splitPath(path);
     const candidates = this.byMethod.get(method)?.get(segments.length);
     if (candidates) {
@@ -77,7 +78,7 @@ function splitPath(path: string): string[] {
   return trimmed.includes('//') || trimmed.startsWith('/') || trimmed.endsWith('/') ? segments.filter((s) => s !== '') : segments;
 }
 
-function literalsMatch<H>(c: Compiled<H>, segments: readonly string[]): boolean {
+function literalsMatch<R>(c: Compiled<R>, segments: readonly string[]): boolean {
   for (let i = 0; i < segments.length; i++) {
     const literal = c.literals[i];
     if (literal !== undefined && literal !== segments[i]) return false;
@@ -85,7 +86,7 @@ function literalsMatch<H>(c: Compiled<H>, segments: readonly string[]): boolean 
   return true;
 }
 
-function paramCount<H>(c: Compiled<H>): number {
+function paramCount<R>(c: Compiled<R>): number {
   return c.names.filter((n) => n !== undefined).length;
 }
 

@@ -8,13 +8,10 @@
 // preallocated arrays, and prom-client only formats them at scrape time.
 import { ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Metric, Registry as PromRegistry } from 'prom-client';
-import { Clock } from '../domain/clock';
-import { ExpiryGate } from '../domain/eviction';
 import { INSTANCE_STATUSES } from '../domain/model';
-import { Registry, RegistryEvent } from '../domain/registry';
+import { RegistryEvent } from '../domain/registry';
 import { unreachable } from '../domain/unreachable';
-import { SelfPreservationState } from '../domain/self-preservation';
-import { PeerNode } from '../replication/peer-node';
+import { PeerStatus, ServerStatusPort } from './server-status';
 
 /** Prefix of every metric of this server. */
 export const METRIC_PREFIX = 'zone_registry_';
@@ -28,18 +25,8 @@ const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS
 /** Route label of requests no route matched. */
 export const UNMATCHED_ROUTE = '(unmatched)';
 
-/** What the metrics read; the same things the HTTP layer gets. */
-export interface MetricsSources {
-  readonly registry: Registry;
-  readonly clock: Clock;
-  readonly cache?: { readonly stats: { readonly hits: number; readonly rebuilds: number; readonly bytes: number; readonly evictions: number } };
-  readonly expiryGate?: ExpiryGate;
-  readonly selfPreservation?: (now: number) => SelfPreservationState;
-  readonly peers?: () => readonly PeerNode[];
-  readonly isReady?: () => boolean;
-  readonly allowsRegistryReads?: (now: number) => boolean;
-  readonly serverInfo?: { readonly version: string; readonly region: string; readonly zone: string };
-}
+/** What the metrics read: the server's status read model. */
+export type MetricsSources = ServerStatusPort;
 
 /** Options of {@link ServerMetrics}. */
 export interface MetricsOptions {
@@ -217,7 +204,7 @@ export class ServerMetrics {
     const reg = this.registry;
     this.withProcessMetrics = options.processMetrics ?? true;
     const name = (n: string): string => METRIC_PREFIX + n;
-    const peers = (): readonly PeerNode[] => sources.peers?.() ?? [];
+    const peers = (): readonly PeerStatus[] => sources.peers?.() ?? [];
     const now = (): number => clock.now();
 
     if (sources.serverInfo) {
@@ -330,7 +317,7 @@ export class ServerMetrics {
     }
 
     // Replication, per peer (label peer = the peer's base URL).
-    const perPeer = (metric: string, help: string, value: (p: PeerNode) => number, kind: 'counter' | 'gauge'): void => {
+    const perPeer = (metric: string, help: string, value: (p: PeerStatus) => number, kind: 'counter' | 'gauge'): void => {
       const config = {
         name: name(metric),
         help,

@@ -6,6 +6,7 @@ import { InstanceStatus, InstanceView } from '../domain/model';
 import { EQUAL_JITTER, honourRetryAfterMs, retryDelayMs, RetryPolicy } from '../domain/retry-policy';
 import { instanceJson } from '../codecs/json';
 import { Logger } from '../observability/logger';
+import { PeerReplicationStats } from '../observability/server-status';
 import { Scheduler } from '../scheduling/scheduler';
 import { BatchResult, PeerClient } from './peer-client';
 import { batchEnvelopeBytes, encodeReplicationItem, OutgoingItem, ReplicationItemResult, replicationListOf } from './protocol';
@@ -45,21 +46,8 @@ export interface PeerNodeOptions extends TaskQueueOptions {
 }
 
 /** Replication health of a peer, for status, dashboard and metrics. */
-export interface PeerStats {
-  batchesSent: number;
-  batchFailures: number;
-  tasksSent: number;
-  /** Heartbeats dropped (expired or overflow): harmless, the next one follows. */
-  heartbeatsDropped: number;
-  /** Registers, cancels and status changes that could not be delivered. */
-  changesLost: number;
-  consecutiveFailures: number;
-  lastSuccessAt: number;
-  lastFailureAt: number;
-  lastError: string;
-  /** Queue time of the oldest task in the last delivered batch, ms. */
-  lastLagMs: number;
-}
+/** A peer's replication counters, written by its node (the read-only view operators read is PeerReplicationStats). */
+export type PeerStats = { -readonly [K in keyof PeerReplicationStats]: PeerReplicationStats[K] };
 
 /** Stats of a peer nothing has been sent to yet. */
 export function emptyPeerStats(): PeerStats {

@@ -1,10 +1,10 @@
-// Who may do what: one rule per Eureka route (decided once, from the route table) and the operators' routes.
+// Who may do what: the rules routes declare (in the route tables of src/http) and the pure decisions on them.
 // Roles: `client` registers, renews and cancels its apps' instances and reads; `peer` replicates and reads; `admin`
 // does everything (status overrides, metadata, the dashboard). Reads are open to anonymous callers when
 // authAnonymousReads is on.
 import { ANONYMOUS, Identity, INVALID } from './credentials';
 
-/** What a route needs. */
+/** What a Eureka route needs, as its route declares it. */
 export type Rule =
   /** Registry reads (every GET under /eureka). */
   | 'read'
@@ -12,17 +12,20 @@ export type Rule =
   | 'instance-write'
   /** POST /peerreplication/batch: `peer`, `admin`. */
   | 'replication'
-  /** Status overrides, metadata, ASG status and any route not named here: `admin`. */
+  /** Status overrides, metadata, ASG status: `admin`. */
   | 'admin';
 
-/** The rule of a Eureka route, by method and pattern as eureka-api.ts lists them. New write routes default to admin. */
-export function ruleFor(method: string, pattern: string): Rule {
-  if (method === 'GET' || method === 'HEAD') return 'read';
-  if (pattern === '/peerreplication/batch') return 'replication';
-  if (pattern === '/apps/:app' && method === 'POST') return 'instance-write';
-  if (pattern === '/apps/:app/:id' && (method === 'PUT' || method === 'DELETE')) return 'instance-write';
-  return 'admin';
-}
+/**
+ * Which rate limits count a route's requests: `per-client` the caller's address bucket (every Eureka route),
+ * `full-fetch` that and the server-wide bucket of GET /apps, `none` neither (health probes, operators' pages).
+ */
+export type RateClass = 'full-fetch' | 'per-client' | 'none';
+
+/** Who may call an operators' route: anyone (`open`: probes carry no credentials), a registry reader, or an admin. */
+export type OperatorAccess = 'open' | OperatorNeed;
+
+/** Peers and operators are never throttled: replication and repairs must get through a client storm. */
+export const isUnthrottled = (identity: Identity): boolean => typeof identity === 'object' && (identity.isPeer || identity.isAdmin);
 
 /** The answer: allowed, no (valid) credentials, or credentials that do not allow it. */
 export type Decision = 'allow' | 'unauthenticated' | 'forbidden';
@@ -52,6 +55,7 @@ export function decideEureka(identity: Identity, rule: Rule, app: string | undef
 /** What an operators' route needs: `admin`, or a registry read (any valid credential, or none with anonymous reads). */
 export type OperatorNeed = 'admin' | 'read';
 
+/** Decides an operators' route that needs credentials of some kind. */
 export function decideOperator(identity: Identity, need: OperatorNeed, anonymousReads: boolean): Decision {
   if (identity === INVALID) return 'unauthenticated';
   if (identity === ANONYMOUS) return need === 'read' && anonymousReads ? 'allow' : 'unauthenticated';

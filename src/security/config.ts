@@ -4,8 +4,28 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { ConfigError, Settings } from '../config/settings';
 import { CredentialVerifier, CredentialWarning, loadCredentials } from './credentials';
-import { HttpSecurity } from './http-guard';
+import { AddressMatcher } from './address-set';
 import { BasicCredentials } from '../codecs/url-credentials';
+
+/** Security of the HTTP layer, as the composition root derives it from the settings. */
+export interface HttpSecurity {
+  /** Verifies credentials; absent: authentication is off (everything is allowed). */
+  readonly verifier?: CredentialVerifier;
+  /** With authentication on: registry reads (and /metrics) need no credentials. */
+  readonly anonymousReads: boolean;
+  /** Token bucket for GET /apps over the whole server; 0: off. */
+  readonly fullFetchesPerSec: number;
+  /** Token bucket per client address over every Eureka route; 0: off. */
+  readonly requestsPerClientPerSec: number;
+  /** The addresses peers connect from: with authentication off, how a peer is recognised; absent: none. */
+  readonly peerAddresses?: AddressMatcher;
+  /** With authentication off: peer-only requests are honoured only from peerAddresses (false: from anyone). */
+  readonly peerAddressCheck?: boolean;
+}
+
+/** Whether a security configuration does anything at all (the HTTP layer builds no guard otherwise). */
+export const isActive = (s: HttpSecurity | undefined): s is HttpSecurity =>
+  s !== undefined && (s.verifier !== undefined || s.fullFetchesPerSec > 0 || s.requestsPerClientPerSec > 0);
 
 /** How this server authenticates to its peers and checks their certificates. */
 export interface PeerTransportSecurity {

@@ -4,7 +4,7 @@
 import { IncomingMessage } from 'node:http';
 import { Logger } from '../observability/logger';
 import { AddressMatcher } from './address-set';
-import { HttpSecurity } from './http-guard';
+import { HttpSecurity } from './config';
 
 const WARN_EVERY_MS = 60_000;
 

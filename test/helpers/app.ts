@@ -1,5 +1,6 @@
-// An in-process zone server for HTTP tests: createApp wired as src/server.ts wires it, but on a ManualClock, with a
-// silent logger and no schedulers (tests move time and trigger eviction themselves).
+// An in-process zone server for HTTP tests: built by the composition root (src/server.ts compose) as a real server
+// is, but on a ManualClock, with a silent logger, never listening and with no schedules started (tests move time and
+// trigger eviction themselves).
 import { RequestListener } from 'node:http';
 import { defaultSettings, Settings } from '../../src/config/settings';
 import { ManualClock } from '../../src/domain/clock';
@@ -8,6 +9,8 @@ import { Registry } from '../../src/domain/registry';
 import { AppDeps, createApp } from '../../src/http/app';
 import { ResponseCache } from '../../src/http/response-cache';
 import { silentLogger } from '../../src/observability/logger';
+import { compose } from '../../src/server';
+import { ManualScheduler } from './replication-scheduler';
 
 /** An app under test and the state behind it. */
 export interface TestApp {
@@ -25,40 +28,27 @@ export interface TestAppOptions {
   /** Settings replacing the defaults (e.g. a small maxBodyBytes). */
   readonly settings?: Partial<Settings>;
   readonly clock?: ManualClock;
+  /** Lease expiry rule; default: always expire (no self-preservation). */
   readonly expiryGate?: ExpiryGate;
 }
 
-/** Builds the deps src/server.ts builds (registry, response cache, limits, server info) and the app over them. */
+/** Composes a server from default settings plus overrides, and the app over its deps. */
 export function makeTestApp(options: TestAppOptions = {}): TestApp {
   const settings: Settings = { ...defaultSettings(), ...options.settings };
   const clock = options.clock ?? new ManualClock();
-  const registry = new Registry({
-    clock,
-    defaultLeaseDurationMs: settings.leaseDurationSecs * 1000,
-    deltaRetentionMs: settings.deltaRetentionMs,
-    maxInstancesPerApp: settings.maxInstancesPerApp,
-    maxInstances: settings.maxInstances,
-    deltaMaxBytes: settings.deltaMaxBytes,
-  });
-  const cache = new ResponseCache(registry, clock, 0, settings.responseCacheMaxBytes);
+  const server = compose(
+    { settings, peerSet: { self: undefined, peers: [] } },
+    { clock, logger: silentLogger, scheduler: new ManualScheduler(clock), expiryGate: options.expiryGate ?? alwaysExpire },
+  );
+  // What HTTP tests have always seen: no security (each test brings its own), no settings on the dashboard, and a
+  // version of its own.
   const deps: AppDeps = {
-    registry,
-    cache,
-    clock,
-    logger: silentLogger,
-    expiryGate: options.expiryGate ?? alwaysExpire,
-    isReady: () => true,
-    limits: {
-      maxBodyBytes: settings.maxBodyBytes,
-      maxNameLength: settings.maxNameLength,
-      maxMetadataEntries: settings.maxMetadataEntries,
-      maxVipAddresses: settings.maxVipAddresses,
-      defaultRenewalIntervalSecs: settings.leaseRenewalIntervalSecs,
-      defaultDurationSecs: settings.leaseDurationSecs,
-    },
-    serverInfo: { version: '0.0.0-test', region: settings.region, zone: settings.zone, startedAt: clock.now(), peers: [] },
+    ...server.deps,
+    security: undefined,
+    settings: undefined,
+    serverInfo: { ...server.deps.serverInfo, version: '0.0.0-test' },
   };
-  return { app: createApp(deps), registry, clock, cache, settings, deps };
+  return { app: createApp(deps), registry: server.registry, clock, cache: server.cache, settings, deps };
 }
 
 export * from './bodies';

@@ -3,7 +3,7 @@
 import { Readable } from 'node:stream';
 import { isPromise } from 'node:util/types';
 import { defaultSettings, ConfigError, Settings } from '../../src/config/settings';
-import { decideEureka, decideOperator, ruleFor } from '../../src/security/access';
+import { decideEureka, decideOperator } from '../../src/security/access';
 import { securityFromSettings } from '../../src/security/config';
 import { ANONYMOUS, BUSY, CredentialVerifier, INVALID, loadCredentials, MAX_REMEMBERED_CHARS, parseCredentials, Principal } from '../../src/security/credentials';
 import { runHashPassword } from '../../src/security/hash-password-cli';
@@ -277,7 +277,7 @@ describe('CredentialVerifier', () => {
 describe('role rules', () => {
   const set = parse(CREDENTIALS);
   const p = (name: string): Principal => set.users.get(name)!.principal;
-  const rules = Object.fromEntries(eurekaRoutes({} as never).map((r) => [`${r.method} ${r.pattern}`, ruleFor(r.method, r.pattern)]));
+  const rules = Object.fromEntries(eurekaRoutes({} as never).map((r) => [`${r.method} ${r.pattern}`, r.access]));
 
   it('gives every route of the table a rule: reads, instance writes, replication, admin', () => {
     expect(rules).toEqual({
@@ -299,7 +299,11 @@ describe('role rules', () => {
       'GET /status': 'read',
       'GET /serverinfo/statusoverrides': 'read',
     });
-    expect(ruleFor('PATCH', '/something/new')).toBe('admin');
+  });
+
+  it('counts every route against the per-client limit and GET /apps against the full-fetch limit too', () => {
+    const classes = Object.fromEntries(eurekaRoutes({} as never).map((r) => [`${r.method} ${r.pattern}`, r.rateLimit]));
+    expect(Object.entries(classes).filter(([, c]) => c !== 'per-client')).toEqual([['GET /apps', 'full-fetch']]);
   });
 
   it.each([

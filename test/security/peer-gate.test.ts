@@ -1,6 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import { AddressSet } from '../../src/security/address-set';
-import { HttpSecurity } from '../../src/security/http-guard';
+import { HttpSecurity } from '../../src/security/config';
 import { PeerGate } from '../../src/security/peer-gate';
 import { CredentialVerifier } from '../../src/security/credentials';
 import { RecordingLogger } from '../helpers/replication-fixtures';

@@ -2,26 +2,17 @@
 // Instance details are capped (`limit`) and can be narrowed with a filter (`q`), so the dashboard stays usable on a
 // registry of thousands of instances; counts always cover every application the filter matches.
 import { Settings } from '../../config/settings';
-import { Clock } from '../../domain/clock';
 import { ExpiryGate } from '../../domain/eviction';
 import { INSTANCE_STATUSES, InstanceStatus } from '../../domain/model';
-import { Registry } from '../../domain/registry';
 import { SelfPreservationState } from '../../domain/self-preservation';
 import { RecentChange, RecentChanges } from '../../observability/recent-changes';
-import { PeerNode, PeerStats } from '../../replication/peer-node';
-import { ServerInfo } from '../eureka-api';
+import { PeerReplicationStats, PeerStatus, ServerInfo, ServerStatusPort } from '../../observability/server-status';
 
-/** What the overview reads. */
-export interface OverviewSources {
-  readonly registry: Registry;
-  readonly clock: Clock;
+/** What the overview reads: the server's status read model, recent changes and settings. */
+export interface OverviewSources extends ServerStatusPort {
   readonly serverInfo: ServerInfo;
   readonly expiryGate: ExpiryGate;
   readonly isReady: () => boolean;
-  readonly cache?: { readonly stats: { readonly hits: number; readonly rebuilds: number } };
-  readonly allowsRegistryReads?: (now: number) => boolean;
-  readonly selfPreservation?: (now: number) => SelfPreservationState;
-  readonly peers?: () => readonly PeerNode[];
   readonly recentChanges?: RecentChanges;
   /** The server's settings, when known (the dashboard shows the ones that matter). */
   readonly settings?: Settings;
@@ -54,7 +45,7 @@ const SETTING_GROUPS: Record<string, readonly (keyof Settings)[]> = {
 /** A peer's replication health, judged. */
 export type PeerHealth = 'healthy' | 'failing' | 'idle';
 
-export interface PeerOverview extends PeerStats {
+export interface PeerOverview extends PeerReplicationStats {
   readonly url: string;
   readonly queueDepth: number;
   readonly health: PeerHealth;
@@ -123,7 +114,7 @@ export interface Overview {
 const clamp = (n: number | undefined, fallback: number, max: number): number => (n === undefined || !Number.isFinite(n) || n < 0 ? fallback : Math.min(Math.floor(n), max));
 
 /** Judges a peer's replication health from its stats. */
-export function peerHealth(p: PeerNode, now: number): { health: PeerHealth; summary: string } {
+export function peerHealth(p: PeerStatus, now: number): { health: PeerHealth; summary: string } {
   const s = p.stats;
   if (s.consecutiveFailures > 0) {
     const since = s.lastSuccessAt > 0 ? `last success ${ago(now - s.lastSuccessAt)}` : 'never reached';

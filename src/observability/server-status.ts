@@ -1,0 +1,111 @@
+// The one read model operators see: registry counts, self-preservation arithmetic, each peer's replication state,
+// response-cache stats and startup-sync state. /eureka/status, the dashboard overview and the metrics all read this
+// port; the composition root implements it once over the live components.
+import { cpus } from 'node:os';
+import { Clock } from '../domain/clock';
+import { ExpiryGate } from '../domain/eviction';
+import { Registry } from '../domain/registry';
+import { SelfPreservationState } from '../domain/self-preservation';
+
+/** A peer's replication counters, as its node keeps them (timestamps: epoch ms). */
+export interface PeerReplicationStats {
+  readonly batchesSent: number;
+  readonly batchFailures: number;
+  readonly tasksSent: number;
+  /** Heartbeats dropped (expired or overflow): harmless, the next one follows. */
+  readonly heartbeatsDropped: number;
+  /** Registers, cancels and status changes that could not be delivered. */
+  readonly changesLost: number;
+  readonly consecutiveFailures: number;
+  readonly lastSuccessAt: number;
+  readonly lastFailureAt: number;
+  readonly lastError: string;
+  /** Queue time of the oldest task in the last delivered batch, ms. */
+  readonly lastLagMs: number;
+}
+
+/** One peer as operators see it: its base URL (credentials stripped), tasks waiting, counters. */
+export interface PeerStatus {
+  readonly url: string;
+  readonly queueDepth: number;
+  readonly stats: PeerReplicationStats;
+}
+
+/** Response-cache counters. */
+export interface CacheStats {
+  readonly hits: number;
+  readonly rebuilds: number;
+  readonly bytes: number;
+  readonly evictions: number;
+}
+
+/** Facts about this server for /eureka/status, the dashboard and the info metric. */
+export interface ServerInfo {
+  readonly version: string;
+  readonly region: string;
+  readonly zone: string;
+  /** Epoch ms the server started. */
+  readonly startedAt: number;
+  /** Base URLs of the other servers of the region. */
+  readonly peers: readonly string[];
+}
+
+/** The state operators read; optional parts are absent where a server (or a test) does not run them. */
+export interface ServerStatusPort {
+  readonly registry: Registry;
+  readonly clock: Clock;
+  readonly serverInfo?: ServerInfo;
+  readonly expiryGate?: ExpiryGate;
+  readonly cache?: { readonly stats: CacheStats };
+  /** Self-preservation numbers, when it is configured. */
+  readonly selfPreservation?: (now: number) => SelfPreservationState;
+  /** The peers and their replication state; default: none. */
+  readonly peers?: () => readonly PeerStatus[];
+  /** True once the server can serve its registry (synced with its peers, or their timeout passed). */
+  readonly isReady?: () => boolean;
+  /** False while a failed startup sync keeps registry reads refused (403); default: always allowed. */
+  readonly allowsRegistryReads?: (now: number) => boolean;
+}
+
+/** The document of GET /eureka/status: Eureka's generalStats/applicationStats plus this server's own state. */
+export function statusDocument(port: ServerStatusPort & { readonly serverInfo: ServerInfo; readonly expiryGate: ExpiryGate }, now: number): object {
+  const { registry, serverInfo: info } = port;
+  const mem = process.memoryUsage();
+  return {
+    generalStats: {
+      'server-uptime': uptime(now - info.startedAt),
+      'num-of-cpus': String(cpus().length),
+      'current-memory-usage': `${Math.round(mem.rss / 1048576)}mb`,
+      version: info.version,
+    },
+    applicationStats: {
+      'registered-replicas': info.peers.join(', '),
+    },
+    peers: (port.peers?.() ?? []).map((p) => ({ url: p.url, queueDepth: p.queueDepth, ...p.stats })),
+    selfPreservation: port.selfPreservation?.(now),
+    registryReadsAllowed: port.allowsRegistryReads?.(now) ?? true,
+    region: info.region,
+    zone: info.zone,
+    registry: {
+      applications: [...registry.applications()].length,
+      instances: registry.size,
+      statusCounts: registry.statusCounts(),
+      appsHashcode: registry.hashcode(),
+      revision: registry.revision,
+      deltaEntries: registry.deltaSize,
+      deltaBytes: registry.deltaBytes,
+      deltaDroppedEarly: registry.deltaDroppedEarly,
+    },
+    leaseExpirationEnabled: port.expiryGate.isLeaseExpirationEnabled(now),
+    responseCache: port.cache === undefined ? undefined : { ...port.cache.stats },
+  };
+}
+
+/** Eureka's uptime format: "HH:mm", prefixed with "N days " when longer. */
+function uptime(ms: number): string {
+  const minutes = Math.floor(ms / 60000);
+  const days = Math.floor(minutes / 1440);
+  const hh = String(Math.floor((minutes % 1440) / 60)).padStart(2, '0');
+  const mm = String(minutes % 60).padStart(2, '0');
+  return `${days > 0 ? `${days} day${days > 1 ? 's' : ''} ` : ''}${hh}:${mm}`;
+}
