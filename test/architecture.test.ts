@@ -10,14 +10,18 @@ const SRC = resolve(__dirname, '../src');
 const MAY_IMPORT: Record<string, readonly string[]> = {
   domain: [],
   codecs: ['domain'],
-  client: ['codecs', 'domain'],
+  client: ['codecs', 'domain', 'transport'],
+  // The one axios factory: node and axios only.
+  transport: [],
+  admin: ['codecs', 'domain', 'transport'],
 };
 
 /** Every folder of src/ and its place; a new folder is added here (and to the rules below when it has any). */
 const FOLDERS: Record<string, string> = {
   domain: 'the pure registry core',
   codecs: 'Eureka JSON and XML, shared by server and client',
-  client: 'the client library: codecs and domain only',
+  client: 'the client library: codecs, domain and transport only',
+  transport: 'the one HTTP client factory (axios, keep-alive pools) for peers, client and CLI',
   config: 'settings and the zones file',
   security: 'credentials, access decisions, rate-limit buckets, TLS files',
   observability: 'logger, metrics, the status read model',
