@@ -18,15 +18,16 @@ if (!port || !dir) {
 }
 
 const spec = JSON.parse(fs.readFileSync(path.join(dir, 'responses.json'), 'utf8'));
-/** Each shape as [status, headers as a flat array, body]; a missing shape answers 404. */
+/** @typedef {[number, string[], Buffer]} Reply status, headers as a flat array, body */
+/** Each shape as a Reply; a missing shape answers 404. */
 const load = (shape) => {
   const s = spec[shape];
-  if (!s) return [404, ['content-length', '0'], Buffer.alloc(0)];
+  if (!s) return /** @type {Reply} */ ([404, ['content-length', '0'], Buffer.alloc(0)]);
   const body = fs.readFileSync(path.join(dir, s.file));
   const headers = [];
   for (const [k, v] of Object.entries(s.headers)) headers.push(k, v);
   headers.push('content-length', String(body.length));
-  return [s.status, headers, body];
+  return /** @type {Reply} */ ([s.status, headers, body]);
 };
 const R = {
   register: load('register'),
@@ -35,9 +36,13 @@ const R = {
   fullGzip: load('fullGzip'),
   fullXml: load('fullXml'),
   delta: load('delta'),
-  notFound: [404, ['content-length', '0'], Buffer.alloc(0)],
+  notFound: /** @type {Reply} */ ([404, ['content-length', '0'], Buffer.alloc(0)]),
 };
 
+/**
+ * @param {http.ServerResponse} res
+ * @param {Reply} reply
+ */
 function reply(res, [status, headers, body]) {
   res.writeHead(status, headers);
   res.end(body);

@@ -152,7 +152,7 @@ class RawConnection {
   /**
    * @param {number} port
    * @param {Buffer} readBuffer reused for every read (shared by all connections of a loop: reads are sequential)
-   * @param {{ onResponse: (status: number, bytes: number) => void, onClose: (inFlight: boolean, error?: Error) => void }} handlers
+   * @param {{ onResponse: (status: number, bytes: number) => void, onClose: (inFlight: boolean, error?: Error & { timeout?: boolean }) => void }} handlers
    */
   constructor(port, readBuffer, handlers) {
     this.handlers = handlers;
@@ -162,8 +162,19 @@ class RawConnection {
     this.remaining = -1; // body bytes still expected; -1 while reading a head
     this.status = 0;
     this.bytes = 0;
+    /** @type {(Error & { timeout?: boolean }) | undefined} */
     this.error = undefined;
-    this.socket = net.connect({ host: '127.0.0.1', port, onread: { buffer: readBuffer, callback: (n, buf) => this.onData(buf, n) } });
+    this.socket = net.connect({
+      host: '127.0.0.1',
+      port,
+      onread: {
+        buffer: readBuffer,
+        callback: (n, buf) => {
+          this.onData(buf, n);
+          return true; // keep reading
+        },
+      },
+    });
     this.socket.setNoDelay(true);
     this.socket.setTimeout(TIMEOUT_MS, () => {
       if (this.busy) this.destroy(Object.assign(new Error('timeout'), { timeout: true }));
@@ -237,9 +248,10 @@ class RawConnection {
  */
 function closedLoop({ port, connections, seconds, requests, count, spec }) {
   const once = count !== undefined;
-  const encoded = once ? null : requests.map((r) => encodeRequest(r, port));
+  const encoded = once ? null : /** @type {RequestSpec[]} */ (requests).map((r) => encodeRequest(r, port));
   const readBuffer = Buffer.allocUnsafe(1 << 20);
   const latencies = new Samples(once ? count : undefined);
+  /** @type {Record<string, number>} */
   const statuses = {};
   const r = { ok: 0, non2xx: 0, errors: 0, timeouts: 0, bytes: 0 };
   let issued = 0; // `once` mode: next request index
@@ -301,10 +313,11 @@ function closedLoop({ port, connections, seconds, requests, count, spec }) {
       const sendNext = () => {
         if (performance.now() >= deadline || fatal || (once && issued >= count)) return conn.destroy();
         sentAt = performance.now();
-        if (once) conn.send(encodeRequest(spec(issued++), port));
+        if (once) conn.send(encodeRequest(/** @type {(i: number) => RequestSpec} */ (spec)(issued++), port));
         else {
-          conn.send(encoded[next]);
-          next = (next + 1) % encoded.length;
+          const cycle = /** @type {Buffer[]} */ (encoded);
+          conn.send(cycle[next]);
+          next = (next + 1) % cycle.length;
         }
       };
       sendNext();
@@ -388,11 +401,13 @@ function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10 }) {
     non2xx: 0,
     bytes: 0,
     latencies: new Samples(Math.max(16, Math.floor(s.rate * seconds))),
-    perSecond: [], // Samples per scheduled second, for the timeline
+    perSecond: /** @type {Samples[]} */ ([]), // per scheduled second, for the timeline
   }));
   const lag = new Samples();
-  /** @type {RawConnection[]} */
+  /** @typedef {RawConnection & { assign: (s: any, due: number, bytes: Buffer) => void }} PooledConnection */
+  /** @type {PooledConnection[]} */
   const idle = [];
+  /** @type {Set<PooledConnection>} */
   const all = new Set();
   const queue = []; // [stream, due, bytes] waiting for a connection
   let inFlight = 0;
@@ -454,7 +469,7 @@ function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10 }) {
     const newConnection = () => {
       opened++;
       let current = null; // [stream, due] of the request in flight
-      const conn = new RawConnection(port, readBuffer, {
+      const conn = /** @type {PooledConnection} */ (new RawConnection(port, readBuffer, {
         onResponse: (status, bytes) => {
           const [s, due] = current;
           current = null;
@@ -473,7 +488,7 @@ function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10 }) {
           // Requests waiting for a connection get a new one if no other connection will free up for them.
           if (!finished && queue.length > 0 && all.size < maxSockets) dispatch(newConnection());
         },
-      });
+      }));
       conn.assign = (s, due, bytes) => {
         current = [s, due];
         conn.send(bytes);
@@ -529,12 +544,13 @@ function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10 }) {
  */
 function request(port, spec, timeoutMs = 30000) {
   return new Promise((resolve, reject) => {
+    /** @type {Record<string, string | number>} */
     const headers = { ...(spec.headers || {}) };
     if (spec.body !== undefined) headers['content-length'] = Buffer.byteLength(spec.body);
     const req = http.request({ host: '127.0.0.1', port, method: spec.method, path: spec.path, headers, agent: false }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('end', () => resolve({ status: /** @type {number} */ (res.statusCode), headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', reject);
     });
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${spec.method} ${spec.path}`)));

@@ -118,7 +118,7 @@ function measure(format, body) {
       decode(body, DEFAULTS);
       outcome = 'accepted';
     } catch (e) {
-      outcome = `refused: ${e.message}`;
+      outcome = `refused: ${/** @type {Error} */ (e).message}`;
     }
   };
   for (let i = 0; i < Math.min(50, ITERATIONS); i++) once();
