@@ -43,9 +43,11 @@ const pad = (body, format) => {
 };
 
 // The caps, when this build has them: bodies grow unit by unit while the shape check still accepts them.
+/** @type {typeof import('../src/codecs/body-shape') | undefined} */
 let shape;
 try {
-  shape = require('../dist/codecs/body-shape');
+  // Resolved at run time from the build (npm run build), so type-checking needs no dist/.
+  shape = require(require('node:path').join(__dirname, '..', 'dist', 'codecs', 'body-shape'));
 } catch {
   shape = undefined;
 }
