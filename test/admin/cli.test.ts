@@ -110,6 +110,9 @@ describe('against a standalone server', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^ORDERS\/orders-3: override removed; the instance's own status counts again from its next heartbeat\. Now: status UNKNOWN, override none\.\n$/);
     expect(server.registry.statusOverrides().has('ORDERS/orders-3')).toBe(false);
+    // As the client does on its next heartbeat's 404: the other tests see orders-3 UP again, whatever their order.
+    await registerOver(url, { app: 'orders', instanceId: 'orders-3', hostName: 'orders-3.internal', ipAddr: '10.0.2.13', port: 8080, metadata: { zone: 'us-east-1b' } });
+    expect(lease().status).toBe('UP');
   });
 
   it('status: refuses other values and --remove-override with OUT_OF_SERVICE (exit 2), and unknown instances (exit 1)', async () => {

@@ -69,6 +69,8 @@ beforeAll(async () => {
     if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  // Every test starts on the dashboard, whatever order they run in.
+  await page.goto(`${base}/`);
 });
 
 afterAll(async () => {
@@ -123,6 +125,10 @@ it('reflects an operator status override on its next refresh', async () => {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, shot);
   }
+  // Back as the other tests expect it: the override removed and orders-1 registered UP again (as its client would).
+  expect((await fetch(`${base}/eureka/apps/ORDERS/orders-1/status`, { method: 'DELETE' })).status).toBe(200);
+  await registerOver(`${base}/eureka/`, { app: 'orders', instanceId: 'orders-1', hostName: 'orders-1.internal', ipAddr: '10.0.1.11', port: 8080, metadata: { zone: 'us-east-1a', version: '2.3.1' } });
+  await page.locator(`${row('ORDERS', 'orders-1')} td.status`, { hasText: /^UP$/ }).waitFor({ timeout: 10_000 });
 });
 
 it('filters applications and instances as the operator types', async () => {

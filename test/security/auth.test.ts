@@ -112,7 +112,8 @@ describe('with authentication on (anonymous reads on, the default)', () => {
   });
 
   describe('status overrides and metadata', () => {
-    beforeAll(async () => {
+    // Registered afresh for each test (UP, no override), whatever ran before.
+    beforeEach(async () => {
       expect((await register('ORDERS', 'ovr-1', AUTH.orders)).status).toBe(204);
     });
 
@@ -153,6 +154,7 @@ describe('with authentication on (anonymous reads on, the default)', () => {
 
   describe('reads', () => {
     it('need no credentials', async () => {
+      expect((await register('ORDERS', 'read-1', AUTH.orders)).status).toBe(204);
       for (const path of ['/eureka/apps', '/eureka/apps/delta', '/eureka/apps/ORDERS', '/eureka/vips/orders', '/eureka/status', '/eureka/v2/apps/']) {
         expect((await call(port(), 'GET', path)).status).toBe(200);
       }
