@@ -1,6 +1,6 @@
 // The last registrations and removals (cancels and evictions) seen in the registry, for the operators' dashboard:
 // fixed-size ring buffers fed by registry events. Heartbeats are ignored at the cost of one type check.
-import { InstanceView } from '../domain/model';
+import { InstanceView, zoneOf } from '../domain/model';
 import { Registry, RegistryEvent } from '../domain/registry';
 import { unreachable } from '../domain/unreachable';
 
@@ -97,6 +97,6 @@ export class RecentChanges {
 
 function change(at: number, kind: RecentChange['kind'], origin: ChangeOrigin, view: InstanceView): RecentChange {
   const i = view.record.instance;
-  const zone = i.metadata.zone;
+  const zone = zoneOf(i);
   return { at, kind, origin, app: i.app, id: i.id, hostName: i.hostName, ipAddr: i.ipAddr, port: i.port.port, status: i.status, ...(zone ? { zone } : {}) };
 }

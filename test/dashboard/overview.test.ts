@@ -6,7 +6,9 @@ import { createApp } from '../../src/http/app';
 import { DASHBOARD_JS } from '../../src/http/dashboard/assets';
 import { Overview, peerHealth } from '../../src/http/dashboard/overview';
 import { PeerNode, PeerStats } from '../../src/replication/peer-node';
+import { DATA_CENTER_CLASS } from '../../src/domain/model';
 import { javaLegacyBody, makeTestApp, TestApp } from '../helpers/app';
+import { makeInstance } from '../helpers/instances';
 
 const T0 = 1_700_000_000_000;
 
@@ -67,6 +69,15 @@ describe('GET /api/overview', () => {
     expect(byId['o-2']).toMatchObject({ status: 'OUT_OF_SERVICE', overriddenStatus: 'OUT_OF_SERVICE', statusSource: 'override', leaseMsLeft: 45_000 });
     // A 30 s lease without heartbeats: expired 15 s ago, awaiting eviction.
     expect(byId['o-3'].leaseMsLeft).toBe(-15_000);
+  });
+
+  it('counts an Amazon instance without a metadata zone in its availability zone, in apps and recent changes', async () => {
+    t.registry.register(
+      makeInstance({ app: 'CATALOG', id: 'i-0abc', dataCenterInfo: { name: 'Amazon', className: DATA_CENTER_CLASS.amazon, metadata: { 'availability-zone': 'us-east-1c', 'instance-id': 'i-0abc' } } }),
+    );
+    const o = await overview(t);
+    expect(o.applications.find((a) => a.name === 'CATALOG')?.byZone).toEqual({ 'us-east-1c': 1 });
+    expect(o.recent.registrations.find((c) => c.id === 'i-0abc')?.zone).toBe('us-east-1c');
   });
 
   it('reports the server, its readiness and lease expiry; settings when the server has them', async () => {

@@ -3,7 +3,7 @@
 // registry of thousands of instances; counts always cover every application the filter matches.
 import { Settings } from '../../config/settings';
 import { ExpiryGate } from '../../domain/eviction';
-import { INSTANCE_STATUSES, InstanceStatus } from '../../domain/model';
+import { INSTANCE_STATUSES, InstanceStatus, zoneOf } from '../../domain/model';
 import { SelfPreservationState } from '../../domain/self-preservation';
 import { RecentChange, RecentChanges } from '../../observability/recent-changes';
 import { PeerReplicationStats, PeerStatus, ServerInfo, ServerStatusPort } from '../../observability/server-status';
@@ -169,7 +169,8 @@ export function buildOverview(src: OverviewSources, query: OverviewQuery = {}): 
     for (const lease of leases) {
       const r = lease.record;
       const i = r.instance;
-      const zone = typeof i.metadata.zone === 'string' && i.metadata.zone !== '' ? i.metadata.zone : null;
+      // Metadata `zone`, else the Amazon availability zone: the rule clients and the admin CLI follow.
+      const zone = zoneOf(i) || null;
       if (!appMatches && !matches(q, i.id, i.hostName, i.ipAddr, i.status, zone)) continue;
       total++;
       byStatus[i.status]++;
