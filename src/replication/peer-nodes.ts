@@ -69,8 +69,8 @@ export class PeerNodes implements ResultHandler {
         return this.broadcast(this.task('Register', i, { view: { record: event.view.record, lastRenewalTimestamp: event.view.lastRenewalTimestamp }, ...statusOf(i) }));
       }
       case 'renewed': {
-        const lease = this.registry.lease(event.app, event.id);
-        if (!lease) return;
+        // The event carries the renewed lease: no second lookup on the heartbeat path.
+        const lease = event.view;
         // A heartbeat tells a peer the instance lives; more than one per half renewal interval (or half lease, if
         // shorter) tells it nothing more. A well-behaved client sends one per interval, so this only trims clients
         // that heartbeat more eagerly than they promised.
