@@ -103,7 +103,8 @@ describe('EurekaClient in a three-zone region', () => {
       }
       return res;
     });
-    const client = newClient('orders-1', { http });
+    // Polling: the interceptor edits `apps/delta` answers (the watch's divergence has its own test).
+    const client = newClient('orders-1', { http, watch: false });
     const updates: RegistryUpdate[] = [];
     client.on('registryUpdated', (u) => updates.push(u));
     await client.start();
@@ -117,7 +118,8 @@ describe('EurekaClient in a three-zone region', () => {
   });
 
   it('fails over to the next zone when its own zone server stops, and returns once it is back', async () => {
-    const client = newClient('orders-1');
+    // Polling, so that fetches from zone b happen without changes (watch failover: watch.integration.test.ts).
+    const client = newClient('orders-1', { watch: false });
     await client.start();
     expect(client.currentServer()?.url).toBe(cluster.urls[0]);
     let renewalsAtB = 0;
