@@ -61,7 +61,7 @@ export interface EurekaClientOptions {
   readonly watchWaitMs?: number;
   /** Heartbeat interval, ms (default: the instance's leaseRenewalIntervalSecs × 1000). */
   readonly heartbeatIntervalMs?: number;
-  /** Use `GET apps/delta` after the first full fetch (default true). */
+  /** Use `GET apps/delta` after the first full fetch (default true); false also turns the watch off. */
   readonly useDelta?: boolean;
   /** After failed refreshes the interval doubles per failure, up to this multiple (default 10, as Java). */
   readonly fetchBackoffBound?: number;
@@ -351,7 +351,10 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
       if (this.shouldRegister) this.scheduleHeartbeat();
       if (this.shouldFetch) {
         this.scheduleFetch();
-        void fetching.then(() => this.watchIfOffered());
+        void fetching.then(
+          () => this.watchIfOffered(),
+          () => undefined,
+        );
       }
       const [registrationError] = await Promise.all([registering, fetching]);
       if (registrationError && this.state === 'running') throw registrationError;
