@@ -130,6 +130,16 @@ export interface RegistryUpdate {
   readonly server: string;
 }
 
+/** The watch a client holds (see {@link EurekaClient.watchState}). */
+export interface WatchState {
+  /** Base URL of the watched server, without credentials. */
+  readonly server: string;
+  /** Its process identity (`X-Registry-Server`). */
+  readonly serverId: string;
+  /** The registry revision the local copy reflects there. */
+  readonly revision: number;
+}
+
 /** Counters, for tests and metrics. */
 export interface EurekaClientStats {
   /** Registrations the server accepted (204). */
@@ -484,6 +494,12 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
   /** The server that gave the last usable answer. */
   currentServer(): ServerEndpoint | undefined {
     return this.transport.currentServer;
+  }
+
+  /** The watch in progress (server, its identity, revision reached); undefined while the client polls. */
+  watchState(): WatchState | undefined {
+    const basis = this.watchLoopRunning ? this.watchBasis : undefined;
+    return basis && { server: redactUrl(basis.url), serverId: basis.server, revision: basis.revision };
   }
 
   /**

@@ -143,7 +143,9 @@ describe('EurekaClient in a three-zone region', () => {
   });
 
   it('keeps answering from its cached registry while every server is down, and says how old it is', async () => {
-    const client = newClient('orders-1');
+    // Polling: a watching client's last fetch is the servers' shutdown answer to its parked watch, which lands as
+    // they stop (watch.integration.test.ts covers a region going down under a watch).
+    const client = newClient('orders-1', { watch: false });
     const peer = newClient('orders-2');
     await Promise.all([client.start(), peer.start()]);
     await waitFor(() => client.getInstancesByAppId('ORDERS').length === 2, 'both instances');
