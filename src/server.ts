@@ -212,11 +212,13 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     for (const off of detach) off();
     if (server === undefined) return;
     const listening = server;
+    // Read before closing: a closed server has no address.
+    const port = (listening.address() as AddressInfo | null)?.port;
     await new Promise<void>((resolve) => {
       listening.close(() => resolve());
       listening.closeAllConnections();
     });
-    logger.info('zone server stopped', { port: (listening.address() as AddressInfo | null)?.port });
+    logger.info('zone server stopped', { port });
   };
 
   const listen = async (): Promise<RunningServer> => {
