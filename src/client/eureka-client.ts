@@ -291,6 +291,8 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
   private watchLoopRunning = false;
   /** Watch requests in a row that failed or lost their basis, without an answer in between. */
   private watchTroubles = 0;
+  /** After repeated watch troubles: no new watch before this time (client clock, ms); polling meanwhile. */
+  private watchRetryAt: number | undefined;
   private readonly timers = new Set<() => void>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly fetchAbort = new AbortController();
@@ -681,7 +683,7 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
     this.watchOfferedBy = identity.watchesDelta ? identity.server : undefined;
     this.basisEpoch++;
     this.watchBasis =
-      this.watchEnabled && identity.watchesDelta && identity.server !== undefined && identity.revision !== undefined && identity.server !== this.watchRefusedBy
+      identity.watchesDelta && identity.server !== undefined && identity.revision !== undefined && this.mayWatch(identity.server)
         ? { url: res.endpoint.url, server: identity.server, revision: identity.revision }
         : undefined;
     const next = RegistrySnapshot.of(instancesOf(doc), doc.versionsDelta);
@@ -740,9 +742,9 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
   }
 
   /** Polls on the interval (stretched after failed refreshes); hands over to the watch once a server offers it. */
-  private scheduleFetch(delayMs = retryDelayMs(this.fetchSchedule, this.failedFetches + 1)): void {
+  private scheduleFetch(): void {
     this.cancelPoll?.();
-    this.cancelPoll = this.later(delayMs, async () => {
+    this.cancelPoll = this.later(retryDelayMs(this.fetchSchedule, this.failedFetches + 1), async () => {
       this.cancelPoll = undefined;
       await this.track(this.refresh());
       if (!this.watchIfOffered()) this.scheduleFetch();
@@ -751,7 +753,12 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
 
   /** Whether the last server heard from offers the watch and the client has no basis to watch from. */
   private wantsWatchBasis(): boolean {
-    return this.watchEnabled && this.watchBasis === undefined && this.watchOfferedBy !== undefined && this.watchOfferedBy !== this.watchRefusedBy;
+    return this.watchBasis === undefined && this.watchOfferedBy !== undefined && this.mayWatch(this.watchOfferedBy);
+  }
+
+  /** Whether the client may watch the server process `serverId` now. */
+  private mayWatch(serverId: string): boolean {
+    return this.watchEnabled && serverId !== this.watchRefusedBy && (this.watchRetryAt === undefined || this.clock.now() >= this.watchRetryAt);
   }
 
   /** Starts the watch loop (ending the polling) when the copy came from a server that offers it; true when watching. */
@@ -769,10 +776,10 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
   /**
    * Long-polls the delta of the server the copy came from until the client stops or the watch cannot go on; then
    * polling resumes. A failure fails over at once (full fetch from the next server, which has its own revisions);
-   * a second one in a row, with no answer between, polls for a backoff period first, as failed refreshes do.
+   * after a second one in a row, with no answer between, the client polls on its interval and tries the watch
+   * again after a backoff period (the fetch schedule's, honouring Retry-After).
    */
   private async watchLoop(): Promise<void> {
-    let pollInMs: number | undefined;
     try {
       while (this.state === 'running') {
         const basis = this.watchBasis;
@@ -788,6 +795,7 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
         if (outcome.kind === 'stopped' || outcome.kind === 'lost' || outcome.kind === 'refused') break;
         if (outcome.kind === 'news' || outcome.kind === 'nothing') {
           this.watchTroubles = 0;
+          this.watchRetryAt = undefined;
           this.failedFetches = 0;
           const tookMs = this.clock.now() - startedAt;
           // A server that ignores `wait` answers at once with nothing: never a tight loop.
@@ -798,9 +806,10 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
         this.watchTroubles++;
         if (this.watchTroubles >= 2) {
           const delayMs = retryDelayMs(this.fetchSchedule, this.watchTroubles - 1);
-          pollInMs = outcome.kind === 'failed' ? honourRetryAfterMs(this.fetchSchedule, delayMs, outcome.retryAfterMs) : delayMs;
+          const pauseMs = outcome.kind === 'failed' ? honourRetryAfterMs(this.fetchSchedule, delayMs, outcome.retryAfterMs) : delayMs;
+          this.watchRetryAt = this.clock.now() + pauseMs;
           this.watchBasis = undefined;
-          this.logger.warn('registry watch keeps failing; polling for a while', { troubles: this.watchTroubles, pollInMs: Math.round(pollInMs) });
+          this.logger.warn('registry watch keeps failing; polling until the next try', { troubles: this.watchTroubles, watchAgainInMs: Math.round(pauseMs) });
           break;
         }
         if (!(await this.rebase())) break;
@@ -808,8 +817,8 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
     } finally {
       this.watchLoopRunning = false;
       if (this.state === 'running') {
-        this.logger.info('registry watch ended; polling', { pollInMs: pollInMs === undefined ? undefined : Math.round(pollInMs) });
-        this.scheduleFetch(pollInMs);
+        this.logger.info('registry watch ended; polling');
+        this.scheduleFetch();
       }
     }
   }

@@ -197,21 +197,27 @@ describe('EurekaClient', () => {
       expect(c.currentServer()?.url).toBe(a.url);
     });
 
-    it('polls for a backoff period, honouring Retry-After, when watches fail twice in a row', async () => {
+    it('polls on its interval after two failed watches in a row, and watches again after a backoff honouring Retry-After', async () => {
       const s = await server();
       const clock = new ManualClock(1_000_000);
       const scheduler = new ManualScheduler(clock);
-      const c = client([s.url], { clock, scheduler, registryFetchIntervalMs: 500, quarantineMs: 1 });
+      const c = client([s.url], { clock, scheduler, registryFetchIntervalMs: 400, quarantineMs: 1 });
       s.failWatches.push(429, 429);
       await c.start();
       // First 429: a full fetch (the only server, quarantined or not) and a new watch; second 429: polling.
       await waitFor(() => s.watchRequests.length === 2 && scheduler.pending === 1, 'the second refusal and a poll timer');
-      expect(scheduler.delays()).toEqual([1000]); // Retry-After 1 s beats the 500 ms interval
+      expect(scheduler.delays()).toEqual([400]);
       expect(c.stats).toMatchObject({ watchFailures: 2, watchResets: 1, fullFetches: 2 });
-      await scheduler.advance(1000);
-      // The poll is a full fetch (a basis for the watch), and the watch resumes.
+      expect(c.watchState()).toBeUndefined();
+      await scheduler.advance(400);
+      await waitFor(() => s.requests.at(-1) === 'apps/delta' && scheduler.pending === 1, 'a plain delta on the interval');
+      await scheduler.advance(400);
+      await waitFor(() => s.requests.at(-1) === 'apps/delta' && s.requests.filter((p) => p === 'apps/delta').length === 2 && scheduler.pending === 1, 'a second plain delta');
+      // Retry-After (1 s) is past: the next poll is a full fetch, a basis for the watch, which resumes.
+      await scheduler.advance(400);
       await waitFor(() => s.parkedCount === 1, 'the watch to resume');
       expect(s.requests.filter((p) => p === 'apps/')).toHaveLength(3);
+      expect(c.watchState()).toMatchObject({ server: s.url, serverId: s.token, revision: 0 });
     });
 
     it('stop() ends a parked watch at once', async () => {
