@@ -290,7 +290,7 @@ describe('GET {ctx}/apps/delta?since=R (long-poll watch)', () => {
     describe.each(CONTEXTS)('under %s', (ctx) => {
       it('holds the request, then answers it with a registration made through HTTP', async () => {
         await register('a', {}, ctx);
-        const parked = await park(`${ctx}/apps/delta?since=1&wait=30s`);
+        const parked = await park(`${ctx}/apps/delta?since=1&wait=30s`, { ...JSON_ACCEPT, connection: 'keep-alive' });
         await expectStillParked(parked);
 
         await register('b', {}, ctx);
@@ -302,6 +302,8 @@ describe('GET {ctx}/apps/delta?since=R (long-poll watch)', () => {
         expectIdentity(res.headers, 2);
         expect(changesOf(res.text)).toEqual([['b', 'ADDED', 'UP']]);
         expect(versionsOf(res.text)).toEqual({ versions: '2', hashcode: 'UP_2_' });
+        // Only shutdown sends the client away.
+        expect(res.headers['connection']).toBe('keep-alive');
       });
     });
 
@@ -576,8 +578,9 @@ describe('GET {ctx}/apps/delta?since=R (long-poll watch)', () => {
   describe('on close()', () => {
     it('answers every parked watch at once (200, empty delta, Connection: close) and ends every stream', async () => {
       await register('a');
-      const json = await park('/eureka/apps/delta?since=1&wait=30s');
-      const xml = await park('/eureka/apps/delta?since=1&wait=30s', XML_ACCEPT);
+      // Clients that would keep their connection open for the next request.
+      const json = await park('/eureka/apps/delta?since=1&wait=30s', { ...JSON_ACCEPT, connection: 'keep-alive' });
+      const xml = await park('/eureka/apps/delta?since=1&wait=30s', { ...XML_ACCEPT, connection: 'keep-alive' });
       const stream = await openStream('/eureka/watch');
       await stream.waitForEvents('ready');
 
