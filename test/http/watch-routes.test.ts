@@ -2,6 +2,7 @@
 // (`/apps/delta?since=R&wait=D`: at once, parked then woken, timed out, 410, 400, 429, 403, shutdown) and the event
 // stream (`/watch`), under every context path. The server's timers (waits, keep-alives) run on a ManualScheduler, so
 // a wait runs out only when the test moves time; parked requests are held on a real socket.
+import { connect } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import request from 'supertest';
 import { CODECS } from '../../src/codecs/documents';
@@ -9,9 +10,11 @@ import { Format } from '../../src/codecs/negotiate';
 import { InstanceView } from '../../src/domain/model';
 import { createApp } from '../../src/http/app';
 import { REPLICATION_HEADER } from '../../src/http/eureka-api';
+import { MAX_STREAM_BACKLOG_BYTES } from '../../src/http/watch-api';
 import { WatchStatus } from '../../src/observability/server-status';
 import { BodyOptions, javaLegacyBody, makeTestApp, TestApp, TestAppOptions } from '../helpers/app';
 import { listen, Listening, rawRequest, textOf } from '../helpers/http';
+import { makeInstance } from '../helpers/instances';
 import { settle } from '../helpers/replication-scheduler';
 import { RecordingLogger } from '../helpers/replication-fixtures';
 import { waitFor } from '../helpers/wait';
@@ -791,6 +794,29 @@ describe('GET {ctx}/watch (event stream)', () => {
     stream.close();
     await waitFor(() => watchStatus().streams === 0, 'the stream to be forgotten');
     await register('a');
+  });
+
+  it('drops a stream whose client stops reading once its unread backlog passes the bound, closing its connection', async () => {
+    const p = await port();
+    const socket = connect(p, '127.0.0.1');
+    try {
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write('GET /eureka/watch HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      socket.pause();
+      await waitFor(() => watchStatus().streams === 1, 'the stream to open');
+
+      // Changes of ~100 KB each until the stream is dropped: the bound plus what the kernel buffers on loopback.
+      const large = 'x'.repeat(100_000);
+      for (let i = 0; watchStatus().streams > 0 && i < (200 * MAX_STREAM_BACKLOG_BYTES) / large.length; i++) t.registry.register(makeInstance({ id: `i-${i}`, metadata: { large } }));
+
+      expect(watchStatus().streams).toBe(0);
+      // Ending it gracefully would keep the backlog in memory for as long as the client stays connected without
+      // reading, outside watchMaxWatchers.
+      const open = (): Promise<number> => new Promise((resolve, reject) => (server as Listening).server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+      await waitFor(async () => (await open()) === 0, 'the connection to be closed');
+    } finally {
+      socket.destroy();
+    }
   });
 
   it.each([
