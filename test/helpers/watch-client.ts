@@ -76,6 +76,8 @@ export function parseEvents(text: string): SseEvent[] {
 export class EventStreamClient {
   private received = '';
   private finished = false;
+  /** True when the server ended the stream properly (the last chunk arrived), false while open or when cut off. */
+  complete = false;
 
   private constructor(
     private readonly req: ClientRequest,
@@ -90,7 +92,10 @@ export class EventStreamClient {
     return new Promise((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port, path, headers: { accept: 'text/event-stream', ...headers }, agent: false }, (res) => {
         const ended = new Promise<void>((done) => {
-          res.on('end', done);
+          res.on('end', () => {
+            c.complete = true;
+            done();
+          });
           res.on('close', done);
           res.on('error', done);
         });

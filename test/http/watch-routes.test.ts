@@ -598,7 +598,7 @@ describe('GET {ctx}/apps/delta?since=R (long-poll watch)', () => {
       expect(changesOf(a.text)).toEqual([]);
       expect(b.text).toContain('<versions__delta>1</versions__delta>');
       await stream.ended;
-      expect(stream.isEnded).toBe(true);
+      expect(stream.complete).toBe(true);
       expect(watchStatus()).toMatchObject({ parked: 0, streams: 0, answered: { shutdown: 2 } });
     });
   });
