@@ -1,7 +1,7 @@
 // Clients of the watch for tests, over real sockets on 127.0.0.1 (one fresh connection each): a request that may stay
 // parked (the test can tell whether it has been answered yet, or drop it), and an event-stream reader that parses
 // server-sent events as they arrive.
-import { ClientRequest, IncomingHttpHeaders, OutgoingHttpHeaders, request } from 'node:http';
+import { Agent, ClientRequest, IncomingHttpHeaders, OutgoingHttpHeaders, request } from 'node:http';
 import { RawResponse } from './http';
 import { waitFor } from './wait';
 
@@ -15,13 +15,22 @@ export interface PendingRequest {
   drop(): void;
 }
 
+/** Options of {@link startRequest}. */
+export interface StartOptions {
+  readonly method?: string;
+  /** Give up after this many ms without a complete response (default 10 000). */
+  readonly timeoutMs?: number;
+  /** A keep-alive agent to reuse connections with; default: a fresh connection. */
+  readonly agent?: Agent;
+}
+
 /** Sends a GET (or `method`) and returns at once; the response is collected as it comes (no decompression). */
-export function startRequest(port: number, path: string, headers: OutgoingHttpHeaders = {}, options: { method?: string; timeoutMs?: number } = {}): PendingRequest {
+export function startRequest(port: number, path: string, headers: OutgoingHttpHeaders = {}, options: StartOptions = {}): PendingRequest {
   let done = false;
   let req: ClientRequest | undefined;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const response = new Promise<RawResponse>((resolve, reject) => {
-    req = request({ host: '127.0.0.1', port, method: options.method ?? 'GET', path, headers, agent: false }, (res) => {
+    req = request({ host: '127.0.0.1', port, method: options.method ?? 'GET', path, headers, agent: options.agent ?? false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);

@@ -1,8 +1,8 @@
-// The watch over HTTP: revision and identity headers on every registry read, the long-poll on the delta
-// (`/apps/delta?since=R&wait=D`: at once, parked then woken, timed out, 410, 400, 429, 403, shutdown) and the event
-// stream (`/watch`), under every context path. The server's timers (waits, keep-alives) run on a ManualScheduler, so
-// a wait runs out only when the test moves time; parked requests are held on a real socket.
-import { connect } from 'node:net';
+// The watch over HTTP under every context path: revision headers on registry reads, the long-poll on the delta (at
+// once, parked then woken, timed out, 410, 400, 429, 403, shutdown) and the event stream. Waits and keep-alives run on
+// a ManualScheduler, so they run out only when the test moves time; parked requests are held on a real socket.
+import { Agent } from 'node:http';
+import { connect, Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import request from 'supertest';
 import { CODECS } from '../../src/codecs/documents';
@@ -553,6 +553,35 @@ describe('GET {ctx}/apps/delta?since=R (long-poll watch)', () => {
       expect(changesOf(answers[0].text)).toEqual([['b', 'ADDED', 'UP']]);
       expect(gunzipSync(answers[2].body).toString('utf8')).toBe(answers[0].text);
       expect(watchStatus()).toMatchObject({ parked: 0, answered: { change: 201 } });
+    });
+  });
+
+  describe('on a keep-alive connection', () => {
+    it('parks one long-poll after another on the same connection, leaving no listener behind', async () => {
+      const sockets: Socket[] = [];
+      const p = await port();
+      (server as Listening).server.on('connection', (s: Socket) => sockets.push(s));
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const listeners: number[] = [];
+        for (let n = 0; n < 12; n++) {
+          const before = watchStatus().parked;
+          const w = startRequest(p, `/eureka/apps/delta?since=${n}&wait=30s`, JSON_ACCEPT, { agent });
+          inFlight.push(w);
+          await waitFor(() => watchStatus().parked === before + 1, `long-poll ${n} parked`);
+          // Half woken by a change, half by the wait running out.
+          if (n % 2 === 0) await register(`i-${n}`);
+          else await t.scheduler.advance(30_000);
+          const res = await w.response;
+          expect(res.status).toBe(200);
+          if (n % 2 === 1) await register(`i-${n}`);
+          listeners.push(sockets[0].listenerCount('close'));
+        }
+        expect(sockets).toHaveLength(1);
+        expect(new Set(listeners).size).toBe(1);
+      } finally {
+        agent.destroy();
+      }
     });
   });
 

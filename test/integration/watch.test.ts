@@ -1,7 +1,6 @@
-// The watch across a region of three real zone servers on 127.0.0.1: a long-poll on one zone is answered with a
-// registration made on another, an event stream on a third receives it, a stopping server answers its watchers
-// rather than cutting them off, and a restarted server is told apart by its X-Registry-Server token and refuses
-// revisions of its earlier life (410).
+// The watch across three real zone servers on 127.0.0.1: a long-poll and an event stream see a registration made on
+// another zone, a stopping server answers its watchers rather than cutting them off, and a restarted server has a new
+// X-Registry-Server token and refuses revisions of its earlier life (410).
 import { APP, Cluster, http } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
 import { EventStreamClient, PendingRequest, startRequest } from '../helpers/watch-client';
