@@ -170,7 +170,8 @@ export function eurekaRoutes(deps: EurekaApiDeps): EurekaRoute[] {
     if ('reply' in body) return body.reply;
     const outcome = applyBatch(body.text, { registry, clock, limits, maxItems: limits.replicationBatchSize ?? SETTINGS.replicationBatchSize.default });
     if ('error' in outcome) return unparseable('json', outcome.error);
-    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(outcome.response) };
+    // The identity header tells a zone-registry peer it may send the actions Eureka servers do not know.
+    return { status: 200, headers: { 'content-type': 'application/json', 'x-registry-server': cache.serverId }, body: JSON.stringify(outcome.response) };
   };
 
   const statusOverrides: EurekaHandler = () => {

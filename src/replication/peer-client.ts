@@ -1,14 +1,15 @@
 // Talking to one peer over HTTP (axios): batches of replication tasks, and the full registry for startup sync.
 // The only replication module that knows about the network.
 import { AxiosInstance, isAxiosError } from 'axios';
-import { ReplicationListResponse } from './protocol';
+import { ReplicationListResponse, SERVER_IDENTITY_HEADER } from './protocol';
 import { BasicCredentials, splitCredentials } from '../codecs/url-credentials';
 import { Clock, systemClock } from '../domain/clock';
 import { createHttpClient, HttpClient } from '../transport/http-client';
 
 /** How a batch went as a whole. */
 export type BatchResult =
-  | { readonly kind: 'ok'; readonly response: ReplicationListResponse }
+  /** `server`: the peer's SERVER_IDENTITY_HEADER, when it is a zone-registry server. */
+  | { readonly kind: 'ok'; readonly response: ReplicationListResponse; readonly server?: string }
   /** Network error or timeout: worth retrying later. */
   | { readonly kind: 'retry'; readonly reason: string }
   /** 429 or 503: the peer is up and asks us to wait, `retryAfterMs` if it said how long (Retry-After). */
@@ -102,7 +103,8 @@ export class HttpPeerClient implements PeerClient {
       return { kind: 'failed', reason: 'peer answered a body that is not JSON' };
     }
     if (!Array.isArray(parsed?.responseList)) return { kind: 'failed', reason: 'peer answered without a responseList' };
-    return { kind: 'ok', response: parsed };
+    const server = res.headers?.[SERVER_IDENTITY_HEADER];
+    return { kind: 'ok', response: parsed, ...(typeof server === 'string' && server !== '' && { server }) };
   }
 
   async fetchRegistry(): Promise<RegistryFetch> {
