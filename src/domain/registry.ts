@@ -7,6 +7,8 @@ import { Lease } from './lease';
 import { ActionType, InstanceInfo, InstanceRecord, InstanceStatus, InstanceView, StatusSource } from './model';
 import { resolveStatus } from './override-rules';
 import { VipIndex, VipKind } from './vip-index';
+import { fingerprint, hashHex } from './digest';
+import { compareVersions, InstanceVersion } from './versions';
 
 /** Registry settings (units in the names). */
 export interface RegistryOptions {
@@ -80,6 +82,24 @@ export type RegisterOutcome =
   | { readonly kind: 'stale' }
   | { readonly kind: 'app-full'; readonly limit: number }
   | { readonly kind: 'registry-full'; readonly limit: number };
+
+/**
+ * A peer's copy of an instance, or a removal it remembers, sent to repair this server after a comparison: applied
+ * only when newer than what this server holds (see compareVersions), exactly as it is (status, override and its
+ * source, metadata and the operators' part of it).
+ */
+export type Repair =
+  | {
+      readonly kind: 'instance';
+      /** With its effective status and overriddenStatus. */
+      readonly instance: InstanceInfo;
+      readonly statusSource: StatusSource;
+      /** When its content last changed, at the server that took the change, ms. */
+      readonly at: number;
+      /** Metadata set through the REST API (kept across re-registrations); none: no overlay. */
+      readonly overlay?: Readonly<Record<string, string>>;
+    }
+  | { readonly kind: 'removed'; readonly app: string; readonly id: string; readonly lastDirtyTimestamp: number | undefined; readonly at: number };
 
 /** Outcome of a heartbeat: ok, unknown (the client should re-register), or a peer's older copy (409 with ours). */
 export type RenewOutcome = 'ok' | 'not-found' | { readonly conflict: InstanceView };
@@ -321,6 +341,67 @@ export class Registry {
     this.delta.record(key, lease.snapshot(), now);
     this.emit({ type: 'metadata-updated', view: lease, isReplication, entries });
     return 'ok';
+  }
+
+  /** What this server holds for an instance, as peers compare it: its copy, a removal remembered, or nothing. */
+  versionOf(app: string, id: string): InstanceVersion | undefined {
+    const lease = this.apps.get(app)?.get(id);
+    if (lease) return { kind: 'instance', lastDirtyTimestamp: lease.record.instance.lastDirtyTimestamp, at: lease.record.lastUpdatedTimestamp, fingerprint: hashHex(fingerprint(lease.record)) };
+    const t = this.cancelled.get(keyOf(app, id));
+    return t && { kind: 'removed', lastDirtyTimestamp: t.lastDirtyTimestamp === Number.MAX_SAFE_INTEGER ? undefined : t.lastDirtyTimestamp, at: t.at };
+  }
+
+  /**
+   * Applies a peer's repair when it is newer than what this server holds: the instance exactly as sent (a replicated
+   * registration, never forwarded), or its removal. 'stale' when ours is as new or newer; 'refused' past the limits.
+   */
+  repair(r: Repair): 'applied' | 'stale' | 'refused' {
+    const now = this.options.clock.now();
+    const at = Math.min(r.at, now);
+    const app = r.kind === 'instance' ? r.instance.app : r.app;
+    const id = r.kind === 'instance' ? r.instance.id : r.id;
+    const key = keyOf(app, id);
+    const ours = this.versionOf(app, id);
+    if (r.kind === 'removed') {
+      const theirs: InstanceVersion = { kind: 'removed', lastDirtyTimestamp: r.lastDirtyTimestamp, at };
+      if (ours && compareVersions(theirs, ours) <= 0) return 'stale';
+      const removed = this.remove(app, id);
+      this.remember(this.cancelled, { kind: 'cancelled', app, id, at, lastDirtyTimestamp: r.lastDirtyTimestamp ?? Number.MAX_SAFE_INTEGER, expiresAt: 0 }, now);
+      if (removed) this.emit({ type: 'cancelled', view: removed.view, isReplication: true, renewed: removed.renewed });
+      return 'applied';
+    }
+    let leases = this.apps.get(app);
+    const existing = leases?.get(id);
+    const draft: InstanceRecord = { instance: r.instance, statusSource: r.statusSource, actionType: existing ? 'MODIFIED' : 'ADDED', lastUpdatedTimestamp: at, registrationTimestamp: existing?.record.registrationTimestamp ?? now, serviceUpTimestamp: existing?.record.serviceUpTimestamp || (r.instance.status === 'UP' ? now : 0), evictionTimestamp: 0, revision: 0 };
+    const theirs: InstanceVersion = { kind: 'instance', lastDirtyTimestamp: r.instance.lastDirtyTimestamp, at, fingerprint: hashHex(fingerprint(draft)) };
+    if (ours && compareVersions(theirs, ours) <= 0) return 'stale';
+    if (!existing && ((leases?.size ?? 0) >= this.options.maxInstancesPerApp || this.instanceCount >= (this.options.maxInstances ?? Infinity))) return 'refused';
+    if (r.instance.overriddenStatus !== 'UNKNOWN') this.overrides.set(key, r.instance.overriddenStatus);
+    else this.overrides.delete(key);
+    if (r.overlay && Object.keys(r.overlay).length > 0) this.metadataOverlay.set(key, { ...r.overlay });
+    else this.metadataOverlay.delete(key);
+    this.cancelled.delete(key);
+    const record = { ...draft, revision: ++this.rev };
+    const previous = existing?.record.instance;
+    let lease = existing;
+    if (lease) {
+      this.uncount(lease.record.instance.status);
+      lease.record = record;
+    } else {
+      const durationMs = r.instance.durationSecs > 0 ? r.instance.durationSecs * 1000 : this.options.defaultLeaseDurationMs;
+      lease = new Lease(record, now, durationMs);
+      if (!leases) {
+        leases = new Map();
+        this.apps.set(app, leases);
+      }
+      leases.set(id, lease);
+      this.instanceCount++;
+    }
+    this.count(r.instance.status);
+    this.vips.put(app, id, lease, r.instance.vipAddress, r.instance.secureVipAddress);
+    this.delta.record(key, lease.snapshot(), now);
+    this.emit({ type: 'registered', view: lease, incoming: r.instance, isReplication: true, isNew: !existing, previous, renewed: lease.renewed });
+    return 'applied';
   }
 
   /** Metadata set through the REST API for an instance (kept across its re-registrations). */

@@ -26,8 +26,16 @@ export interface PeerClient {
   /** Posts an encoded ReplicationList (see encodeReplicationList). */
   sendBatch(body: string): Promise<BatchResult>;
   fetchRegistry(): Promise<RegistryFetch>;
+  /**
+   * Posts a registry comparison request (`path` under peerreplication/: digest, versions, repair); absent on clients
+   * that cannot (the peer is then skipped by anti-entropy).
+   */
+  compare?(path: string, body: string): Promise<PeerExchange>;
   close(): void;
 }
+
+/** The answer to a comparison request: its status and body, or why there is none. */
+export type PeerExchange = { readonly kind: 'answer'; readonly status: number; readonly body: string } | { readonly kind: 'error'; readonly reason: string };
 
 /** Headers a Netflix server sends to its peers (identity DefaultServer); the replication header marks the writes. */
 const PEER_HEADERS = {
@@ -113,6 +121,15 @@ export class HttpPeerClient implements PeerClient {
       return res.status === 200 ? { kind: 'ok', body: res.data } : { kind: 'failed', reason: `peer answered ${res.status}` };
     } catch (e) {
       return { kind: 'failed', reason: describe(e) };
+    }
+  }
+
+  async compare(path: string, body: string): Promise<PeerExchange> {
+    try {
+      const res = await this.http.post<string>(`peerreplication/${path}`, body);
+      return { kind: 'answer', status: res.status, body: typeof res.data === 'string' ? res.data : '' };
+    } catch (e) {
+      return { kind: 'error', reason: describe(e) };
     }
   }
 
