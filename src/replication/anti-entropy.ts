@@ -6,7 +6,7 @@
 import { Clock } from '../domain/clock';
 import { EMPTY_HASH, fingerprint, hashHex, RegistryDigest, sameHash } from '../domain/digest';
 import { RegistrationLimits } from '../domain/registration';
-import { Registry, RegistryEvent } from '../domain/registry';
+import { Registry, RegistryEvent, Tombstone } from '../domain/registry';
 import { unreachable } from '../domain/unreachable';
 import { compareVersions, InstanceVersion } from '../domain/versions';
 import { Logger } from '../observability/logger';
@@ -213,6 +213,15 @@ export class AntiEntropy implements ComparisonAnswers {
     const differing: string[] = [];
     for (const [app, h] of this.digest.applications()) if (!sameHash(h, theirs.apps.get(app) ?? EMPTY_HASH)) differing.push(app);
     for (const app of theirs.apps.keys()) if (sameHash(this.digest.app(app), EMPTY_HASH)) differing.push(app);
+    // Removals of the differing applications, gathered in one pass over the tombstones.
+    const wanted = new Set(differing);
+    const removals = new Map<string, Tombstone[]>();
+    for (const t of this.registry.cancelTombstones()) {
+      if (!wanted.has(t.app)) continue;
+      const list = removals.get(t.app) ?? [];
+      list.push(t);
+      removals.set(t.app, list);
+    }
     let repaired = 0;
     for (let i = 0; i < differing.length; i += MAX_VERSION_APPS) {
       const chunk = differing.slice(i, i + MAX_VERSION_APPS);
@@ -220,7 +229,7 @@ export class AntiEntropy implements ComparisonAnswers {
       if ('failed' in answer || 'unsupported' in answer) return answer;
       const versions = decodeVersionsAnswer(answer.body, chunk, MAX_VERSIONS_PER_APP);
       if (versions === undefined) return { failed: 'peer answered unreadable versions' };
-      const items = chunk.flatMap((app) => this.newerThan(app, versions.get(app) ?? new Map()));
+      const items = chunk.flatMap((app) => this.newerThan(app, versions.get(app) ?? new Map(), removals.get(app) ?? []));
       const sent = await this.sendRepairs(peer, items);
       if (typeof sent !== 'number') return sent;
       repaired += sent;
@@ -229,19 +238,21 @@ export class AntiEntropy implements ComparisonAnswers {
   }
 
   // What we hold of `app` that is newer than the peer's copy (or that it lacks): copies and removals.
-  private newerThan(app: string, theirs: AppVersions): RepairItem[] {
+  private newerThan(app: string, theirs: AppVersions, removals: readonly Tombstone[]): RepairItem[] {
     const items: RepairItem[] = [];
     const now = this.clock.now();
     for (const lease of this.registry.application(app)) {
       const { instance } = lease.record;
       // An expired lease is on its way out here: it is not pushed onto a peer.
       if (lease.isExpired(now)) continue;
-      const ours = this.registry.versionOf(app, instance.id) as InstanceVersion;
       const their = theirs.get(instance.id);
+      // The fingerprint the digest holds: no hashing here.
+      const fp = this.digest.instance(app, instance.id) ?? fingerprint(lease.record);
+      const ours: InstanceVersion = { kind: 'instance', lastDirtyTimestamp: instance.lastDirtyTimestamp, at: lease.record.lastUpdatedTimestamp, fingerprint: hashHex(fp) };
       if (their === undefined || compareVersions(ours, their) > 0) items.push({ kind: 'instance', view: lease.snapshot(), overlay: this.registry.metadataOverlayOf(app, instance.id) });
     }
-    for (const t of this.registry.cancelTombstones()) {
-      if (t.app !== app || this.registry.lease(app, t.id)) continue;
+    for (const t of removals) {
+      if (this.registry.lease(app, t.id)) continue;
       const their = theirs.get(t.id);
       // A removal matters only where a copy is still held.
       if (their === undefined || their.kind === 'removed') continue;
