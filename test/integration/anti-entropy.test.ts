@@ -1,6 +1,7 @@
 // Anti-entropy between three real zone servers: divergence made behind replication's back (changes applied as if
 // replicated, so never forwarded) is found by the digest comparison and repaired within a few intervals, in both
 // directions; an in-sync region exchanges digests only.
+import { request } from 'node:http';
 import { Cluster } from '../helpers/cluster';
 import { makeInstance } from '../helpers/instances';
 import { waitFor } from '../helpers/wait';
@@ -65,5 +66,22 @@ describe('anti-entropy', () => {
     await waitFor(async () => (await status()).peers.every((p) => p.comparison?.state === 'in-sync' && p.comparison.comparisons >= 2), 'both peers reported in sync', 10_000);
     for (const p of (await status()).peers) expect(p.comparison).toMatchObject({ state: 'in-sync', appsDiffering: 0, inSyncSince: expect.any(Number) });
     expect(converged(cluster)).toBe(true);
+  });
+  it('answers a malformed comparison request 400 and a stranger 403', async () => {
+    cluster = await Cluster.started({ flags: FLAGS });
+    const post = (path: string, body: string, localAddress = '127.0.0.1') =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: cluster.ports[0], method: 'POST', path: `/eureka/peerreplication/${path}`, localAddress, headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    expect(await post('digest', '{"root":"nope"}')).toBe(400);
+    expect(await post('versions', '{"apps":"A"}')).toBe(400);
+    expect(await post('repair', '{"items":{}}')).toBe(400);
+    expect(await post('digest', '{"root":"0000000000000000"}')).toBe(200);
+    expect(await post('digest', '{"root":"0000000000000000"}', '127.0.0.2')).toBe(403);
   });
 });
