@@ -5,7 +5,7 @@
 // of the seed; CHAOS_SEED=<n> runs only that seed.
 import { REPLICATION_HEADER } from '../../src/http/eureka-api';
 import { APP, Cluster, http, InstanceSpec } from '../helpers/cluster';
-import { ANTI_ENTROPY_FLAGS, antiEntropyRoundsMs, awaitConvergence, ConvergenceReport, explain, readRegistries, serverName } from '../helpers/convergence';
+import { ANTI_ENTROPY_FLAGS, antiEntropyRoundsMs, awaitConvergence, ConvergenceReport, explain, readRegistries, serverName, ServerRegistry } from '../helpers/convergence';
 import { InstanceClients } from '../helpers/instance-clients';
 import { seededRandom } from '../helpers/random';
 import { waitFor } from '../helpers/wait';
@@ -410,7 +410,10 @@ describe('zone convergence under chaos', () => {
         await waitFor(async () => (await readRegistries(c)).every((r) => r.instances.get(`${APP}/s-5`)?.get('overriddenStatus') === '"OUT_OF_SERVICE"'), 'the override of s-5 everywhere', 5000);
         expect((await http(c.ports[C], 'DELETE', `/eureka/apps/${APP}/s-5/status`)).status).toBe(200);
 
-        const report = await awaitConvergence(() => readRegistries(c), CONVERGENCE_DEADLINE_MS);
+        // Settled too: s-5's client has registered again after the removal left it UNKNOWN.
+        const settled = (registries: readonly ServerRegistry[]): string[] =>
+          registries.flatMap((r) => [...r.instances].filter(([, f]) => f.get('status') === '"UNKNOWN"').map(([k]) => `${r.server}: ${k} is UNKNOWN`));
+        const report = await awaitConvergence(() => readRegistries(c), CONVERGENCE_DEADLINE_MS, settled);
         if (!report.converged) throw new Error(explain(report, 'a region without faults'));
         expect(report.registries.map((r) => r.instances.size)).toEqual([4, 4, 4]);
 
