@@ -8,7 +8,7 @@ import { Cluster, EurekaHttp, ListedInstance } from './cluster';
  * Whether servers have anti-entropy (the settings below exist). Until they do, the convergence tests run without
  * the flags and are expected to fail; switch this on and they must pass.
  */
-export const ANTI_ENTROPY_ENABLED = false;
+export const ANTI_ENTROPY_ENABLED = true;
 
 /** Anti-entropy round period the convergence tests run with, ms. */
 export const ANTI_ENTROPY_INTERVAL_MS = 500;

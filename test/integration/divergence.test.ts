@@ -41,6 +41,18 @@ function asPeer(c: Cluster, server: number, method: string, path: string): Promi
   return http(c.ports[server], method, path, undefined, { [REPLICATION_HEADER]: 'true' });
 }
 
+/** An instance as server `server` serves it (JSON, without the wrapper). */
+async function instanceDocument(c: Cluster, server: number, id: string): Promise<unknown> {
+  const reply = await http(c.ports[server], 'GET', `/eureka/apps/${APP}/${id}`, undefined, { accept: 'application/json' });
+  return (JSON.parse(reply.text) as { instance: unknown }).instance;
+}
+
+/** Posts a replication batch to `server` as a peer; the per-item status codes. */
+async function batchTo(c: Cluster, server: number, items: unknown[]): Promise<number[]> {
+  const reply = await http(c.ports[server], 'POST', '/eureka/peerreplication/batch', JSON.stringify({ replicationList: items }), { [REPLICATION_HEADER]: 'true', 'content-type': 'application/json' });
+  return (JSON.parse(reply.text) as { responseList: { statusCode: number }[] }).responseList.map((r) => r.statusCode);
+}
+
 async function holdEverywhere(c: Cluster, ids: readonly string[], on: readonly number[] = ALL): Promise<void> {
   await waitFor(async () => {
     const apps = await Promise.all(on.map((s) => c.client(s).apps()));
@@ -107,13 +119,20 @@ describe('zone convergence', () => {
       const set = `/eureka/apps/${APP}/orders-1/status?value=OUT_OF_SERVICE&lastDirtyTimestamp=${dirty}`;
       const remove = `/eureka/apps/${APP}/orders-1/status?value=UNKNOWN&lastDirtyTimestamp=${dirty}`;
 
-      // As A's replication would deliver them: set, then remove, on A and B; the other way round on C.
+      // As A's replication would deliver them: set, then remove, on A and B; the other way round on C (say the set
+      // came to C over a slow link from another server). Each change reaches C as a zone-registry peer sends it: in a
+      // batch, with the instance as the change left it (its lastUpdatedTimestamp: when the change happened).
+      const afterSet: unknown[] = [];
+      const afterRemove: unknown[] = [];
       for (const s of [A, B]) {
         expect((await asPeer(c, s, 'PUT', set)).status).toBe(200);
+        if (s === A) afterSet.push(await instanceDocument(c, A, 'orders-1'));
         expect((await asPeer(c, s, 'DELETE', remove)).status).toBe(200);
+        if (s === A) afterRemove.push(await instanceDocument(c, A, 'orders-1'));
       }
-      expect((await asPeer(c, C, 'DELETE', remove)).status).toBe(200);
-      expect((await asPeer(c, C, 'PUT', set)).status).toBe(200);
+      const item = (action: string, status: string, instanceInfo: unknown) => ({ appName: APP, id: 'orders-1', lastDirtyTimestamp: Number(dirty), status, instanceInfo, action });
+      expect(await batchTo(c, C, [item('DeleteStatusOverride', 'UNKNOWN', afterRemove[0])])).toEqual([200]);
+      expect(await batchTo(c, C, [item('StatusUpdate', 'OUT_OF_SERVICE', afterSet[0])])).toEqual([200]);
       f.start();
 
       await expectConvergence(c, CONVERGENCE_DEADLINE_MS, 'override removal delivered to C before the override', ownStatus('orders-1'));
