@@ -44,13 +44,17 @@ async function startCluster(dir) {
 
 const asArray = (v) => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
 
-/** instanceId → lastUpdatedTimestamp (server clock, ms) of every instance in a JSON /eureka/apps response. */
+/**
+ * instanceId → leaseInfo.registrationTimestamp (server clock, ms) of every instance in a JSON /eureka/apps response:
+ * when that server applied the registration. (lastUpdatedTimestamp is when the change happened at the server that
+ * took it, the same on every server.)
+ */
 function updateTimes(res) {
   if (res.status !== 200) throw new Error(`GET /eureka/apps: status ${res.status} ${res.body.toString().slice(0, 200)}`);
   const doc = JSON.parse(res.body.toString('utf8'));
   const out = new Map();
   for (const app of asArray(doc.applications && doc.applications.application)) {
-    for (const inst of asArray(app.instance)) out.set(inst.instanceId, Number(inst.lastUpdatedTimestamp));
+    for (const inst of asArray(app.instance)) out.set(inst.instanceId, Number(inst.leaseInfo && inst.leaseInfo.registrationTimestamp));
   }
   return out;
 }
@@ -79,7 +83,7 @@ async function peerRenewals(proc) {
 
 /**
  * Part 1: registers the instances on zone A at a steady rate (open loop), waits (bounded) until B and C hold them
- * all, then compares each instance's lastUpdatedTimestamp on B and C with A's: the time between A applying the
+ * all, then compares each instance's registration time on B and C with A's: the time between A applying the
  * registration and the peer applying it, by the servers' own (shared) clock — no polling error, 1 ms resolution.
  */
 async function replicationLag(cluster, refs, log) {
