@@ -1,0 +1,123 @@
+// Anti-entropy rounds between two registries joined in-process (each side's answers called directly), on a manual
+// clock: what a round sends, what it repairs, which copy wins, and how a peer that cannot compare is treated.
+import { ManualClock } from '../../src/domain/clock';
+import { Registry } from '../../src/domain/registry';
+import { AntiEntropy } from '../../src/replication/anti-entropy';
+import { PeerClient, PeerExchange } from '../../src/replication/peer-client';
+import { makeInstance } from '../helpers/instances';
+import { RecordingLogger } from '../helpers/replication-fixtures';
+
+const LIMITS = { maxNameLength: 256, maxMetadataEntries: 64, maxVipAddresses: 16, defaultRenewalIntervalSecs: 30, defaultDurationSecs: 90 };
+const OPTIONS = { intervalMs: 1000, jitterFraction: 0, random: () => 0.5, maxRepairItems: 2, maxRepairBytes: 1 << 20 };
+const NEVER = { after: () => () => undefined };
+const URL = 'http://b/eureka/';
+
+function link(answer: (path: string, body: string) => PeerExchange | Promise<PeerExchange>): PeerClient & { paths: string[] } {
+  const paths: string[] = [];
+  return {
+    url: URL,
+    paths,
+    compare: async (path, body) => {
+      paths.push(path);
+      return answer(path, body);
+    },
+    sendBatch: async () => ({ kind: 'failed', reason: 'unused' }),
+    fetchRegistry: async () => ({ kind: 'failed', reason: 'unused' }),
+    close: () => undefined,
+  };
+}
+
+function pair() {
+  const clock = new ManualClock();
+  const registry = () => new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 180_000, maxInstancesPerApp: 1000 });
+  const a = registry();
+  const b = registry();
+  const logger = new RecordingLogger();
+  const bSide = new AntiEntropy(b, clock, NEVER, logger, [], LIMITS, OPTIONS);
+  const toB = link((path, body) => {
+    const out = path === 'digest' ? bSide.answerDigest(body) : path === 'versions' ? bSide.answerVersions(body) : JSON.stringify(bSide.applyRepairs(body));
+    return out === undefined ? { kind: 'answer', status: 400, body: '' } : { kind: 'answer', status: 200, body: out };
+  });
+  const aSide = new AntiEntropy(a, clock, NEVER, logger, [toB], LIMITS, OPTIONS);
+  const held = (r: Registry) => [...r.leases()].map((l) => `${l.record.instance.id}:${l.record.instance.status}:${JSON.stringify(l.record.instance.metadata)}`).sort();
+  return { clock, a, b, aSide, bSide, toB, logger, held };
+}
+
+describe('AntiEntropy', () => {
+  describe('runRound', () => {
+    it('sends only the digest when the peer holds the same', async () => {
+      const { a, b, aSide, toB } = pair();
+      for (const r of [a, b]) r.register(makeInstance({ id: 'x' }), true);
+      await aSide.runRound();
+      expect(toB.paths).toEqual(['digest']);
+      expect(aSide.statsFor(URL)).toMatchObject({ state: 'in-sync', appsDiffering: 0, comparisons: 1 });
+    });
+
+    it('sends the copies the peer lacks or holds older, in requests of at most maxRepairItems', async () => {
+      const { a, b, aSide, toB, clock, held } = pair();
+      for (const id of ['1', '2', '3']) a.register(makeInstance({ id }), true);
+      b.register(makeInstance({ id: '1' }), true);
+      clock.advance(1000);
+      a.updateMetadata('ORDERS', '1', { k: 'v' }, true);
+      await aSide.runRound();
+      expect(held(b)).toEqual(held(a));
+      expect(toB.paths).toEqual(['digest', 'versions', 'repair', 'repair']);
+      expect(aSide.statsFor(URL)).toMatchObject({ state: 'repairing', appsDiffering: 1, instancesRepaired: 3 });
+      await aSide.runRound();
+      expect(aSide.statsFor(URL)?.state).toBe('in-sync');
+    });
+
+    it('sends nothing the peer holds newer: the peer sends it in its own round', async () => {
+      const { a, b, aSide, clock } = pair();
+      a.register(makeInstance({ id: '1' }), true);
+      b.register(makeInstance({ id: '1' }), true);
+      clock.advance(1000);
+      b.statusUpdate('ORDERS', '1', 'OUT_OF_SERVICE', undefined, true);
+      await aSide.runRound();
+      expect(b.lease('ORDERS', '1')?.record.instance.status).toBe('OUT_OF_SERVICE');
+      expect(a.lease('ORDERS', '1')?.record.instance.status).toBe('UP');
+    });
+
+    it('sends a removal it remembers to a peer still holding an older copy', async () => {
+      const { a, b, aSide, clock } = pair();
+      for (const r of [a, b]) r.register(makeInstance({ id: '1' }), true);
+      clock.advance(1000);
+      a.cancel('ORDERS', '1');
+      await aSide.runRound();
+      expect(b.lease('ORDERS', '1')).toBeUndefined();
+      expect(b.cancelTombstone('ORDERS', '1')).toBeDefined();
+    });
+
+    it('does not push an instance whose lease has expired here', async () => {
+      const { a, aSide, b, clock } = pair();
+      a.register(makeInstance({ id: '1', durationSecs: 10 }), true);
+      clock.advance(11_000);
+      await aSide.runRound();
+      expect(b.size).toBe(0);
+    });
+
+    it('skips a peer that does not know the comparison (404), saying so once', async () => {
+      const clock = new ManualClock();
+      const a = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 180_000, maxInstancesPerApp: 10 });
+      const logger = new RecordingLogger();
+      const java = link(() => ({ kind: 'answer', status: 404, body: '' }));
+      const side = new AntiEntropy(a, clock, NEVER, logger, [java], LIMITS, OPTIONS);
+      a.register(makeInstance({ id: '1' }));
+      await side.runRound();
+      await side.runRound();
+      expect(side.statsFor(URL)).toMatchObject({ state: 'unsupported', failures: 0 });
+      expect(logger.lines.filter((l) => l.message.includes('does not compare'))).toHaveLength(1);
+      expect(logger.lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
+    });
+
+    it('counts a failing peer and keeps its last error', async () => {
+      const { a } = pair();
+      const clock = new ManualClock();
+      const logger = new RecordingLogger();
+      const down = link(() => ({ kind: 'error', reason: 'ECONNREFUSED' }));
+      const side = new AntiEntropy(a, clock, NEVER, logger, [down], LIMITS, OPTIONS);
+      await side.runRound();
+      expect(side.statsFor(URL)).toMatchObject({ state: 'failing', failures: 1, lastError: 'ECONNREFUSED', inSyncSince: 0 });
+    });
+  });
+});
