@@ -75,6 +75,8 @@ export function watchHandlers(
     if ('error' in wait) return badRequest(wait.error);
     // Something newer already (or a revision we cannot answer for): at once.
     if (registry.revision !== since.value || wait.value === 0) return answer(since.value, req);
+    // Gone already (its 'close' has fired): nothing to park.
+    if (req.socket.destroyed) return CLIENT_CLOSED;
     if (!deps.hub.admits()) return tooManyRequests(RETRY_WHEN_FULL_MS);
     return new Promise<Reply>((resolve) => {
       const socket = req.socket;
