@@ -31,6 +31,8 @@ export interface PeerClient {
    * that cannot (the peer is then skipped by anti-entropy).
    */
   compare?(path: string, body: string): Promise<PeerExchange>;
+  /** GET apps/{name} (JSON): one application, for a startup sync application by application. */
+  fetchApplication?(name: string): Promise<RegistryFetch>;
   close(): void;
 }
 
@@ -118,6 +120,15 @@ export class HttpPeerClient implements PeerClient {
   async fetchRegistry(): Promise<RegistryFetch> {
     try {
       const res = await this.http.get<string>('apps/');
+      return res.status === 200 ? { kind: 'ok', body: res.data } : { kind: 'failed', reason: `peer answered ${res.status}` };
+    } catch (e) {
+      return { kind: 'failed', reason: describe(e) };
+    }
+  }
+
+  async fetchApplication(name: string): Promise<RegistryFetch> {
+    try {
+      const res = await this.http.get<string>(`apps/${encodeURIComponent(name)}`);
       return res.status === 200 ? { kind: 'ok', body: res.data } : { kind: 'failed', reason: `peer answered ${res.status}` };
     } catch (e) {
       return { kind: 'failed', reason: describe(e) };

@@ -5,9 +5,10 @@ import { Clock } from '../domain/clock';
 import { RegistrationLimits, validateRegistration } from '../domain/registration';
 import { nextRetry, NO_JITTER, RetryPolicy } from '../domain/retry-policy';
 import { Registry } from '../domain/registry';
-import { decodeApplicationsJson } from '../codecs/json';
-import { decodeDefaults } from '../codecs/instance-decoder';
+import { decodeApplicationJson, decodeApplicationsJson } from '../codecs/json';
+import { decodeDefaults, DecodedInstance } from '../codecs/instance-decoder';
 import { Logger } from '../observability/logger';
+import { COMPARISON_PATHS, decodeDigestAnswer, encodeDigestRequest } from './anti-entropy-protocol';
 import { PeerClient } from './peer-client';
 
 /** Settings of startup sync. */
@@ -77,7 +78,14 @@ export interface SyncAttempt {
   readonly installed: number;
 }
 
-/** Fetches every peer's registry once and installs what they hold as replicated registrations. */
+/** Applications fetched at once from a peer during a startup sync application by application. */
+const APPS_IN_FLIGHT = 8;
+
+/**
+ * Fetches every peer's registry once and installs what they hold as replicated registrations. A zone-registry peer is read application by application (its digest names them), so a registry of any size
+ * is never held as one document and the event loop is never held for more than a few applications; a Java peer is
+ * read in one GET /apps.
+ */
 export async function syncOnce(
   peers: readonly PeerClient[],
   registry: Registry,
@@ -85,27 +93,64 @@ export async function syncOnce(
   limits: RegistrationLimits,
   logger: Logger,
 ): Promise<SyncAttempt> {
-  const fetched = await Promise.all(peers.map((p) => p.fetchRegistry()));
-  let answered = 0;
+  // Peers in parallel, as before: a peer that does not answer costs its timeout once, not once per peer.
+  const results = await Promise.all(peers.map(async (peer) => (await syncByApplication(peer, registry, clock, limits, logger)) ?? (await syncWhole(peer, registry, clock, limits, logger))));
+  const answered = results.filter((r) => r !== undefined);
+  return { answered: answered.length, installed: answered.reduce((sum: number, n) => sum + (n as number), 0) };
+}
+
+// Installs the instances of one decoded document; the number installed.
+function install(instances: readonly DecodedInstance[], registry: Registry, limits: RegistrationLimits): number {
   let installed = 0;
-  fetched.forEach((result, i) => {
-    if (result.kind !== 'ok') {
-      logger.debug('sync: peer did not answer', { peer: peers[i].url, reason: result.reason });
-      return;
-    }
-    try {
-      const doc = decodeApplicationsJson(result.body, decodeDefaults(limits, clock.now()));
-      answered++;
-      for (const decoded of doc.instances) {
-        const valid = validateRegistration(decoded, decoded.app ?? '', limits);
-        // The peer's lastUpdatedTimestamp: a copy older than a cancel this server took meanwhile stays out.
-        if ('ok' in valid && registry.register(valid.ok, true, decoded.lastUpdatedTimestamp).kind === 'registered') installed++;
+  for (const decoded of instances) {
+    const valid = validateRegistration(decoded, decoded.app ?? '', limits);
+    // The peer's lastUpdatedTimestamp: a copy older than a cancel this server took meanwhile stays out.
+    if ('ok' in valid && registry.register(valid.ok, true, decoded.lastUpdatedTimestamp).kind === 'registered') installed++;
+  }
+  return installed;
+}
+
+// The whole registry in one document (any Eureka server); undefined when the peer did not answer.
+async function syncWhole(peer: PeerClient, registry: Registry, clock: Clock, limits: RegistrationLimits, logger: Logger): Promise<number | undefined> {
+  const result = await peer.fetchRegistry();
+  if (result.kind !== 'ok') {
+    logger.debug('sync: peer did not answer', { peer: peer.url, reason: result.reason });
+    return undefined;
+  }
+  try {
+    return install(decodeApplicationsJson(result.body, decodeDefaults(limits, clock.now())).instances, registry, limits);
+  } catch (e) {
+    logger.warn('sync: unreadable registry from peer', { peer: peer.url, reason: e instanceof Error ? e.message : String(e) });
+    return undefined;
+  }
+}
+
+// Application by application, from a peer that names its applications in its digest; undefined when it cannot
+// (a Java peer: 404) or did not answer the digest, so that the whole registry is fetched instead.
+async function syncByApplication(peer: PeerClient, registry: Registry, clock: Clock, limits: RegistrationLimits, logger: Logger): Promise<number | undefined> {
+  if (peer.compare === undefined || peer.fetchApplication === undefined) return undefined;
+  const fetchApplication = peer.fetchApplication.bind(peer);
+  // A root no registry has: the peer answers with every application's digest.
+  const digest = await peer.compare(COMPARISON_PATHS.digest, encodeDigestRequest({ hi: 0xffffffff, lo: 0xffffffff }));
+  if (digest.kind !== 'answer' || digest.status !== 200) return undefined;
+  const names = decodeDigestAnswer(digest.body, Number.MAX_SAFE_INTEGER)?.apps;
+  if (names === undefined) return undefined;
+  let installed = 0;
+  const all = [...names.keys()];
+  for (let i = 0; i < all.length; i += APPS_IN_FLIGHT) {
+    const fetched = await Promise.all(all.slice(i, i + APPS_IN_FLIGHT).map((name) => fetchApplication(name)));
+    for (const [k, result] of fetched.entries()) {
+      // An application that emptied meanwhile answers 404: nothing to install.
+      if (result.kind !== 'ok') continue;
+      try {
+        installed += install(decodeApplicationJson(result.body, decodeDefaults(limits, clock.now())).instances, registry, limits);
+      } catch (e) {
+        logger.warn('sync: unreadable application from peer', { peer: peer.url, app: all[i + k], reason: e instanceof Error ? e.message : String(e) });
       }
-    } catch (e) {
-      logger.warn('sync: unreadable registry from peer', { peer: peers[i].url, reason: e instanceof Error ? e.message : String(e) });
     }
-  });
-  return { answered, installed };
+  }
+  logger.debug('sync: read peer application by application', { peer: peer.url, applications: all.length, installed });
+  return installed;
 }
 
 /**

@@ -1,4 +1,5 @@
-import { applicationsDocumentJson } from '../../src/codecs/json';
+import { applicationDocumentJson, applicationsDocumentJson } from '../../src/codecs/json';
+import { AntiEntropy } from '../../src/replication/anti-entropy';
 import { ManualClock } from '../../src/domain/clock';
 import { InstanceInfo } from '../../src/domain/model';
 import { RegistryFetch } from '../../src/replication/peer-client';
@@ -374,6 +375,38 @@ describe('startup sync', () => {
         expect(registry.size).toBe(0);
         expect(a.fetches).toBe(4);
       });
+    });
+  });
+  describe('syncOnce from a zone-registry peer', () => {
+    it('reads it application by application, naming them from its digest, and installs every instance', async () => {
+      const { registry, clock } = makeRegistry();
+      const source = makeRegistry();
+      for (let a = 0; a < 20; a++) for (let i = 0; i < 3; i++) source.registry.register(makeInstance({ app: `APP-${a}`, id: `i-${a}-${i}` }));
+      const side = new AntiEntropy(source.registry, source.clock, { after: () => () => undefined }, new RecordingLogger(), [], LIMITS, { intervalMs: 1000, jitterFraction: 0, random: () => 0.5, maxRepairItems: 250, maxRepairBytes: 1 << 20 });
+      const requested: string[] = [];
+      const client = {
+        url: 'http://zr/eureka/',
+        compare: async (_path: string, body: string) => ({ kind: 'answer' as const, status: 200, body: side.answerDigest(body) ?? '' }),
+        fetchApplication: async (name: string): Promise<RegistryFetch> => {
+          requested.push(name);
+          return answer(applicationDocumentJson(name, source.registry.application(name)));
+        },
+        fetchRegistry: async (): Promise<RegistryFetch> => {
+          throw new Error('the whole registry must not be fetched');
+        },
+        sendBatch: async () => ({ kind: 'failed' as const, reason: 'unused' }),
+        close: () => undefined,
+      };
+      expect(await syncOnce([client], registry, clock, LIMITS, new RecordingLogger())).toEqual({ answered: 1, installed: 60 });
+      expect(requested).toHaveLength(20);
+      expect(registry.size).toBe(60);
+    });
+
+    it('reads a peer that does not name its applications (a Java server: 404) in one document', async () => {
+      const { registry, clock } = makeRegistry();
+      const client = peer('http://java/eureka/', answer(registryDocument([makeInstance({ id: 'a' }), makeInstance({ id: 'b' })])));
+      const javaLike = Object.assign(client, { compare: async () => ({ kind: 'answer' as const, status: 404, body: '' }), fetchApplication: async () => down });
+      expect(await syncOnce([javaLike], registry, clock, LIMITS, new RecordingLogger())).toEqual({ answered: 1, installed: 2 });
     });
   });
 });
