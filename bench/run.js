@@ -42,6 +42,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { fleet } = require('./instances');
+const { Samples } = require('./load');
 const { ROOT, CONFIG, TARGETS, DISTURBED_PCT, LEASE_SECS } = require('./run/config');
 const { PINNING, machine, pinSelf, killAll } = require('./run/processes');
 const { SHAPES } = require('./run/requests');
@@ -255,6 +256,11 @@ async function main() {
     console.error(`bench: watch: ${CONFIG.watchers} watchers on one server (${n} instances), then three local zones`);
     const runs = [];
     for (let r = 1; r <= CONFIG.runs; r++) runs.push(await watchRun(r, refs));
+    const pooled = (values) => {
+      const all = new Samples(values.length);
+      for (const v of values) all.push(v);
+      return { ...all.percentiles(), count: all.length };
+    };
     const hb = (h) => (h ? { rps: h.rps, p99: h.p99, cpu: h.serverCpuUsPerReq, other: h.otherCpuPct } : {});
     /** @type {Record<string, any>} */
     const med = {
@@ -276,6 +282,7 @@ async function main() {
       ),
       zones: medians(runs.map((r) => r.zones)),
       // Each run's figures, for a sense of the spread (the tables show medians).
+      pooledLast: pooled(runs.flatMap((r) => r.wake.perChange.map((c) => c.lastMs))),
       perRunLastP99Ms: runs.map((r) => r.wake.lastP99Ms),
       perRunHeartbeatRatios: runs.map((r) => r.wake.heartbeatRatio),
       perRunZoneCP99Ms: runs.map((r) => r.zones.cP99Ms),

@@ -132,6 +132,7 @@ function watchTables(med) {
     '|---|--:|:-:|',
     `| watchers parked | ${fmt(w.watchers)} from ${fmt(w.addresses)} loopback addresses, wait=${CONFIG.watchWaitSeconds}s; server's gauge ${fmt(w.parkedOnServer)}; connected and parked in ${ms(w.parkMs / 1000)} s | |`,
     `| last watcher's answer after the write's 204 (${fmt(w.changes)} changes) | p50 ${ms(w.lastP50Ms)} ms · p90 ${ms(w.lastP90Ms)} ms · p99 ${ms(w.lastP99Ms)} ms · max ${ms(w.lastMaxMs)} ms | p99 < ${fmt(TARGETS.watchWakeP99Ms)} ms ${ok(w.lastP99Ms < TARGETS.watchWakeP99Ms && w.missing === 0)} |`,
+    `| the same, every change of every run (${fmt(med.pooledLast.count)}) | p50 ${ms(med.pooledLast.p50)} ms · p99 ${ms(med.pooledLast.p99)} ms · max ${ms(med.pooledLast.max)} ms | |`,
     `| last watcher's answer after the write was sent | p50 ${ms(w.lastFromSendP50Ms)} ms · p99 ${ms(w.lastFromSendP99Ms)} ms (the write itself: p50 ${ms(w.writeP50Ms)} ms) | |`,
     `| first watcher's answer after the 204 | p50 ${ms(w.firstP50Ms)} ms | |`,
     `| every watcher's answer after the 204 (${fmt(w.answers)} answers) | p50 ${ms(w.everyP50Ms)} ms · p90 ${ms(w.everyP90Ms)} ms · p99 ${ms(w.everyP99Ms)} ms · max ${ms(w.everyMaxMs)} ms | |`,
