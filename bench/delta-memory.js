@@ -56,7 +56,7 @@ function measure() {
 const clock = new ManualClock(1_700_000_000_000);
 // Retention longer than the run and no byte budget: every change stays held.
 const registry = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 3_600_000, maxInstancesPerApp: 1_000_000 });
-let cache = new ResponseCache(registry, clock, 0, s.responseCacheMaxBytes);
+let cache = new ResponseCache(registry, clock, { maxStalenessMs: 0, maxNamedBytes: s.responseCacheMaxBytes, serverId: 'bench' });
 const perApp = 100;
 const refs = Array.from({ length: n }, (_, i) => instanceRef(Math.floor(i / perApp), i % perApp, perApp));
 // Bodies arrive as bytes; built up front so they are not counted. XML bodies are the JSON ones as this server

@@ -1,6 +1,7 @@
 // Composition root: compose() builds the whole object graph from a Config (registry, self-preservation, evictor,
 // response cache, metrics, recent changes, replication, startup sync, peer addresses, security, the HTTP app);
 // listen() starts it (syncs from peers, schedules the timers); close() closes whatever was built.
+import { randomBytes } from 'node:crypto';
 import { createServer, RequestListener, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
@@ -27,6 +28,8 @@ import { deltaPruneTask, evictionTask, renewalIntervals, renewalThresholdTask, s
 import { parseAddressList } from './security/address-set';
 import { securityFromSettings } from './security/config';
 import { splitCredentials, stripCredentials } from './codecs/url-credentials';
+import { EventStreams } from './watch/event-stream';
+import { WatchHub } from './watch/watch-hub';
 
 /** Package version, for /eureka/status. */
 export const VERSION: string = require('../package.json').version;
@@ -57,6 +60,8 @@ export interface StartOptions {
   readonly lookup?: HostLookup;
   /** Whether expired leases are hidden and evicted (tests that drive expiry by hand); default: self-preservation's rule. */
   readonly expiryGate?: ExpiryGate;
+  /** This server's identity in the X-Registry-Server header; default: random per start. */
+  readonly serverId?: string;
 }
 
 /** A server built but not listening: its components, the request listener, and how to start and stop it. */
@@ -125,7 +130,12 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
   detach.push(registry.subscribe(selfPreservationListener(selfPreservation)));
   const expiryGate: ExpiryGate = options.expiryGate ?? selfPreservation;
   const evictor = new Evictor(registry, expiryGate, { intervalMs: s.evictionIntervalMs, maxFraction: s.evictionMaxFraction, random });
-  const cache = new ResponseCache(registry, clock, s.responseCacheMaxStalenessMs, s.responseCacheMaxBytes);
+  // Changes with every start: a client holding revisions of an earlier process (or another server) sees it differ.
+  const serverId = options.serverId ?? randomBytes(9).toString('base64url');
+  const cache = new ResponseCache(registry, clock, { maxStalenessMs: s.responseCacheMaxStalenessMs, maxNamedBytes: s.responseCacheMaxBytes, serverId });
+  const watches = new WatchHub(registry, scheduler, { maxWaitMs: s.watchMaxWaitMs, maxWatchers: s.watchMaxWatchers, random });
+  const streams = new EventStreams(registry, clock, scheduler, { keepAliveMs: s.watchKeepAliveMs, serverId });
+  watches.shareCapWith(() => streams.size);
   const clients = config.peerSet.peers.map((url) => (options.peerClient ?? ((u: string) => new HttpPeerClient(u, s.replicationTimeoutMs, security.peers)))(url));
   // Peer URLs may carry user:password@; nothing shown (status, dashboard, logs) does.
   const peerUrls = config.peerSet.peers.map(stripCredentials);
@@ -160,7 +170,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
   const status = {
     registry,
     clock,
-    serverInfo: { version: VERSION, region: s.region, zone: s.zone, startedAt: clock.now(), peers: peerUrls },
+    serverInfo: { id: serverId, version: VERSION, region: s.region, zone: s.zone, startedAt: clock.now(), peers: peerUrls },
     expiryGate,
     cache,
     // With an injected expiry rule self-preservation decides nothing, so its numbers are not reported.
@@ -168,6 +178,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     peers: () => peers.nodes,
     isReady: () => syncState.isReady(),
     allowsRegistryReads: (now: number) => syncState.allowsRegistryReads(now),
+    watchStatus: () => ({ parked: watches.size, streams: streams.size, maxWatchers: s.watchMaxWatchers, answered: { ...watches.stats.answered }, refused: watches.stats.refused }),
   } satisfies ServerStatusPort;
   const metrics = new ServerMetrics(status);
   const recentChanges = new RecentChanges(registry, () => clock.now());
@@ -175,6 +186,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     ...status,
     logger,
     syncInProgress: () => syncState.inProgress,
+    watch: { hub: watches, streams, maxWaitMs: s.watchMaxWaitMs },
     limits,
     settings: s,
     metrics,
@@ -189,6 +201,10 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
+    // Parked watches are answered and streams ended first, so their clients move on before the listener closes.
+    watches.close();
+    streams.close();
+    await new Promise<void>((resolve) => setImmediate(resolve));
     scheduler.stop();
     peers.close();
     metrics.close();
@@ -196,11 +212,13 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     for (const off of detach) off();
     if (server === undefined) return;
     const listening = server;
+    // Read before closing: a closed server has no address.
+    const port = (listening.address() as AddressInfo | null)?.port;
     await new Promise<void>((resolve) => {
       listening.close(() => resolve());
       listening.closeAllConnections();
     });
-    logger.info('zone server stopped', { port: (listening.address() as AddressInfo | null)?.port });
+    logger.info('zone server stopped', { port });
   };
 
   const listen = async (): Promise<RunningServer> => {

@@ -14,6 +14,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   // The one axios factory: node and axios only.
   transport: [],
   admin: ['codecs', 'domain', 'transport'],
+  // Parked watches and event streams: the registry's events, the codecs, and timers from scheduling/.
+  watch: ['domain', 'codecs', 'scheduling'],
 };
 
 /** Every folder of src/ and its place; a new folder is added here (and to the rules below when it has any). */
@@ -29,6 +31,7 @@ const FOLDERS: Record<string, string> = {
   replication: 'peer nodes, batches, startup sync',
   http: 'route tables, guard, response cache, error mapping',
   admin: 'the admin command line',
+  watch: 'parked long-polls on the delta and event streams of changes (the HTTP routes adapt them)',
 };
 
 /** Folders that must never import the adapters named. */

@@ -1,20 +1,22 @@
 // A Eureka client for Node: registers an instance and keeps its lease with heartbeats, keeps a local copy of the
-// registry (full fetch, then deltas checked against the server's hashcode, as Java's DiscoveryClient does), picks
-// servers own zone first with failover and quarantine, and answers lookups from the local copy, so a service keeps
-// resolving its dependencies while every registry server is down.
+// registry (full fetch, then deltas checked against the server's hashcode, as Java's DiscoveryClient does; polled
+// on an interval, or long-polled when the server offers the watch), picks servers own zone first with failover and
+// quarantine, and answers lookups from the local copy, so a service keeps resolving its dependencies while every
+// registry server is down.
 import { EventEmitter } from 'node:events';
 import type { AxiosInstance } from 'axios';
 import { decodeApplicationsJson, DecodedApplications } from '../codecs/json';
 import { Clock, systemClock } from '../domain/clock';
 import { InstanceInfo, InstanceStatus, parseStatus } from '../domain/model';
-import { EQUAL_JITTER, nextRetry, NO_JITTER, retryDelayMs, RetryPolicy } from '../domain/retry-policy';
+import { EQUAL_JITTER, honourRetryAfterMs, nextRetry, NO_JITTER, retryDelayMs, RetryPolicy } from '../domain/retry-policy';
 import { fromDecoded, InstanceConfig, instanceInfoFrom, RegistryInstance, registrationBody, zoneOf } from './instance';
 import { diffSnapshots, RegistryChange, RegistrySnapshot } from './local-registry';
 import { ClientLogger, consoleClientLogger } from './logger';
 import { Scheduler, TimerScheduler } from './scheduler';
 import { SelectionStrategy, Selector } from './selection';
-import { resolveEndpoints, ServerEndpoint, ServerPool, ServersOption } from './servers';
-import { EurekaTransport, EurekaResponse } from './transport';
+import { redactUrl, resolveEndpoints, ServerEndpoint, ServerPool, ServersOption } from './servers';
+import { EurekaTransport, EurekaResponse, EurekaUnavailableError } from './transport';
+import { MAX_WATCH_WAIT_MS, MIN_EMPTY_WATCH_INTERVAL_MS, registryIdentity, watchPath, watchTimeoutMs } from './watch';
 
 /** Retries of the registration at start: exponential backoff with jitter. */
 export interface RetryOptions {
@@ -44,11 +46,22 @@ export interface EurekaClientOptions {
   readonly shouldRegister?: boolean;
   /** Keep a local copy of the registry (default true). */
   readonly shouldFetch?: boolean;
-  /** Registry refresh interval, ms (default 30 000). */
+  /** Registry refresh interval, ms (default 30 000), while not watching (stock Eureka server, or `watch` false). */
   readonly registryFetchIntervalMs?: number;
+  /**
+   * Long-poll the delta (`apps/delta?since=…&wait=…`) when the server advertises it (`X-Registry-Watch: delta`),
+   * so changes arrive within milliseconds instead of every interval (default true). Against a server that does not
+   * advertise it, the client polls on the interval as before.
+   */
+  readonly watch?: boolean;
+  /**
+   * How long the server may hold one watch request when nothing changes, ms (default 30 000, at most 300 000).
+   * Keep it below the idle timeout of any load balancer or proxy between client and servers.
+   */
+  readonly watchWaitMs?: number;
   /** Heartbeat interval, ms (default: the instance's leaseRenewalIntervalSecs × 1000). */
   readonly heartbeatIntervalMs?: number;
-  /** Use `GET apps/delta` after the first full fetch (default true). */
+  /** Use `GET apps/delta` after the first full fetch (default true); false also turns the watch off. */
   readonly useDelta?: boolean;
   /** After failed refreshes the interval doubles per failure, up to this multiple (default 10, as Java). */
   readonly fetchBackoffBound?: number;
@@ -100,10 +113,13 @@ export interface ChooseOptions extends VipFilter {
 
 /** One successful registry refresh (emitted after the per-instance events; `changes` may be empty). */
 export interface RegistryUpdate {
-  /** 'full': the whole registry was fetched; 'delta': changes were applied and the hashcode matched. */
+  /** 'full': the whole registry was fetched; 'delta': changes were applied (polled or watched) and the hashcode matched. */
   readonly kind: 'full' | 'delta';
-  /** Why a full fetch happened: the first one, a hashcode mismatch, a delta the server would not give, … */
-  readonly reason: 'initial' | 'reconcile' | 'delta-unavailable' | 'scheduled' | 'delta';
+  /**
+   * Why a full fetch happened: the first one, a hashcode mismatch, a delta the server would not give, the watch's
+   * basis lost ('watch-reset': 410, another server process or another server), …
+   */
+  readonly reason: 'initial' | 'reconcile' | 'delta-unavailable' | 'scheduled' | 'watch-reset' | 'delta';
   /** Instances held afterwards. */
   readonly instances: number;
   /** Reconcile hashcode of the local copy afterwards. */
@@ -112,6 +128,16 @@ export interface RegistryUpdate {
   readonly changes: readonly RegistryChange[];
   /** The server that answered. */
   readonly server: string;
+}
+
+/** The watch a client holds (see {@link EurekaClient.watchState}). */
+export interface WatchState {
+  /** Base URL of the watched server, without credentials. */
+  readonly server: string;
+  /** Its process identity (`X-Registry-Server`). */
+  readonly serverId: string;
+  /** The registry revision the local copy reflects there. */
+  readonly revision: number;
 }
 
 /** Counters, for tests and metrics. */
@@ -124,8 +150,14 @@ export interface EurekaClientStats {
   heartbeatFailures: number;
   /** Full registry fetches installed. */
   fullFetches: number;
-  /** Delta fetches received (whether or not they reconciled). */
+  /** Delta documents received, polled or watched (whether or not they reconciled). */
   deltaFetches: number;
+  /** Watch answers applied (200 from the watched server process, with changes or empty); also in deltaFetches. */
+  watchAnswers: number;
+  /** Full fetches because the watch lost its basis: 410, another server process, a failover to another server. */
+  watchResets: number;
+  /** Watch requests no server answered usefully (network error, timeout, 5xx, 403, 429, unexpected status). */
+  watchFailures: number;
   /** Full fetches caused by a hashcode mismatch after a delta. */
   reconciliations: number;
   /** Refreshes that left the local copy stale. */
@@ -179,6 +211,21 @@ export class EurekaRegistrationError extends Error {
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
 
+/** Where the watch continues from: the server (and its process) whose full fetch built the copy, and the revision reached. */
+interface WatchBasis {
+  /** Base URL of the server, as the pool lists it. */
+  readonly url: string;
+  /** `X-Registry-Server` of the process the revisions belong to. */
+  readonly server: string;
+  /** The revision the copy reflects: the next `since`. */
+  revision: number;
+}
+
+/** How one watch request ended. */
+type WatchOutcome =
+  | { readonly kind: 'news' | 'nothing' | 'reset' | 'lost' | 'refused' | 'stale' | 'stopped' }
+  | { readonly kind: 'failed'; readonly retryAfterMs?: number };
+
 const matchesFilter = (filter: InstanceFilter) => {
   const statuses = filter.status === 'any' ? undefined : new Set<string>(typeof filter.status === 'string' ? [filter.status] : (filter.status ?? ['UP']));
   const metadata = Object.entries(filter.metadata ?? {});
@@ -215,6 +262,9 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
   private readonly fetchSchedule: RetryPolicy;
   private readonly heartbeatIntervalMs: number;
   private readonly useDelta: boolean;
+  private readonly watchEnabled: boolean;
+  private readonly watchWaitMs: number;
+  private readonly watchTimeoutMs: number;
   private readonly registerRetry: RetryPolicy;
   /** The client's own zone, if known. */
   readonly zone: string | undefined;
@@ -230,13 +280,28 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
   private registerAgain = false;
   private fetching: Promise<boolean> | undefined;
   private failedFetches = 0;
+  private cancelPoll: (() => void) | undefined;
+  private watchBasis: WatchBasis | undefined;
+  /** Bumped by every full fetch installed: a watch answer to a request sent before it is stale. */
+  private basisEpoch = 0;
+  /** `X-Registry-Server` of the last registry answer that advertised the watch. */
+  private watchOfferedBy: string | undefined;
+  /** `X-Registry-Server` of a process that answered a watch with a status the client cannot use: polled instead. */
+  private watchRefusedBy: string | undefined;
+  private watchLoopRunning = false;
+  /** Watch requests in a row that failed or lost their basis, without an answer in between. */
+  private watchTroubles = 0;
+  /** After repeated watch troubles: no new watch before this time (client clock, ms); polling meanwhile. */
+  private watchRetryAt: number | undefined;
   private readonly timers = new Set<() => void>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly fetchAbort = new AbortController();
   private startPromise: Promise<void> | undefined;
   private stopPromise: Promise<void> | undefined;
   /** Counters since construction. */
-  readonly stats: EurekaClientStats = { registrations: 0, heartbeats: 0, heartbeatFailures: 0, fullFetches: 0, deltaFetches: 0, reconciliations: 0, fetchFailures: 0 };
+  readonly stats: EurekaClientStats = {
+    registrations: 0, heartbeats: 0, heartbeatFailures: 0, fullFetches: 0, deltaFetches: 0, watchAnswers: 0, watchResets: 0, watchFailures: 0, reconciliations: 0, fetchFailures: 0,
+  };
 
   constructor(private readonly options: EurekaClientOptions) {
     super();
@@ -251,15 +316,20 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
     this.scheduler = options.scheduler ?? new TimerScheduler();
     this.servers = new ServerPool(resolveEndpoints(options.servers), { zone: options.zone, quarantineMs: options.quarantineMs, clock: this.clock });
     this.zone = options.zone ?? this.servers.zone ?? (options.instance?.metadata?.['zone'] || undefined);
+    const requestTimeoutMs = positive(options.requestTimeoutMs, 8000, 'requestTimeoutMs');
     this.transport = new EurekaTransport(
       this.servers,
-      { timeoutMs: positive(options.requestTimeoutMs, 8000, 'requestTimeoutMs'), maxServersPerRequest: positive(options.maxServersPerRequest, 3, 'maxServersPerRequest'), keepAlive: options.keepAlive, http: options.http },
+      { timeoutMs: requestTimeoutMs, maxServersPerRequest: positive(options.maxServersPerRequest, 3, 'maxServersPerRequest'), keepAlive: options.keepAlive, http: options.http },
       this.logger,
     );
     this.selector = new Selector(this.random, this.zone);
     const fetchIntervalMs = positive(options.registryFetchIntervalMs, 30_000, 'registryFetchIntervalMs');
     this.heartbeatIntervalMs = positive(options.heartbeatIntervalMs, (options.instance?.leaseRenewalIntervalSecs ?? 30) * 1000, 'heartbeatIntervalMs');
     this.useDelta = options.useDelta ?? true;
+    this.watchEnabled = (options.watch ?? true) && this.useDelta;
+    this.watchWaitMs = positive(options.watchWaitMs, 30_000, 'watchWaitMs');
+    if (this.watchWaitMs > MAX_WATCH_WAIT_MS) throw new TypeError(`EurekaClient: watchWaitMs must be at most ${MAX_WATCH_WAIT_MS}`);
+    this.watchTimeoutMs = watchTimeoutMs(this.watchWaitMs, requestTimeoutMs);
     const fetchBackoffBound = positive(options.fetchBackoffBound, 10, 'fetchBackoffBound');
     this.fetchSchedule = { baseMs: fetchIntervalMs, maxMs: fetchIntervalMs * fetchBackoffBound, multiplier: 2, jitter: NO_JITTER };
     const maxAttempts = positive(options.registerRetry?.maxAttempts, 5, 'registerRetry.maxAttempts');
@@ -291,7 +361,13 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
       const registering = this.shouldRegister ? this.track(this.registerWithRetry()) : Promise.resolve<Error | undefined>(undefined);
       const fetching = this.shouldFetch ? this.track(this.refresh()) : Promise.resolve(true);
       if (this.shouldRegister) this.scheduleHeartbeat();
-      if (this.shouldFetch) this.scheduleFetch();
+      if (this.shouldFetch) {
+        this.scheduleFetch();
+        void fetching.then(
+          () => this.watchIfOffered(),
+          () => undefined,
+        );
+      }
       const [registrationError] = await Promise.all([registering, fetching]);
       if (registrationError && this.state === 'running') throw registrationError;
     })();
@@ -422,18 +498,31 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
     return this.transport.currentServer;
   }
 
+  /** The watch in progress (server, its identity, revision reached); undefined while the client polls. */
+  watchState(): WatchState | undefined {
+    const basis = this.watchLoopRunning ? this.watchBasis : undefined;
+    return basis && { server: redactUrl(basis.url), serverId: basis.server, revision: basis.revision };
+  }
+
   /**
-   * Refreshes the registry now (a delta, or a full fetch when none is held or the delta does not reconcile).
-   * Resolves true when the local copy is now current; false when no server gave it, or the client is not running.
-   * Concurrent calls share one refresh.
+   * Refreshes the registry now (a delta, or a full fetch when none is held, the delta does not reconcile, or the
+   * server offers a watch the client has no basis for yet). Resolves true when the local copy is now current; false
+   * when no server gave it, or the client is not running. Concurrent calls share one refresh.
    */
   refresh(): Promise<boolean> {
+    return this.runFetch(() => {
+      const delta = this.useDelta && this.snapshot.versionsDelta !== -1 && this.snapshot.size > 0 && !this.wantsWatchBasis();
+      return delta ? this.fetchDelta() : this.fetchFull(this.lastFetchAt === undefined ? 'initial' : 'scheduled');
+    });
+  }
+
+  /** Runs `fetch` unless a refresh is under way already (then shares that one), and counts its failure. */
+  private runFetch(fetch: () => Promise<boolean>): Promise<boolean> {
     if (this.state !== 'running') return Promise.resolve(false);
     if (!this.fetching) {
       this.fetching = (async () => {
         try {
-          const delta = this.useDelta && this.snapshot.versionsDelta !== -1 && this.snapshot.size > 0;
-          const ok = delta ? await this.fetchDelta() : await this.fetchFull(this.lastFetchAt === undefined ? 'initial' : 'scheduled');
+          const ok = await fetch();
           this.failedFetches = ok ? 0 : this.failedFetches + 1;
           if (!ok) this.stats.fetchFailures++;
           return ok;
@@ -589,6 +678,14 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
     const doc = this.decode(res);
     if (!doc || this.state !== 'running') return false;
     this.stats.fullFetches++;
+    if (reason === 'watch-reset') this.stats.watchResets++;
+    const identity = registryIdentity(res.headers);
+    this.watchOfferedBy = identity.watchesDelta ? identity.server : undefined;
+    this.basisEpoch++;
+    this.watchBasis =
+      identity.watchesDelta && identity.server !== undefined && identity.revision !== undefined && this.mayWatch(identity.server)
+        ? { url: res.endpoint.url, server: identity.server, revision: identity.revision }
+        : undefined;
     const next = RegistrySnapshot.of(instancesOf(doc), doc.versionsDelta);
     this.install(next, { kind: 'full', reason, server: res.server });
     return true;
@@ -604,6 +701,8 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
     const doc = this.decode(res);
     if (!doc || this.state !== 'running') return false;
     this.stats.deltaFetches++;
+    const identity = registryIdentity(res.headers);
+    this.watchOfferedBy = identity.watchesDelta ? identity.server : undefined;
     const changes = instancesOf(doc);
     const next = this.snapshot.withDelta(changes, doc.versionsDelta);
     if (next.hashcode() !== doc.appsHashcode) {
@@ -642,22 +741,163 @@ export class EurekaClient extends EventEmitter<EurekaClientEvents> {
     });
   }
 
+  /** Polls on the interval (stretched after failed refreshes); hands over to the watch once a server offers it. */
   private scheduleFetch(): void {
-    this.later(retryDelayMs(this.fetchSchedule, this.failedFetches + 1), async () => {
+    this.cancelPoll?.();
+    this.cancelPoll = this.later(retryDelayMs(this.fetchSchedule, this.failedFetches + 1), async () => {
+      this.cancelPoll = undefined;
       await this.track(this.refresh());
-      this.scheduleFetch();
+      if (!this.watchIfOffered()) this.scheduleFetch();
     });
   }
 
-  /** Runs `task` after `ms` unless the client stops first. */
-  private later(ms: number, task: () => Promise<void>): void {
-    if (this.state !== 'running') return;
+  /** Whether the last server heard from offers the watch and the client has no basis to watch from. */
+  private wantsWatchBasis(): boolean {
+    return this.watchBasis === undefined && this.watchOfferedBy !== undefined && this.mayWatch(this.watchOfferedBy);
+  }
+
+  /** Whether the client may watch the server process `serverId` now. */
+  private mayWatch(serverId: string): boolean {
+    return this.watchEnabled && serverId !== this.watchRefusedBy && (this.watchRetryAt === undefined || this.clock.now() >= this.watchRetryAt);
+  }
+
+  /** Starts the watch loop (ending the polling) when the copy came from a server that offers it; true when watching. */
+  private watchIfOffered(): boolean {
+    if (this.state !== 'running' || this.watchBasis === undefined) return false;
+    if (this.watchLoopRunning) return true;
+    this.cancelPoll?.();
+    this.cancelPoll = undefined;
+    this.watchLoopRunning = true;
+    this.logger.info('watching the registry', { server: redactUrl(this.watchBasis.url), waitMs: this.watchWaitMs });
+    void this.track(this.watchLoop());
+    return true;
+  }
+
+  /**
+   * Long-polls the delta of the server the copy came from until the client stops or the watch cannot go on; then
+   * polling resumes. A failure fails over at once (full fetch from the next server, which has its own revisions);
+   * after a second one in a row, with no answer between, the client polls on its interval and tries the watch
+   * again after a backoff period (the fetch schedule's, honouring Retry-After).
+   */
+  private async watchLoop(): Promise<void> {
+    try {
+      while (this.state === 'running') {
+        const basis = this.watchBasis;
+        if (basis === undefined) break;
+        if (this.servers.candidates(1)[0].url !== basis.url) {
+          // Another server is preferred now (the own zone is back from quarantine): its revisions are its own.
+          this.logger.info('moving the registry watch to the preferred server', { from: redactUrl(basis.url) });
+          if (!(await this.rebase())) break;
+          continue;
+        }
+        const startedAt = this.clock.now();
+        const outcome = await this.watchOnce(basis);
+        if (outcome.kind === 'stopped' || outcome.kind === 'lost' || outcome.kind === 'refused') break;
+        if (outcome.kind === 'news' || outcome.kind === 'nothing') {
+          this.watchTroubles = 0;
+          this.watchRetryAt = undefined;
+          this.failedFetches = 0;
+          const tookMs = this.clock.now() - startedAt;
+          // A server that ignores `wait` answers at once with nothing: never a tight loop.
+          if (outcome.kind === 'nothing' && tookMs < MIN_EMPTY_WATCH_INTERVAL_MS) await this.sleep(MIN_EMPTY_WATCH_INTERVAL_MS - tookMs);
+          continue;
+        }
+        if (outcome.kind === 'stale') continue;
+        this.watchTroubles++;
+        if (this.watchTroubles >= 2) {
+          const delayMs = retryDelayMs(this.fetchSchedule, this.watchTroubles - 1);
+          const pauseMs = outcome.kind === 'failed' ? honourRetryAfterMs(this.fetchSchedule, delayMs, outcome.retryAfterMs) : delayMs;
+          this.watchRetryAt = this.clock.now() + pauseMs;
+          this.watchBasis = undefined;
+          this.logger.warn('registry watch keeps failing; polling until the next try', { troubles: this.watchTroubles, watchAgainInMs: Math.round(pauseMs) });
+          break;
+        }
+        if (!(await this.rebase())) break;
+      }
+    } finally {
+      this.watchLoopRunning = false;
+      if (this.state === 'running') {
+        this.logger.info('registry watch ended; polling');
+        this.scheduleFetch();
+      }
+    }
+  }
+
+  /** A full fetch (with failover) that gives the watch a new basis; false when there is none afterwards. */
+  private async rebase(): Promise<boolean> {
+    this.watchBasis = undefined;
+    const ok = await this.runFetch(() => this.fetchFull('watch-reset'));
+    return ok && this.watchBasis !== undefined;
+  }
+
+  /** One watch request to the basis's server: applies what it answers and says how it went. */
+  private async watchOnce(basis: WatchBasis): Promise<WatchOutcome> {
+    const epoch = this.basisEpoch;
+    let res: EurekaResponse;
+    try {
+      res = await this.transport.send({
+        op: 'watch', method: 'GET', path: watchPath(basis.revision, this.watchWaitMs), headers: { accept: 'application/json' },
+        signal: this.fetchAbort.signal, onlyServer: basis.url, timeoutMs: this.watchTimeoutMs,
+      });
+    } catch (e) {
+      if (this.fetchAbort.signal.aborted || this.state !== 'running') return { kind: 'stopped' };
+      this.stats.watchFailures++;
+      this.logger.warn('registry watch failed; moving to another server', { server: redactUrl(basis.url), error: asError(e).message });
+      this.emitError(asError(e));
+      return { kind: 'failed', retryAfterMs: e instanceof EurekaUnavailableError ? e.attempts[0]?.retryAfterMs : undefined };
+    }
+    if (this.state !== 'running') return { kind: 'stopped' };
+    if (epoch !== this.basisEpoch) return { kind: 'stale' };
+    const identity = registryIdentity(res.headers);
+    // 410: the server's delta log no longer covers the revision, or the revision is not one of this process's.
+    if (res.status === 410) return { kind: 'reset' };
+    if (res.status !== 200 || identity.revision === undefined) {
+      this.stats.watchFailures++;
+      this.watchRefusedBy = basis.server;
+      this.watchBasis = undefined;
+      this.logger.warn('the server answered the registry watch with something unusable; polling instead', { server: res.server, status: res.status });
+      this.emitError(new EurekaStatusError('registry watch', res.status, res.server));
+      return { kind: 'refused' };
+    }
+    // Another process (a restart) or revisions going backwards: the revision means nothing there.
+    if (identity.server !== basis.server || identity.revision < basis.revision) return { kind: 'reset' };
+    const doc = this.decode(res);
+    if (!doc || this.state !== 'running') {
+      this.stats.watchFailures++;
+      return { kind: 'failed' };
+    }
+    this.stats.watchAnswers++;
+    this.stats.deltaFetches++;
+    const changes = instancesOf(doc);
+    const nothing = changes.length === 0 || identity.revision === basis.revision;
+    const next = this.snapshot.withDelta(changes, doc.versionsDelta);
+    const apps = new Set(changes.map((c) => c.app));
+    if (next.hashcode() !== doc.appsHashcode) {
+      this.stats.reconciliations++;
+      this.logger.info('registry hashcode mismatch after a watched delta, fetching the full registry', { local: next.hashcode(), server: doc.appsHashcode });
+      this.watchBasis = undefined;
+      const reconciled = await this.runFetch(() => this.fetchFull('reconcile'));
+      if (!reconciled && this.state === 'running') this.install(next, { kind: 'delta', reason: 'delta', server: res.server }, apps, false);
+      return reconciled && this.watchBasis !== undefined ? { kind: 'news' } : { kind: 'lost' };
+    }
+    basis.revision = identity.revision;
+    this.install(next, { kind: 'delta', reason: 'delta', server: res.server }, apps);
+    return { kind: nothing ? 'nothing' : 'news' };
+  }
+
+  /** Runs `task` after `ms` unless the client stops first; the returned function cancels it. */
+  private later(ms: number, task: () => Promise<void>): (() => void) | undefined {
+    if (this.state !== 'running') return undefined;
     const cancel = this.scheduler.after(ms, () => {
       this.timers.delete(cancel);
       if (this.state !== 'running') return;
       task().catch((e: unknown) => this.logger.error('scheduled task failed', { error: asError(e).stack }));
     });
     this.timers.add(cancel);
+    return () => {
+      cancel();
+      this.timers.delete(cancel);
+    };
   }
 
   /** Resolves after `ms`, or at once when the client stops. */

@@ -14,6 +14,7 @@ export {
   type VipFilter,
   type ChooseOptions,
   type RegistryUpdate,
+  type WatchState,
 } from './eureka-client';
 export { instanceUrl, zoneOf, type InstanceConfig, type DataCenterConfig, type RegistryInstance, type LeaseTimes, type InstanceUrlOptions } from './instance';
 export { RegistrySnapshot, diffSnapshots, type RegistryChange } from './local-registry';

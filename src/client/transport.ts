@@ -6,9 +6,13 @@ import axios, { AxiosInstance } from 'axios';
 import { ConnectionPools, connectionPools, createHttpClient } from '../transport/http-client';
 import { ClientLogger } from './logger';
 import { redactUrl, ServerEndpoint, ServerPool } from './servers';
+import { headerValue, retryAfterMs } from './watch';
 
-/** The kinds of request the client makes (they differ in which statuses mean "try another server"). */
-export type EurekaOperation = 'register' | 'heartbeat' | 'cancel' | 'fetch' | 'delta';
+/**
+ * The kinds of request the client makes (they differ in which statuses mean "try another server"); 'watch' is the
+ * long-poll delta of a zone-registry server.
+ */
+export type EurekaOperation = 'register' | 'heartbeat' | 'cancel' | 'fetch' | 'delta' | 'watch';
 
 /** One request, relative to a server's base URL. */
 export interface EurekaRequest {
@@ -24,6 +28,10 @@ export interface EurekaRequest {
   readonly headers?: Readonly<Record<string, string>>;
   /** Aborts the request (and the failover). */
   readonly signal?: AbortSignal;
+  /** Send to this server only (a base URL of the pool), without failover; it is quarantined when it fails. */
+  readonly onlyServer?: string;
+  /** Timeout of this request, ms (default: the transport's). */
+  readonly timeoutMs?: number;
 }
 
 /** A server's answer. */
@@ -32,8 +40,12 @@ export interface EurekaResponse {
   readonly status: number;
   /** Response body (decompressed). */
   readonly body: string;
-  /** Base URL of the server that answered. */
+  /** Base URL of the server that answered, without credentials (for logs and events). */
   readonly server: string;
+  /** The server that answered, as the pool lists it. */
+  readonly endpoint: ServerEndpoint;
+  /** Response headers, names in lower case. */
+  readonly headers: Readonly<Record<string, unknown>>;
 }
 
 /** What happened at one server during a request. */
@@ -44,6 +56,8 @@ export interface AttemptFailure {
   readonly status?: number;
   /** Network error or timeout, when it did not answer. */
   readonly error?: string;
+  /** What the server's `Retry-After` asked for, ms (with a 429 or 503). */
+  readonly retryAfterMs?: number;
 }
 
 /** Thrown when no server gave a usable answer; lists every attempt. */
@@ -65,8 +79,8 @@ export class EurekaUnavailableError extends Error {
 export function isServerFailure(op: EurekaOperation, status: number): boolean {
   if (status >= 500 || status === 429) return true;
   // An unsynced Eureka server refuses registry reads with 403; a delta 403 means "no delta" (the client then
-  // asks for the full registry, which moves on).
-  if (status === 403 && op === 'fetch') return true;
+  // asks for the full registry, which moves on). A watch refused with 403 is a server still syncing.
+  if (status === 403 && (op === 'fetch' || op === 'watch')) return true;
   return false;
 }
 
@@ -110,7 +124,7 @@ export class EurekaTransport {
   async send(req: EurekaRequest): Promise<EurekaResponse> {
     req.signal?.throwIfAborted();
     const attempts: AttemptFailure[] = [];
-    for (const endpoint of this.pool.candidates(this.options.maxServersPerRequest)) {
+    for (const endpoint of this.candidates(req)) {
       if (req.signal?.aborted) break;
       let failure: AttemptFailure;
       try {
@@ -119,7 +133,7 @@ export class EurekaTransport {
           method: req.method,
           data: req.body,
           headers: { 'accept-encoding': 'gzip', ...(req.body !== undefined && { 'content-type': 'application/json' }), ...req.headers },
-          timeout: this.options.timeoutMs,
+          timeout: req.timeoutMs ?? this.options.timeoutMs,
           signal: req.signal,
           responseType: 'text',
           transformResponse: [(data: unknown) => data],
@@ -137,9 +151,10 @@ export class EurekaTransport {
             if (this.lastServer) this.logger.info('now using Eureka server', { server: redactUrl(endpoint.url), zone: endpoint.zone, previous: redactUrl(this.lastServer.url) });
             this.lastServer = endpoint;
           }
-          return { status: res.status, body, server: redactUrl(endpoint.url) };
+          return { status: res.status, body, server: redactUrl(endpoint.url), endpoint, headers: (res.headers ?? {}) as Record<string, unknown> };
         }
-        failure = { server: redactUrl(endpoint.url), status: res.status };
+        const askedMs = retryAfterMs(headerValue((res.headers ?? {}) as Record<string, unknown>, 'retry-after'));
+        failure = { server: redactUrl(endpoint.url), status: res.status, ...(askedMs !== undefined && { retryAfterMs: askedMs }) };
       } catch (e) {
         if (req.signal?.aborted) throw e;
         failure = { server: redactUrl(endpoint.url), error: describe(e) };
@@ -149,6 +164,13 @@ export class EurekaTransport {
       this.logger.debug('Eureka server failed, trying the next one', { op: req.op, ...failure });
     }
     throw new EurekaUnavailableError(req, attempts);
+  }
+
+  private candidates(req: EurekaRequest): readonly ServerEndpoint[] {
+    if (req.onlyServer === undefined) return this.pool.candidates(this.options.maxServersPerRequest);
+    const endpoint = this.pool.preferred.find((e) => e.url === req.onlyServer);
+    if (!endpoint) throw new Error(`EurekaTransport: ${redactUrl(req.onlyServer)} is not one of the servers`);
+    return [endpoint];
   }
 
   /** Closes pooled connections. */

@@ -3,9 +3,12 @@
 import { InstanceInfo, InstanceView } from './model';
 
 interface Entry {
+  readonly key: string;
   readonly view: InstanceView;
   readonly changedAt: number;
   readonly bytes: number;
+  /** False once a newer change of the same key or a drop replaced it. */
+  live: boolean;
 }
 
 // Calibrated with bench/delta-memory.js against the heap a change holds: the record and its objects plus its cached
@@ -43,13 +46,20 @@ export function estimatedChangeBytes(i: InstanceInfo): number {
   return FIXED_BYTES + BYTES_PER_CHAR * chars + BYTES_PER_MAP_ENTRY * entries;
 }
 
-/** Latest change per instance within the retention window and the byte budget, oldest first. */
+/**
+ * Latest change per instance within the retention window and the byte budget, oldest first. Changes are recorded in
+ * revision order, so the changes after a revision are found by binary search; `coveredFrom` says which revisions the
+ * log can still answer for (a reader at an older revision may have missed a change that has left).
+ */
 export class DeltaLog {
-  // Map keeps insertion order; re-inserting on change keeps it ordered by change time.
+  // The live entry per key; `order` holds every entry in record order, replaced ones marked not live until compacted.
   private readonly entries = new Map<string, Entry>();
+  private order: Entry[] = [];
+  private head = 0;
   private gen = 0;
   private heldBytes = 0;
   private dropped = 0;
+  private floor = 0;
 
   /**
    * @param retentionMs how long a change stays in the log, ms (Eureka: 180 000).
@@ -60,25 +70,26 @@ export class DeltaLog {
     private readonly maxBytes = Number.POSITIVE_INFINITY,
   ) {}
 
-  /** Records the latest state of the instance under `key` at `now` (ms). */
+  /** Records the latest state of the instance under `key` at `now` (ms); revisions must not decrease between calls. */
   record(key: string, view: InstanceView, now: number): void {
     const previous = this.entries.get(key);
     if (previous) {
-      this.entries.delete(key);
+      previous.live = false;
       this.heldBytes -= previous.bytes;
     }
-    const bytes = estimatedChangeBytes(view.record.instance);
-    this.entries.set(key, { view, changedAt: now, bytes });
-    this.heldBytes += bytes;
+    const entry: Entry = { key, view, changedAt: now, bytes: estimatedChangeBytes(view.record.instance), live: true };
+    this.entries.set(key, entry);
+    this.order.push(entry);
+    this.heldBytes += entry.bytes;
     this.gen++;
     // A client that misses a change dropped early usually sees apps__hashcode disagree and fetches the full registry;
-    // a change that leaves the status counts equal goes unseen until then (see deltaMaxBytes).
+    // a change that leaves the status counts equal goes unseen until then (see deltaMaxBytes). A watcher at an older
+    // revision is told to fetch the full registry (coveredFrom).
     while (this.heldBytes > this.maxBytes && this.entries.size > 1) {
-      const [oldestKey, oldest] = this.entries.entries().next().value as [string, Entry];
-      this.entries.delete(oldestKey);
-      this.heldBytes -= oldest.bytes;
+      this.dropOldest();
       this.dropped++;
     }
+    this.compact();
   }
 
   /** Moves whenever the log's content changes (a change recorded or dropped). */
@@ -86,24 +97,50 @@ export class DeltaLog {
     return this.gen;
   }
 
+  /** The oldest revision a reader may hold and still get every later change from the log (0 until a change leaves). */
+  get coveredFrom(): number {
+    return this.floor;
+  }
+
   /** Drops changes older than the retention window; returns how many were dropped. */
   prune(now: number): number {
     const cutoff = now - this.retentionMs;
     let dropped = 0;
-    for (const [key, entry] of this.entries) {
-      if (entry.changedAt >= cutoff) break;
-      this.entries.delete(key);
-      this.heldBytes -= entry.bytes;
-      dropped++;
+    while (this.head < this.order.length) {
+      const entry = this.order[this.head];
+      if (entry.live && entry.changedAt >= cutoff) break;
+      if (entry.live) {
+        this.dropOldest();
+        dropped++;
+      } else {
+        this.head++;
+      }
     }
     if (dropped > 0) this.gen++;
+    this.compact();
     return dropped;
   }
 
   /** The changes within the window at `now`, oldest first. */
   changes(now: number): InstanceView[] {
     this.prune(now);
-    return Array.from(this.entries.values(), (e) => e.view);
+    return this.liveFrom(this.head);
+  }
+
+  /**
+   * The changes recorded after `revision`, oldest first (the latest state of each changed instance), or 'gone' when
+   * the log no longer covers that revision (see coveredFrom) or it is ahead of the newest change (`latest`).
+   */
+  changesSince(revision: number, latest: number): InstanceView[] | 'gone' {
+    if (revision < this.floor || revision > latest) return 'gone';
+    let lo = this.head;
+    let hi = this.order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.order[mid].view.record.revision <= revision) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.liveFrom(lo);
   }
 
   /** Number of entries currently held (before pruning). */
@@ -119,5 +156,29 @@ export class DeltaLog {
   /** Changes dropped before their retention ended, to stay within the byte budget (since start). */
   get droppedEarly(): number {
     return this.dropped;
+  }
+
+  private liveFrom(start: number): InstanceView[] {
+    const out: InstanceView[] = [];
+    for (let i = start; i < this.order.length; i++) if (this.order[i].live) out.push(this.order[i].view);
+    return out;
+  }
+
+  // Drops the oldest live entry (there is one: callers check).
+  private dropOldest(): void {
+    while (!this.order[this.head].live) this.head++;
+    const oldest = this.order[this.head++];
+    oldest.live = false;
+    this.entries.delete(oldest.key);
+    this.heldBytes -= oldest.bytes;
+    this.floor = Math.max(this.floor, oldest.view.record.revision);
+  }
+
+  // Keeps `order` within twice the live entries (plus slack), amortised O(1) per record.
+  private compact(): void {
+    const held = this.order.length - this.head;
+    if (held <= 2 * this.entries.size + 64 && this.head <= 1024) return;
+    this.order = this.order.filter((e, i) => i >= this.head && e.live);
+    this.head = 0;
   }
 }

@@ -317,6 +317,20 @@ export class Registry {
     return this.delta.changes(now);
   }
 
+  /**
+   * The changes after `revision` (latest state of each changed instance, oldest first) within the log's window at
+   * `now`, or 'gone' when the log no longer covers that revision or it is ahead of ours (another server's history).
+   */
+  deltaSince(revision: number, now: number): InstanceView[] | 'gone' {
+    this.delta.prune(now);
+    return this.delta.changesSince(revision, this.rev);
+  }
+
+  /** The oldest revision the delta log can still answer `deltaSince` for (see DeltaLog.coveredFrom). */
+  get deltaCoveredFrom(): number {
+    return this.delta.coveredFrom;
+  }
+
   /** Drops delta entries past retention; returns how many. */
   pruneDelta(now: number): number {
     return this.delta.prune(now);

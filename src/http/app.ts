@@ -47,6 +47,8 @@ export function createApp(deps: AppDeps): RequestListener {
   const recentChanges = deps.recentChanges ?? new RecentChanges(deps.registry, () => deps.clock.now());
   // Request durations are labelled by route pattern; each route's timer is resolved once, here.
   const timers = new Map<EurekaRoute, RouteTimer>(routes.map((r) => [r, metrics.http.route(r.method, r.pattern)]));
+  // Parked watches last as long as their clients ask: kept apart from the delta's immediate answers.
+  const parkedTimer = metrics.http.route('GET', '/apps/delta?wait');
   const operators = express();
   operators.disable('x-powered-by');
   // Our payloads carry precomputed ETags; express's would hash multi-megabyte bodies on every response.
@@ -59,9 +61,18 @@ export function createApp(deps: AppDeps): RequestListener {
   const drain = deps.bodyDrain ?? { maxBytes: SETTINGS.bodyDrainMaxBytes.default, timeoutMs: SETTINGS.bodyDrainTimeoutMs.default };
 
   // Writes a reply and records its duration: at send time, which costs no per-request 'finish' listener.
-  const send = (req: IncomingMessage, res: ServerResponse, reply: Reply, timer: RouteTimer, started: number): void => {
-    if (reply === CLIENT_CLOSED || req.socket.destroyed) return gone(req, timer, started);
+  const send = (req: IncomingMessage, res: ServerResponse, reply: Reply, routeTimer: RouteTimer, started: number): void => {
+    if (reply === CLIENT_CLOSED || req.socket.destroyed) return gone(req, routeTimer, started);
+    const timer = reply.parked ? parkedTimer : routeTimer;
     const body = reply.body;
+    if (reply.stream !== undefined) {
+      // Recorded when the stream opens: its duration is the client's to choose.
+      res.writeHead(reply.status, reply.headers);
+      res.flushHeaders();
+      timer.record(reply.status, (performance.now() - started) / 1000);
+      reply.stream(res);
+      return;
+    }
     if (body === undefined && reply.headers === undefined) {
       res.writeHead(reply.status, NO_BODY_HEADERS);
     } else if (reply.headers?.['content-length'] !== undefined) {

@@ -1,6 +1,6 @@
 // The one place where outcomes become Eureka status codes and bodies. Eureka clients depend on empty bodies for
 // every error except 400 (a short message) and a peer's 409 (the newer instance); never an HTML page.
-import { OutgoingHttpHeaders } from 'node:http';
+import { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Format } from '../codecs/negotiate';
 import { Decision, OperatorNeed } from '../security/access';
 import { retryAfterSecs } from '../security/rate-limit';
@@ -10,6 +10,10 @@ export interface Reply {
   readonly status: number;
   readonly headers?: OutgoingHttpHeaders;
   readonly body?: string | Buffer;
+  /** A streamed body (event streams): called with the response once the headers are written; no `body` then. */
+  readonly stream?: (res: ServerResponse) => void;
+  /** Answered after the request was parked (a watch): its duration is recorded apart from immediate answers. */
+  readonly parked?: boolean;
 }
 
 // Shared, frozen replies for the bodiless statuses: the heartbeat path allocates none.
@@ -52,6 +56,12 @@ export const newerInstance = (instanceJson: string): Reply => ({ status: 409, he
 
 /** A path segment that is not valid percent-encoding: 400 with the reason. */
 export const badPath = (message: string): Reply => badRequest(message);
+
+/**
+ * 410 with an empty body and the server's revision headers: the watch's revision is no longer covered by the delta log
+ * or comes from another server's history; the client fetches the full registry.
+ */
+export const revisionGone = (headers: OutgoingHttpHeaders): Reply => ({ status: 410, headers });
 
 /** Maps a registry outcome that is 'ok' or 'not-found' to 200 / 404. */
 export const okOrNotFound = (outcome: 'ok' | 'not-found'): Reply => empty(outcome === 'ok' ? 200 : 404);

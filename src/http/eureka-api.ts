@@ -19,6 +19,7 @@ import { applyBatch } from '../replication/batch-receiver';
 import { ServerInfo, ServerStatusPort, statusDocument } from '../observability/server-status';
 import { checkLengths, RegistrationLimits, validateRegistration } from '../domain/registration';
 import { SETTINGS } from '../config/settings';
+import { watchHandlers, WatchDeps } from './watch-api';
 
 /** Header that marks a write as replicated from a peer (PeerEurekaNode.HEADER_REPLICATION). */
 export const REPLICATION_HEADER = 'x-netflix-discovery-replication';
@@ -58,6 +59,8 @@ export interface EurekaApiDeps extends ServerStatusPort {
   readonly syncInProgress?: () => boolean;
   /** Whether a request carries admin credentials (who, besides peers, may set a status override by registering); default: never. */
   readonly hasAdminCredentials?: (req: IncomingMessage) => boolean;
+  /** The watch (long-poll on the delta, event stream); without it `since`/`wait` are ignored and /watch is 404. */
+  readonly watch?: WatchDeps;
 }
 
 const BAD_DIRTY_TIMESTAMP = badRequest('lastDirtyTimestamp must be a number of milliseconds');
@@ -148,7 +151,7 @@ export function eurekaRoutes(deps: EurekaApiDeps): EurekaRoute[] {
       const gzipped = acceptsGzip(headers['accept-encoding']);
       const payload = cache.get(kind, nameOf(params), format, gzipped);
       if (payload === undefined) return empty(404);
-      const reply = (p: Payload): Reply => (headers['if-none-match'] === p.etag ? { status: 304, headers: { etag: p.etag } } : p.reply);
+      const reply = (p: Payload): Reply => (headers['if-none-match'] === p.etag ? p.notModified : p.reply);
       return isPromise(payload) ? payload.then(reply) : reply(payload);
     };
 
@@ -186,10 +189,16 @@ export function eurekaRoutes(deps: EurekaApiDeps): EurekaRoute[] {
       return badRequest(checkLengths({ app, id, vipAddress: vip }, max) ?? 'name too long');
     };
 
+  const watch = deps.watch && watchHandlers(registry, cache, deps.watch, { allowsReads: () => allowsRegistryReads(clock.now()), maxNameLength: limits.maxNameLength });
+  const plainDelta = cached('delta');
+  // Without since and wait the delta is exactly Eureka's; with them, the watch.
+  const delta: EurekaHandler = watch === undefined ? plainDelta : (r) => (r.query.has('since') || r.query.has('wait') ? watch.delta(r) : plainDelta(r));
+  const watchRoutes: EurekaRoute[] = watch === undefined ? [] : [{ method: 'GET', pattern: '/watch', handler: watch.events, access: 'read', rateLimit: 'per-client' }];
+
   // Each route states who may call it (access) and which rate limits count it; the guard reads nothing else.
   return [
     { method: 'GET', pattern: '/apps', handler: cached('apps'), access: 'read', rateLimit: 'full-fetch' },
-    { method: 'GET', pattern: '/apps/delta', handler: cached('delta'), access: 'read', rateLimit: 'per-client' },
+    { method: 'GET', pattern: '/apps/delta', handler: delta, access: 'read', rateLimit: 'per-client' },
     { method: 'GET', pattern: '/apps/:app', handler: limited(cached('app', (p) => p.app.toUpperCase())), access: 'read', rateLimit: 'per-client' },
     { method: 'POST', pattern: '/apps/:app', handler: limited(register), access: 'instance-write', rateLimit: 'per-client' },
     { method: 'GET', pattern: '/apps/:app/:id', handler: limited(({ params, headers }) => instanceReply(registry.lease(params.app.toUpperCase(), params.id), headers)), access: 'read', rateLimit: 'per-client' },
@@ -206,5 +215,6 @@ export function eurekaRoutes(deps: EurekaApiDeps): EurekaRoute[] {
     { method: 'POST', pattern: '/peerreplication/batch', handler: replicationBatch, access: 'replication', rateLimit: 'per-client' },
     { method: 'GET', pattern: '/status', handler: status, access: 'read', rateLimit: 'per-client' },
     { method: 'GET', pattern: '/serverinfo/statusoverrides', handler: statusOverrides, access: 'read', rateLimit: 'per-client' },
+    ...watchRoutes,
   ];
 }

@@ -28,6 +28,16 @@ export const DELTA_AGING_STEP_MS = 1000;
 /** What a payload is of: the full registry, the delta, one app, or one (secure) VIP. */
 export type PayloadKind = 'apps' | 'delta' | 'app' | 'vip' | 'svip';
 
+/**
+ * Headers of every registry read: the revision the body reflects, the server's identity (a restart or another server
+ * means revisions do not compare) and the watch forms this server offers. Stock Eureka sends none of them.
+ */
+export const REVISION_HEADER = 'x-registry-revision';
+export const SERVER_HEADER = 'x-registry-server';
+export const WATCH_HEADER = 'x-registry-watch';
+/** Value of WATCH_HEADER: the long-poll on the delta and the event stream. */
+export const WATCH_FORMS = 'delta, events';
+
 // Keys of the payloads without a name (full registry, delta), built once rather than per fetch.
 const NAMELESS_KEYS = Object.fromEntries(
   (['apps', 'delta', 'app', 'vip', 'svip'] as const).map((k) => [k, { json: `${k}\u0000\u0000json`, xml: `${k}\u0000\u0000xml` }]),
@@ -38,20 +48,47 @@ export interface Payload {
   readonly body: Buffer;
   /** Strong validator for If-None-Match. */
   readonly etag: string;
+  /** Registry revision the payload was built at. */
+  readonly revision: number;
   /** The response, headers included, built once: a fetch allocates nothing to answer. */
   readonly reply: Reply;
+  /** The 304 for a matching If-None-Match, built once too. */
+  readonly notModified: Reply;
 }
 
-function payload(body: Buffer, etag: string, format: Format, gzipped: boolean): Payload {
-  const headers: Record<string, string | number> = { 'content-type': contentTypeFor(format), etag, vary: 'Accept, Accept-Encoding', 'content-length': body.length };
+/** Identity headers of a registry read at `revision` (also sent with 410 and 304). */
+export function revisionHeaders(revision: number, serverId: string): Record<string, string> {
+  return { [REVISION_HEADER]: String(revision), [SERVER_HEADER]: serverId, [WATCH_HEADER]: WATCH_FORMS };
+}
+
+function payload(body: Buffer, etag: string, format: Format, gzipped: boolean, revision: number, serverId: string): Payload {
+  const identity = revisionHeaders(revision, serverId);
+  const headers: Record<string, string | number> = { 'content-type': contentTypeFor(format), etag, vary: 'Accept, Accept-Encoding', 'content-length': body.length, ...identity };
   if (gzipped) headers['content-encoding'] = 'gzip';
-  return { body, etag, reply: Object.freeze({ status: 200, headers: Object.freeze(headers), body }) };
+  return {
+    body,
+    etag,
+    revision,
+    reply: Object.freeze({ status: 200, headers: Object.freeze(headers), body }),
+    notModified: Object.freeze({ status: 304, headers: Object.freeze({ etag, ...identity }) }),
+  };
+}
+
+/** Options of the response cache. */
+export interface ResponseCacheOptions {
+  /** How long a payload may be served after a change, ms (0: never); never for the watch's deltas. */
+  readonly maxStalenessMs: number;
+  /** Budget of the named payloads, bytes (plain + gzip); the most recently built one is kept even past it. */
+  readonly maxNamedBytes: number;
+  /** This server's identity, sent with every payload (see SERVER_HEADER). */
+  readonly serverId: string;
 }
 
 interface Entry {
   readonly builtAt: number;
   readonly format: Format;
   readonly version: string;
+  readonly revision: number;
   readonly plain: Payload;
   readonly named: boolean;
   gzip?: Payload | Promise<Payload>;
@@ -86,11 +123,13 @@ export class ResponseCache {
   constructor(
     private readonly registry: Registry,
     private readonly clock: Clock,
-    /** How long a payload may be served after a change, ms (0: never). */
-    private readonly maxStalenessMs: number,
-    /** Budget of the named payloads, bytes (plain + gzip); the most recently built one is kept even past it. */
-    private readonly maxNamedBytes: number,
+    private readonly options: ResponseCacheOptions,
   ) {}
+
+  /** This server's identity (see SERVER_HEADER). */
+  get serverId(): string {
+    return this.options.serverId;
+  }
 
   /**
    * The payload for a key, or undefined when there is nothing to serve (an app without instances).
@@ -103,12 +142,32 @@ export class ResponseCache {
     if (kind === 'delta') this.registry.pruneDelta(at);
     const isNamed = name !== '';
     const key = isNamed ? `${kind}\u0000${name}\u0000${format}` : NAMELESS_KEYS[kind][format];
-    const entries = isNamed ? this.named : this.nameless;
     // Aging changes out of the delta log alters the delta without a new revision.
     const version = kind === 'delta' ? `${this.registry.revision}.${this.registry.deltaGeneration}` : `${this.registry.revision}`;
+    return this.serve(isNamed, key, `${kind}-${format}`, format, gzipped, version, now, this.options.maxStalenessMs, () => this.build(kind, name, format, at));
+  }
+
+  /**
+   * The delta of the changes after `revision` (the watch): only those changes, `versions__delta` and the hashcode of
+   * the registry now; 'gone' when the delta log no longer covers `revision` or it is ahead of ours. Readers at the
+   * same revision share one payload per format until the next change; it is never served stale.
+   */
+  since(revision: number, format: Format, gzipped: boolean): Payload | Promise<Payload> | 'gone' {
+    const now = this.clock.now();
+    const changes = this.registry.deltaSince(revision, now);
+    if (changes === 'gone') return 'gone';
+    const current = this.registry.revision;
+    const key = `since\u0000${revision}\u0000${format}`;
+    const build = (): Pieces => CODECS[format].applications(groupByApp(changes), current, this.registry.hashcode());
+    return this.serve(true, key, `since${revision}-${format}`, format, gzipped, `${current}`, now, 0, build) as Payload | Promise<Payload>;
+  }
+
+  // Answers from the entry under `key` when it is of `version` (or younger than `staleMs`), else builds it.
+  private serve(isNamed: boolean, key: string, tagSuffix: string, format: Format, gzipped: boolean, version: string, now: number, staleMs: number, build: () => Pieces | undefined): Payload | Promise<Payload> | undefined {
+    const entries = isNamed ? this.named : this.nameless;
     if (isNamed) this.dropIdle(now);
     let entry = entries.get(key);
-    if (entry && (entry.version === version || now - entry.builtAt < this.maxStalenessMs)) {
+    if (entry && (entry.version === version || now - entry.builtAt < staleMs)) {
       this.stats.hits++;
       entry.usedAt = now;
       if (isNamed) {
@@ -116,12 +175,12 @@ export class ResponseCache {
         entries.set(key, entry);
       }
     } else {
-      const body = this.build(kind, name, format, at);
+      const revision = this.registry.revision;
+      const body = build();
       this.stats.rebuilds++;
-      const tag = `"${version}-${kind}-${format}`;
-      const plain = payload(body?.toBuffer() ?? Buffer.alloc(0), `${tag}"`, format, false);
+      const plain = payload(body?.toBuffer() ?? Buffer.alloc(0), `"${version}-${tagSuffix}"`, format, false, revision, this.options.serverId);
       if (entry) this.drop(entries, key, entry);
-      entry = { builtAt: now, version, format, plain, named: isNamed, bytes: 0, held: true, usedAt: now };
+      entry = { builtAt: now, version, revision, format, plain, named: isNamed, bytes: 0, held: true, usedAt: now };
       entries.set(key, entry);
       this.stats.entries++;
       this.account(entry, plain.body.length);
@@ -134,13 +193,13 @@ export class ResponseCache {
     if (entry.gzip) return entry.gzip;
     const etag = entry.plain.etag.slice(0, -1) + '-gzip"';
     if (entry.plain.body.length < INLINE_GZIP_BYTES) {
-      const gzipped = payload(gzipSync(entry.plain.body), etag, entry.format, true);
+      const gzipped = payload(gzipSync(entry.plain.body), etag, entry.format, true, entry.revision, this.options.serverId);
       entry.gzip = gzipped;
       this.account(entry, gzipped.body.length);
       return gzipped;
     }
     const pending = gzipAsync(entry.plain.body).then((body) => {
-      const gzipped = payload(body, etag, entry.format, true);
+      const gzipped = payload(body, etag, entry.format, true, entry.revision, this.options.serverId);
       entry.gzip = gzipped;
       this.account(entry, body.length);
       return gzipped;
@@ -165,7 +224,7 @@ export class ResponseCache {
     this.stats.bytes += bytes;
     if (!entry.named) return;
     this.namedBytes += bytes;
-    while (this.named.size > 1 && (this.namedBytes > this.maxNamedBytes || this.named.size > MAX_NAMED_ENTRIES)) {
+    while (this.named.size > 1 && (this.namedBytes > this.options.maxNamedBytes || this.named.size > MAX_NAMED_ENTRIES)) {
       const [oldestKey, oldest] = this.named.entries().next().value as [string, Entry];
       if (oldest === entry) break;
       this.drop(this.named, oldestKey, oldest);

@@ -349,6 +349,14 @@ export class ServerMetrics {
       new Counter({ name: name('response_cache_evictions_total'), help: 'Per-app and per-VIP payloads dropped to stay within responseCacheMaxBytes or the entry bound.', registers: [reg], collect() { this.reset(); this.inc(stats.evictions); } });
     }
 
+    // Watch.
+    if (sources.watchStatus) {
+      const watch = sources.watchStatus;
+      new Gauge({ name: name('watchers'), help: 'Watches held open: long-polls parked on the delta and event streams.', labelNames: ['kind'], registers: [reg], collect() { const w = watch(); this.set({ kind: 'long-poll' }, w.parked); this.set({ kind: 'stream' }, w.streams); } });
+      new Counter({ name: name('watch_answers_total'), help: 'Parked long-polls answered, by why: a change, the wait running out, or shutdown.', labelNames: ['reason'], registers: [reg], collect() { this.reset(); const a = watch().answered; for (const reason of ['change', 'timeout', 'shutdown'] as const) this.inc({ reason }, a[reason]); } });
+      new Counter({ name: name('watch_refused_total'), help: 'Watches answered 429 because watchMaxWatchers were held.', registers: [reg], collect() { this.reset(); this.inc(watch().refused); } });
+    }
+
     reg.registerMetric(this.http as unknown as Metric);
   }
 

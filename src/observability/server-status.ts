@@ -41,6 +41,8 @@ export interface CacheStats {
 
 /** Facts about this server for /eureka/status, the dashboard and the info metric. */
 export interface ServerInfo {
+  /** This process's identity (X-Registry-Server): changes with every start. */
+  readonly id: string;
   readonly version: string;
   readonly region: string;
   readonly zone: string;
@@ -48,6 +50,20 @@ export interface ServerInfo {
   readonly startedAt: number;
   /** Base URLs of the other servers of the region. */
   readonly peers: readonly string[];
+}
+
+/** The watch as operators see it: what is parked or streaming, what was answered and refused. */
+export interface WatchStatus {
+  /** Long-polls parked now. */
+  readonly parked: number;
+  /** Event streams open now. */
+  readonly streams: number;
+  /** Cap on both together (watchMaxWatchers). */
+  readonly maxWatchers: number;
+  /** Parked long-polls answered, by why. */
+  readonly answered: Readonly<Record<'change' | 'timeout' | 'shutdown', number>>;
+  /** Watches refused with 429 because the cap was reached. */
+  readonly refused: number;
 }
 
 /** The state operators read; optional parts are absent where a server (or a test) does not run them. */
@@ -65,6 +81,8 @@ export interface ServerStatusPort {
   readonly isReady?: () => boolean;
   /** False while a failed startup sync keeps registry reads refused (403); default: always allowed. */
   readonly allowsRegistryReads?: (now: number) => boolean;
+  /** The watch's state, when the server offers it. */
+  readonly watchStatus?: () => WatchStatus;
 }
 
 /** The document of GET /eureka/status: Eureka's generalStats/applicationStats plus this server's own state. */
@@ -78,6 +96,7 @@ export function statusDocument(port: ServerStatusPort & { readonly serverInfo: S
       'current-memory-usage': `${Math.round(mem.rss / 1048576)}mb`,
       version: info.version,
     },
+    serverId: info.id,
     applicationStats: {
       'registered-replicas': info.peers.join(', '),
     },
@@ -95,7 +114,9 @@ export function statusDocument(port: ServerStatusPort & { readonly serverInfo: S
       deltaEntries: registry.deltaSize,
       deltaBytes: registry.deltaBytes,
       deltaDroppedEarly: registry.deltaDroppedEarly,
+      deltaCoveredFrom: registry.deltaCoveredFrom,
     },
+    watch: port.watchStatus?.(),
     leaseExpirationEnabled: port.expiryGate.isLeaseExpirationEnabled(now),
     responseCache: port.cache === undefined ? undefined : { ...port.cache.stats },
   };

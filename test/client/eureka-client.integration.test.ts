@@ -103,7 +103,8 @@ describe('EurekaClient in a three-zone region', () => {
       }
       return res;
     });
-    const client = newClient('orders-1', { http });
+    // Polling: the interceptor edits `apps/delta` answers (the watch's divergence has its own test).
+    const client = newClient('orders-1', { http, watch: false });
     const updates: RegistryUpdate[] = [];
     client.on('registryUpdated', (u) => updates.push(u));
     await client.start();
@@ -117,7 +118,8 @@ describe('EurekaClient in a three-zone region', () => {
   });
 
   it('fails over to the next zone when its own zone server stops, and returns once it is back', async () => {
-    const client = newClient('orders-1');
+    // Polling, so that fetches from zone b happen without changes (watch failover: watch.integration.test.ts).
+    const client = newClient('orders-1', { watch: false });
     await client.start();
     expect(client.currentServer()?.url).toBe(cluster.urls[0]);
     let renewalsAtB = 0;
@@ -141,7 +143,9 @@ describe('EurekaClient in a three-zone region', () => {
   });
 
   it('keeps answering from its cached registry while every server is down, and says how old it is', async () => {
-    const client = newClient('orders-1');
+    // Polling: a watching client's last fetch is the servers' shutdown answer to its parked watch, which lands as
+    // they stop (watch.integration.test.ts covers a region going down under a watch).
+    const client = newClient('orders-1', { watch: false });
     const peer = newClient('orders-2');
     await Promise.all([client.start(), peer.start()]);
     await waitFor(() => client.getInstancesByAppId('ORDERS').length === 2, 'both instances');

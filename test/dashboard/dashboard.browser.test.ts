@@ -131,6 +131,17 @@ it('reflects an operator status override on its next refresh', async () => {
   await page.locator(`${row('ORDERS', 'orders-1')} td.status`, { hasText: /^UP$/ }).waitFor({ timeout: 10_000 });
 });
 
+it('shows a registration pushed by the event stream long before its next poll', async () => {
+  await page.goto(`${base}/?refresh=60000`);
+  await page.locator('#updated', { hasText: 'live' }).waitFor({ timeout: 10_000 });
+  await registerOver(`${base}/eureka/`, { app: 'billing', instanceId: 'billing-9', hostName: 'billing-9.internal', ipAddr: '10.0.1.29', port: 8080, metadata: { zone: 'us-east-1a' } });
+  // The page polls once a minute here: the row can only come this soon from the stream.
+  await page.locator(row('BILLING', 'billing-9')).waitFor({ timeout: 10_000 });
+  expect((await fetch(`${base}/eureka/apps/BILLING/billing-9`, { method: 'DELETE' })).status).toBe(200);
+  await page.locator(row('BILLING', 'billing-9')).waitFor({ state: 'detached', timeout: 10_000 });
+  await page.goto(`${base}/`);
+});
+
 it('filters applications and instances as the operator types', async () => {
   await page.locator('#filter').fill('billing');
   await page.waitForFunction(appsShown, 1, { timeout: 10_000 });
@@ -142,9 +153,12 @@ it('filters applications and instances as the operator types', async () => {
 
 it('says so when the server cannot be reached, and ran without script errors or policy violations', async () => {
   await page.route('**/api/overview*', (route) => route.abort());
+  await page.route('**/eureka/watch*', (route) => route.abort());
+  await page.reload();
   await page.locator('#banner').waitFor({ state: 'visible', timeout: 10_000 });
   expect(await page.locator('#banner').innerText()).toMatch(/Cannot load the overview/);
   await page.unroute('**/api/overview*');
+  await page.unroute('**/eureka/watch*');
   await page.locator('#banner').waitFor({ state: 'hidden', timeout: 10_000 });
   // The aborted fetches log a network error; anything else is a problem.
   expect(problems.filter((p) => !/Failed to load resource|net::ERR_FAILED/.test(p))).toEqual([]);

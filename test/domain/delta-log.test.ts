@@ -130,6 +130,79 @@ describe('DeltaLog', () => {
     });
   });
 
+  describe('changesSince', () => {
+    const revisions = (out: InstanceView[] | 'gone'): number[] | 'gone' => (out === 'gone' ? out : out.map((v) => v.record.revision));
+
+    it('returns only the changes recorded after the revision, oldest first', () => {
+      const log = new DeltaLog(RETENTION);
+      for (let r = 1; r <= 5; r++) log.record(`ORDERS/${r}`, view(String(r), r), T0 + r);
+      expect(revisions(log.changesSince(3, 5))).toEqual([4, 5]);
+      expect(revisions(log.changesSince(0, 5))).toEqual([1, 2, 3, 4, 5]);
+      expect(revisions(log.changesSince(5, 5))).toEqual([]);
+    });
+
+    it('gives the latest state of an instance changed before and after the revision once', () => {
+      const log = new DeltaLog(RETENTION);
+      log.record('ORDERS/a', view('a', 1), T0);
+      log.record('ORDERS/b', view('b', 2), T0);
+      log.record('ORDERS/a', view('a', 3), T0);
+      expect(revisions(log.changesSince(0, 3))).toEqual([2, 3]);
+      expect(revisions(log.changesSince(2, 3))).toEqual([3]);
+    });
+
+    it('answers gone for a revision ahead of the newest one (another server or before a restart)', () => {
+      const log = new DeltaLog(RETENTION);
+      log.record('ORDERS/a', view('a', 1), T0);
+      expect(log.changesSince(2, 1)).toBe('gone');
+    });
+
+    it('answers gone once a change after the revision has aged out, and covers the revisions after it', () => {
+      const log = new DeltaLog(RETENTION);
+      log.record('ORDERS/a', view('a', 1), T0);
+      log.record('ORDERS/b', view('b', 2), T0 + 1_000);
+      log.record('ORDERS/c', view('c', 3), T0 + 60_000);
+      log.prune(T0 + RETENTION + 1_001);
+      expect(log.coveredFrom).toBe(2);
+      expect(log.changesSince(1, 3)).toBe('gone');
+      expect(revisions(log.changesSince(2, 3))).toEqual([3]);
+    });
+
+    it('does not lose coverage when only a replaced change ages out', () => {
+      const log = new DeltaLog(RETENTION);
+      log.record('ORDERS/a', view('a', 1), T0);
+      log.record('ORDERS/a', view('a', 2), T0 + 60_000);
+      log.prune(T0 + RETENTION + 1);
+      expect(log.coveredFrom).toBe(0);
+      expect(revisions(log.changesSince(0, 2))).toEqual([2]);
+    });
+
+    it('answers gone for revisions whose changes left early to stay within the byte budget', () => {
+      const one = estimatedChangeBytes(view('a', 1).record.instance);
+      const log = new DeltaLog(RETENTION, one * 2);
+      for (let r = 1; r <= 4; r++) log.record(`ORDERS/${r}`, view(String(r), r), T0);
+      expect(log.coveredFrom).toBe(2);
+      expect(log.changesSince(1, 4)).toBe('gone');
+      expect(revisions(log.changesSince(2, 4))).toEqual([3, 4]);
+    });
+
+    it('agrees with a plain filter over thousands of changes, replaced and pruned ones among them', () => {
+      const log = new DeltaLog(RETENTION);
+      const latest = new Map<string, number>();
+      let now = T0;
+      for (let r = 1; r <= 5_000; r++) {
+        const key = `ORDERS/${(r * 7919) % 1_300}`;
+        now += 100;
+        log.record(key, view(key, r), now);
+        latest.set(key, r);
+      }
+      log.prune(now);
+      const alive = [...latest.values()].filter((r) => r > log.coveredFrom).sort((a, b) => a - b);
+      for (const since of [log.coveredFrom, 3_500, 4_990, 5_000]) {
+        expect(revisions(log.changesSince(since, 5_000))).toEqual(alive.filter((r) => r > since));
+      }
+    });
+  });
+
   describe('size', () => {
     it('counts entries without pruning', () => {
       const log = new DeltaLog(RETENTION);

@@ -21,6 +21,10 @@ export interface TestApp {
   readonly cache: ResponseCache;
   readonly settings: Settings;
   readonly deps: AppDeps;
+  /** Runs the server's timers (watch waits, keep-alives) as the test moves time with advance(). */
+  readonly scheduler: ManualScheduler;
+  /** The composition root's close(): answers parked watches, ends event streams, detaches listeners. */
+  close(): Promise<void>;
 }
 
 /** Options of {@link makeTestApp}. */
@@ -30,15 +34,18 @@ export interface TestAppOptions {
   readonly clock?: ManualClock;
   /** Lease expiry rule; default: always expire (no self-preservation). */
   readonly expiryGate?: ExpiryGate;
+  /** Random source (watch jitter, eviction order); default Math.random. */
+  readonly random?: () => number;
 }
 
 /** Composes a server from default settings plus overrides, and the app over its deps. */
 export function makeTestApp(options: TestAppOptions = {}): TestApp {
   const settings: Settings = { ...defaultSettings(), ...options.settings };
   const clock = options.clock ?? new ManualClock();
+  const scheduler = new ManualScheduler(clock);
   const server = compose(
     { settings, peerSet: { self: undefined, peers: [] } },
-    { clock, logger: silentLogger, scheduler: new ManualScheduler(clock), expiryGate: options.expiryGate ?? alwaysExpire },
+    { clock, logger: silentLogger, scheduler, expiryGate: options.expiryGate ?? alwaysExpire, random: options.random },
   );
   // What HTTP tests have always seen: no security (each test brings its own), no settings on the dashboard, and a
   // version of its own.
@@ -48,7 +55,7 @@ export function makeTestApp(options: TestAppOptions = {}): TestApp {
     settings: undefined,
     serverInfo: { ...server.deps.serverInfo, version: '0.0.0-test' },
   };
-  return { app: createApp(deps), registry: server.registry, clock, cache: server.cache, settings, deps };
+  return { app: createApp(deps), registry: server.registry, clock, cache: server.cache, settings, deps, scheduler, close: () => server.close() };
 }
 
 export * from './bodies';

@@ -11,7 +11,7 @@ const T0 = 1_700_000_000_000;
 function setup(maxNamedBytes: number): { registry: Registry; cache: ResponseCache; clock: ManualClock } {
   const clock = new ManualClock(T0);
   const registry = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 180_000, maxInstancesPerApp: 10_000 });
-  return { registry, clock, cache: new ResponseCache(registry, clock, 0, maxNamedBytes) };
+  return { registry, clock, cache: new ResponseCache(registry, clock, { maxStalenessMs: 0, maxNamedBytes, serverId: 'test-server' }) };
 }
 
 // One instance per VIP name `v0`…`v{n-1}`, each in its own app.

@@ -1,6 +1,7 @@
 // @ts-check
-// The operators' dashboard script: polls api/overview and renders it with createElement and textContent only, so
-// registry data is always text. Plain browser JavaScript, served as is; tsconfig.dashboard.json type-checks it
+// The operators' dashboard script: loads api/overview when the registry's event stream (eureka/watch) reports a
+// change, and on a slow timer for what changes without one (peers, lease ages); polls on the `refresh` period while
+// the stream is down. Renders with createElement and textContent only, so registry data is always text. Plain browser JavaScript, served as is; tsconfig.dashboard.json type-checks it
 // against the server's own Overview type.
 
 /** @typedef {import('../overview').Overview} Overview */
@@ -25,8 +26,10 @@
   var PEER_CLASS = { healthy: 'ok', failing: 'bad', idle: 'idle' };
   var params = new URLSearchParams(window.location.search);
   var refreshMs = Math.min(60000, Math.max(500, Number(params.get('refresh')) || 3000));
-  /** @type {{ q: string, open: Record<string, boolean>, timer: ReturnType<typeof setTimeout> | 0, seq: number, lastOk: number, data: Overview | null }} */
-  var state = { q: params.get('q') || '', open: Object.create(null), timer: 0, seq: 0, lastOk: 0, data: null };
+  // While the event stream is live, changes arrive by it; the rest (peers, lease ages) is refreshed this often.
+  var liveRefreshMs = Math.max(refreshMs, 15000);
+  /** @type {{ q: string, open: Record<string, boolean>, timer: ReturnType<typeof setTimeout> | 0, seq: number, lastOk: number, data: Overview | null, live: boolean, soon: ReturnType<typeof setTimeout> | 0 }} */
+  var state = { q: params.get('q') || '', open: Object.create(null), timer: 0, seq: 0, lastOk: 0, data: null, live: false, soon: 0 };
 
   // ---- DOM helpers: text only ever goes through textContent / createTextNode.
   /**
@@ -364,17 +367,46 @@
         render(d);
         byId('banner').hidden = true;
         var updated = byId('updated');
-        updated.textContent = 'updated ' + clock(state.lastOk) + ' · every ' + refreshMs / 1000 + ' s';
+        updated.textContent = 'updated ' + clock(state.lastOk) + (state.live ? ' · live' : ' · every ' + refreshMs / 1000 + ' s');
         updated.className = 'updated';
         document.body.setAttribute('data-revision', String(d.server.revision));
       })
-      .catch(function (e) {
-        if (seq !== state.seq) return;
+      .then(function () { return true; }, function (e) {
+        if (seq !== state.seq) return false;
         showError('Cannot load the overview: ' + (e && e.message ? e.message : String(e)) + '.');
+        return false;
       })
-      .then(function () {
-        if (seq === state.seq) state.timer = setTimeout(poll, refreshMs);
+      .then(function (ok) {
+        // A failed load is retried on the refresh period even while the stream is live.
+        if (seq === state.seq) state.timer = setTimeout(poll, state.live && ok ? liveRefreshMs : refreshMs);
       });
+  }
+
+  // A burst of changes (a deployment) costs one reload.
+  function soon() {
+    if (state.soon) return;
+    state.soon = setTimeout(function () {
+      state.soon = 0;
+      poll();
+    }, 200);
+  }
+
+  // ---- Changes pushed by the server: reload on each (EventSource reconnects by itself and resumes by Last-Event-ID).
+  function watch() {
+    if (typeof EventSource === 'undefined') return;
+    var source = new EventSource('eureka/watch');
+    source.addEventListener('ready', function () {
+      state.live = true;
+      soon();
+    });
+    source.addEventListener('change', soon);
+    source.addEventListener('reset', soon);
+    source.addEventListener('error', function () {
+      // Back to polling on the refresh period until the stream is back.
+      if (!state.live) return;
+      state.live = false;
+      soon();
+    });
   }
 
   function start() {
@@ -395,6 +427,7 @@
     });
     document.addEventListener('visibilitychange', function () { if (!document.hidden) poll(); });
     poll();
+    watch();
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

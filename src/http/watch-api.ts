@@ -1,0 +1,126 @@
+// The watch routes' handlers: the long-poll on the delta (`/apps/delta?since=R&wait=D`) and the event stream
+// (`/watch`). They answer from the response cache (one payload per revision and format, shared by every watcher)
+// and park through the watch hub; the protocol is described in the README ("Watching for changes").
+import { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { isPromise } from 'node:util/types';
+import { acceptsGzip, formatFor } from '../codecs/negotiate';
+import { Registry } from '../domain/registry';
+import { EventStreams } from '../watch/event-stream';
+import { WakeReason, WatchHub } from '../watch/watch-hub';
+import { parseRevision, parseWaitMs } from '../watch/watch-params';
+import { badRequest, CLIENT_CLOSED, empty, Reply, revisionGone, tooManyRequests } from './errors';
+import { Payload, ResponseCache, revisionHeaders } from './response-cache';
+
+/** What the watch routes need. */
+export interface WatchDeps {
+  readonly hub: WatchHub;
+  readonly streams: EventStreams;
+  /** Longest wait granted, ms (also what a 429's Retry-After is bounded by). */
+  readonly maxWaitMs: number;
+}
+
+/** What a watch handler reads of a request (an EurekaRequest). */
+export interface WatchRequest {
+  readonly req: IncomingMessage;
+  readonly headers: IncomingHttpHeaders;
+  readonly query: URLSearchParams;
+}
+
+/** A watch route's handler. */
+export type WatchHandler = (r: WatchRequest) => Reply | Promise<Reply>;
+
+/** Bytes a stream may have unread by its client before it is ended (the client resumes by Last-Event-ID). */
+export const MAX_STREAM_BACKLOG_BYTES = 1024 * 1024;
+
+/** How long a client refused for too many watchers is asked to wait before trying again, ms. */
+const RETRY_WHEN_FULL_MS = 5_000;
+
+const STREAM_HEADERS: OutgoingHttpHeaders = Object.freeze({
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  // Proxies such as nginx would otherwise buffer the stream.
+  'x-accel-buffering': 'no',
+});
+
+/** The watch handlers over the registry, its response cache and the hub. */
+export function watchHandlers(
+  registry: Registry,
+  cache: ResponseCache,
+  deps: WatchDeps,
+  gate: { readonly allowsReads: () => boolean; readonly maxNameLength: number },
+): { readonly delta: WatchHandler; readonly events: WatchHandler } {
+  const identity = (): OutgoingHttpHeaders => revisionHeaders(registry.revision, cache.serverId);
+
+  // The changes after `since` as the delta document, 410 when they cannot be told; `reason` marks a parked answer.
+  const answer = (since: number, req: IncomingMessage, reason?: WakeReason): Reply | Promise<Reply> => {
+    const payload = cache.since(since, formatFor(req.headers.accept), acceptsGzip(req.headers['accept-encoding']));
+    if (payload === 'gone') return revisionGone(identity());
+    const reply = (p: Payload): Reply => {
+      if (reason === undefined) return p.reply;
+      // Shutdown: the client moves to another server at once rather than reusing this connection.
+      const headers = reason === 'shutdown' ? { ...p.reply.headers, connection: 'close' } : p.reply.headers;
+      return { ...p.reply, headers, parked: true };
+    };
+    return isPromise(payload) ? payload.then(reply) : reply(payload);
+  };
+
+  const delta: WatchHandler = ({ req, query }) => {
+    if (!gate.allowsReads()) return empty(403);
+    const rawSince = query.get('since');
+    const rawWait = query.get('wait');
+    if (rawSince === null) return badRequest('wait needs since: the revision the client holds (X-Registry-Revision)');
+    const since = parseRevision(rawSince, 'since');
+    if ('error' in since) return badRequest(since.error);
+    const wait = rawWait === null ? { value: 0 } : parseWaitMs(rawWait);
+    if ('error' in wait) return badRequest(wait.error);
+    // Something newer already (or a revision we cannot answer for): at once.
+    if (registry.revision !== since.value || wait.value === 0) return answer(since.value, req);
+    if (!deps.hub.admits()) return tooManyRequests(RETRY_WHEN_FULL_MS);
+    return new Promise<Reply>((resolve) => {
+      const socket = req.socket;
+      const parked = deps.hub.park(wait.value, (reason) => {
+        socket.off('close', gone);
+        try {
+          resolve(answer(since.value, req, reason));
+        } catch (e) {
+          resolve(Promise.reject(e));
+        }
+      });
+      // The client went away: nothing to answer, and the hub forgets it.
+      const gone = (): void => {
+        parked.cancel();
+        resolve(CLIENT_CLOSED);
+      };
+      socket.once('close', gone);
+    });
+  };
+
+  const events: WatchHandler = ({ req, query, headers }) => {
+    if (!gate.allowsReads()) return empty(403);
+    // EventSource resends the last id it saw on reconnection: it wins over ?since=.
+    const rawSince = (headers['last-event-id'] as string | undefined) ?? query.get('since') ?? undefined;
+    const since = rawSince === undefined || rawSince === '' ? undefined : parseRevision(rawSince, rawSince === headers['last-event-id'] ? 'Last-Event-ID' : 'since');
+    if (since !== undefined && 'error' in since) return badRequest(since.error);
+    const app = query.get('app') ?? undefined;
+    if (app !== undefined && (app.length === 0 || app.length > gate.maxNameLength)) return badRequest(`app must be 1 to ${gate.maxNameLength} characters`);
+    const streamHeaders = { ...STREAM_HEADERS, ...identity() };
+    if (req.method === 'HEAD') return { status: 200, headers: { ...streamHeaders, 'content-length': 0 } };
+    if (!deps.hub.admits()) return tooManyRequests(RETRY_WHEN_FULL_MS);
+    return {
+      status: 200,
+      headers: streamHeaders,
+      stream: (res) => {
+        const open = deps.streams.open(
+          {
+            write: (chunk) => res.write(chunk) || res.writableLength <= MAX_STREAM_BACKLOG_BYTES,
+            end: () => res.end(),
+          },
+          { app: app?.toUpperCase(), since: since?.value },
+        );
+        res.once('close', () => open.close());
+      },
+    };
+  };
+
+  return { delta, events };
+}
