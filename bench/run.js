@@ -31,7 +31,7 @@
 // BENCH_REPLICATION_POLL_MS (200), BENCH_WATCHERS (10000), BENCH_WATCH_CHANGES (25), BENCH_WATCH_WAIT_SECONDS (60),
 // BENCH_WATCH_ADDRESSES (39), BENCH_WATCH_ZONE_REGISTRATIONS (200), BENCH_WATCH_ZONE_INTERVAL_MS (50),
 // BENCH_WATCH_CPU_PROF (a directory: profile the watched server, print its top functions during the wakes),
-// BENCH_SKIP (comma-separated: shapes, bare, steady, replication, watch).
+// BENCH_SKIP (comma-separated: shapes, bare, steady, replication, watch, watch-bare).
 // Quick check: BENCH_SECONDS=2 BENCH_RUNS=1 BENCH_STEADY_SECONDS=5 npm run bench   (≈ 1 min; defaults ≈ 6 min, + ≈ 1 min replication)
 // Replication only: BENCH_SKIP=shapes,bare,steady,watch npm run bench   (≈ 1 min)
 // Watch only: BENCH_SKIP=shapes,bare,steady,replication npm run bench   (≈ 1 min per run)
@@ -261,13 +261,22 @@ async function main() {
       for (const v of values) all.push(v);
       return { ...all.percentiles(), count: all.length };
     };
-    const hb = (h) => (h ? { rps: h.rps, p99: h.p99, cpu: h.serverCpuUsPerReq, other: h.otherCpuPct } : {});
+    // As for the request shapes: heartbeat measurements during which other processes took CPU are left out of the
+    // medians when undisturbed ones exist.
+    const clean = (key) => {
+      const ok = runs.filter((r) => !(r.wake[key].otherCpuPct > DISTURBED_PCT));
+      if (ok.length && ok.length < runs.length) notes.push(`watch heartbeats (${key === 'heartbeatsWith' ? 'with' : 'without'} watchers): median of ${ok.length} undisturbed run(s); ${runs.length - ok.length} run(s) with other processes on the CPUs left out.`);
+      return new Set(ok.length ? ok : runs);
+    };
+    const cleanWithout = clean('heartbeatsWithout');
+    const cleanWith = clean('heartbeatsWith');
+    const hb = (h, used) => (used ? { rps: h.rps, p99: h.p99, cpu: h.serverCpuUsPerReq, other: h.otherCpuPct } : { rps: NaN, p99: NaN, cpu: NaN, other: NaN });
     /** @type {Record<string, any>} */
     const med = {
       wake: medians(
         runs.map((r) => {
-          const without = hb(r.wake.heartbeatsWithout);
-          const withW = hb(r.wake.heartbeatsWith);
+          const without = hb(r.wake.heartbeatsWithout, cleanWithout.has(r));
+          const withW = hb(r.wake.heartbeatsWith, cleanWith.has(r));
           return {
             ...r.wake,
             hbWithoutRps: without.rps,
@@ -276,11 +285,12 @@ async function main() {
             hbWithP99: withW.p99,
             hbWithoutCpuUsPerReq: without.cpu,
             hbWithCpuUsPerReq: withW.cpu,
-            hbOtherCpuPct: Math.max(without.other ?? 0, withW.other ?? 0),
+            hbOtherCpuPct: Math.max(without.other, withW.other),
           };
         }),
       ),
       zones: medians(runs.map((r) => r.zones)),
+      bare: { http: medians(runs.map((r) => r.bare.http)), raw: medians(runs.map((r) => r.bare.raw)) },
       // Each run's figures, for a sense of the spread (the tables show medians).
       pooledLast: pooled(runs.flatMap((r) => r.wake.perChange.map((c) => c.lastMs))),
       perRunLastP99Ms: runs.map((r) => r.wake.lastP99Ms),
@@ -312,10 +322,23 @@ async function main() {
         're-registration answered 204; its latency to a watcher runs from the 204 arriving at the writer to the watcher\'s ' +
         'answer (its last byte) read by the generator — both on the generator\'s event loop, so the generator\'s time to read ' +
         `${fmt(CONFIG.watchers)} answers is included. Every watcher re-parks with the answer's X-Registry-Revision once all have answered. ` +
-        'Memory: the server\'s RSS (and its V8 heap from /metrics) 2 s after parking, minus before, over the watchers; kernel socket ' +
-        'buffers are not in RSS (shown separately, both ends together). Heartbeats: as in the request shapes, without, then with the watchers parked.',
+        'Memory: the server\'s RSS (and its V8 heap from /metrics) with the watchers parked minus before, over the watchers, each read 2 s after ' +
+        'a full garbage collection (the bench preloads bench/gc-on-signal.js into this server); kernel socket buffers are not in RSS (shown ' +
+        'separately, both ends together). Heartbeats: as in the request shapes, without, then with the watchers parked; their CPU µs/req is ' +
+        'steadier than req/s on a shared machine.',
     );
     print();
+    if (tables.bareTable) {
+      print(tables.bareTable);
+      print();
+      print(
+        'The same changes to as many watchers of bench/bare-watch-server.js (same Node, same core), which parks the polls and, on a ' +
+          'registration, answers 204 and then every watcher with the bytes ours answered (captured): through node:http as any Node ' +
+          'server would, and as one socket.write of pre-built bytes — the floor of one write per watcher here (on loopback the ' +
+          "sender's core also runs the receiving side's TCP). Their memory is read as ours, after a full collection.",
+      );
+      print();
+    }
     print(`### A registration on zone A seen by a client watching zone C`);
     print();
     print(tables.zoneTable);

@@ -79,7 +79,7 @@ const CONFIG = {
   watchZoneIntervalMs: Math.max(1, num('BENCH_WATCH_ZONE_INTERVAL_MS', 50)),
   /** Directory for a CPU profile (node --cpu-prof) of the server the watchers park on, summarised over the wakes; empty: none. */
   watchCpuProf: process.env.BENCH_WATCH_CPU_PROF || '',
-  /** Comma-separated parts to skip: shapes, bare, steady, replication, watch. */
+  /** Comma-separated parts to skip: shapes, bare, steady, replication, watch (watch-bare: only the watch's baselines). */
   skip: new Set((process.env.BENCH_SKIP || '').split(',').map((s) => s.trim()).filter(Boolean)),
 };
 

@@ -15,7 +15,10 @@ const { tempDirs, freePort, sleep, startProcess, stopProcess, serverArgs, server
 const { JSON_ACCEPT, registerSpec, heartbeatSpec, measureClosed, registerAll } = require('./requests');
 const { startCluster } = require('./replication');
 
-/** Pause before reading the server's memory, so that parking's garbage and buffers have settled. */
+/** Headers a replay must not copy: per-connection, recomputed, or set by the baseline itself. */
+const HOP_HEADERS = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'x-registry-revision']);
+
+/** Pause after the full collection before reading the server's memory (the collection and freeing pages take a moment). */
 const SETTLE_MS = 2000;
 /** Longest wait for every watcher's answer to one change. */
 const ROUND_TIMEOUT_MS = 10000;
@@ -88,10 +91,36 @@ function kernelTcpBytes() {
   }
 }
 
-/** RSS (/proc) and V8 heap (the server's /metrics) of the server now. */
+/** Node options that let serverMemory() collect the server's garbage first (bench/gc-on-signal.js). */
+const GC_ON_SIGNAL = ['--expose-gc', '-r', path.join(__dirname, '..', 'gc-on-signal.js')];
+
+/** RSS (/proc) and V8 heap (the server's /metrics) of a server started with GC_ON_SIGNAL, after a full collection. */
 async function serverMemory(proc) {
+  process.kill(proc.pid, 'SIGUSR2');
+  await sleep(SETTLE_MS);
   const metrics = await serverMetrics(proc);
-  return { rss: memory(proc.pid).rss, heapUsed: metrics.nodejs_heap_size_used_bytes ?? NaN, external: metrics.nodejs_external_memory_bytes ?? NaN, kernelTcp: kernelTcpBytes() };
+  return {
+    rss: memory(proc.pid).rss,
+    heapUsed: metrics.nodejs_heap_size_used_bytes ?? NaN,
+    heapTotal: metrics.nodejs_heap_size_total_bytes ?? NaN,
+    external: metrics.nodejs_external_memory_bytes ?? NaN,
+    kernelTcp: kernelTcpBytes(),
+  };
+}
+
+/** Memory per watcher between two serverMemory() readings, bytes. */
+function perWatcher(before, after, n) {
+  return {
+    rssBefore: before.rss,
+    rssAfter: after.rss,
+    heapBefore: before.heapUsed,
+    heapAfter: after.heapUsed,
+    rssPerWatcherBytes: (after.rss - before.rss) / n,
+    heapPerWatcherBytes: (after.heapUsed - before.heapUsed) / n,
+    heapTotalPerWatcherBytes: (after.heapTotal - before.heapTotal) / n,
+    externalPerWatcherBytes: (after.external - before.external) / n,
+    kernelTcpPerWatcherBytes: (after.kernelTcp - before.kernelTcp) / n,
+  };
 }
 
 /** One keep-alive socket that sends a request and resolves with its answer (status, revision, arrival time). */
@@ -119,10 +148,106 @@ function rawWriter(port) {
 }
 
 /**
- * On one fresh server: heartbeats without watchers; `CONFIG.watchers` watchers parked (memory; heartbeats again);
- * then `CONFIG.watchChanges` re-registrations, each timed to every watcher's answer before all re-park.
+ * Times `CONFIG.watchChanges` changes to every watcher of `pool`, parked from `rev0`: change k is `write(k)` (a
+ * registration) sent by `writer`, timed from its answer arriving (and from its send) to each watcher's answer; the
+ * watchers re-park, from the revision they were given, only once all have answered, so re-parking never competes
+ * with the wake being measured. Each change's window on the monotonic clock (µs) goes to `windows`.
+ * @param {import('./processes').Proc} proc
+ * @param {WatcherPool} pool
+ * @param {ReturnType<typeof rawWriter>} writer
+ * @param {number} rev0
+ * @param {(k: number) => Buffer} write
+ * @param {[number, number][]} windows
  */
-async function wakeRun(run, refs, log) {
+async function timeChanges(proc, pool, writer, rev0, write, windows) {
+  const n = pool.count;
+  const rounds = CONFIG.watchChanges;
+  const every = new Samples(n * rounds);
+  const last = new Samples(rounds);
+  const first = new Samples(rounds);
+  const lastFromSend = new Samples(rounds);
+  const writeMs = new Samples(rounds);
+  let rev = rev0;
+  let missing = 0;
+  let unchanged = 0;
+  let serverCpu = 0;
+  let genCpu = 0;
+  /** @type {Record<string, number>} */
+  const statuses = {};
+  const perChange = [];
+  for (let k = 0; k < rounds; k++) {
+    const parked = await awaitParked(proc, pool.parked);
+    const bytes = write(k);
+    pool.startRound();
+    const s0 = cpuMs(proc.pid);
+    const g0 = process.cpuUsage();
+    const h0 = hrUs();
+    const sentAt = performance.now();
+    const [ans, complete] = await Promise.all([writer.send(bytes), pool.settled(ROUND_TIMEOUT_MS)]);
+    windows.push([h0, hrUs()]);
+    const g = process.cpuUsage(g0);
+    serverCpu += cpuMs(proc.pid) - s0;
+    genCpu += (g.user + g.system) / 1000;
+    if (ans.status >= 300 || ans.status === 0) throw new Error(`${proc.name}: the change was answered ${ans.status}`);
+    const r = pool.endRound();
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const t = r.at[i];
+      if (Number.isNaN(t)) continue;
+      every.push(t - ans.at);
+      if (t < lo) lo = t;
+      if (t > hi) hi = t;
+    }
+    for (const [st, c] of Object.entries(r.statuses)) statuses[st] = (statuses[st] || 0) + c;
+    missing += n - r.answered;
+    unchanged += r.answered - r.changed;
+    last.push(hi - ans.at);
+    first.push(lo - ans.at);
+    lastFromSend.push(hi - sentAt);
+    writeMs.push(ans.at - sentAt);
+    perChange.push({ parkedOnServer: parked, answered: r.answered, changed: r.changed, complete, writeMs: ans.at - sentAt, firstMs: lo - ans.at, lastMs: hi - ans.at });
+    if (r.maxRevision < 0) throw new Error(`${proc.name}: change ${k + 1} reached no watcher (statuses ${JSON.stringify(r.statuses)})`);
+    rev = r.maxRevision;
+    pool.park(rev);
+  }
+  assertAlive(proc);
+  const l = last.percentiles();
+  const e = every.percentiles();
+  const s = lastFromSend.percentiles();
+  return {
+    revision: rev,
+    lastP50Ms: l.p50,
+    lastP90Ms: l.p90,
+    lastP99Ms: l.p99,
+    lastMaxMs: l.max,
+    firstP50Ms: first.percentiles().p50,
+    lastFromSendP50Ms: s.p50,
+    lastFromSendP99Ms: s.p99,
+    writeP50Ms: writeMs.percentiles().p50,
+    everyP50Ms: e.p50,
+    everyP90Ms: e.p90,
+    everyP99Ms: e.p99,
+    everyMaxMs: e.max,
+    answers: every.length,
+    missing,
+    unchanged,
+    statuses,
+    answeredOutside: pool.outside,
+    lost: pool.lost,
+    serverCpuMsPerChange: serverCpu / rounds,
+    serverCpuUsPerWatcher: (serverCpu * 1000) / (rounds * n),
+    genCpuMsPerChange: genCpu / rounds,
+    perChange,
+  };
+}
+
+/**
+ * On one fresh server: heartbeats without watchers; `CONFIG.watchers` watchers parked (memory; heartbeats again);
+ * then `CONFIG.watchChanges` re-registrations, each timed to every watcher's answer before all re-park. What a woken
+ * watcher was answered goes to `answerFile`, for the baselines.
+ */
+async function wakeRun(run, refs, answerFile, log) {
   const n = CONFIG.watchers;
   const addresses = loopbackAddresses(Math.min(CONFIG.watchAddresses, n));
   const hbRequests = refs.map(heartbeatSpec);
@@ -137,10 +262,9 @@ async function wakeRun(run, refs, log) {
   let writer;
   try {
     const port = await freePort();
-    const nodeOptions = profFile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', path.basename(profFile)] : [];
+    const nodeOptions = [...GC_ON_SIGNAL, ...(profFile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', path.basename(profFile)] : [])];
     if (profDir) fs.mkdirSync(profDir, { recursive: true });
     proc = await startProcess('ours', serverScript(), serverArgs(port), port, 0, nodeOptions);
-    const server = proc;
     log(`pid ${proc.pid}, port ${proc.port}; registering ${refs.length} instances`);
     const first = await request(proc.port, registerSpec(refs[0]));
     if (first.status >= 300) throw new Error(`registration refused: ${first.status} ${first.body.toString().slice(0, 300)}`);
@@ -148,7 +272,6 @@ async function wakeRun(run, refs, log) {
 
     log('heartbeats without watchers');
     out.heartbeatsWithout = await measureClosed(proc, hbRequests, CONFIG.connections);
-    await sleep(SETTLE_MS);
     const before = await serverMemory(proc);
     await awaitQuiet(proc);
 
@@ -162,22 +285,9 @@ async function wakeRun(run, refs, log) {
     out.parkedOnServer = await awaitParked(proc, n);
     out.parkMs = performance.now() - parkStart;
     out.connectMs = connectedMs;
-    await sleep(SETTLE_MS);
     assertAlive(proc);
     const after = await serverMemory(proc);
-    Object.assign(out, {
-      rssBefore: before.rss,
-      rssAfter: after.rss,
-      heapBefore: before.heapUsed,
-      heapAfter: after.heapUsed,
-      externalBefore: before.external,
-      externalAfter: after.external,
-      rssPerWatcherBytes: (after.rss - before.rss) / n,
-      heapPerWatcherBytes: (after.heapUsed - before.heapUsed) / n,
-      externalPerWatcherBytes: (after.external - before.external) / n,
-      kernelTcpPerWatcherBytes: (after.kernelTcp - before.kernelTcp) / n,
-      refusedAtPark: pool.outsideNon200,
-    });
+    Object.assign(out, perWatcher(before, after, n), { refusedAtPark: pool.outsideNon200 });
     log(`parked: ${out.parkedOnServer} on the server after ${(out.parkMs / 1000).toFixed(1)} s; RSS +${((after.rss - before.rss) / 2 ** 20).toFixed(1)} MiB (${out.rssPerWatcherBytes.toFixed(0)} B/watcher), heap +${((after.heapUsed - before.heapUsed) / 2 ** 20).toFixed(1)} MiB`);
 
     log(`heartbeats with ${n} watchers parked`);
@@ -187,91 +297,19 @@ async function wakeRun(run, refs, log) {
     out.heartbeatRatio = out.heartbeatsWith.rps / out.heartbeatsWithout.rps;
     log(`heartbeats: ${out.heartbeatsWithout.rps.toFixed(0)}/s without, ${out.heartbeatsWith.rps.toFixed(0)}/s with (${out.heartbeatRatio.toFixed(2)})`);
 
-    // The changes. Each is timed from the writer's 204 (and from its send) to every watcher's answer; watchers re-park
-    // only once all have answered, so re-parking never competes with the wake being measured.
     writer = rawWriter(proc.port);
     await writer.client.ready;
-    const rounds = CONFIG.watchChanges;
-    const every = new Samples(n * rounds);
-    const last = new Samples(rounds);
-    const firstW = new Samples(rounds);
-    const lastFromSend = new Samples(rounds);
-    const writeMs = new Samples(rounds);
-    let rev = rev0;
-    let missing = 0;
-    let unchanged = 0;
-    let serverCpu = 0;
-    let genCpu = 0;
-    /** @type {Record<string, number>} */
-    const statuses = {};
-    const perChange = [];
-    log(`${rounds} changes, each to ${n} watchers`);
-    for (let k = 0; k < rounds; k++) {
-      const parked = await awaitParked(server, pool.parked);
-      const bytes = encodeRequest(registerSpec(refs[k % refs.length], { version: `9.${run}.${k}` }), proc.port);
-      pool.startRound();
-      const s0 = cpuMs(proc.pid);
-      const g0 = process.cpuUsage();
-      const h0 = hrUs();
-      const sentAt = performance.now();
-      const [ans, complete] = await Promise.all([writer.send(bytes), pool.settled(ROUND_TIMEOUT_MS)]);
-      windows.push([h0, hrUs()]);
-      const g = process.cpuUsage(g0);
-      serverCpu += cpuMs(proc.pid) - s0;
-      genCpu += (g.user + g.system) / 1000;
-      if (ans.status >= 300 || ans.status === 0) throw new Error(`re-registration answered ${ans.status}`);
-      const r = pool.endRound();
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (let i = 0; i < n; i++) {
-        const t = r.at[i];
-        if (Number.isNaN(t)) continue;
-        every.push(t - ans.at);
-        if (t < lo) lo = t;
-        if (t > hi) hi = t;
-      }
-      for (const [s, c] of Object.entries(r.statuses)) statuses[s] = (statuses[s] || 0) + c;
-      missing += n - r.answered;
-      unchanged += r.answered - r.changed;
-      last.push(hi - ans.at);
-      firstW.push(lo - ans.at);
-      lastFromSend.push(hi - sentAt);
-      writeMs.push(ans.at - sentAt);
-      perChange.push({ parkedOnServer: parked, answered: r.answered, changed: r.changed, complete, writeMs: ans.at - sentAt, firstMs: lo - ans.at, lastMs: hi - ans.at });
-      if (r.maxRevision < 0) throw new Error(`change ${k + 1}: no watcher was told of it (statuses ${JSON.stringify(r.statuses)})`);
-      rev = r.maxRevision;
-      pool.park(rev);
-    }
-    assertAlive(proc);
-    const l = last.percentiles();
-    const e = every.percentiles();
-    const f = firstW.percentiles();
-    const s = lastFromSend.percentiles();
-    Object.assign(out, {
-      lastP50Ms: l.p50,
-      lastP90Ms: l.p90,
-      lastP99Ms: l.p99,
-      lastMaxMs: l.max,
-      firstP50Ms: f.p50,
-      lastFromSendP50Ms: s.p50,
-      lastFromSendP99Ms: s.p99,
-      writeP50Ms: writeMs.percentiles().p50,
-      everyP50Ms: e.p50,
-      everyP90Ms: e.p90,
-      everyP99Ms: e.p99,
-      everyMaxMs: e.max,
-      answers: every.length,
-      missing,
-      unchanged,
-      statuses,
-      answeredOutside: pool.outside,
-      lost: pool.lost,
-      serverCpuMsPerChange: serverCpu / rounds,
-      serverCpuUsPerWatcher: (serverCpu * 1000) / (rounds * n),
-      genCpuMsPerChange: genCpu / rounds,
-      perChange,
-    });
-    log(`last watcher after the 204: p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms; every watcher p50 ${e.p50.toFixed(1)} ms, p99 ${e.p99.toFixed(1)} ms; server ${out.serverCpuMsPerChange.toFixed(0)} ms CPU per change`);
+    log(`${CONFIG.watchChanges} changes, each to ${n} watchers`);
+    const timed = await timeChanges(proc, pool, writer, rev0, (k) => encodeRequest(registerSpec(refs[k % refs.length], { version: `9.${run}.${k}` }), port), windows);
+    Object.assign(out, timed);
+    log(`last watcher after the 204: p50 ${out.lastP50Ms.toFixed(1)} ms, p99 ${out.lastP99Ms.toFixed(1)} ms; every watcher p50 ${out.everyP50Ms.toFixed(1)} ms, p99 ${out.everyP99Ms.toFixed(1)} ms; server ${out.serverCpuMsPerChange.toFixed(0)} ms CPU per change`);
+    // What a woken watcher was answered, for the baselines to replay.
+    const res = await request(proc.port, { method: 'GET', path: `/eureka/apps/delta?since=${timed.revision - 1}`, headers: JSON_ACCEPT });
+    if (res.status !== 200) throw new Error(`GET /eureka/apps/delta?since=${timed.revision - 1}: status ${res.status}`);
+    const headers = {};
+    for (const [k, v] of Object.entries(res.headers)) if (!HOP_HEADERS.has(k)) headers[k] = v;
+    fs.writeFileSync(answerFile, JSON.stringify({ headers, body: res.body.toString('base64') }));
+    out.answerBytes = res.body.length;
   } finally {
     if (pool) pool.close();
     if (writer) writer.client.destroy();
@@ -279,7 +317,7 @@ async function wakeRun(run, refs, log) {
   }
   if (profFile) {
     if (fs.existsSync(profFile)) {
-      out.profile = { file: path.relative(ROOT, profFile), ...topSelfTime(profFile, { windows, count: 20 }) };
+      out.profile = { file: profFile, ...topSelfTime(profFile, { windows, count: 20 }), windowsUs: windows };
       log(`CPU profile ${out.profile.file}: ${out.profile.inWindows} samples during the wakes; top self time:`);
       for (const t of out.profile.top.slice(0, 12)) log(`  ${t.selfMs.toFixed(0).padStart(6)} ms ${t.pct.toFixed(1).padStart(5)} %  ${t.name} ${t.where}`);
     } else log(`no CPU profile written at ${profFile}`);
@@ -378,10 +416,54 @@ async function zoneRun(log) {
   }
 }
 
-/** One watch run: the wake on one server, then the zones. */
+/**
+ * The same changes to as many watchers on bench/bare-watch-server.js in `mode` (http: node:http's writeHead + end per
+ * watcher; raw: one socket.write per watcher) replaying our answer: what the wake costs without the registry.
+ */
+async function bareWakeRun(mode, refs, answerFile, log) {
+  const n = CONFIG.watchers;
+  let proc;
+  let pool;
+  let writer;
+  try {
+    const port = await freePort();
+    proc = await startProcess(`bare ${mode}`, path.join(__dirname, '..', 'bare-watch-server.js'), [String(port), mode, answerFile], port, 0, GC_ON_SIGNAL);
+    await awaitQuiet(proc);
+    const rev0 = await revisionOf(proc);
+    const before = await serverMemory(proc);
+    pool = new WatcherPool({ port, count: n, addresses: loopbackAddresses(Math.min(CONFIG.watchAddresses, n)), waitSecs: CONFIG.watchWaitSeconds });
+    await pool.open();
+    pool.park(rev0);
+    await awaitParked(proc, n);
+    const memory = perWatcher(before, await serverMemory(proc), n);
+    writer = rawWriter(port);
+    await writer.client.ready;
+    const out = { ...memory, ...(await timeChanges(proc, pool, writer, rev0, (k) => encodeRequest(registerSpec(refs[k % refs.length]), port), [])) };
+    log(`bare ${mode}: last watcher p50 ${out.lastP50Ms.toFixed(1)} ms, p99 ${out.lastP99Ms.toFixed(1)} ms; server ${out.serverCpuMsPerChange.toFixed(0)} ms CPU per change`);
+    return out;
+  } finally {
+    if (pool) pool.close();
+    if (writer) writer.client.destroy();
+    await stopProcess(proc);
+  }
+}
+
+/** One watch run: the wake on one server (and on the baselines unless skipped), then the zones. */
 async function watchRun(run, refs) {
   const log = (msg) => console.error(`  [watch ${run}] ${msg}`);
-  return { wake: await wakeRun(run, refs, log), zones: await zoneRun(log) };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eureka-bench-watch-'));
+  tempDirs.add(dir);
+  const answerFile = path.join(dir, 'answer.json');
+  try {
+    const wake = await wakeRun(run, refs, answerFile, log);
+    /** @type {Record<string, any>} */
+    const bare = {};
+    if (!CONFIG.skip.has('watch-bare')) for (const mode of ['http', 'raw']) bare[mode] = await bareWakeRun(mode, refs, answerFile, log);
+    return { wake, bare, zones: await zoneRun(log) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  }
 }
 
 module.exports = { watchRun };
