@@ -307,6 +307,9 @@ async function main() {
       notes.push(`watch: the generator spent ${fmt(w.genCpuMsPerChange)} ms of CPU per change against a last answer ${ms(w.lastFromSendP50Ms)} ms after the send: the wake latency is partly the generator's own reading time.`);
     }
     for (const r of runs) {
+      for (const [label, m] of [['ours', r.wake], ['bare node:http', r.bare.http], ['bare node:net', r.bare.raw]]) {
+        if (m && m.otherCpuPct > DISTURBED_PCT) notes.push(`watch run ${runs.indexOf(r) + 1}, changes on ${label}: other processes used ${fmt(m.otherCpuPct)} % of a core meanwhile — latencies may be disturbed.`);
+      }
       if (r.wake.missing) notes.push(`watch: ${fmt(r.wake.missing)} watcher answer(s) missing (no answer within 10 s of the change).`);
       if (r.zones.seenByC < r.zones.registrations) notes.push(`watch zones: C's watcher saw ${r.zones.seenByC} of ${r.zones.registrations} registrations within 10 s.`);
     }
