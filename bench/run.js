@@ -261,15 +261,13 @@ async function main() {
       for (const v of values) all.push(v);
       return { ...all.percentiles(), count: all.length };
     };
-    // As for the request shapes: heartbeat measurements during which other processes took CPU are left out of the
-    // medians when undisturbed ones exist.
-    const clean = (key) => {
-      const ok = runs.filter((r) => !(r.wake[key].otherCpuPct > DISTURBED_PCT));
-      if (ok.length && ok.length < runs.length) notes.push(`watch heartbeats (${key === 'heartbeatsWith' ? 'with' : 'without'} watchers): median of ${ok.length} undisturbed run(s); ${runs.length - ok.length} run(s) with other processes on the CPUs left out.`);
-      return new Set(ok.length ? ok : runs);
-    };
-    const cleanWithout = clean('heartbeatsWithout');
-    const cleanWith = clean('heartbeatsWith');
+    // As for the request shapes: runs whose heartbeat measurements (either of the pair) were disturbed by other
+    // processes are left out of the heartbeat medians when undisturbed ones exist.
+    const quiet = (r) => !(r.wake.heartbeatsWithout.otherCpuPct > DISTURBED_PCT) && !(r.wake.heartbeatsWith.otherCpuPct > DISTURBED_PCT);
+    const cleanRuns = runs.filter(quiet);
+    if (cleanRuns.length && cleanRuns.length < runs.length) notes.push(`watch heartbeats: medians of ${cleanRuns.length} undisturbed run(s); ${runs.length - cleanRuns.length} run(s) with other processes on the CPUs left out.`);
+    const cleanWithout = new Set(cleanRuns.length ? cleanRuns : runs);
+    const cleanWith = cleanWithout;
     const hb = (h, used) => (used ? { rps: h.rps, p99: h.p99, cpu: h.serverCpuUsPerReq, other: h.otherCpuPct } : { rps: NaN, p99: NaN, cpu: NaN, other: NaN });
     /** @type {Record<string, any>} */
     const med = {
