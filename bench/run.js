@@ -34,7 +34,7 @@
 // BENCH_SKIP (comma-separated: shapes, bare, steady, replication, watch, watch-bare).
 // Quick check: BENCH_SECONDS=2 BENCH_RUNS=1 BENCH_STEADY_SECONDS=5 npm run bench   (≈ 1 min; defaults ≈ 6 min, + ≈ 1 min replication)
 // Replication only: BENCH_SKIP=shapes,bare,steady,watch npm run bench   (≈ 1 min)
-// Watch only: BENCH_SKIP=shapes,bare,steady,replication npm run bench   (≈ 1 min per run)
+// Watch only: BENCH_SKIP=shapes,bare,steady,replication npm run bench   (≈ 2 min per run; ≈ 1.5 min with watch-bare skipped)
 // This file runs the parts and prints; bench/run/ holds the rest: config.js (settings, targets), processes.js (servers
 // started pinned with taskset and the orphan guard, always stopped), requests.js (request shapes and closed-loop
 // measurement), shapes.js, steady.js, replication.js and watch.js (the parts), report.js (medians and tables);

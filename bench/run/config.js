@@ -118,8 +118,8 @@ const LEASE_SECS = (() => {
   const steadyPhase = steadyN / 5000 + retention + CONFIG.steadyWarmupSeconds + walk;
   // Replication: registrations, the wait for the peers, a quiet wait, then heartbeats (which renew every lease).
   const replicationPhase = CONFIG.replicationInstances / CONFIG.replicationRate + CONFIG.replicationTimeoutSeconds + CONFIG.quietWaitSeconds + CONFIG.warmupSeconds;
-  // Watch: the heartbeats with the watchers parked renew every lease; then the changes, each re-parking every watcher.
-  const watchPhase = CONFIG.quietWaitSeconds + CONFIG.warmupSeconds + CONFIG.seconds + CONFIG.watchChanges * 3 + 30;
+  // Watch: two quiet waits, then the heartbeats with the watchers parked renew every lease; then the changes.
+  const watchPhase = 2 * CONFIG.quietWaitSeconds + CONFIG.warmupSeconds + CONFIG.seconds + CONFIG.watchChanges * 3 + 30;
   const needed = Math.max(shapesPhase, steadyPhase, replicationPhase, watchPhase) + 30;
   return needed <= 90 ? 90 : Math.ceil(needed);
 })();
