@@ -22,6 +22,7 @@ import { registryEventLogger } from './observability/registry-log';
 import { ServerStatusPort } from './observability/server-status';
 import { HttpPeerClient, PeerClient } from './replication/peer-client';
 import { PeerNodes } from './replication/peer-nodes';
+import { AntiEntropy } from './replication/anti-entropy';
 import { syncFromPeers, syncOnce, SyncState } from './replication/startup-sync';
 import { CronScheduler, Scheduler } from './scheduling/scheduler';
 import { deltaPruneTask, evictionTask, renewalIntervals, renewalThresholdTask, selfPreservationListener } from './scheduling/tasks';
@@ -113,6 +114,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     maxInstancesPerApp: s.maxInstancesPerApp,
     maxInstances: s.maxInstances,
     deltaMaxBytes: s.deltaMaxBytes,
+    tombstoneLifetimeMs: s.tombstoneLifetimeMs,
   });
   const detach = [registry.subscribe(registryEventLogger(logger))];
   const selfPreservation = new SelfPreservation(
@@ -161,6 +163,17 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     },
     limits,
   );
+  // Peers converge by themselves: rounds start once startup sync is over (see listen()).
+  const antiEntropy =
+    clients.length === 0
+      ? undefined
+      : new AntiEntropy(registry, clock, scheduler, logger, clients, limits, {
+          intervalMs: s.antiEntropyIntervalMs,
+          jitterFraction: s.antiEntropyJitterFraction,
+          random,
+          maxRepairItems: s.replicationBatchSize,
+          maxRepairBytes: Math.floor(s.maxReplicationBodyBytes / 2),
+        });
   const syncState = new SyncState(clock);
   // Nothing to sync from: ready from the start, as the sync itself would decide.
   if (clients.length === 0) syncState.markSynced();
@@ -175,7 +188,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     cache,
     // With an injected expiry rule self-preservation decides nothing, so its numbers are not reported.
     selfPreservation: options.expiryGate === undefined ? (now: number) => selfPreservation.state(now) : undefined,
-    peers: () => peers.nodes,
+    peers: () => peers.nodes.map((n) => ({ url: n.url, queueDepth: n.queueDepth, stats: n.stats, comparison: antiEntropy?.statsFor(n.url) })),
     isReady: () => syncState.isReady(),
     allowsRegistryReads: (now: number) => syncState.allowsRegistryReads(now),
     watchStatus: () => ({ parked: watches.size, streams: streams.size, maxWatchers: s.watchMaxWatchers, answered: { ...watches.stats.answered }, refused: watches.stats.refused }),
@@ -187,6 +200,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     logger,
     syncInProgress: () => syncState.inProgress,
     watch: { hub: watches, streams, maxWaitMs: s.watchMaxWaitMs },
+    comparison: antiEntropy,
     limits,
     settings: s,
     metrics,
@@ -206,6 +220,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     streams.close();
     await new Promise<void>((resolve) => setImmediate(resolve));
     scheduler.stop();
+    antiEntropy?.close();
     peers.close();
     metrics.close();
     recentChanges.close();
@@ -256,6 +271,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
       selfPreservation.openForTraffic(clock.now(), renewalIntervals(registry));
       scheduler.every('evict', s.evictionIntervalMs, evictionTask(evictor, selfPreservation, clock, logger));
       scheduler.every('renewal-threshold', s.renewalThresholdUpdateIntervalMs, renewalThresholdTask(selfPreservation, registry));
+      antiEntropy?.start();
     });
     // Sync never throws by design; should it, the server keeps serving what it has and says why.
     ready.catch((e: unknown) => logger.error('startup sync failed', { error: e instanceof Error ? e.stack : String(e) }));

@@ -7,6 +7,8 @@ import { Lease } from './lease';
 import { ActionType, InstanceInfo, InstanceRecord, InstanceStatus, InstanceView, StatusSource } from './model';
 import { resolveStatus } from './override-rules';
 import { VipIndex, VipKind } from './vip-index';
+import { fingerprint, hashHex } from './digest';
+import { compareVersions, InstanceVersion } from './versions';
 
 /** Registry settings (units in the names). */
 export interface RegistryOptions {
@@ -21,6 +23,25 @@ export interface RegistryOptions {
   readonly maxInstances?: number;
   /** Estimated bytes the delta log may hold; past it the oldest changes leave early (default: no bound). */
   readonly deltaMaxBytes?: number;
+  /** How long a cancel or an override removal is remembered, ms (default 300 000): see Tombstone. */
+  readonly tombstoneLifetimeMs?: number;
+}
+
+/**
+ * A removal remembered for a while, so that a stale copy arriving later (a delayed replicated registration or
+ * override, a peer's full registry during startup sync, a peer's heartbeat carrying an old override) does not bring
+ * back what was removed. Only a newer change wins over it.
+ */
+export interface Tombstone {
+  readonly kind: 'cancelled' | 'override-removed';
+  readonly app: string;
+  readonly id: string;
+  /** When the removal happened, at the server that took it (ms). */
+  readonly at: number;
+  /** lastDirtyTimestamp of the instance when it was removed (MAX_SAFE_INTEGER when unknown). */
+  readonly lastDirtyTimestamp: number;
+  /** Local time after which it is forgotten, ms. */
+  readonly expiresAt: number;
 }
 
 /** Something that happened in the registry; listeners (logging, replication, metrics) subscribe to these. */
@@ -50,15 +71,35 @@ export type RegistryEvent =
   | { readonly type: 'evicted'; readonly view: InstanceView; readonly renewed: boolean }
   | { readonly type: 'status-updated'; readonly view: InstanceView; readonly previous: InstanceStatus; readonly isReplication: boolean }
   | { readonly type: 'status-override-deleted'; readonly view: InstanceView; readonly previous: InstanceStatus; readonly isReplication: boolean }
-  | { readonly type: 'metadata-updated'; readonly view: InstanceView };
+  | { readonly type: 'metadata-updated'; readonly view: InstanceView; readonly isReplication: boolean; readonly entries: Readonly<Record<string, string>> };
 
 export type RegistryListener = (event: RegistryEvent) => void;
 
 /** Outcome of a registration. */
 export type RegisterOutcome =
   | { readonly kind: 'registered'; readonly view: InstanceView }
+  /** A replicated copy older than a cancel remembered here: ignored. */
+  | { readonly kind: 'stale' }
   | { readonly kind: 'app-full'; readonly limit: number }
   | { readonly kind: 'registry-full'; readonly limit: number };
+
+/**
+ * A peer's copy of an instance, or a removal it remembers, sent to repair this server after a comparison: applied
+ * only when newer than what this server holds (see compareVersions), exactly as it is (status, override and its
+ * source, metadata and the operators' part of it).
+ */
+export type Repair =
+  | {
+      readonly kind: 'instance';
+      /** With its effective status and overriddenStatus. */
+      readonly instance: InstanceInfo;
+      readonly statusSource: StatusSource;
+      /** When its content last changed, at the server that took the change, ms. */
+      readonly at: number;
+      /** Metadata set through the REST API (kept across re-registrations); none: no overlay. */
+      readonly overlay?: Readonly<Record<string, string>>;
+    }
+  | { readonly kind: 'removed'; readonly app: string; readonly id: string; readonly lastDirtyTimestamp: number | undefined; readonly at: number };
 
 /** Outcome of a heartbeat: ok, unknown (the client should re-register), or a peer's older copy (409 with ours). */
 export type RenewOutcome = 'ok' | 'not-found' | { readonly conflict: InstanceView };
@@ -85,6 +126,8 @@ export class Registry {
   private listeners: readonly RegistryListener[] = [];
   private readonly delta: DeltaLog;
   private readonly vips = new VipIndex<Lease>();
+  private readonly cancelled = new Map<string, Tombstone>();
+  private readonly overrideRemoved = new Map<string, Tombstone>();
   private instanceCount = 0;
   private rev = 0;
 
@@ -110,12 +153,22 @@ export class Registry {
     };
   }
 
-  /** Registers (or re-registers) an instance. */
-  register(incoming: InstanceInfo, isReplication = false): RegisterOutcome {
+  /**
+   * Registers (or re-registers) an instance. A replicated registration carries the time it happened at the server
+   * that took it (`originAt`, default now); one older than a cancel remembered here is ignored ('stale').
+   */
+  register(incoming: InstanceInfo, isReplication = false, originAt?: number): RegisterOutcome {
     const now = this.options.clock.now();
+    const at = this.originTime(isReplication, originAt, now);
     const key = keyOf(incoming.app, incoming.id);
     let leases = this.apps.get(incoming.app);
     const existing = leases?.get(incoming.id);
+    const tombstone = this.cancelled.get(key);
+    if (tombstone !== undefined) {
+      // A client's registration is the truth; a peer's copy must be newer than the cancel.
+      if (isReplication && !existing && tombstone.at > at && tombstone.lastDirtyTimestamp >= incoming.lastDirtyTimestamp) return { kind: 'stale' };
+      this.cancelled.delete(key);
+    }
     if (!existing && (leases?.size ?? 0) >= this.options.maxInstancesPerApp) {
       return { kind: 'app-full', limit: this.options.maxInstancesPerApp };
     }
@@ -143,7 +196,7 @@ export class Registry {
 
     const serviceUp = existing?.record.serviceUpTimestamp || (decision.status === 'UP' ? now : 0);
     const durationMs = instance.durationSecs > 0 ? instance.durationSecs * 1000 : this.options.defaultLeaseDurationMs;
-    const record = this.newRecord(instance, decision.source, 'ADDED', now, now, serviceUp);
+    const record = this.newRecord(instance, decision.source, 'ADDED', at, now, serviceUp);
     const lease = new Lease(record, now, durationMs);
     lease.renewed = existing?.renewed ?? false;
     if (!leases) {
@@ -173,7 +226,8 @@ export class Registry {
     // by the same rule register() learns overrides with. Eureka leaves the peers diverged until a re-registration.
     const carried = options.overriddenStatus;
     const key = keyOf(app, id);
-    if (options.isReplication && carried && carried !== 'UNKNOWN' && !this.overrides.has(key)) {
+    // Not once an operator removed the override here: the sender's copy is older than that removal.
+    if (options.isReplication && carried && carried !== 'UNKNOWN' && !this.overrides.has(key) && !this.overrideRemoved.has(key)) {
       this.overrides.set(key, carried);
       const previous = lease.record.instance.status;
       this.rewrite(lease, { status: carried, overriddenStatus: carried }, 'override', undefined, this.options.clock.now());
@@ -189,10 +243,25 @@ export class Registry {
     return 'ok';
   }
 
-  /** Deregisters an instance (client or peer request). */
-  cancel(app: string, id: string, isReplication = false): 'ok' | 'not-found' {
-    const removed = this.remove(app, id);
-    if (!removed) return 'not-found';
+  /**
+   * Deregisters an instance (client or peer request) and remembers the cancel (see Tombstone). A replicated cancel
+   * older than the instance's last change (it re-registered since, elsewhere) is ignored and answered 'ok'.
+   */
+  cancel(app: string, id: string, isReplication = false, originAt?: number): 'ok' | 'not-found' {
+    const now = this.options.clock.now();
+    const at = this.originTime(isReplication, originAt, now);
+    const lease = this.apps.get(app)?.get(id);
+    // A peer's cancel is remembered only when it says when it happened (a Java peer does not): a time taken on
+    // arrival would make a re-registration sent right after it in the same batch look older.
+    const remembered = !isReplication || originAt !== undefined;
+    if (!lease) {
+      // Remembered even so: the registration this cancel follows may still be on its way.
+      if (isReplication && remembered) this.remember(this.cancelled, { kind: 'cancelled', app, id, at, lastDirtyTimestamp: Number.MAX_SAFE_INTEGER, expiresAt: 0 }, now);
+      return 'not-found';
+    }
+    if (isReplication && lease.record.lastUpdatedTimestamp > at) return 'ok';
+    const removed = this.remove(app, id) as { view: InstanceView; renewed: boolean };
+    if (remembered) this.remember(this.cancelled, { kind: 'cancelled', app, id, at, lastDirtyTimestamp: lease.record.instance.lastDirtyTimestamp, expiresAt: 0 }, now);
     this.emit({ type: 'cancelled', view: removed.view, isReplication, renewed: removed.renewed });
     return 'ok';
   }
@@ -209,14 +278,19 @@ export class Registry {
    * Sets an operator override (PUT …/status). Renews the lease. Unlike Eureka, the override is recorded even when
    * the status already equals it, so a later client re-registration cannot silently undo it.
    */
-  statusUpdate(app: string, id: string, status: InstanceStatus, lastDirtyTimestamp: number | undefined, isReplication = false): 'ok' | 'not-found' {
+  statusUpdate(app: string, id: string, status: InstanceStatus, lastDirtyTimestamp: number | undefined, isReplication = false, originAt?: number): 'ok' | 'not-found' {
     const lease = this.apps.get(app)?.get(id);
     if (!lease) return 'not-found';
     const now = this.options.clock.now();
+    const at = this.originTime(isReplication, originAt, now);
+    const key = keyOf(app, id);
+    // A replicated override set before a removal that already reached us (batches can arrive out of order).
+    if (isReplication && (this.overrideRemoved.get(key)?.at ?? -Infinity) > at) return 'ok';
+    this.overrideRemoved.delete(key);
     lease.renew(now);
-    this.overrides.set(keyOf(app, id), status);
+    this.overrides.set(key, status);
     const previous = lease.record.instance.status;
-    this.rewrite(lease, { status, overriddenStatus: status }, 'override', lastDirtyTimestamp, now);
+    this.rewrite(lease, { status, overriddenStatus: status }, 'override', lastDirtyTimestamp, at);
     this.emit({ type: 'status-updated', view: lease, previous, isReplication });
     return 'ok';
   }
@@ -225,15 +299,21 @@ export class Registry {
    * Removes an operator override (DELETE …/status). The status becomes `interim` (default UNKNOWN), so the next
    * heartbeat answers 404 and the client re-registers with its real status, as in Eureka. Renews the lease.
    */
-  deleteStatusOverride(app: string, id: string, interim: InstanceStatus | undefined, lastDirtyTimestamp: number | undefined, isReplication = false): 'ok' | 'not-found' {
+  deleteStatusOverride(app: string, id: string, interim: InstanceStatus | undefined, lastDirtyTimestamp: number | undefined, isReplication = false, originAt?: number): 'ok' | 'not-found' {
     const lease = this.apps.get(app)?.get(id);
     if (!lease) return 'not-found';
     const now = this.options.clock.now();
-    lease.renew(now);
+    const at = this.originTime(isReplication, originAt, now);
     const key = keyOf(app, id);
+    // A replicated removal older than the override we hold (set again since, elsewhere) is ignored.
+    if (isReplication && this.overrides.has(key) && lease.record.statusSource === 'override' && lease.record.lastUpdatedTimestamp > at) return 'ok';
+    lease.renew(now);
+    // Remembered even when there is no override yet: the override it removes may still be on its way (only with the
+    // time it happened, as for cancels).
+    if (!isReplication || originAt !== undefined) this.remember(this.overrideRemoved, { kind: 'override-removed', app, id, at, lastDirtyTimestamp: lease.record.instance.lastDirtyTimestamp, expiresAt: 0 }, now);
     if (this.overrides.delete(key)) {
       const previous = lease.record.instance.status;
-      this.rewrite(lease, { status: interim ?? 'UNKNOWN', overriddenStatus: 'UNKNOWN' }, 'client', lastDirtyTimestamp, now);
+      this.rewrite(lease, { status: interim ?? 'UNKNOWN', overriddenStatus: 'UNKNOWN' }, 'client', lastDirtyTimestamp, at);
       this.emit({ type: 'status-override-deleted', view: lease, previous, isReplication });
     }
     return 'ok';
@@ -243,7 +323,7 @@ export class Registry {
    * Merges metadata into an instance (PUT …/metadata). Eureka re-registers the instance (ADDED delta, replicated as
    * Register) and forgets the keys on the client's next registration; we keep them as an overlay that survives it.
    */
-  updateMetadata(app: string, id: string, entries: Readonly<Record<string, string>>): 'ok' | 'not-found' {
+  updateMetadata(app: string, id: string, entries: Readonly<Record<string, string>>, isReplication = false, originAt?: number): 'ok' | 'not-found' {
     const lease = this.apps.get(app)?.get(id);
     if (!lease) return 'not-found';
     const key = keyOf(app, id);
@@ -254,13 +334,107 @@ export class Registry {
       { ...instance, metadata: { ...instance.metadata, ...entries } },
       lease.record.statusSource,
       'ADDED',
-      now,
+      this.originTime(isReplication, originAt, now),
       lease.record.registrationTimestamp,
       lease.record.serviceUpTimestamp,
     );
     this.delta.record(key, lease.snapshot(), now);
-    this.emit({ type: 'metadata-updated', view: lease });
+    this.emit({ type: 'metadata-updated', view: lease, isReplication, entries });
     return 'ok';
+  }
+
+  /** What this server holds for an instance, as peers compare it: its copy, a removal remembered, or nothing. */
+  versionOf(app: string, id: string): InstanceVersion | undefined {
+    const lease = this.apps.get(app)?.get(id);
+    if (lease) return { kind: 'instance', lastDirtyTimestamp: lease.record.instance.lastDirtyTimestamp, at: lease.record.lastUpdatedTimestamp, fingerprint: hashHex(fingerprint(lease.record)) };
+    const t = this.cancelled.get(keyOf(app, id));
+    return t && { kind: 'removed', lastDirtyTimestamp: t.lastDirtyTimestamp === Number.MAX_SAFE_INTEGER ? undefined : t.lastDirtyTimestamp, at: t.at };
+  }
+
+  /**
+   * Applies a peer's repair when it is newer than what this server holds: the instance exactly as sent (a replicated
+   * registration, never forwarded), or its removal. 'stale' when ours is as new or newer; 'refused' past the limits.
+   */
+  repair(r: Repair): 'applied' | 'stale' | 'refused' {
+    const now = this.options.clock.now();
+    const at = Math.min(r.at, now);
+    const app = r.kind === 'instance' ? r.instance.app : r.app;
+    const id = r.kind === 'instance' ? r.instance.id : r.id;
+    const key = keyOf(app, id);
+    const ours = this.versionOf(app, id);
+    if (r.kind === 'removed') {
+      const theirs: InstanceVersion = { kind: 'removed', lastDirtyTimestamp: r.lastDirtyTimestamp, at };
+      if (ours && compareVersions(theirs, ours) <= 0) return 'stale';
+      const removed = this.remove(app, id);
+      this.remember(this.cancelled, { kind: 'cancelled', app, id, at, lastDirtyTimestamp: r.lastDirtyTimestamp ?? Number.MAX_SAFE_INTEGER, expiresAt: 0 }, now);
+      if (removed) this.emit({ type: 'cancelled', view: removed.view, isReplication: true, renewed: removed.renewed });
+      return 'applied';
+    }
+    let leases = this.apps.get(app);
+    const existing = leases?.get(id);
+    const draft: InstanceRecord = { instance: r.instance, statusSource: r.statusSource, actionType: existing ? 'MODIFIED' : 'ADDED', lastUpdatedTimestamp: at, registrationTimestamp: existing?.record.registrationTimestamp ?? now, serviceUpTimestamp: existing?.record.serviceUpTimestamp || (r.instance.status === 'UP' ? now : 0), evictionTimestamp: 0, revision: 0 };
+    const theirs: InstanceVersion = { kind: 'instance', lastDirtyTimestamp: r.instance.lastDirtyTimestamp, at, fingerprint: hashHex(fingerprint(draft)) };
+    if (ours && compareVersions(theirs, ours) <= 0) return 'stale';
+    if (!existing && ((leases?.size ?? 0) >= this.options.maxInstancesPerApp || this.instanceCount >= (this.options.maxInstances ?? Infinity))) return 'refused';
+    if (r.instance.overriddenStatus !== 'UNKNOWN') this.overrides.set(key, r.instance.overriddenStatus);
+    else this.overrides.delete(key);
+    if (r.overlay && Object.keys(r.overlay).length > 0) this.metadataOverlay.set(key, { ...r.overlay });
+    else this.metadataOverlay.delete(key);
+    this.cancelled.delete(key);
+    const record = { ...draft, revision: ++this.rev };
+    const previous = existing?.record.instance;
+    let lease = existing;
+    if (lease) {
+      this.uncount(lease.record.instance.status);
+      lease.record = record;
+    } else {
+      const durationMs = r.instance.durationSecs > 0 ? r.instance.durationSecs * 1000 : this.options.defaultLeaseDurationMs;
+      lease = new Lease(record, now, durationMs);
+      if (!leases) {
+        leases = new Map();
+        this.apps.set(app, leases);
+      }
+      leases.set(id, lease);
+      this.instanceCount++;
+    }
+    this.count(r.instance.status);
+    this.vips.put(app, id, lease, r.instance.vipAddress, r.instance.secureVipAddress);
+    this.delta.record(key, lease.snapshot(), now);
+    this.emit({ type: 'registered', view: lease, incoming: r.instance, isReplication: true, isNew: !existing, previous, renewed: lease.renewed });
+    return 'applied';
+  }
+
+  /** Metadata set through the REST API for an instance (kept across its re-registrations). */
+  metadataOverlayOf(app: string, id: string): Readonly<Record<string, string>> | undefined {
+    return this.metadataOverlay.get(keyOf(app, id));
+  }
+
+  /** The cancel remembered for an instance, if any (see Tombstone). */
+  cancelTombstone(app: string, id: string): Tombstone | undefined {
+    return this.cancelled.get(keyOf(app, id));
+  }
+
+  /** Every cancel remembered now (see Tombstone), oldest first. */
+  cancelTombstones(): Iterable<Tombstone> {
+    return this.cancelled.values();
+  }
+
+  /** The override removal remembered for an instance, if any. */
+  overrideRemovalOf(app: string, id: string): Tombstone | undefined {
+    return this.overrideRemoved.get(keyOf(app, id));
+  }
+
+  /** Forgets removals older than tombstoneLifetimeMs; returns how many. */
+  pruneTombstones(now: number): number {
+    let dropped = 0;
+    for (const map of [this.cancelled, this.overrideRemoved]) {
+      for (const [key, t] of map) {
+        if (t.expiresAt > now) break;
+        map.delete(key);
+        dropped++;
+      }
+    }
+    return dropped;
   }
 
   /** Records an override learnt from a peer (a newer copy adopted after a 409), replacing ours. */
@@ -361,6 +535,21 @@ export class Registry {
     return this.overrides;
   }
 
+  // When a change happened: now for a client's; the time a peer says it happened at the server that took it, never
+  // later than now (a peer's clock running ahead must not make its changes win forever).
+  private originTime(isReplication: boolean, originAt: number | undefined, now: number): number {
+    return isReplication && originAt !== undefined && originAt > 0 ? Math.min(originAt, now) : now;
+  }
+
+  // Keeps a removal for tombstoneLifetimeMs, within as many as instances may be held (oldest forgotten first).
+  private remember(map: Map<string, Tombstone>, t: Tombstone, now: number): void {
+    const key = keyOf(t.app, t.id);
+    map.delete(key);
+    map.set(key, { ...t, expiresAt: now + (this.options.tombstoneLifetimeMs ?? 300_000) });
+    const max = this.options.maxInstances ?? 1_000_000;
+    while (map.size > max) map.delete(map.keys().next().value as string);
+  }
+
   private remove(app: string, id: string): { view: InstanceView; renewed: boolean } | undefined {
     const key = keyOf(app, id);
     this.overrides.delete(key);
@@ -381,20 +570,23 @@ export class Registry {
     return { view, renewed: lease.renewed };
   }
 
-  // Applies a status change as a new MODIFIED record (every status change reaches the delta, unlike Eureka's renew path).
-  private rewrite(lease: Lease, change: Pick<InstanceInfo, 'status' | 'overriddenStatus'>, source: StatusSource, lastDirtyTimestamp: number | undefined, now: number): void {
+  // Applies a status change as a new MODIFIED record (every status change reaches the delta, unlike Eureka's renew
+  // path); `at`: when the change happened (the record's lastUpdatedTimestamp).
+  private rewrite(lease: Lease, change: Pick<InstanceInfo, 'status' | 'overriddenStatus'>, source: StatusSource, lastDirtyTimestamp: number | undefined, at: number): void {
+    const now = this.options.clock.now();
     const old = lease.record;
     const dirty = Math.max(old.instance.lastDirtyTimestamp, lastDirtyTimestamp ?? 0);
     const instance = { ...old.instance, ...change, lastDirtyTimestamp: dirty };
     const serviceUp = old.serviceUpTimestamp || (change.status === 'UP' ? now : 0);
     this.uncount(old.instance.status);
     this.count(change.status);
-    lease.record = this.newRecord(instance, source, 'MODIFIED', now, old.registrationTimestamp, serviceUp);
+    lease.record = this.newRecord(instance, source, 'MODIFIED', at, old.registrationTimestamp, serviceUp);
     this.delta.record(keyOf(instance.app, instance.id), lease.snapshot(), now);
   }
 
-  private newRecord(instance: InstanceInfo, statusSource: StatusSource, actionType: ActionType, now: number, registrationTimestamp: number, serviceUpTimestamp: number): InstanceRecord {
-    return { instance, statusSource, actionType, lastUpdatedTimestamp: now, registrationTimestamp, serviceUpTimestamp, evictionTimestamp: 0, revision: ++this.rev };
+  // `updatedAt`: when the content changed, at the server that took the change (lastUpdatedTimestamp).
+  private newRecord(instance: InstanceInfo, statusSource: StatusSource, actionType: ActionType, updatedAt: number, registrationTimestamp: number, serviceUpTimestamp: number): InstanceRecord {
+    return { instance, statusSource, actionType, lastUpdatedTimestamp: updatedAt, registrationTimestamp, serviceUpTimestamp, evictionTimestamp: 0, revision: ++this.rev };
   }
 
   private count(status: InstanceStatus): void {

@@ -16,6 +16,7 @@ import { Payload, PayloadKind, ResponseCache } from './response-cache';
 import { Guarded } from './guard';
 import { Route } from './router';
 import { applyBatch } from '../replication/batch-receiver';
+import { ComparisonAnswers } from '../replication/anti-entropy';
 import { ServerInfo, ServerStatusPort, statusDocument } from '../observability/server-status';
 import { checkLengths, RegistrationLimits, validateRegistration } from '../domain/registration';
 import { SETTINGS } from '../config/settings';
@@ -61,7 +62,12 @@ export interface EurekaApiDeps extends ServerStatusPort {
   readonly hasAdminCredentials?: (req: IncomingMessage) => boolean;
   /** The watch (long-poll on the delta, event stream); without it `since`/`wait` are ignored and /watch is 404. */
   readonly watch?: WatchDeps;
+  /** Answers to peers' registry comparisons (anti-entropy); without it those routes are 404, as on a Java server. */
+  readonly comparison?: ComparisonAnswers;
 }
+
+/** Largest digest or versions request read, bytes (a versions request names at most 256 applications). */
+const COMPARISON_REQUEST_BYTES = 128 * 1024;
 
 const BAD_DIRTY_TIMESTAMP = badRequest('lastDirtyTimestamp must be a number of milliseconds');
 const BAD_STATUS_VALUE = badRequest('value must be one of UP, DOWN, STARTING, OUT_OF_SERVICE, UNKNOWN');
@@ -170,8 +176,35 @@ export function eurekaRoutes(deps: EurekaApiDeps): EurekaRoute[] {
     if ('reply' in body) return body.reply;
     const outcome = applyBatch(body.text, { registry, clock, limits, maxItems: limits.replicationBatchSize ?? SETTINGS.replicationBatchSize.default });
     if ('error' in outcome) return unparseable('json', outcome.error);
-    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(outcome.response) };
+    // The identity header tells a zone-registry peer it may send the actions Eureka servers do not know.
+    return { status: 200, headers: { 'content-type': 'application/json', 'x-registry-server': cache.serverId }, body: JSON.stringify(outcome.response) };
   };
+
+  // A peer's registry comparison: small requests, except repairs, which are bounded like a batch.
+  const comparisonRoute = (name: string, maxBytes: number, answer: (text: string) => string | undefined): EurekaRoute => ({
+    method: 'POST',
+    pattern: `/peerreplication/${name}`,
+    handler: async ({ req }) => {
+      const body = await readBody(req, maxBytes);
+      if ('reply' in body) return body.reply;
+      const out = answer(body.text);
+      return out === undefined ? unparseable('json', `malformed ${name} request`) : { status: 200, headers: { 'content-type': 'application/json' }, body: out };
+    },
+    access: 'replication',
+    rateLimit: 'per-client',
+  });
+  const comparison = deps.comparison;
+  const comparisonRoutes: EurekaRoute[] =
+    comparison === undefined
+      ? []
+      : [
+          comparisonRoute('digest', COMPARISON_REQUEST_BYTES, (text) => comparison.answerDigest(text)),
+          comparisonRoute('versions', COMPARISON_REQUEST_BYTES, (text) => comparison.answerVersions(text)),
+          comparisonRoute('repair', limits.maxReplicationBodyBytes ?? SETTINGS.maxReplicationBodyBytes.default, (text) => {
+            const outcome = comparison.applyRepairs(text);
+            return outcome && JSON.stringify(outcome);
+          }),
+        ];
 
   const statusOverrides: EurekaHandler = () => {
     const out: Record<string, string> = {};
@@ -216,5 +249,6 @@ export function eurekaRoutes(deps: EurekaApiDeps): EurekaRoute[] {
     { method: 'GET', pattern: '/status', handler: status, access: 'read', rateLimit: 'per-client' },
     { method: 'GET', pattern: '/serverinfo/statusoverrides', handler: statusOverrides, access: 'read', rateLimit: 'per-client' },
     ...watchRoutes,
+    ...comparisonRoutes,
   ];
 }

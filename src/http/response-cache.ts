@@ -22,6 +22,13 @@ export const MAX_NAMED_ENTRIES = 4096;
 /** A per-app or per-VIP payload nobody has read for this long is dropped, ms: names come and go with clients. */
 export const NAMED_IDLE_MS = 60_000;
 
+/**
+ * Most changes a watch's own delta holds. A reader further behind gets the plain delta instead (shared, cached):
+ * every change in the log is the latest state of its instance, so the ones it already has apply again harmlessly,
+ * and a client cycling through `since` values can only make the server encode small documents.
+ */
+export const MAX_SINCE_CHANGES = 64;
+
 /** Granularity at which changes age out of a served delta, ms: at most one rebuild a step for aging alone. */
 export const DELTA_AGING_STEP_MS = 1000;
 
@@ -150,12 +157,14 @@ export class ResponseCache {
   /**
    * The delta of the changes after `revision` (the watch): only those changes, `versions__delta` and the hashcode of
    * the registry now; 'gone' when the delta log no longer covers `revision` or it is ahead of ours. Readers at the
-   * same revision share one payload per format until the next change; it is never served stale.
+   * same revision share one payload per format until the next change; it is never served stale. Past
+   * MAX_SINCE_CHANGES, the plain delta (a superset).
    */
   since(revision: number, format: Format, gzipped: boolean): Payload | Promise<Payload> | 'gone' {
     const now = this.clock.now();
     const changes = this.registry.deltaSince(revision, now);
     if (changes === 'gone') return 'gone';
+    if (changes.length > MAX_SINCE_CHANGES) return this.get('delta', '', format, gzipped) as Payload | Promise<Payload>;
     const current = this.registry.revision;
     const key = `since\u0000${revision}\u0000${format}`;
     const build = (): Pieces => CODECS[format].applications(groupByApp(changes), current, this.registry.hashcode());

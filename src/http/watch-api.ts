@@ -113,7 +113,10 @@ export function watchHandlers(
         const open = deps.streams.open(
           {
             write: (chunk) => res.write(chunk) || res.writableLength <= MAX_STREAM_BACKLOG_BYTES,
-            end: () => res.end(),
+            // A client too slow to keep up is cut off rather than ended: an ended stream's unread backlog would stay
+            // in memory, outside watchMaxWatchers, for as long as the client keeps the connection open unread. It
+            // resumes from the last event it read (Last-Event-ID).
+            end: () => (res.writableLength > MAX_STREAM_BACKLOG_BYTES ? res.destroy() : res.end()),
           },
           { app: app?.toUpperCase(), since: since?.value },
         );

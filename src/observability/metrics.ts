@@ -331,6 +331,13 @@ export class ServerMetrics {
       }
     };
     perPeer('replication_batches_total', 'Replication batches a peer accepted.', (p) => p.stats.batchesSent, 'counter');
+    // Registry comparison (anti-entropy).
+    perPeer('antientropy_comparisons_total', 'Registry comparisons completed with a peer.', (p) => p.comparison?.comparisons ?? 0, 'counter');
+    perPeer('antientropy_failures_total', 'Registry comparisons with a peer that failed.', (p) => p.comparison?.failures ?? 0, 'counter');
+    perPeer('antientropy_apps_differing', 'Applications that differed from a peer at the last comparison.', (p) => p.comparison?.appsDiffering ?? 0, 'gauge');
+    perPeer('antientropy_instances_repaired_total', 'Copies and removals sent to a peer by comparisons and applied there.', (p) => p.comparison?.instancesRepaired ?? 0, 'counter');
+    perPeer('antientropy_in_sync', 'Whether the last comparison found a peer in sync (1) or not (0).', (p) => (p.comparison?.state === 'in-sync' ? 1 : 0), 'gauge');
+    perPeer('antientropy_last_comparison_timestamp_seconds', 'When the registry was last compared with a peer (Unix time; 0: never).', (p) => (p.comparison?.lastComparisonAt ?? 0) / 1000, 'gauge');
     perPeer('replication_batch_failures_total', 'Replication batches that failed (network error, timeout, 503, refused).', (p) => p.stats.batchFailures, 'counter');
     perPeer('replication_tasks_sent_total', 'Changes and heartbeats delivered to a peer.', (p) => p.stats.tasksSent, 'counter');
     perPeer('replication_changes_lost_total', 'Registers, cancels and status changes that could not be delivered to a peer (expired or queue full).', (p) => p.stats.changesLost, 'counter');

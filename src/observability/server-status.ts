@@ -24,11 +24,30 @@ export interface PeerReplicationStats {
   readonly lastLagMs: number;
 }
 
+/** The registry comparison with a peer (anti-entropy), as operators see it (timestamps: epoch ms, 0: never). */
+export interface PeerComparisonStats {
+  /** pending (not compared yet), in-sync, repairing (differed at the last comparison), failing, unsupported. */
+  state: 'pending' | 'in-sync' | 'repairing' | 'failing' | 'unsupported';
+  comparisons: number;
+  failures: number;
+  lastComparisonAt: number;
+  /** Applications that differed at the last comparison. */
+  appsDiffering: number;
+  /** Copies and removals sent that the peer applied (since start). */
+  instancesRepaired: number;
+  lastRepairAt: number;
+  /** Since when every comparison found the peer in sync (0: not in sync). */
+  inSyncSince: number;
+  lastError: string;
+}
+
 /** One peer as operators see it: its base URL (credentials stripped), tasks waiting, counters. */
 export interface PeerStatus {
   readonly url: string;
   readonly queueDepth: number;
   readonly stats: PeerReplicationStats;
+  /** The registry comparison with it, when anti-entropy runs. */
+  readonly comparison?: PeerComparisonStats;
 }
 
 /** Response-cache counters. */
@@ -100,7 +119,7 @@ export function statusDocument(port: ServerStatusPort & { readonly serverInfo: S
     applicationStats: {
       'registered-replicas': info.peers.join(', '),
     },
-    peers: (port.peers?.() ?? []).map((p) => ({ url: p.url, queueDepth: p.queueDepth, ...p.stats })),
+    peers: (port.peers?.() ?? []).map((p) => ({ url: p.url, queueDepth: p.queueDepth, ...p.stats, comparison: p.comparison })),
     selfPreservation: port.selfPreservation?.(now),
     registryReadsAllowed: port.allowsRegistryReads?.(now) ?? true,
     region: info.region,

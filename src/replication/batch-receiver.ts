@@ -90,12 +90,17 @@ function applyItem(item: unknown, deps: BatchReceiverDeps): ReplicationItemResul
   const dirty = parseTimestamp(item['lastDirtyTimestamp']);
   if (dirty === null) return { statusCode: 400 };
   const { registry } = deps;
+  // When the change happened at the server that took it (the instance's lastUpdatedTimestamp), if the item says.
+  const info = item['instanceInfo'];
+  const originAt = isObject(info) ? parseTimestamp(info['lastUpdatedTimestamp']) ?? undefined : undefined;
   try {
     switch (action) {
       case 'Register': {
         const valid = acceptInstance(item['instanceInfo'], app, deps.limits, deps.clock.now());
         if ('error' in valid) return { statusCode: 400 };
-        return { statusCode: registry.register(valid.ok, true).kind === 'registered' ? 200 : 400 };
+        // A copy older than a cancel held here is answered 200 too: the sender has nothing to retry.
+        const outcome = registry.register(valid.ok, true, originAt).kind;
+        return { statusCode: outcome === 'registered' || outcome === 'stale' ? 200 : 400 };
       }
       case 'Heartbeat': {
         if (!app || !id) return { statusCode: 400 };
@@ -105,20 +110,39 @@ function applyItem(item: unknown, deps: BatchReceiverDeps): ReplicationItemResul
         return { statusCode: 409, responseEntity: JSON.parse(instanceJson(outcome.conflict)) };
       }
       case 'Cancel':
-        return { statusCode: app && id && registry.cancel(app, id, true) === 'ok' ? 200 : 404 };
+        return { statusCode: app && id && registry.cancel(app, id, true, originAt) === 'ok' ? 200 : 404 };
       case 'StatusUpdate': {
         const status = parseStatus(item['status']);
         if (!status || !app || !id) return { statusCode: 400 };
-        return { statusCode: registry.statusUpdate(app, id, status, dirty, true) === 'ok' ? 200 : 404 };
+        return { statusCode: registry.statusUpdate(app, id, status, dirty, true, originAt) === 'ok' ? 200 : 404 };
       }
       case 'DeleteStatusOverride': {
         const status = item['status'] === undefined || item['status'] === null ? undefined : parseStatus(item['status']);
         if (!app || !id) return { statusCode: 400 };
-        return { statusCode: registry.deleteStatusOverride(app, id, status, dirty, true) === 'ok' ? 200 : 404 };
+        return { statusCode: registry.deleteStatusOverride(app, id, status, dirty, true, originAt) === 'ok' ? 200 : 404 };
+      }
+      case 'MetadataUpdate': {
+        const entries = metadataEntries(item['metadata'], deps.limits.maxMetadataEntries);
+        if (!app || !id || entries === undefined) return { statusCode: 400 };
+        return { statusCode: registry.updateMetadata(app, id, entries, true, originAt) === 'ok' ? 200 : 404 };
       }
     }
   } catch (e) {
     if (e instanceof DecodeError) return { statusCode: 400 };
     throw e;
   }
+}
+
+// The entries of a MetadataUpdate: string values only, at most as many as a registration may hold.
+function metadataEntries(raw: unknown, max: number): Record<string, string> | undefined {
+  if (!isObject(raw)) return undefined;
+  const keys = Object.keys(raw);
+  if (keys.length > max) return undefined;
+  const out: Record<string, string> = Object.create(null);
+  for (const k of keys) {
+    const v = raw[k];
+    if (typeof v !== 'string') return undefined;
+    out[k] = v;
+  }
+  return out;
 }

@@ -1,14 +1,15 @@
 // Talking to one peer over HTTP (axios): batches of replication tasks, and the full registry for startup sync.
 // The only replication module that knows about the network.
 import { AxiosInstance, isAxiosError } from 'axios';
-import { ReplicationListResponse } from './protocol';
+import { ReplicationListResponse, SERVER_IDENTITY_HEADER } from './protocol';
 import { BasicCredentials, splitCredentials } from '../codecs/url-credentials';
 import { Clock, systemClock } from '../domain/clock';
 import { createHttpClient, HttpClient } from '../transport/http-client';
 
 /** How a batch went as a whole. */
 export type BatchResult =
-  | { readonly kind: 'ok'; readonly response: ReplicationListResponse }
+  /** `server`: the peer's SERVER_IDENTITY_HEADER, when it is a zone-registry server. */
+  | { readonly kind: 'ok'; readonly response: ReplicationListResponse; readonly server?: string }
   /** Network error or timeout: worth retrying later. */
   | { readonly kind: 'retry'; readonly reason: string }
   /** 429 or 503: the peer is up and asks us to wait, `retryAfterMs` if it said how long (Retry-After). */
@@ -25,8 +26,16 @@ export interface PeerClient {
   /** Posts an encoded ReplicationList (see encodeReplicationList). */
   sendBatch(body: string): Promise<BatchResult>;
   fetchRegistry(): Promise<RegistryFetch>;
+  /**
+   * Posts a registry comparison request (`path` under peerreplication/: digest, versions, repair); absent on clients
+   * that cannot (the peer is then skipped by anti-entropy).
+   */
+  compare?(path: string, body: string): Promise<PeerExchange>;
   close(): void;
 }
+
+/** The answer to a comparison request: its status and body, or why there is none. */
+export type PeerExchange = { readonly kind: 'answer'; readonly status: number; readonly body: string } | { readonly kind: 'error'; readonly reason: string };
 
 /** Headers a Netflix server sends to its peers (identity DefaultServer); the replication header marks the writes. */
 const PEER_HEADERS = {
@@ -102,7 +111,8 @@ export class HttpPeerClient implements PeerClient {
       return { kind: 'failed', reason: 'peer answered a body that is not JSON' };
     }
     if (!Array.isArray(parsed?.responseList)) return { kind: 'failed', reason: 'peer answered without a responseList' };
-    return { kind: 'ok', response: parsed };
+    const server = res.headers?.[SERVER_IDENTITY_HEADER];
+    return { kind: 'ok', response: parsed, ...(typeof server === 'string' && server !== '' && { server }) };
   }
 
   async fetchRegistry(): Promise<RegistryFetch> {
@@ -111,6 +121,15 @@ export class HttpPeerClient implements PeerClient {
       return res.status === 200 ? { kind: 'ok', body: res.data } : { kind: 'failed', reason: `peer answered ${res.status}` };
     } catch (e) {
       return { kind: 'failed', reason: describe(e) };
+    }
+  }
+
+  async compare(path: string, body: string): Promise<PeerExchange> {
+    try {
+      const res = await this.http.post<string>(`peerreplication/${path}`, body);
+      return { kind: 'answer', status: res.status, body: typeof res.data === 'string' ? res.data : '' };
+    } catch (e) {
+      return { kind: 'error', reason: describe(e) };
     }
   }
 

@@ -17,8 +17,10 @@ export interface TaskPayload {
   readonly status?: InstanceStatus;
   readonly overriddenStatus?: InstanceStatus;
   readonly lastDirtyTimestamp?: number;
-  /** The instance to register (Register only). */
+  /** The instance as the change left it: a Register's body, and every change's time (its lastUpdatedTimestamp). */
   readonly view?: InstanceView;
+  /** Metadata entries set through the REST API: sent as MetadataUpdate to a zone-registry peer, else as Register. */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 export type PeerTask = ReplicationTask<TaskPayload>;
@@ -65,6 +67,8 @@ export class PeerNode {
   private lastResult: BatchResult['kind'] | undefined;
   private closed = false;
   private readonly retryPolicy: RetryPolicy;
+  // Set once the peer answered as a zone-registry server: it understands MetadataUpdate.
+  private knowsExtensions = false;
 
   constructor(
     readonly client: PeerClient,
@@ -132,6 +136,7 @@ export class PeerNode {
     if (result.kind === 'later') this.queue.pauseExpiry(now);
     else this.queue.resumeExpiry(now);
     if (result.kind === 'ok') {
+      this.knowsExtensions = result.server !== undefined;
       this.stats.batchesSent++;
       this.stats.tasksSent += batch.length;
       this.stats.consecutiveFailures = 0;
@@ -165,7 +170,7 @@ export class PeerNode {
     const encoded: string[] = [];
     let bytes = batchEnvelopeBytes(0);
     for (const task of taken) {
-      const item = encodeReplicationItem(toItem(task));
+      const item = encodeReplicationItem(toItem(task, this.knowsExtensions));
       bytes += Buffer.byteLength(item) + (encoded.length > 0 ? 1 : 0);
       if (bytes > max && encoded.length > 0) break;
       encoded.push(item);
@@ -202,9 +207,10 @@ export class PeerNode {
   }
 }
 
-/** A task as the batch item its action is sent as. */
-export function toItem(task: PeerTask): OutgoingItem {
+/** A task as the batch item its action is sent as; `extended`: the peer understands MetadataUpdate. */
+export function toItem(task: PeerTask, extended = false): OutgoingItem {
   const p = task.payload;
+  const asMetadataUpdate = extended && p.metadata !== undefined;
   return {
     appName: task.app,
     id: task.id,
@@ -212,6 +218,7 @@ export function toItem(task: PeerTask): OutgoingItem {
     overriddenStatus: p.overriddenStatus,
     status: p.status,
     instanceJson: p.view ? instanceJson(p.view) : undefined,
-    action: task.action,
+    ...(asMetadataUpdate && { metadata: p.metadata }),
+    action: asMetadataUpdate ? 'MetadataUpdate' : task.action,
   };
 }

@@ -2,7 +2,7 @@
 // peers answer (re-register where a heartbeat was unknown, adopt a peer's newer copy). Evictions and writes that
 // arrived from a peer are never forwarded.
 import { Clock } from '../domain/clock';
-import { InstanceInfo } from '../domain/model';
+import { InstanceInfo, InstanceView } from '../domain/model';
 import { RegistrationLimits } from '../domain/registration';
 import { Registry, RegistryEvent } from '../domain/registry';
 import { unreachable } from '../domain/unreachable';
@@ -63,10 +63,13 @@ export class PeerNodes implements ResultHandler {
   private onEvent(event: RegistryEvent): void {
     if (this.nodes.length === 0 || ('isReplication' in event && event.isReplication)) return;
     switch (event.type) {
-      case 'registered':
+      case 'registered': {
+        const i = event.view.record.instance;
+        return this.broadcast(this.task('Register', i, { view: snapshot(event.view), ...statusOf(i) }));
+      }
       case 'metadata-updated': {
         const i = event.view.record.instance;
-        return this.broadcast(this.task('Register', i, { view: { record: event.view.record, lastRenewalTimestamp: event.view.lastRenewalTimestamp }, ...statusOf(i) }));
+        return this.broadcast(this.task('Register', i, { view: snapshot(event.view), ...statusOf(i), metadata: event.entries }));
       }
       case 'renewed': {
         // The event carries the renewed lease: no second lookup on the heartbeat path.
@@ -81,12 +84,13 @@ export class PeerNodes implements ResultHandler {
         this.broadcast(this.task('Heartbeat', instance, statusOf(instance)));
         return;
       }
+      // Each carries the instance as the change left it, for the time of the change (see ReplicationItem.instanceInfo).
       case 'cancelled':
-        return this.broadcast(this.task('Cancel', event.view.record.instance, {}));
+        return this.broadcast(this.task('Cancel', event.view.record.instance, { view: snapshot(event.view) }));
       case 'status-updated':
-        return this.broadcast(this.task('StatusUpdate', event.view.record.instance, { status: event.view.record.instance.status, lastDirtyTimestamp: event.view.record.instance.lastDirtyTimestamp }));
+        return this.broadcast(this.task('StatusUpdate', event.view.record.instance, { status: event.view.record.instance.status, lastDirtyTimestamp: event.view.record.instance.lastDirtyTimestamp, view: snapshot(event.view) }));
       case 'status-override-deleted':
-        return this.broadcast(this.task('DeleteStatusOverride', event.view.record.instance, { status: event.view.record.instance.status, lastDirtyTimestamp: event.view.record.instance.lastDirtyTimestamp }));
+        return this.broadcast(this.task('DeleteStatusOverride', event.view.record.instance, { status: event.view.record.instance.status, lastDirtyTimestamp: event.view.record.instance.lastDirtyTimestamp, view: snapshot(event.view) }));
       case 'evicted':
         // As in Eureka, every server evicts by its own clock: an eviction is not replicated.
         return;
@@ -103,6 +107,11 @@ export class PeerNodes implements ResultHandler {
   private broadcast(task: PeerTask): void {
     for (const node of this.nodes) node.enqueue(task);
   }
+}
+
+/** The view as it is now (a lease's record moves on with later changes). */
+function snapshot(view: InstanceView): InstanceView {
+  return { record: view.record, lastRenewalTimestamp: view.lastRenewalTimestamp };
 }
 
 /** The status fields a Register or Heartbeat carries: the override only when there is one. */

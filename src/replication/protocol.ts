@@ -1,9 +1,17 @@
 // The peer replication wire format (POST /peerreplication/batch): ReplicationList in, ReplicationListResponse out,
 // shaped exactly as Netflix servers send and expect them, so mixed clusters replicate both ways.
 
-/** Replicated actions, spelled as Eureka spells them. */
-export const REPLICATION_ACTIONS = ['Register', 'Heartbeat', 'Cancel', 'StatusUpdate', 'DeleteStatusOverride'] as const;
+/**
+ * Replicated actions, spelled as Eureka spells them, plus MetadataUpdate: metadata set through the REST API, which
+ * Eureka replicates as a Register and which is sent so only to peers known to be zone-registry servers (they answer
+ * with SERVER_IDENTITY_HEADER), so that they keep it across the instance's re-registrations as the server that took it
+ * does. A Java peer would refuse the whole batch over an action it does not know.
+ */
+export const REPLICATION_ACTIONS = ['Register', 'Heartbeat', 'Cancel', 'StatusUpdate', 'DeleteStatusOverride', 'MetadataUpdate'] as const;
 export type ReplicationAction = (typeof REPLICATION_ACTIONS)[number];
+
+/** Header with which a zone-registry server answers a batch (its identity): the peer understands MetadataUpdate. */
+export const SERVER_IDENTITY_HEADER = 'x-registry-server';
 
 /** One item of a batch as it travels (null fields omitted; lastDirtyTimestamp is a JSON number here). */
 export interface ReplicationItem {
@@ -12,8 +20,14 @@ export interface ReplicationItem {
   lastDirtyTimestamp?: number;
   overriddenStatus?: string;
   status?: string;
-  /** Full instance without wrapper (Register only); already-encoded JSON when sending. */
+  /**
+   * Full instance without wrapper; already-encoded JSON when sending. Register needs it; Cancel, StatusUpdate,
+   * DeleteStatusOverride and MetadataUpdate carry it too (Eureka's ReplicationInstance allows it on every action and
+   * ignores it), for its lastUpdatedTimestamp: when the change happened at the server that took it.
+   */
   instanceInfo?: unknown;
+  /** The entries set (MetadataUpdate only). */
+  metadata?: Record<string, string>;
   action: ReplicationAction;
 }
 
@@ -29,8 +43,9 @@ export interface ReplicationListResponse {
 }
 
 /** An item whose instanceInfo is pre-encoded JSON text (so a register is not serialised twice). */
-export interface OutgoingItem extends Omit<ReplicationItem, 'instanceInfo'> {
+export interface OutgoingItem extends Omit<ReplicationItem, 'instanceInfo' | 'metadata'> {
   instanceJson?: string;
+  metadata?: Readonly<Record<string, string>>;
 }
 
 /** Encodes one item of a batch in the field order Java peers write. */
@@ -40,6 +55,7 @@ export function encodeReplicationItem(i: OutgoingItem): string {
   if (i.overriddenStatus !== undefined) s += `,"overriddenStatus":"${i.overriddenStatus}"`;
   if (i.status !== undefined) s += `,"status":"${i.status}"`;
   if (i.instanceJson !== undefined) s += `,"instanceInfo":${i.instanceJson}`;
+  if (i.metadata !== undefined) s += `,"metadata":${JSON.stringify(i.metadata)}`;
   return s + `,"action":"${i.action}"}`;
 }
 

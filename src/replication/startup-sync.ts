@@ -98,7 +98,8 @@ export async function syncOnce(
       answered++;
       for (const decoded of doc.instances) {
         const valid = validateRegistration(decoded, decoded.app ?? '', limits);
-        if ('ok' in valid && registry.register(valid.ok, true).kind === 'registered') installed++;
+        // The peer's lastUpdatedTimestamp: a copy older than a cancel this server took meanwhile stays out.
+        if ('ok' in valid && registry.register(valid.ok, true, decoded.lastUpdatedTimestamp).kind === 'registered') installed++;
       }
     } catch (e) {
       logger.warn('sync: unreadable registry from peer', { peer: peers[i].url, reason: e instanceof Error ? e.message : String(e) });

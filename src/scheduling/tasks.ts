@@ -71,9 +71,13 @@ export function selfPreservationListener(selfPreservation: SelfPreservation): (e
   };
 }
 
-/** Drops delta-log entries past retention (reads prune too; this bounds memory when nobody reads). */
+/**
+ * Drops delta-log entries past retention (reads prune too; this bounds memory when nobody reads) and forgets
+ * removals past tombstoneLifetimeMs.
+ */
 export function deltaPruneTask(registry: Registry, clock: Clock): () => void {
   return () => {
     registry.pruneDelta(clock.now());
+    registry.pruneTombstones(clock.now());
   };
 }

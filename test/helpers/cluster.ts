@@ -1,7 +1,9 @@
 // A region of real zone servers on 127.0.0.1 for integration and fault tests: one server per zone (us-east-1a, b, c…),
 // each on a port picked up front so it can be stopped and restarted on the same one, optionally behind a
 // fault-injecting TCP proxy (then the zones file lists the proxies and each server is told its own URL with
-// --self-url). Clients talk to a server's real port over plain HTTP, one fresh connection per request.
+// --self-url), or with one proxy on every directed link between two servers (then each server has its own zones
+// file naming its peers by their links). Clients talk to a server's real port over plain HTTP, one fresh connection
+// per request.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { AddressInfo, createServer } from 'node:net';
@@ -66,6 +68,8 @@ export interface ClusterOptions {
   readonly size?: number;
   /** Put a TcpProxy in front of every server and list the proxies in the zones file. */
   readonly proxies?: boolean;
+  /** Put a TcpProxy on every directed link: server i reaches server j only through link(i, j). */
+  readonly linkProxies?: boolean;
   /** Flags for every server, after FAST_FLAGS. */
   readonly flags?: readonly string[];
 }
@@ -81,11 +85,13 @@ export class Cluster {
     readonly ports: readonly number[],
     /** Proxy in front of each server (proxied clusters only). */
     private readonly proxyList: readonly TcpProxy[] | undefined,
-    /** Each server's URL as the zones file lists it. */
+    /** Each server's URL as the zones file lists it (as its peers reach it, without link proxies). */
     readonly urls: readonly string[],
     private readonly dir: string,
     readonly configFile: string,
     private readonly flags: readonly string[],
+    /** links[i][j]: the proxy server i reaches server j through (link-proxied clusters only). */
+    private readonly links?: readonly (readonly (TcpProxy | undefined)[])[],
   ) {
     this.running = ports.map(() => undefined);
     this.eventLogs = ports.map(() => []);
@@ -95,6 +101,7 @@ export class Cluster {
   static async create(options: ClusterOptions = {}): Promise<Cluster> {
     const size = options.size ?? 3;
     const ports = await freePorts(size);
+    if (options.linkProxies) return Cluster.withLinks(ports, [...FAST_FLAGS, ...(options.flags ?? [])]);
     const proxies = options.proxies ? await Promise.all(ports.map((p) => TcpProxy.start(p))) : undefined;
     const urls = ports.map((p, i) => `http://127.0.0.1:${proxies ? proxies[i].port : p}/eureka/`);
     const dir = mkdtempSync(join(tmpdir(), 'zone-cluster-'));
@@ -102,6 +109,18 @@ export class Cluster {
     const zones = Object.fromEntries(urls.map((url, i) => [zoneName(i), [url]]));
     writeFileSync(configFile, JSON.stringify({ region: REGION, zones, settings: {} }, null, 2));
     return new Cluster(ports, proxies, urls, dir, configFile, [...FAST_FLAGS, ...(options.flags ?? [])]);
+  }
+
+  // One zones file per server: its own zone lists its real port (it finds itself by port), the others its links.
+  private static async withLinks(ports: readonly number[], flags: readonly string[]): Promise<Cluster> {
+    const links = await Promise.all(ports.map((_, i) => Promise.all(ports.map((target, j) => (i === j ? undefined : TcpProxy.start(target))))));
+    const dir = mkdtempSync(join(tmpdir(), 'zone-cluster-'));
+    const url = (port: number): string => `http://127.0.0.1:${port}/eureka/`;
+    ports.forEach((port, i) => {
+      const zones = Object.fromEntries(ports.map((_, j) => [zoneName(j), [i === j ? url(port) : url(links[i][j]!.port)]]));
+      writeFileSync(join(dir, `zones-${i}.json`), JSON.stringify({ region: REGION, zones, settings: {} }, null, 2));
+    });
+    return new Cluster(ports, undefined, ports.map(url), dir, join(dir, 'zones-0.json'), flags, links);
   }
 
   /** Creates a cluster and starts every server; resolves once all are ready. */
@@ -123,7 +142,8 @@ export class Cluster {
 
   /** The command-line flags server `i` starts with (plus `extra`). */
   argv(i: number, extra: readonly string[] = []): string[] {
-    const args = ['--config', this.configFile, '--zone', zoneName(i), '--host', '127.0.0.1', '--port', String(this.ports[i])];
+    const config = this.links ? join(this.dir, `zones-${i}.json`) : this.configFile;
+    const args = ['--config', config, '--zone', zoneName(i), '--host', '127.0.0.1', '--port', String(this.ports[i])];
     // Behind a proxy the server's URL has the proxy's port: it cannot find itself by its own port.
     if (this.proxyList) args.push('--self-url', this.urls[i]);
     return [...args, ...this.flags, ...extra];
@@ -169,6 +189,18 @@ export class Cluster {
     return this.proxyList[i];
   }
 
+  /** The proxy server `from` reaches server `to` through (link-proxied clusters only). */
+  link(from: number, to: number): TcpProxy {
+    const proxy = this.links?.[from]?.[to];
+    if (!proxy) throw new Error(`this cluster has no link from ${from} to ${to}`);
+    return proxy;
+  }
+
+  /** Every link proxy, with its ends (link-proxied clusters only). */
+  allLinks(): { from: number; to: number; proxy: TcpProxy }[] {
+    return (this.links ?? []).flatMap((row, from) => row.flatMap((proxy, to) => (proxy ? [{ from, to, proxy }] : [])));
+  }
+
   /** Registry events of server `i` since it (re)started. */
   events(i: number): readonly RegistryEvent[] {
     return this.eventLogs[i];
@@ -179,17 +211,18 @@ export class Cluster {
     return new EurekaHttp(this.ports[i]);
   }
 
-  /** Replication state of server `i` towards server `j` (by j's URL in the zones file). */
+  /** Replication state of server `i` towards server `j` (by j's URL in i's zones file). */
   peerStats(i: number, j: number): RunningServer['peers']['nodes'][number] {
-    const node = this.server(i).peers.nodes.find((n) => n.url === this.urls[j]);
-    if (!node) throw new Error(`server ${i} has no peer ${this.urls[j]}`);
+    const url = this.links ? `http://127.0.0.1:${this.link(i, j).port}/eureka/` : this.urls[j];
+    const node = this.server(i).peers.nodes.find((n) => n.url === url);
+    if (!node) throw new Error(`server ${i} has no peer ${url}`);
     return node;
   }
 
   /** Stops every server and proxy and removes the zones file. Safe to call twice. */
   async close(): Promise<void> {
     await Promise.all(this.running.map((_, i) => this.stop(i)));
-    await Promise.all((this.proxyList ?? []).map((p) => p.close()));
+    await Promise.all([...(this.proxyList ?? []), ...this.allLinks().map((l) => l.proxy)].map((p) => p.close()));
     rmSync(this.dir, { recursive: true, force: true });
   }
 

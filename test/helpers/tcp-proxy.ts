@@ -1,5 +1,6 @@
 // A fault-injecting TCP proxy on 127.0.0.1: pipes every connection to a target port until cut(), which resets the
-// live connections and every new one until heal(). Stands in front of a zone server so a test can partition it.
+// live connections and every new one until heal(); `latencyMs` delays every chunk, both ways, keeping their order.
+// Stands in front of a zone server (or on one link between two) so a test can partition it or slow it down.
 import { createConnection, createServer, Server, Socket } from 'node:net';
 import { AddressInfo } from 'node:net';
 
@@ -17,6 +18,8 @@ export class TcpProxy {
   readonly stats: TcpProxyStats = { accepted: 0, refused: 0, severed: 0 };
   private readonly live = new Set<Socket>();
   private isCut = false;
+  /** Delay added to every chunk forwarded, either way, ms (0: none); applies to live connections at once. */
+  latencyMs = 0;
 
   private constructor(
     private readonly server: Server,
@@ -65,6 +68,12 @@ export class TcpProxy {
     this.isCut = false;
   }
 
+  /** Resets the live connections (what is in flight is lost) but lets new ones through. */
+  sever(): void {
+    this.cut();
+    this.heal();
+  }
+
   /** Resets everything and stops listening. */
   async close(): Promise<void> {
     this.cut();
@@ -87,14 +96,47 @@ export class TcpProxy {
       reset(client);
       reset(upstream);
     };
-    // Any error or close on either leg ends both: the caller sees a reset, as with a dead peer.
+    // An error on either leg ends both at once; a close ends the other leg once what it sent has been delivered.
+    // Either way the caller sees a reset, as with a dead peer.
     client.on('error', teardown);
     upstream.on('error', teardown);
-    client.on('close', teardown);
-    upstream.on('close', teardown);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    this.forward(client, upstream, teardown);
+    this.forward(upstream, client, teardown);
     client.resume();
+  }
+
+  // Like from.pipe(to), but each chunk leaves `latencyMs` after it arrived, never before the one ahead of it;
+  // `closed` runs once `from` has closed and everything it sent has been written to `to`.
+  private forward(from: Socket, to: Socket, closed: () => void): void {
+    const pending: { at: number; chunk: Buffer | null }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    let fromClosed = false;
+    const write = (chunk: Buffer | null): void => {
+      if (to.destroyed) return;
+      if (chunk === null) to.end();
+      else to.write(chunk);
+    };
+    const release = (): void => {
+      timer = undefined;
+      const now = Date.now();
+      while (pending.length > 0 && pending[0].at <= now) write(pending.shift()!.chunk);
+      if (pending.length > 0) timer = setTimeout(release, pending[0].at - now);
+      else if (fromClosed) closed();
+    };
+    from.on('data', (chunk: Buffer) => {
+      if (this.latencyMs <= 0 && pending.length === 0) return write(chunk);
+      const at = Math.max(Date.now() + this.latencyMs, pending.length > 0 ? pending[pending.length - 1].at : 0);
+      pending.push({ at, chunk });
+      timer ??= setTimeout(release, at - Date.now());
+    });
+    from.on('end', () => (pending.length === 0 ? write(null) : pending.push({ at: pending[pending.length - 1].at, chunk: null })));
+    from.on('close', () => {
+      fromClosed = true;
+      if (pending.length === 0 || to.destroyed) {
+        clearTimeout(timer);
+        closed();
+      }
+    });
   }
 }
 
@@ -102,6 +144,11 @@ export class TcpProxy {
 function reset(socket: Socket): void {
   if (socket.destroyed) return;
   socket.on('error', () => undefined);
+  // Once our FIN is queued a reset adds nothing, and resetting then leaves the event loop spinning (Node 20 and 24).
+  if (socket.writableEnded) {
+    socket.destroy();
+    return;
+  }
   try {
     socket.resetAndDestroy();
   } catch {

@@ -2,7 +2,7 @@
 // recently used dropped first; the full registry and the delta outside the budget; bytes shown in its stats.
 import { gunzipSync } from 'node:zlib';
 import { Registry } from '../../src/domain/registry';
-import { MAX_NAMED_ENTRIES, NAMED_IDLE_MS, Payload, ResponseCache } from '../../src/http/response-cache';
+import { MAX_NAMED_ENTRIES, MAX_SINCE_CHANGES, NAMED_IDLE_MS, Payload, ResponseCache } from '../../src/http/response-cache';
 import { ManualClock } from '../../src/domain/clock';
 import { makeInstance } from '../helpers/instances';
 
@@ -135,6 +135,41 @@ describe('ResponseCache', () => {
       registry.register(makeInstance({ app: 'APP-0', id: 'i-1', vipAddress: 'v0' }));
       const plain = await body(cache.get('vip', 'v0', 'json', false));
       expect(cache.stats).toMatchObject({ bytes: plain.length, entries: 1 });
+    });
+  });
+  describe('since', () => {
+    const ids = (doc: Buffer): string[] =>
+      (JSON.parse(doc.toString()).applications.application as { instance: { instanceId: string }[] }[]).flatMap((a) => a.instance.map((i) => i.instanceId));
+
+    it('holds only the changes after the revision while they are few', async () => {
+      const { registry, cache } = setup(1 << 20);
+      for (let i = 0; i < 5; i++) registry.register(makeInstance({ id: `i-${i}` }));
+      const payload = cache.since(3, 'json', false);
+      if (payload === 'gone') throw new Error('gone');
+      expect(ids(await body(payload))).toEqual(['i-3', 'i-4']);
+      expect((await payload).revision).toBe(5);
+    });
+
+    it('answers a reader far behind with the shared plain delta, which holds every change after its revision', async () => {
+      const { registry, cache } = setup(1 << 20);
+      const n = MAX_SINCE_CHANGES * 2;
+      for (let i = 0; i < n; i++) registry.register(makeInstance({ id: `i-${i}` }));
+      const plain = await body(cache.get('delta', '', 'json', false));
+      const rebuilds = cache.stats.rebuilds;
+      for (let since = 0; since < MAX_SINCE_CHANGES - 1; since++) {
+        const payload = cache.since(since, 'json', false);
+        if (payload === 'gone') throw new Error('gone');
+        expect((await body(payload)).equals(plain)).toBe(true);
+      }
+      expect(cache.stats.rebuilds).toBe(rebuilds);
+      const near = cache.since(n - MAX_SINCE_CHANGES, 'json', false);
+      if (near === 'gone') throw new Error('gone');
+      expect(ids(await body(near))).toHaveLength(MAX_SINCE_CHANGES);
+    });
+
+    it('answers gone for a revision ahead of the registry', () => {
+      const { cache } = setup(1 << 20);
+      expect(cache.since(1, 'json', false)).toBe('gone');
     });
   });
 });

@@ -406,6 +406,42 @@ describe('batch receiver', () => {
     });
   });
 
+  describe('MetadataUpdate (between zone-registry servers)', () => {
+    it('merges the entries as the server that took them did, kept across the next registration', () => {
+      const { codes, registry } = setup();
+      registry.register(makeInstance({ id: ID, metadata: { a: '1' } }));
+      expect(codes({ appName: 'ORDERS', id: ID, metadata: { k: 'v' }, action: 'MetadataUpdate' })).toEqual([200]);
+      registry.register(makeInstance({ id: ID, metadata: { a: '2' } }));
+      expect(registry.lease('ORDERS', ID)?.record.instance.metadata).toEqual({ a: '2', k: 'v' });
+    });
+
+    it.each([
+      ['no metadata', {}],
+      ['a value that is not a string', { metadata: { k: 1 } }],
+      ['too many entries', { metadata: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, 'v'])) }],
+    ])('answers 400 for %s', (_what, extra) => {
+      const { codes, registry } = setup();
+      registry.register(makeInstance({ id: ID }));
+      expect(codes({ appName: 'ORDERS', id: ID, action: 'MetadataUpdate', ...extra })).toEqual([400]);
+    });
+
+    it('answers 404 for an instance it does not hold', () => {
+      expect(setup().codes({ appName: 'ORDERS', id: ID, metadata: { k: 'v' }, action: 'MetadataUpdate' })).toEqual([404]);
+    });
+  });
+
+  describe('the time a change happened (instanceInfo.lastUpdatedTimestamp)', () => {
+    it('keeps out a registration older than a cancel that said when it happened', () => {
+      const { codes, registry, clock } = setup();
+      const at = clock.now();
+      const cancelled = { ...JSON.parse(instanceJson({ record: { ...viewRecord(), lastUpdatedTimestamp: at }, lastRenewalTimestamp: at })) };
+      expect(codes({ appName: 'ORDERS', id: ID, instanceInfo: cancelled, action: 'Cancel' })).toEqual([404]);
+      const older = JSON.parse(instanceJson({ record: { ...viewRecord(), lastUpdatedTimestamp: at - 1_000 }, lastRenewalTimestamp: at }));
+      expect(codes(register(older))).toEqual([200]);
+      expect(registry.lease('ORDERS', ID)).toBeUndefined();
+    });
+  });
+
   describe('countListItems', () => {
     it.each([
       ['an empty list', '{"replicationList":[]}', 0],
@@ -429,3 +465,7 @@ describe('batch receiver', () => {
     });
   });
 });
+
+function viewRecord() {
+  return { instance: makeInstance({ id: ID, lastDirtyTimestamp: 1717999999000 }), statusSource: 'client' as const, actionType: 'ADDED' as const, lastUpdatedTimestamp: 0, registrationTimestamp: 1, serviceUpTimestamp: 1, evictionTimestamp: 0, revision: 1 };
+}

@@ -597,4 +597,25 @@ describe('PeerNode', () => {
       expect(s.client.items.slice(2).map((i) => i.id)).toEqual(['r1', 'c1', 'c2']);
     });
   });
+  describe('toItem', () => {
+    it('sends a metadata update as a Register until the peer answers as a zone-registry server, then as MetadataUpdate', () => {
+      const clock = new ManualClock();
+      const task = peerTask(clock, 'Register', 'a', { view: viewOf(makeInstance({ id: 'a', metadata: { k: 'v' } })), metadata: { k: 'v' } });
+      expect(toItem(task)).toMatchObject({ action: 'Register', instanceJson: expect.any(String) });
+      expect(toItem(task).metadata).toBeUndefined();
+      expect(toItem(task, true)).toMatchObject({ action: 'MetadataUpdate', metadata: { k: 'v' } });
+    });
+
+    it('learns from the batch answer whether the peer is a zone-registry server', async () => {
+      const client = new ScriptedPeerClient();
+      const s = setup({}, client);
+      client.fallback = (items) => ({ ...(allOk(items) as { kind: 'ok'; response: { responseList: { statusCode: number }[] } }), server: 'peer-1' });
+      const task = (): ReturnType<typeof peerTask> => peerTask(s.clock, 'Register', 'a', { view: viewOf(makeInstance({ id: 'a' })), metadata: { k: 'v' } });
+      s.node.enqueue(task());
+      await s.scheduler.advance(500);
+      s.node.enqueue(task());
+      await s.scheduler.advance(500);
+      expect(client.bodies.map((b) => JSON.parse(b).replicationList[0].action)).toEqual(['Register', 'MetadataUpdate']);
+    });
+  });
 });

@@ -140,13 +140,16 @@ describe('PeerNodes', () => {
       expect(a.batches.at(-1)).toEqual([{ appName: 'ORDERS', id: ID, lastDirtyTimestamp: 50, overriddenStatus: 'OUT_OF_SERVICE', status: 'OUT_OF_SERVICE', action: 'Heartbeat' }]);
     });
 
-    it('replicates a cancel as a Cancel with app and id only', async () => {
-      const { registry, a, b, flush } = setup();
+    it('replicates a cancel as a Cancel with app, id and the instance as cancelled (for the time of the cancel)', async () => {
+      const { registry, a, b, flush, clock } = setup();
       registry.register(makeInstance());
       await flush();
+      const cancelledAt = clock.now();
       registry.cancel('ORDERS', ID);
       await flush();
-      for (const peer of [a, b]) expect(peer.batches[1]).toEqual([{ appName: 'ORDERS', id: ID, action: 'Cancel' }]);
+      for (const peer of [a, b]) {
+        expect(peer.batches[1]).toEqual([{ appName: 'ORDERS', id: ID, instanceInfo: expect.objectContaining({ instanceId: ID, actionType: 'DELETED', lastUpdatedTimestamp: String(cancelledAt) }), action: 'Cancel' }]);
+      }
     });
 
     it('replicates a status override as a StatusUpdate with the new status and lastDirtyTimestamp', async () => {
@@ -155,7 +158,7 @@ describe('PeerNodes', () => {
       await flush();
       registry.statusUpdate('ORDERS', ID, 'OUT_OF_SERVICE', 20);
       await flush();
-      expect(a.batches[1]).toEqual([{ appName: 'ORDERS', id: ID, lastDirtyTimestamp: 20, status: 'OUT_OF_SERVICE', action: 'StatusUpdate' }]);
+      expect(a.batches[1]).toEqual([{ appName: 'ORDERS', id: ID, lastDirtyTimestamp: 20, status: 'OUT_OF_SERVICE', instanceInfo: expect.objectContaining({ status: 'OUT_OF_SERVICE', overriddenStatus: 'OUT_OF_SERVICE' }), action: 'StatusUpdate' }]);
     });
 
     it('replicates removing an override as a DeleteStatusOverride with the status after removal', async () => {
@@ -165,7 +168,7 @@ describe('PeerNodes', () => {
       await flush();
       registry.deleteStatusOverride('ORDERS', ID, undefined, 30);
       await flush();
-      expect(a.batches[1]).toEqual([{ appName: 'ORDERS', id: ID, lastDirtyTimestamp: 30, status: 'UNKNOWN', action: 'DeleteStatusOverride' }]);
+      expect(a.batches[1]).toEqual([{ appName: 'ORDERS', id: ID, lastDirtyTimestamp: 30, status: 'UNKNOWN', instanceInfo: expect.objectContaining({ status: 'UNKNOWN', overriddenStatus: 'UNKNOWN' }), action: 'DeleteStatusOverride' }]);
     });
 
     it('replicates nothing for writes that found no instance', async () => {

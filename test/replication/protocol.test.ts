@@ -23,8 +23,8 @@ function contractItems(instance: string): OutgoingItem[] {
 
 describe('protocol', () => {
   describe('REPLICATION_ACTIONS', () => {
-    it('spells the actions exactly as Eureka does', () => {
-      expect([...REPLICATION_ACTIONS]).toEqual(['Register', 'Heartbeat', 'Cancel', 'StatusUpdate', 'DeleteStatusOverride']);
+    it('spells the actions exactly as Eureka does, plus MetadataUpdate for zone-registry peers', () => {
+      expect([...REPLICATION_ACTIONS]).toEqual(['Register', 'Heartbeat', 'Cancel', 'StatusUpdate', 'DeleteStatusOverride', 'MetadataUpdate']);
     });
   });
 

@@ -49,12 +49,13 @@ function taskOf(event: RegistryEvent, local: Registry, now: number): PeerTask | 
       const lease = local.lease(event.app, event.id);
       return lease && task('Heartbeat', lease.record.instance, statusOf(lease.record.instance));
     }
+    // As PeerNodes sends them: with the instance as the change left it (the time of the change).
     case 'cancelled':
-      return task('Cancel', event.view.record.instance, {});
+      return task('Cancel', event.view.record.instance, { view: { record: event.view.record, lastRenewalTimestamp: event.view.lastRenewalTimestamp } });
     case 'status-updated':
     case 'status-override-deleted': {
       const i = event.view.record.instance;
-      return task(event.type === 'status-updated' ? 'StatusUpdate' : 'DeleteStatusOverride', i, { status: i.status, lastDirtyTimestamp: i.lastDirtyTimestamp });
+      return task(event.type === 'status-updated' ? 'StatusUpdate' : 'DeleteStatusOverride', i, { status: i.status, lastDirtyTimestamp: i.lastDirtyTimestamp, view: { record: event.view.record, lastRenewalTimestamp: event.view.lastRenewalTimestamp } });
     }
     default:
       return undefined;
@@ -77,7 +78,7 @@ function run(ops: readonly Op[], batchSize: number): { refused: string[]; refere
   const queued = registry(clock);
   const queue = new TaskQueue<TaskPayload>({ batchSize, maxBatchingDelayMs: 0, maxPending: 10_000 });
   const deliver = (peer: Registry, tasks: readonly PeerTask[]): ReplicationItemResult[] => {
-    const outcome = applyBatch(encodeReplicationList(tasks.map(toItem)), { registry: peer, clock, limits: LIMITS, maxItems: Number.MAX_SAFE_INTEGER });
+    const outcome = applyBatch(encodeReplicationList(tasks.map((t) => toItem(t))), { registry: peer, clock, limits: LIMITS, maxItems: Number.MAX_SAFE_INTEGER });
     if (!('response' in outcome)) throw new Error(outcome.error);
     return outcome.response.responseList;
   };

@@ -6,7 +6,7 @@ import { ExpiryGate } from '../../domain/eviction';
 import { INSTANCE_STATUSES, InstanceStatus, zoneOf } from '../../domain/model';
 import { SelfPreservationState } from '../../domain/self-preservation';
 import { RecentChange, RecentChanges } from '../../observability/recent-changes';
-import { PeerReplicationStats, PeerStatus, ServerInfo, ServerStatusPort } from '../../observability/server-status';
+import { PeerComparisonStats, PeerReplicationStats, PeerStatus, ServerInfo, ServerStatusPort } from '../../observability/server-status';
 
 /** What the overview reads: the server's status read model, recent changes and settings. */
 export interface OverviewSources extends ServerStatusPort {
@@ -51,6 +51,8 @@ export interface PeerOverview extends PeerReplicationStats {
   readonly health: PeerHealth;
   /** In plain words. */
   readonly summary: string;
+  /** The registry comparison with it (anti-entropy), when it runs. */
+  readonly comparison?: PeerComparisonStats;
 }
 
 export interface InstanceOverview {
@@ -228,7 +230,7 @@ export function buildOverview(src: OverviewSources, query: OverviewQuery = {}): 
       settings,
     },
     selfPreservation: src.selfPreservation?.(now) ?? null,
-    peers: (src.peers?.() ?? []).map((p) => ({ url: p.url, queueDepth: p.queueDepth, ...p.stats, ...peerHealth(p, now) })),
+    peers: (src.peers?.() ?? []).map((p) => ({ url: p.url, queueDepth: p.queueDepth, ...p.stats, ...peerHealth(p, now), comparison: p.comparison })),
     totals: { applications: appCount, instances: registry.size, byStatus },
     filter: { q, limit, matchedApplications: applications.length, matchedInstances, detailedInstances: detailed },
     applications,

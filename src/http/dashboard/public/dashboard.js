@@ -209,13 +209,34 @@
         el('td', { class: 'num', text: p.lastSuccessAt > 0 ? duration(p.lastLagMs) : '—' }),
         el('td', { class: 'num' + (p.changesLost > 0 ? ' expired' : ''), text: p.changesLost }),
         el('td', { class: 'num', text: p.heartbeatsDropped }),
-        el('td', { class: 'small', title: p.lastFailureAt > 0 ? 'at ' + iso(p.lastFailureAt) : null, text: p.lastError ? p.lastError + ' (' + ago(p.lastFailureAt, now) + ')' : '—' })
+        el('td', { class: 'small', title: p.lastFailureAt > 0 ? 'at ' + iso(p.lastFailureAt) : null, text: p.lastError ? p.lastError + ' (' + ago(p.lastFailureAt, now) + ')' : '—' }),
+        el('td', { class: 'small comparison', title: comparisonDetail(p.comparison, now), text: comparisonSummary(p.comparison, now) })
       ]);
     });
     fill('peers', [
       el('h2', null, title),
-      table(['Peer', 'Health', 'Last successful batch', '#Queue', '#Batches ok / failed', '#Lag of last batch', '#Lost changes', '#Dropped heartbeats', 'Last error'], rows, 'No peers: this server runs standalone.')
+      table(['Peer', 'Health', 'Last successful batch', '#Queue', '#Batches ok / failed', '#Lag of last batch', '#Lost changes', '#Dropped heartbeats', 'Last error', 'Registry comparison'], rows, 'No peers: this server runs standalone.')
     ]);
+  }
+
+  // The registry comparison with a peer (anti-entropy) in a few words: in sync since when, or what differs.
+  /** @param {PeerOverview['comparison']} c @param {number} now */
+  function comparisonSummary(c, now) {
+    if (!c) return '—';
+    switch (c.state) {
+      case 'pending': return 'not compared yet';
+      case 'in-sync': return 'in sync since ' + clock(c.inSyncSince);
+      case 'repairing': return c.appsDiffering + ' app' + (c.appsDiffering === 1 ? '' : 's') + ' differed ' + ago(c.lastComparisonAt, now);
+      case 'failing': return 'failing: ' + c.lastError;
+      case 'unsupported': return 'not supported by the peer';
+    }
+    return c.state;
+  }
+
+  /** @param {PeerOverview['comparison']} c @param {number} now */
+  function comparisonDetail(c, now) {
+    if (!c) return null;
+    return 'last compared ' + ago(c.lastComparisonAt, now) + '; ' + c.instancesRepaired + ' instances repaired' + (c.lastRepairAt > 0 ? ', last ' + ago(c.lastRepairAt, now) : '') + '; ' + c.comparisons + ' comparisons, ' + c.failures + ' failed';
   }
 
   /** @param {Record<string, number>} byStatus */
