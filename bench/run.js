@@ -261,9 +261,9 @@ async function main() {
       for (const v of values) all.push(v);
       return { ...all.percentiles(), count: all.length };
     };
-    // As for the request shapes: runs whose heartbeat measurements (either of the pair) were disturbed by other
+    // As for the request shapes: runs whose heartbeat measurements (any of the three) were disturbed by other
     // processes are left out of the heartbeat medians when undisturbed ones exist.
-    const quiet = (r) => !(r.wake.heartbeatsWithout.otherCpuPct > DISTURBED_PCT) && !(r.wake.heartbeatsWith.otherCpuPct > DISTURBED_PCT);
+    const quiet = (r) => ['heartbeatsWithout', 'heartbeatsWith', 'heartbeatsWithoutAfter'].every((k) => !(r.wake[k].otherCpuPct > DISTURBED_PCT));
     const cleanRuns = runs.filter(quiet);
     if (cleanRuns.length && cleanRuns.length < runs.length) notes.push(`watch heartbeats: medians of ${cleanRuns.length} undisturbed run(s); ${runs.length - cleanRuns.length} run(s) with other processes on the CPUs left out.`);
     const cleanWithout = new Set(cleanRuns.length ? cleanRuns : runs);
@@ -275,15 +275,18 @@ async function main() {
         runs.map((r) => {
           const without = hb(r.wake.heartbeatsWithout, cleanWithout.has(r));
           const withW = hb(r.wake.heartbeatsWith, cleanWith.has(r));
+          const after = hb(r.wake.heartbeatsWithoutAfter, cleanWithout.has(r));
           return {
             ...r.wake,
-            hbWithoutRps: without.rps,
+            hbWithoutBeforeRps: without.rps,
+            hbWithoutAfterRps: after.rps,
+            hbWithoutRps: (without.rps + after.rps) / 2,
             hbWithRps: withW.rps,
             hbWithoutP99: without.p99,
             hbWithP99: withW.p99,
-            hbWithoutCpuUsPerReq: without.cpu,
+            hbWithoutCpuUsPerReq: (without.cpu + after.cpu) / 2,
             hbWithCpuUsPerReq: withW.cpu,
-            hbOtherCpuPct: Math.max(without.other, withW.other),
+            hbOtherCpuPct: Math.max(without.other, withW.other, after.other),
           };
         }),
       ),
@@ -325,7 +328,8 @@ async function main() {
         `${fmt(CONFIG.watchers)} answers is included. Every watcher re-parks with the answer's X-Registry-Revision once all have answered. ` +
         'Memory: the server\'s RSS (and its V8 heap from /metrics) with the watchers parked minus before, over the watchers, each read 2 s after ' +
         'a full garbage collection (the bench preloads bench/gc-on-signal.js into this server); kernel socket buffers are not in RSS (shown ' +
-        'separately, both ends together). Heartbeats: as in the request shapes, without, then with the watchers parked; their CPU µs/req is ' +
+        'separately, both ends together). Heartbeats: as in the request shapes, without watchers, with them parked, and without again once they are gone ' +
+        '("without" is the mean of the two, so the server warming up over the run counts neither way); their CPU µs/req is ' +
         'steadier than req/s on a shared machine.',
     );
     print();

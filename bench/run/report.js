@@ -142,7 +142,7 @@ function watchTables(med) {
     `| server RSS per parked watcher | ${fmt(w.rssPerWatcherBytes)} B (RSS ${fmt(w.rssBefore / 2 ** 20)} → ${fmt(w.rssAfter / 2 ** 20)} MiB) | < ${fmt(TARGETS.watchBytesPerWatcher)} B ${ok(w.rssPerWatcherBytes < TARGETS.watchBytesPerWatcher)} |`,
     `| server V8 heap per parked watcher: used · committed · external | ${fmt(w.heapPerWatcherBytes)} B (used ${fmt(w.heapBefore / 2 ** 20)} → ${fmt(w.heapAfter / 2 ** 20)} MiB) · ${fmt(w.heapTotalPerWatcherBytes)} B · ${fmt(w.externalPerWatcherBytes)} B | |`,
     `| kernel TCP memory per watcher (both ends) | ${fmt(w.kernelTcpPerWatcherBytes)} B | |`,
-    `| heartbeats (PUT, closed loop): without · with the watchers parked | ${fmt(w.hbWithoutRps)} /s · ${fmt(w.hbWithRps)} /s (p99 ${ms(w.hbWithoutP99)} · ${ms(w.hbWithP99)} ms; ${fmt(w.hbWithoutCpuUsPerReq, 1)} · ${fmt(w.hbWithCpuUsPerReq, 1)} CPU µs/req) | |`,
+    `| heartbeats (PUT, closed loop): without (before · after) · with the watchers parked | ${fmt(w.hbWithoutRps)} /s (${fmt(w.hbWithoutBeforeRps)} · ${fmt(w.hbWithoutAfterRps)}) · ${fmt(w.hbWithRps)} /s (p99 ${ms(w.hbWithoutP99)} · ${ms(w.hbWithP99)} ms; ${fmt(w.hbWithoutCpuUsPerReq, 1)} · ${fmt(w.hbWithCpuUsPerReq, 1)} CPU µs/req) | |`,
     `| heartbeats with / without (each run's: ${perRun(med.perRunHeartbeatRatios, 2)}) | ${fmt(hbRatio, 2)} | ≥ ${TARGETS.watchHeartbeatRatio} ${ok(hbRatio >= TARGETS.watchHeartbeatRatio)} |`,
   ].join('\n');
   const bareRow = (label, b) =>
