@@ -266,16 +266,15 @@ async function main() {
     const quiet = (r) => ['heartbeatsWithout', 'heartbeatsWith', 'heartbeatsWithoutAfter'].every((k) => !(r.wake[k].otherCpuPct > DISTURBED_PCT));
     const cleanRuns = runs.filter(quiet);
     if (cleanRuns.length && cleanRuns.length < runs.length) notes.push(`watch heartbeats: medians of ${cleanRuns.length} undisturbed run(s); ${runs.length - cleanRuns.length} run(s) with other processes on the CPUs left out.`);
-    const cleanWithout = new Set(cleanRuns.length ? cleanRuns : runs);
-    const cleanWith = cleanWithout;
+    const hbRuns = new Set(cleanRuns.length ? cleanRuns : runs);
     const hb = (h, used) => (used ? { rps: h.rps, p99: h.p99, cpu: h.serverCpuUsPerReq, other: h.otherCpuPct } : { rps: NaN, p99: NaN, cpu: NaN, other: NaN });
     /** @type {Record<string, any>} */
     const med = {
       wake: medians(
         runs.map((r) => {
-          const without = hb(r.wake.heartbeatsWithout, cleanWithout.has(r));
-          const withW = hb(r.wake.heartbeatsWith, cleanWith.has(r));
-          const after = hb(r.wake.heartbeatsWithoutAfter, cleanWithout.has(r));
+          const without = hb(r.wake.heartbeatsWithout, hbRuns.has(r));
+          const withW = hb(r.wake.heartbeatsWith, hbRuns.has(r));
+          const after = hb(r.wake.heartbeatsWithoutAfter, hbRuns.has(r));
           return {
             ...r.wake,
             hbWithoutBeforeRps: without.rps,
@@ -292,8 +291,8 @@ async function main() {
       ),
       zones: medians(runs.map((r) => r.zones)),
       bare: { http: medians(runs.map((r) => r.bare.http)), raw: medians(runs.map((r) => r.bare.raw)) },
-      // Each run's figures, for a sense of the spread (the tables show medians).
       pooledLast: pooled(runs.flatMap((r) => r.wake.perChange.map((c) => c.lastMs))),
+      // Each run's figures, for a sense of the spread (the tables show medians).
       perRunLastP99Ms: runs.map((r) => r.wake.lastP99Ms),
       perRunHeartbeatRatios: runs.map((r) => r.wake.heartbeatRatio),
       perRunZoneCP99Ms: runs.map((r) => r.zones.cP99Ms),
