@@ -13,6 +13,10 @@
 //     zones B and C (from the servers' own lastUpdatedTimestamp, p99 target < 1 s), and heartbeat throughput and CPU
 //     of zone A replicating to B and C against a standalone server (target ≥ 0.8 of its throughput). Zone A is pinned
 //     to core 0; B and C share core 1 with the load generator.
+//  5. The long-poll watch (GET /eureka/apps/delta?since=R&wait=D): 10,000 watchers parked on one server — time from a
+//     change's answer to the last watcher's answer (target p99 < 100 ms over the changes), server memory per parked
+//     watcher (target < 8 KB), heartbeat throughput with them parked (target ≥ 0.9 of without); and, on three local
+//     zones, a registration on zone A reaching a client watching zone C (target p99 < 100 ms).
 // Each part runs BENCH_RUNS times on a fresh server; medians are reported. The server (ours or bare) is pinned to
 // core 0 and this process — the load generator — to core 1, so they never compete for a core.
 // Results: markdown on stdout, everything (every run, every number) in bench/results/<timestamp>.json.
@@ -24,22 +28,29 @@
 // BENCH_STEADY_HEARTBEAT_RATE / _DELTA_RATE (3333), BENCH_STEADY_CHURN (1/s), BENCH_STEADY_SOCKETS (256),
 // BENCH_STEADY_WARMUP_SECONDS (2), BENCH_QUIET_WAIT_SECONDS (30), BENCH_CLIENT (raw | autocannon), BENCH_SERVER (dist/cli.js),
 // BENCH_REPLICATION_RATE (200/s), BENCH_REPLICATION_INSTANCES (1000), BENCH_REPLICATION_TIMEOUT_SECONDS (30),
-// BENCH_REPLICATION_POLL_MS (200), BENCH_SKIP (comma-separated: shapes, bare, steady, replication).
+// BENCH_REPLICATION_POLL_MS (200), BENCH_WATCHERS (10000), BENCH_WATCH_CHANGES (25), BENCH_WATCH_WAIT_SECONDS (60),
+// BENCH_WATCH_ADDRESSES (39), BENCH_WATCH_ZONE_REGISTRATIONS (200), BENCH_WATCH_ZONE_INTERVAL_MS (50),
+// BENCH_WATCH_CPU_PROF (a directory: profile the watched server, print its top functions during the wakes),
+// BENCH_SKIP (comma-separated: shapes, bare, steady, replication, watch, watch-bare).
 // Quick check: BENCH_SECONDS=2 BENCH_RUNS=1 BENCH_STEADY_SECONDS=5 npm run bench   (≈ 1 min; defaults ≈ 6 min, + ≈ 1 min replication)
-// Replication only: BENCH_SKIP=shapes,bare,steady npm run bench   (≈ 1 min)
+// Replication only: BENCH_SKIP=shapes,bare,steady,watch npm run bench   (≈ 1 min)
+// Watch only: BENCH_SKIP=shapes,bare,steady,replication npm run bench   (≈ 2 min per run; ≈ 1.5 min with watch-bare skipped)
 // This file runs the parts and prints; bench/run/ holds the rest: config.js (settings, targets), processes.js (servers
 // started pinned with taskset and the orphan guard, always stopped), requests.js (request shapes and closed-loop
-// measurement), shapes.js, steady.js and replication.js (the parts), report.js (medians and tables).
+// measurement), shapes.js, steady.js, replication.js and watch.js (the parts), report.js (medians and tables);
+// bench/watchers.js holds the watch clients and bench/cpu-profile.js reads CPU profiles.
 const fs = require('node:fs');
 const path = require('node:path');
 const { fleet } = require('./instances');
+const { Samples } = require('./load');
 const { ROOT, CONFIG, TARGETS, DISTURBED_PCT, LEASE_SECS } = require('./run/config');
 const { PINNING, machine, pinSelf, killAll } = require('./run/processes');
 const { SHAPES } = require('./run/requests');
 const { shapesRun } = require('./run/shapes');
 const { steadyRun } = require('./run/steady');
 const { replicationRun } = require('./run/replication');
-const { fmt, ms, medians, shapesTable, steadyTable, replicationTables } = require('./run/report');
+const { watchRun } = require('./run/watch');
+const { fmt, ms, medians, shapesTable, steadyTable, replicationTables, watchTables, profileTable } = require('./run/report');
 
 async function main() {
   const started = new Date();
@@ -62,8 +73,8 @@ async function main() {
   print();
   if (m.node !== process.version) console.error(`bench: warning: generator runs on ${process.version}, servers on ${m.node}; use \`npm run bench\``);
 
-  /** @type {{ started: string, machine: object, config: object, shapes: object | null, steady: object | null, replication: object | null, notes: string[], failed?: boolean, finished?: string, markdown?: string }} */
-  const results = { started: started.toISOString(), machine: m, config: { ...CONFIG, skip: [...CONFIG.skip] }, shapes: null, steady: null, replication: null, notes: [] };
+  /** @type {{ started: string, machine: object, config: object, shapes: object | null, steady: object | null, replication: object | null, watch: object | null, notes: string[], failed?: boolean, finished?: string, markdown?: string }} */
+  const results = { started: started.toISOString(), machine: m, config: { ...CONFIG, skip: [...CONFIG.skip] }, shapes: null, steady: null, replication: null, watch: null, notes: [] };
   const notes = results.notes;
 
   const part = async (name, fn) => {
@@ -237,6 +248,119 @@ async function main() {
         'that is coalescing, not loss (dropped counts only heartbeats expired or pushed out of a full queue).',
     );
     print();
+  });
+
+  if (!CONFIG.skip.has('watch')) await part('watch', async () => {
+    const n = Math.max(1, Math.min(CONFIG.heartbeatTargets, CONFIG.apps * CONFIG.perApp));
+    const refs = fleet(Math.ceil(n / 100), 100).slice(0, n);
+    console.error(`bench: watch: ${CONFIG.watchers} watchers on one server (${n} instances), then three local zones`);
+    const runs = [];
+    for (let r = 1; r <= CONFIG.runs; r++) runs.push(await watchRun(r, refs));
+    const pooled = (values) => {
+      const all = new Samples(values.length);
+      for (const v of values) all.push(v);
+      return { ...all.percentiles(), count: all.length };
+    };
+    // As for the request shapes: runs whose heartbeat measurements (any of the three) were disturbed by other
+    // processes are left out of the heartbeat medians when undisturbed ones exist.
+    const quiet = (r) => ['heartbeatsWithout', 'heartbeatsWith', 'heartbeatsWithoutAfter'].every((k) => !(r.wake[k].otherCpuPct > DISTURBED_PCT));
+    const cleanRuns = runs.filter(quiet);
+    if (cleanRuns.length && cleanRuns.length < runs.length) notes.push(`watch heartbeats: medians of ${cleanRuns.length} undisturbed run(s); ${runs.length - cleanRuns.length} run(s) with other processes on the CPUs left out.`);
+    const hbRuns = new Set(cleanRuns.length ? cleanRuns : runs);
+    const hb = (h, used) => (used ? { rps: h.rps, p99: h.p99, cpu: h.serverCpuUsPerReq, other: h.otherCpuPct } : { rps: NaN, p99: NaN, cpu: NaN, other: NaN });
+    /** @type {Record<string, any>} */
+    const med = {
+      wake: medians(
+        runs.map((r) => {
+          const without = hb(r.wake.heartbeatsWithout, hbRuns.has(r));
+          const withW = hb(r.wake.heartbeatsWith, hbRuns.has(r));
+          const after = hb(r.wake.heartbeatsWithoutAfter, hbRuns.has(r));
+          return {
+            ...r.wake,
+            hbWithoutBeforeRps: without.rps,
+            hbWithoutAfterRps: after.rps,
+            hbWithoutRps: (without.rps + after.rps) / 2,
+            hbWithRps: withW.rps,
+            hbWithoutP99: without.p99,
+            hbWithP99: withW.p99,
+            hbWithoutCpuUsPerReq: (without.cpu + after.cpu) / 2,
+            hbWithCpuUsPerReq: withW.cpu,
+            hbOtherCpuPct: Math.max(without.other, withW.other, after.other),
+          };
+        }),
+      ),
+      zones: medians(runs.map((r) => r.zones)),
+      bare: { http: medians(runs.map((r) => r.bare.http)), raw: medians(runs.map((r) => r.bare.raw)) },
+      pooledLast: pooled(runs.flatMap((r) => r.wake.perChange.map((c) => c.lastMs))),
+      // Each run's figures, for a sense of the spread (the tables show medians).
+      perRunLastP99Ms: runs.map((r) => r.wake.lastP99Ms),
+      perRunHeartbeatRatios: runs.map((r) => r.wake.heartbeatRatio),
+      perRunZoneCP99Ms: runs.map((r) => r.zones.cP99Ms),
+    };
+    const tables = watchTables(med);
+    med.heartbeatRatio = tables.hbRatio;
+    results.watch = { runs, medians: med };
+    const w = med.wake;
+    if (w.hbOtherCpuPct > DISTURBED_PCT) notes.push(`watch heartbeats: other processes used ${fmt(w.hbOtherCpuPct)} % of a core meanwhile — numbers may be disturbed.`);
+    if (w.answeredDuringHeartbeats) notes.push(`watch: ${fmt(w.answeredDuringHeartbeats)} watcher(s) were answered during the heartbeat measurement (a heartbeat woke them?).`);
+    if (w.genCpuMsPerChange > 0.8 * w.lastFromSendP50Ms) {
+      notes.push(`watch: the generator spent ${fmt(w.genCpuMsPerChange)} ms of CPU per change against a last answer ${ms(w.lastFromSendP50Ms)} ms after the send: the wake latency is partly the generator's own reading time.`);
+    }
+    for (const r of runs) {
+      for (const [label, m] of [['ours', r.wake], ['bare node:http', r.bare.http], ['bare node:net', r.bare.raw]]) {
+        if (m && m.otherCpuPct > DISTURBED_PCT) notes.push(`watch run ${runs.indexOf(r) + 1}, changes on ${label}: other processes used ${fmt(m.otherCpuPct)} % of a core meanwhile — latencies may be disturbed.`);
+      }
+      if (r.wake.missing) notes.push(`watch: ${fmt(r.wake.missing)} watcher answer(s) missing (no answer within 10 s of the change).`);
+      if (r.zones.seenByC < r.zones.registrations) notes.push(`watch zones: C's watcher saw ${r.zones.seenByC} of ${r.zones.registrations} registrations within 10 s.`);
+    }
+    print(`## Watch — long polls on the delta`);
+    print();
+    print(`### One change to ${fmt(CONFIG.watchers)} parked watchers — one server, ${fmt(n)} instances, ${CONFIG.watchChanges} changes per run`);
+    print();
+    print(tables.wakeTable);
+    print();
+    print(
+      'Each watcher holds `GET /eureka/apps/delta?since=R&wait=' + `${CONFIG.watchWaitSeconds}s` + '` (JSON) on its own keep-alive socket; the sockets come from ' +
+        'several loopback source addresses, as from many hosts (the server caps 512 connections per address). A change is a ' +
+        're-registration answered 204; its latency to a watcher runs from the 204 arriving at the writer to the watcher\'s ' +
+        'answer (its last byte) read by the generator — both on the generator\'s event loop, so the generator\'s time to read ' +
+        `${fmt(CONFIG.watchers)} answers is included. Every watcher re-parks with the answer's X-Registry-Revision once all have answered. ` +
+        'Memory: the server\'s RSS (and its V8 heap from /metrics) with the watchers parked minus before, over the watchers, each read 2 s after ' +
+        'a full garbage collection (the bench preloads bench/gc-on-signal.js into this server); kernel socket buffers are not in RSS (shown ' +
+        'separately, both ends together). Heartbeats: as in the request shapes, without watchers, with them parked, and without again once they are gone ' +
+        '("without" is the mean of the two, so the server warming up over the run counts neither way); their CPU µs/req is ' +
+        'steadier than req/s on a shared machine.',
+    );
+    print();
+    if (tables.bareTable) {
+      print(tables.bareTable);
+      print();
+      print(
+        'The same changes to as many watchers of bench/bare-watch-server.js (same Node, same core), which parks the polls and, on a ' +
+          'registration, answers 204 and then every watcher with the bytes ours answered (captured): through node:http as any Node ' +
+          'server would, and as one socket.write of pre-built bytes — the floor of one write per watcher here (on loopback the ' +
+          "sender's core also runs the receiving side's TCP). Their memory is read as ours, after a full collection.",
+      );
+      print();
+    }
+    print(`### A registration on zone A seen by a client watching zone C`);
+    print();
+    print(tables.zoneTable);
+    print();
+    print(
+      'Three zones on 127.0.0.1 started as in the replication part (default batching: up to 20 ms). The watchers long-poll ' +
+        `\`delta?since=R&wait=${30}s\` and re-park after each answer; latency runs from A's 204 arriving at the generator to the ` +
+        'watch answer holding the instance.',
+    );
+    print();
+    const profiled = runs.find((r) => r.wake.profile);
+    if (profiled) {
+      const p = profiled.wake.profile;
+      print(`### Server CPU profile during the wakes (${p.file}, ${fmt(p.inWindows)} samples, ${fmt(p.sampledMs)} ms)`);
+      print();
+      print(profileTable(p));
+      print();
+    }
   });
 
   if (notes.length) {

@@ -62,14 +62,46 @@ const CONFIG = {
   replicationTimeoutSeconds: num('BENCH_REPLICATION_TIMEOUT_SECONDS', 30),
   /** Pause between two polls of B's and C's /eureka/apps while waiting for them. */
   replicationPollMs: Math.max(10, num('BENCH_REPLICATION_POLL_MS', 200)),
-  /** Comma-separated parts to skip: shapes, bare, steady, replication. */
+  /** Long-poll watchers (GET /eureka/apps/delta?since=R&wait=…) parked on one server while changes are timed. */
+  watchers: Math.max(1, Math.floor(num('BENCH_WATCHERS', 10000))),
+  /** Changes (re-registrations) whose delivery to every watcher is timed, per run; every watcher re-parks after each. */
+  watchChanges: Math.max(1, Math.floor(num('BENCH_WATCH_CHANGES', 25))),
+  /** The watchers' wait=: long enough that no poll runs out while parked (the server clamps it to watchMaxWaitMs). */
+  watchWaitSeconds: Math.max(1, Math.floor(num('BENCH_WATCH_WAIT_SECONDS', 60))),
+  /**
+   * Loopback source addresses the watchers' sockets are spread over (127.0.0.2 on): the server caps connections per
+   * client address (maxConnectionsPerAddress, 512), as it would for hosts behind one NAT; real watchers come from many hosts.
+   */
+  watchAddresses: Math.max(1, Math.floor(num('BENCH_WATCH_ADDRESSES', 39))),
+  /** Registrations on zone A whose arrival at a watcher on zone C is timed, per run. */
+  watchZoneRegistrations: Math.max(1, Math.floor(num('BENCH_WATCH_ZONE_REGISTRATIONS', 200))),
+  /** Pause between two of those registrations (so each is a change of its own, not one batch). */
+  watchZoneIntervalMs: Math.max(1, num('BENCH_WATCH_ZONE_INTERVAL_MS', 50)),
+  /** Directory for a CPU profile (node --cpu-prof) of the server the watchers park on, summarised over the wakes; empty: none. */
+  watchCpuProf: process.env.BENCH_WATCH_CPU_PROF || '',
+  /** Comma-separated parts to skip: shapes, bare, steady, replication, watch (watch-bare: only the watch's baselines). */
   skip: new Set((process.env.BENCH_SKIP || '').split(',').map((s) => s.trim()).filter(Boolean)),
 };
 
 if (CONFIG.replicationRate <= 0) throw new Error('BENCH_REPLICATION_RATE must be positive');
+if (Math.ceil(CONFIG.watchers / CONFIG.watchAddresses) > 500) throw new Error('BENCH_WATCHERS / BENCH_WATCH_ADDRESSES must stay ≤ 500 sockets per address (the server caps 512 per address)');
 if (!['raw', 'autocannon'].includes(CONFIG.client)) throw new Error(`BENCH_CLIENT must be raw or autocannon, got ${CONFIG.client}`);
 
-const TARGETS = { ratio: 0.8, rssBytes: 1024 ** 3, steadyP99Ms: 50, replicationLagP99Ms: 1000, replicationHeartbeatRatio: 0.8 };
+const TARGETS = {
+  ratio: 0.8,
+  rssBytes: 1024 ** 3,
+  steadyP99Ms: 50,
+  replicationLagP99Ms: 1000,
+  replicationHeartbeatRatio: 0.8,
+  /** A change reaches the last of the parked watchers within this long of the write's answer (p99 over changes). */
+  watchWakeP99Ms: 100,
+  /** Server memory (RSS) one parked watcher costs. */
+  watchBytesPerWatcher: 8192,
+  /** Heartbeat throughput with the watchers parked / without. */
+  watchHeartbeatRatio: 0.9,
+  /** A registration on zone A reaches a watcher on zone C within this long of A's answer (p99). */
+  watchZoneP99Ms: 100,
+};
 /** CPU used by other processes during a measurement (% of one core) above which it counts as disturbed. */
 const DISTURBED_PCT = 10;
 
@@ -86,7 +118,9 @@ const LEASE_SECS = (() => {
   const steadyPhase = steadyN / 5000 + retention + CONFIG.steadyWarmupSeconds + walk;
   // Replication: registrations, the wait for the peers, a quiet wait, then heartbeats (which renew every lease).
   const replicationPhase = CONFIG.replicationInstances / CONFIG.replicationRate + CONFIG.replicationTimeoutSeconds + CONFIG.quietWaitSeconds + CONFIG.warmupSeconds;
-  const needed = Math.max(shapesPhase, steadyPhase, replicationPhase) + 30;
+  // Watch: two quiet waits, then the heartbeats with the watchers parked renew every lease; then the changes.
+  const watchPhase = 2 * CONFIG.quietWaitSeconds + CONFIG.warmupSeconds + CONFIG.seconds + CONFIG.watchChanges * 3 + 30;
+  const needed = Math.max(shapesPhase, steadyPhase, replicationPhase, watchPhase) + 30;
   return needed <= 90 ? 90 : Math.ceil(needed);
 })();
 

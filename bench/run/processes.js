@@ -107,14 +107,16 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts a Node script pinned to `core` (0: the server's; the replication phase puts peers on 1) and waits until it answers HTTP on `port`.
+ * `nodeOptions` go to node itself, before the script (e.g. --cpu-prof).
  * @param {string} name
  * @param {string} script
  * @param {string[]} args
  * @param {number} port
+ * @param {string[]} [nodeOptions]
  * @returns {Promise<Proc>}
  */
-async function startProcess(name, script, args, port, core = 0) {
-  const nodeArgs = ['-r', path.join(BENCH_DIR, 'orphan-guard.js'), script, ...args];
+async function startProcess(name, script, args, port, core = 0, nodeOptions = []) {
+  const nodeArgs = [...nodeOptions, '-r', path.join(BENCH_DIR, 'orphan-guard.js'), script, ...args];
   const [cmd, argv] = PINNING ? ['taskset', ['-c', String(core), NODE, ...nodeArgs]] : [NODE, nodeArgs];
   const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   children.add(child);

@@ -261,4 +261,4 @@ async function replicationRun(run, refs) {
   return out;
 }
 
-module.exports = { replicationRun };
+module.exports = { replicationRun, startCluster };

@@ -123,4 +123,56 @@ function replicationTables(med) {
   return { lagTable, hbTable, peerTable, ratio, cpuRatio };
 }
 
-module.exports = { fmt, ms, bytes, medians, shapesTable, steadyTable, replicationTables };
+function watchTables(med) {
+  const ok = (cond) => (cond ? '✅' : '❌');
+  const w = med.wake;
+  const hbRatio = w.hbWithRps / w.hbWithoutRps;
+  const perRun = (list, digits) => list.map((v) => fmt(v, digits)).join(', ');
+  const wakeTable = [
+    '| Metric | Value | Target |',
+    '|---|--:|:-:|',
+    `| watchers parked | ${fmt(w.watchers)} from ${fmt(w.addresses)} loopback addresses, wait=${CONFIG.watchWaitSeconds}s; server's gauge ${fmt(w.parkedOnServer)}; connected and parked in ${ms(w.parkMs / 1000)} s | |`,
+    `| last watcher's answer after the write's 204 (${fmt(w.changes)} changes) | p50 ${ms(w.lastP50Ms)} ms · p90 ${ms(w.lastP90Ms)} ms · p99 ${ms(w.lastP99Ms)} ms · max ${ms(w.lastMaxMs)} ms | p99 < ${fmt(TARGETS.watchWakeP99Ms)} ms ${ok(w.lastP99Ms < TARGETS.watchWakeP99Ms && w.missing === 0)} |`,
+    `| the same, every change of every run (${fmt(med.pooledLast.count)}) | p50 ${ms(med.pooledLast.p50)} ms · p99 ${ms(med.pooledLast.p99)} ms · max ${ms(med.pooledLast.max)} ms | |`,
+    `| last watcher's answer after the write was sent | p50 ${ms(w.lastFromSendP50Ms)} ms · p99 ${ms(w.lastFromSendP99Ms)} ms (the write itself: p50 ${ms(w.writeP50Ms)} ms) | |`,
+    `| first watcher's answer after the 204 | p50 ${ms(w.firstP50Ms)} ms | |`,
+    `| every watcher's answer after the 204 (${fmt(w.answers)} answers) | p50 ${ms(w.everyP50Ms)} ms · p90 ${ms(w.everyP90Ms)} ms · p99 ${ms(w.everyP99Ms)} ms · max ${ms(w.everyMaxMs)} ms | |`,
+    `| answers missing · without the change · sockets lost · answered outside a change | ${fmt(w.missing)} · ${fmt(w.unchanged)} · ${fmt(w.lost)} · ${fmt(w.answeredOutside)} | 0 ${ok(w.missing + w.unchanged + w.lost === 0)} |`,
+    `| CPU per change: server · generator | ${fmt(w.serverCpuMsPerChange)} ms (${fmt(w.serverCpuUsPerWatcher, 1)} µs per watcher) · ${fmt(w.genCpuMsPerChange)} ms | |`,
+    `| server RSS per parked watcher | ${fmt(w.rssPerWatcherBytes)} B (RSS ${fmt(w.rssBefore / 2 ** 20)} → ${fmt(w.rssAfter / 2 ** 20)} MiB) | < ${fmt(TARGETS.watchBytesPerWatcher)} B ${ok(w.rssPerWatcherBytes < TARGETS.watchBytesPerWatcher)} |`,
+    `| server V8 heap per parked watcher: used · committed · external | ${fmt(w.heapPerWatcherBytes)} B (used ${fmt(w.heapBefore / 2 ** 20)} → ${fmt(w.heapAfter / 2 ** 20)} MiB) · ${fmt(w.heapTotalPerWatcherBytes)} B · ${fmt(w.externalPerWatcherBytes)} B | |`,
+    `| kernel TCP memory per watcher (both ends) | ${fmt(w.kernelTcpPerWatcherBytes)} B | |`,
+    `| heartbeats (PUT, closed loop): without (before · after) · with the watchers parked | ${fmt(w.hbWithoutRps)} /s (${fmt(w.hbWithoutBeforeRps)} · ${fmt(w.hbWithoutAfterRps)}) · ${fmt(w.hbWithRps)} /s (p99 ${ms(w.hbWithoutP99)} · ${ms(w.hbWithP99)} ms; ${fmt(w.hbWithoutCpuUsPerReq, 1)} · ${fmt(w.hbWithCpuUsPerReq, 1)} CPU µs/req) | |`,
+    `| heartbeats with / without (each run's: ${perRun(med.perRunHeartbeatRatios, 2)}) | ${fmt(hbRatio, 2)} | ≥ ${TARGETS.watchHeartbeatRatio} ${ok(hbRatio >= TARGETS.watchHeartbeatRatio)} |`,
+  ].join('\n');
+  const bareRow = (label, b) =>
+    `| ${label} | ${ms(b.lastP50Ms)} | ${ms(b.lastP99Ms)} | ${ms(b.everyP50Ms)} | ${ms(b.writeP50Ms)} | ${fmt(b.serverCpuMsPerChange)} | ${fmt(b.serverCpuUsPerWatcher, 1)} | ${fmt(b.rssPerWatcherBytes)} B | ${fmt(b.heapPerWatcherBytes)} B |`;
+  const bareTable = med.bare && med.bare.http && Number.isFinite(med.bare.http.lastP50Ms)
+    ? [
+        `| One change to ${fmt(w.watchers)} watchers | last after the 204, p50 ms | p99 ms | every watcher p50 ms | the write's 204, p50 ms | server CPU ms per change | µs per watcher | RSS per parked watcher | heap used per parked watcher |`,
+        '|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+        bareRow('ours', w),
+        bareRow('bare node:http: writeHead + end per watcher', med.bare.http),
+        bareRow('bare node:net: one socket.write per watcher', med.bare.raw),
+      ].join('\n')
+    : '';
+  const z = med.zones;
+  const zoneTable = [
+    '| Metric | Value | Target |',
+    '|---|--:|:-:|',
+    `| registrations on zone A | ${fmt(z.registrations)}, one every ${fmt(CONFIG.watchZoneIntervalMs)} ms · A's 204 p50 ${ms(z.registerP50Ms)} ms · p99 ${ms(z.registerP99Ms)} ms | |`,
+    `| watcher on C: A's 204 → C's watch answer holding the instance | p50 ${ms(z.cP50Ms)} ms · p90 ${ms(z.cP90Ms)} ms · p99 ${ms(z.cP99Ms)} ms · max ${ms(z.cMaxMs)} ms; ${fmt(z.seenByC)} of ${fmt(z.registrations)} seen | p99 < ${fmt(TARGETS.watchZoneP99Ms)} ms ${ok(z.cP99Ms < TARGETS.watchZoneP99Ms && z.seenByC === z.registrations)} |`,
+    `| watcher on A (no replication, for reference) | p50 ${ms(z.aP50Ms)} ms · p90 ${ms(z.aP90Ms)} ms · p99 ${ms(z.aP99Ms)} ms · max ${ms(z.aMaxMs)} ms; ${fmt(z.seenByA)} seen | |`,
+    `| C's watch answers · instances per answer · full fetches · failures | ${fmt(z.cAnswers)} · ${fmt(z.seenByC / z.cAnswers, 2)} · ${fmt(z.cFullFetches)} · ${fmt(z.cFailures)} | |`,
+  ].join('\n');
+  return { wakeTable, bareTable, zoneTable, hbRatio };
+}
+
+/** The top self-time functions of a CPU profile summary (bench/cpu-profile.js). */
+function profileTable(profile) {
+  const rows = ['| Self time | % | Function | Where |', '|--:|--:|---|---|'];
+  for (const t of profile.top) rows.push(`| ${fmt(t.selfMs)} ms | ${fmt(t.pct, 1)} | \`${t.name}\` | ${t.where} |`);
+  return rows.join('\n');
+}
+
+module.exports = { fmt, ms, bytes, medians, shapesTable, steadyTable, replicationTables, watchTables, profileTable };
