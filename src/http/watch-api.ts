@@ -51,6 +51,17 @@ export function watchHandlers(
 ): { readonly delta: WatchHandler; readonly events: WatchHandler } {
   const identity = (): OutgoingHttpHeaders => revisionHeaders(registry.revision, cache.serverId);
 
+  // The parked form of each payload's reply, built once per payload and shared by every watcher it answers.
+  const parkedReplies = new WeakMap<Payload, Reply>();
+  const parkedReply = (p: Payload): Reply => {
+    let reply = parkedReplies.get(p);
+    if (reply === undefined) {
+      reply = Object.freeze({ ...p.reply, parked: true });
+      parkedReplies.set(p, reply);
+    }
+    return reply;
+  };
+
   // The changes after `since` as the delta document, 410 when they cannot be told; `reason` marks a parked answer.
   const answer = (since: number, req: IncomingMessage, reason?: WakeReason): Reply | Promise<Reply> => {
     const payload = cache.since(since, formatFor(req.headers.accept), acceptsGzip(req.headers['accept-encoding']));
@@ -58,8 +69,8 @@ export function watchHandlers(
     const reply = (p: Payload): Reply => {
       if (reason === undefined) return p.reply;
       // Shutdown: the client moves to another server at once rather than reusing this connection.
-      const headers = reason === 'shutdown' ? { ...p.reply.headers, connection: 'close' } : p.reply.headers;
-      return { ...p.reply, headers, parked: true };
+      if (reason === 'shutdown') return { ...p.reply, headers: { ...p.reply.headers, connection: 'close' }, parked: true };
+      return parkedReply(p);
     };
     return isPromise(payload) ? payload.then(reply) : reply(payload);
   };

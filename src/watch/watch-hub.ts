@@ -1,7 +1,8 @@
 // Parked long-polls on the delta: a watcher waits at the registry revision it holds until the next change, its wait
 // running out, or shutdown. Every content change wakes every watcher (a watcher is only parked when nothing after its
 // revision exists, so any change is news to all); heartbeats wake none. Changes made in one turn of the event loop
-// (a replication batch, say) wake watchers once.
+// (a replication batch, say) wake watchers once, after that turn's answers are written (the writer is not made to
+// wait for thousands of watchers).
 import { Registry, RegistryEvent } from '../domain/registry';
 import { Scheduler } from '../scheduling/scheduler';
 
@@ -111,10 +112,10 @@ export class WatchHub {
     // A heartbeat changes nothing a watcher can see (a carried override arrives as its own status event).
     if (event.type === 'renewed' || this.wakeQueued || this.watchers.size === 0) return;
     this.wakeQueued = true;
-    // After the current turn: a batch applied in one go wakes watchers once, with all its changes.
-    queueMicrotask(() => {
+    // After the current turn (setImmediate: once the write that caused it has been answered), once for all of it.
+    setImmediate(() => {
       this.wakeQueued = false;
-      this.wakeAll('change');
+      if (!this.closed) this.wakeAll('change');
     });
   }
 
