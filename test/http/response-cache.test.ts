@@ -21,7 +21,8 @@ function registerVips(registry: Registry, n: number): void {
 
 async function body(p: Payload | Promise<Payload> | undefined): Promise<Buffer> {
   if (p === undefined) throw new Error('no payload');
-  return (await p).body;
+  const b = (await p).body;
+  return Buffer.isBuffer(b) ? b : Buffer.concat(b);
 }
 
 describe('ResponseCache', () => {
