@@ -1,12 +1,13 @@
 // The full registry document (GET /apps) per format, kept as segments of encoded bytes across changes: a change
 // re-encodes only the segment of its application, and the document is its head, the segments in registry order and
 // its tail, handed to the socket as a list of buffers. The gzip variant is one gzip member stitched from per-segment
-// DEFLATE pieces (see stitched-gzip.ts), so a change recompresses only its segment too.
+// DEFLATE pieces (see stitched-gzip.ts), so a change recompresses only its segment and the one after it (each piece is
+// compressed against the end of the segment before it: alone, the first records of each would compress poorly).
 import { Format } from '../codecs/negotiate';
 import { CODECS } from '../codecs/documents';
 import { Pieces } from '../codecs/record-fragments';
 import { Registry, RegistryEvent } from '../domain/registry';
-import { crc32, crc32Combine, crc32Shift, deflatePiece, deflatePieceSync, GZIP_HEADER, gzipTrailer, storedBlocks } from './stitched-gzip';
+import { crc32, crc32Combine, crc32Shift, DEFLATE_WINDOW_BYTES, deflatePiece, deflatePieceSync, GZIP_HEADER, gzipTrailer, storedBlocks } from './stitched-gzip';
 
 /**
  * Applications smaller than this, in instances, share a segment with their neighbours (up to this many instances in
@@ -45,9 +46,19 @@ interface Encoded {
   readonly contentCrc: number;
   /** When encoded, ms: the lastRenewalTimestamps are those of that moment. */
   readonly encodedAt: number;
-  /** Stored blocks of the separator, then raw DEFLATE of the rest. */
-  deflated?: Buffer | Promise<Buffer>;
-  /** Bytes counted in the cache's total (plain, then + deflated); 0 once replaced. */
+  /** The DEFLATE piece when the segment comes first: the plain bytes without separator, no dictionary. */
+  first?: Piece;
+  /** The DEFLATE piece after another segment: the separator as stored blocks, then the rest against its end. */
+  next?: Piece;
+  /** Bytes counted in the cache's total (plain and pieces); 0 once replaced. */
+  counted: number;
+}
+
+interface Piece {
+  /** The segment it was compressed after (its dictionary); none for `first`. */
+  readonly after: Encoded | undefined;
+  deflated: Buffer | Promise<Buffer>;
+  /** Bytes counted for it while its segment's bytes are counted. */
   counted: number;
 }
 
@@ -289,55 +300,66 @@ export class SegmentCache {
     return encoded;
   }
 
-  // One gzip member: header, the head as stored blocks, each segment's DEFLATE piece (the first without its
-  // separator), the tail as the final stored block, and the CRC combined from the pieces'.
+  // One gzip member: header, the head as stored blocks, each segment's DEFLATE piece, the tail as the final stored
+  // block, and the CRC combined from the pieces'.
   private gzip(head: Buffer, encodeds: readonly Encoded[], tail: Buffer, bytes: number): GzipBody | Promise<GzipBody> {
-    const pending: Promise<Buffer>[] = [];
-    for (const e of encodeds) {
-      const piece = this.deflated(e);
-      if (piece instanceof Promise) pending.push(piece);
-    }
-    const build = (): GzipBody => {
+    const pieces = encodeds.map((e, i) => this.piece(e, i === 0 ? undefined : encodeds[i - 1]));
+    const build = (deflated: readonly Buffer[]): GzipBody => {
       const parts: Buffer[] = [Buffer.concat([GZIP_HEADER, storedBlocks(head, false)])];
       let crc = crc32(head);
       let total = parts[0].length;
       for (let i = 0; i < encodeds.length; i++) {
         const e = encodeds[i];
-        const deflated = e.deflated as Buffer;
-        const first = i === 0 && e.lead > 0;
-        const part = first ? deflated.subarray(5 + e.lead) : deflated;
-        crc = first ? crc32Combine(crc, e.contentCrc, crc32Shift(e.plain.length - e.lead)) : crc32Combine(crc, e.crc, e.shift);
-        parts.push(part);
-        total += part.length;
+        crc = i === 0 && e.lead > 0 ? crc32Combine(crc, e.contentCrc, crc32Shift(e.plain.length - e.lead)) : crc32Combine(crc, e.crc, e.shift);
+        parts.push(deflated[i]);
+        total += deflated[i].length;
       }
       const end = Buffer.concat([storedBlocks(tail, true), gzipTrailer(crc32(tail, crc), bytes)]);
       parts.push(end);
       return { parts, bytes: total + end.length };
     };
-    return pending.length === 0 ? build() : Promise.all(pending).then(build);
+    return pieces.some((p) => p instanceof Promise) ? Promise.all(pieces).then(build) : build(pieces as Buffer[]);
   }
 
-  // The segment's DEFLATE piece: inline when small, else on the thread pool (a few at a time), once.
-  private deflated(e: Encoded): Buffer | Promise<Buffer> {
-    if (e.deflated !== undefined) return e.deflated;
+  // The segment's DEFLATE piece after `after` (or first): kept until that changes. Compressed inline when small, else
+  // on the thread pool, a few at a time.
+  private piece(e: Encoded, after: Encoded | undefined): Buffer | Promise<Buffer> {
+    const slot = after === undefined ? 'first' : 'next';
+    const held = e[slot];
+    if (held !== undefined && held.after === after) return held.deflated;
     const content = e.plain.subarray(e.lead);
-    const prefix = e.lead > 0 ? storedBlocks(e.plain.subarray(0, e.lead), false) : undefined;
-    const land = (piece: Buffer): Buffer => {
-      const deflated = prefix === undefined ? piece : Buffer.concat([prefix, piece]);
-      e.deflated = deflated;
-      if (e.counted > 0) {
+    const separator = e.plain.subarray(0, e.lead);
+    const prefix = after !== undefined && e.lead > 0 ? storedBlocks(separator, false) : undefined;
+    // What a decoder holds when this piece starts: the end of the segment before (never its own separator, absent when
+    // it comes first), then this one's separator.
+    const dictionary = after === undefined ? undefined : Buffer.concat([after.plain.subarray(Math.max(after.lead, after.plain.length - DEFLATE_WINDOW_BYTES + e.lead)), separator]);
+    if (held !== undefined) this.release(e, held);
+    const piece: Piece = { after, deflated: Buffer.alloc(0), counted: 0 };
+    e[slot] = piece;
+    const land = (out: Buffer): Buffer => {
+      const deflated = prefix === undefined ? out : Buffer.concat([prefix, out]);
+      piece.deflated = deflated;
+      if (e[slot] === piece && e.counted > 0) {
+        piece.counted = deflated.length;
         e.counted += deflated.length;
         this.heldBytes += deflated.length;
       }
       return deflated;
     };
-    if (content.length < INLINE_DEFLATE_BYTES) return land(deflatePieceSync(content));
-    const pending = this.throttled(() => deflatePiece(content)).then(land, (error: unknown) => {
-      e.deflated = undefined;
+    if (content.length < INLINE_DEFLATE_BYTES) return land(deflatePieceSync(content, dictionary));
+    const pending = this.throttled(() => deflatePiece(content, dictionary)).then(land, (error: unknown) => {
+      if (e[slot] === piece) e[slot] = undefined;
       throw error;
     });
-    e.deflated = pending;
+    piece.deflated = pending;
     return pending;
+  }
+
+  private release(e: Encoded, piece: Piece): void {
+    if (e.counted === 0) return;
+    e.counted -= piece.counted;
+    this.heldBytes -= piece.counted;
+    piece.counted = 0;
   }
 
   private throttled<T>(job: () => Promise<T>): Promise<T> {

@@ -1,5 +1,6 @@
 // One gzip member made of pieces compressed apart: raw DEFLATE pieces that end on a byte boundary (sync flush), stored
-// blocks for short text, and a CRC-32 combined from the pieces' own. Several members would be shorter to write, but
+// blocks for short text, and a CRC-32 combined from the pieces' own. A piece may be compressed against the bytes that
+// precede it in the stream (a preset dictionary): a decoder's window holds them, so back-references into them are valid. Several members would be shorter to write, but
 // Java's GZIPInputStream (every JDK release: JDK-7036144 was fixed, then reverted) stops after a member whenever its
 // source has no byte available at that instant, as a socket often has not, and so truncates silently.
 import { constants, crc32 as zlibCrc32, deflateRaw, deflateRawSync } from 'node:zlib';
@@ -9,6 +10,9 @@ export const GZIP_HEADER: Buffer = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x
 
 const SYNC = { finishFlush: constants.Z_SYNC_FLUSH };
 const MAX_STORED_BYTES = 0xffff;
+
+/** Bytes of history a DEFLATE piece can refer to (a 32 KiB window). */
+export const DEFLATE_WINDOW_BYTES = 32 * 1024;
 
 /** `data` as DEFLATE stored blocks (no compression), the last one final when `final`. Bytes: data + 5 per 64 KiB. */
 export function storedBlocks(data: Buffer, final: boolean): Buffer {
@@ -25,14 +29,19 @@ export function storedBlocks(data: Buffer, final: boolean): Buffer {
   return out;
 }
 
-/** Raw DEFLATE of `data`, not final and ending on a byte boundary, so that more pieces may follow. */
-export function deflatePieceSync(data: Buffer): Buffer {
-  return deflateRawSync(data, SYNC);
+const options = (dictionary: Buffer | undefined): object => (dictionary === undefined ? SYNC : { ...SYNC, dictionary });
+
+/**
+ * Raw DEFLATE of `data`, not final and ending on a byte boundary, so that more pieces may follow. `dictionary`: the
+ * bytes that come right before it in the stream (at most DEFLATE_WINDOW_BYTES), or none.
+ */
+export function deflatePieceSync(data: Buffer, dictionary?: Buffer): Buffer {
+  return deflateRawSync(data, options(dictionary));
 }
 
 /** {@link deflatePieceSync} on the thread pool. */
-export function deflatePiece(data: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => deflateRaw(data, SYNC, (error, out) => (error ? reject(error) : resolve(out))));
+export function deflatePiece(data: Buffer, dictionary?: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => deflateRaw(data, options(dictionary), (error, out) => (error ? reject(error) : resolve(out))));
 }
 
 /** The 8-byte gzip trailer: CRC-32 and length (mod 2^32) of the uncompressed bytes. */
