@@ -58,8 +58,8 @@ export function gzipTrailer(crc: number, bytes: number): Buffer {
 const POLY = 0xedb88320;
 let table: Uint32Array | undefined;
 
-// Node before 20.15 has no zlib.crc32: a table-driven one, slower but the same.
-function crc32Js(data: Buffer, value: number): number {
+/** CRC-32 of `data` continuing from `value`, in JavaScript: for Node before 20.15, which has no zlib.crc32 (slower). */
+export function crc32Portable(data: Buffer, value: number): number {
   if (table === undefined) {
     table = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -75,7 +75,7 @@ function crc32Js(data: Buffer, value: number): number {
 
 /** CRC-32 of `data`, continuing from `value` (the CRC of what came before; 0 to start). */
 export const crc32: (data: Buffer, value?: number) => number =
-  typeof zlibCrc32 === 'function' ? (data, value = 0) => zlibCrc32(data, value) : (data, value = 0) => crc32Js(data, value);
+  typeof zlibCrc32 === 'function' ? (data, value = 0) => zlibCrc32(data, value) : (data, value = 0) => crc32Portable(data, value);
 
 // a × b modulo the CRC polynomial (bit-reflected); a is never 0 here (powers of x).
 function multModP(a: number, b: number): number {
