@@ -36,6 +36,8 @@ const TAILS: Readonly<Record<Format, Buffer>> = { json: Buffer.from(CODECS.json.
 
 /** One segment's bytes in one format, never changed once built (the DEFLATE piece is added when first asked for). */
 interface Encoded {
+  /** Unique among encodings: what a piece compressed after this one remembers, without holding its bytes. */
+  readonly id: number;
   /** The codec's application separator (JSON: `,`) then the segment's applications, joined by it. */
   readonly plain: Buffer;
   /** Bytes of the leading separator, left out when the segment comes first. */
@@ -55,8 +57,8 @@ interface Encoded {
 }
 
 interface Piece {
-  /** The segment it was compressed after (its dictionary); none for `first`. */
-  readonly after: Encoded | undefined;
+  /** Id of the encoding it was compressed after (its dictionary); 0 for `first`. */
+  readonly after: number;
   deflated: Buffer | Promise<Buffer>;
   /** Bytes counted for it while its segment's bytes are counted. */
   counted: number;
@@ -108,6 +110,7 @@ export class SegmentCache {
   // When the oldest segment of the format passes RENEWAL_MAX_AGE_MS, ms.
   private readonly refreshAt: Record<Format, number> = { json: 0, xml: 0 };
   private generation = 0;
+  private encodings = 0;
   private heldBytes = 0;
   private deflatesInFlight = 0;
   private readonly deflateQueue: (() => void)[] = [];
@@ -295,7 +298,7 @@ export class SegmentCache {
     const plain = out.toBuffer();
     const lead = separator.length;
     const crc = crc32(plain);
-    const encoded: Encoded = { plain, lead, crc, shift: crc32Shift(plain.length), contentCrc: lead === 0 ? crc : crc32(plain.subarray(lead)), encodedAt: now, counted: plain.length };
+    const encoded: Encoded = { id: ++this.encodings, plain, lead, crc, shift: crc32Shift(plain.length), contentCrc: lead === 0 ? crc : crc32(plain.subarray(lead)), encodedAt: now, counted: plain.length };
     this.heldBytes += plain.length;
     return encoded;
   }
@@ -325,8 +328,14 @@ export class SegmentCache {
   // on the thread pool, a few at a time.
   private piece(e: Encoded, after: Encoded | undefined): Buffer | Promise<Buffer> {
     const slot = after === undefined ? 'first' : 'next';
+    const afterId = after?.id ?? 0;
     const held = e[slot];
-    if (held !== undefined && held.after === after) return held.deflated;
+    if (held !== undefined && held.after === afterId) return held.deflated;
+    // Segments only ever move forward (the ones before leave): one that comes first now never follows another again.
+    if (slot === 'first' && e.next !== undefined) {
+      this.release(e, e.next);
+      e.next = undefined;
+    }
     const content = e.plain.subarray(e.lead);
     const separator = e.plain.subarray(0, e.lead);
     const prefix = after !== undefined && e.lead > 0 ? storedBlocks(separator, false) : undefined;
@@ -334,7 +343,7 @@ export class SegmentCache {
     // it comes first), then this one's separator.
     const dictionary = after === undefined ? undefined : Buffer.concat([after.plain.subarray(Math.max(after.lead, after.plain.length - DEFLATE_WINDOW_BYTES + e.lead)), separator]);
     if (held !== undefined) this.release(e, held);
-    const piece: Piece = { after, deflated: Buffer.alloc(0), counted: 0 };
+    const piece: Piece = { after: afterId, deflated: Buffer.alloc(0), counted: 0 };
     e[slot] = piece;
     const land = (out: Buffer): Buffer => {
       const deflated = prefix === undefined ? out : Buffer.concat([prefix, out]);
