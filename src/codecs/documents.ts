@@ -9,6 +9,12 @@ import * as xml from './xml';
 /** Encoders and the registration decoder of one wire format. Documents come as pieces: bytes or text at will. */
 export interface DocumentCodec {
   applications(apps: Iterable<readonly [string, Iterable<InstanceView>]>, versionsDelta: number, hashcode: string): Pieces;
+  /** The `applications` document in parts, as `applications` assembles it: head, applications joined by the separator, tail. */
+  readonly applicationsHead: (versionsDelta: number, hashcode: string) => string;
+  readonly applicationsTail: string;
+  /** ASCII; empty when applications follow one another as they are. */
+  readonly applicationSeparator: string;
+  writeApplication(out: Pieces, name: string, views: Iterable<InstanceView>): void;
   application(name: string, views: Iterable<InstanceView>): Pieces;
   instance(view: InstanceView): string;
   decodeInstance(body: string, defaults: DecodeDefaults): DecodedInstance;
@@ -18,12 +24,20 @@ export interface DocumentCodec {
 export const CODECS: Readonly<Record<Format, DocumentCodec>> = {
   json: {
     applications: json.applicationsPiecesJson,
+    applicationsHead: json.applicationsHeadJson,
+    applicationsTail: json.APPLICATIONS_TAIL_JSON,
+    applicationSeparator: json.APPLICATION_SEPARATOR_JSON,
+    writeApplication: json.writeApplicationJson,
     application: json.applicationPiecesJson,
     instance: json.instanceDocumentJson,
     decodeInstance: json.decodeInstanceJson,
   },
   xml: {
     applications: xml.applicationsPiecesXml,
+    applicationsHead: xml.applicationsHeadXml,
+    applicationsTail: xml.APPLICATIONS_TAIL_XML,
+    applicationSeparator: '',
+    writeApplication: xml.writeApplicationXml,
     application: xml.applicationPiecesXml,
     instance: xml.instanceDocumentXml,
     decodeInstance: xml.decodeInstanceXml,

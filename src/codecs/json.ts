@@ -59,7 +59,8 @@ export function instanceDocumentJson(view: InstanceView): string {
   return `{"instance":${instanceJson(view)}}`;
 }
 
-function writeApplication(out: Pieces, name: string, views: Iterable<InstanceView>): void {
+/** Appends one `{"name":…,"instance":[…]}` element of an `application` list. */
+export function writeApplicationJson(out: Pieces, name: string, views: Iterable<InstanceView>): void {
   out.add(`{"name":${q(name)},"instance":[`);
   let first = true;
   for (const v of views) {
@@ -73,20 +74,30 @@ function writeApplication(out: Pieces, name: string, views: Iterable<InstanceVie
 /** `{"application":{"name":…,"instance":[…]}}` (GET /apps/{app}), as pieces. */
 export function applicationPiecesJson(name: string, views: Iterable<InstanceView>): Pieces {
   const out = new Pieces().add('{"application":');
-  writeApplication(out, name, views);
+  writeApplicationJson(out, name, views);
   return out.add('}');
 }
 
+/** The `applications` document up to its first application. */
+export const applicationsHeadJson = (versionsDelta: number, hashcode: string): string =>
+  `{"applications":{"versions__delta":"${versionsDelta}","apps__hashcode":${q(hashcode)},"application":[`;
+
+/** What ends the `applications` document. */
+export const APPLICATIONS_TAIL_JSON = ']}}';
+
+/** What separates two applications in the `applications` document. */
+export const APPLICATION_SEPARATOR_JSON = ',';
+
 /** The `applications` document (full registry, delta, VIPs) as pieces; `application` and `instance` are always arrays. */
 export function applicationsPiecesJson(apps: Iterable<readonly [string, Iterable<InstanceView>]>, versionsDelta: number, hashcode: string): Pieces {
-  const out = new Pieces().add(`{"applications":{"versions__delta":"${versionsDelta}","apps__hashcode":${q(hashcode)},"application":[`);
+  const out = new Pieces().add(applicationsHeadJson(versionsDelta, hashcode));
   let first = true;
   for (const [name, views] of apps) {
-    if (!first) out.add(',');
+    if (!first) out.add(APPLICATION_SEPARATOR_JSON);
     first = false;
-    writeApplication(out, name, views);
+    writeApplicationJson(out, name, views);
   }
-  return out.add(']}}');
+  return out.add(APPLICATIONS_TAIL_JSON);
 }
 
 /** `{"application":{"name":…,"instance":[…]}}` (GET /apps/{app}). */

@@ -166,7 +166,8 @@ export function instanceDocumentXml(view: InstanceView): string {
   return instanceXml(view);
 }
 
-function writeApplication(out: Pieces, name: string, views: Iterable<InstanceView>): void {
+/** Appends one `<application>` element of an `<applications>` document. */
+export function writeApplicationXml(out: Pieces, name: string, views: Iterable<InstanceView>): void {
   out.add(`<application><name>${escapeXml(name)}</name>`);
   for (const v of views) instanceEncoder.write(v, out);
   out.add('</application>');
@@ -175,15 +176,22 @@ function writeApplication(out: Pieces, name: string, views: Iterable<InstanceVie
 /** `<application>…</application>` (GET /apps/{app}) as pieces. */
 export function applicationPiecesXml(name: string, views: Iterable<InstanceView>): Pieces {
   const out = new Pieces();
-  writeApplication(out, name, views);
+  writeApplicationXml(out, name, views);
   return out;
 }
 
+/** The `<applications>` document up to its first application. */
+export const applicationsHeadXml = (versionsDelta: number, hashcode: string): string =>
+  `<applications><versions__delta>${versionsDelta}</versions__delta><apps__hashcode>${escapeXml(hashcode)}</apps__hashcode>`;
+
+/** What ends the `<applications>` document. */
+export const APPLICATIONS_TAIL_XML = '</applications>';
+
 /** The `<applications>` document (full registry, delta, VIPs) as pieces. */
 export function applicationsPiecesXml(apps: Iterable<readonly [string, Iterable<InstanceView>]>, versionsDelta: number, hashcode: string): Pieces {
-  const out = new Pieces().add(`<applications><versions__delta>${versionsDelta}</versions__delta><apps__hashcode>${escapeXml(hashcode)}</apps__hashcode>`);
-  for (const [name, views] of apps) writeApplication(out, name, views);
-  return out.add('</applications>');
+  const out = new Pieces().add(applicationsHeadXml(versionsDelta, hashcode));
+  for (const [name, views] of apps) writeApplicationXml(out, name, views);
+  return out.add(APPLICATIONS_TAIL_XML);
 }
 
 /** `<application><name>…</name><instance>…</instance>…</application>` (GET /apps/{app}). */

@@ -461,7 +461,15 @@ export class Registry {
     return this.apps.get(app)?.values() ?? [];
   }
 
-  /** Every app name with its leases, in registration order; apps without instances are skipped. */
+  /** Instances an app holds (0 when unknown). */
+  applicationSize(app: string): number {
+    return this.apps.get(app)?.size ?? 0;
+  }
+
+  /**
+   * Every app name with its leases, in registration order; apps without instances are skipped. An app that loses its
+   * last instance leaves this order, and comes back last when it registers again.
+   */
   *applications(): Iterable<[string, Iterable<Lease>]> {
     for (const [name, leases] of this.apps) if (leases.size > 0) yield [name, leases.values()];
   }

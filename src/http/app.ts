@@ -8,7 +8,7 @@ import { SETTINGS } from '../config/settings';
 import { Logger } from '../observability/logger';
 import { observeOnFinish, RouteTimer, ServerMetrics } from '../observability/metrics';
 import { RecentChanges } from '../observability/recent-changes';
-import { DrainLimits, endAfterDrain, hasUnreadBody } from './body';
+import { DrainLimits, endAfterDrain, hasUnreadBody, isParts, writeParts } from './body';
 import { badPath, CLIENT_CLOSED, empty, FORBIDDEN, Reply, TIMED_OUT } from './errors';
 import { EurekaApiDeps, EurekaHandler, EurekaRoute, eurekaRoutes, REPLICATION_HEADER } from './eureka-api';
 import { EurekaGuard, hasAdminCredentials } from './guard';
@@ -79,11 +79,14 @@ export function createApp(deps: AppDeps): RequestListener {
       // A complete reply (cached payloads): written as built.
       res.writeHead(reply.status, reply.headers);
     } else {
-      const length = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+      const length = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : isParts(body) ? body.reduce((n, b) => n + b.length, 0) : body.length;
       res.writeHead(reply.status, { ...reply.headers, 'content-length': length });
     }
     if (hasUnreadBody(req)) endAfterDrain(req, res, body, drain);
-    else res.end(body);
+    else if (isParts(body)) {
+      writeParts(res, body);
+      res.end();
+    } else res.end(body);
     timer.record(reply.status, (performance.now() - started) / 1000);
   };
 

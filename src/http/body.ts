@@ -99,8 +99,9 @@ export function hasUnreadBody(req: IncomingMessage): boolean {
  * Past `limits.maxBytes` the server stops reading, so the client's sends stall while it can still read the reply;
  * `limits.timeoutMs` after the reply the connection is destroyed.
  */
-export function endAfterDrain(req: IncomingMessage, res: ServerResponse, body: string | Buffer | undefined, limits: DrainLimits): void {
-  if (body !== undefined && body.length > 0) res.write(body);
+export function endAfterDrain(req: IncomingMessage, res: ServerResponse, body: string | Buffer | readonly Buffer[] | undefined, limits: DrainLimits): void {
+  if (isParts(body)) writeParts(res, body);
+  else if (body !== undefined && body.length > 0) res.write(body);
   else res.flushHeaders();
   let drained = 0;
   const release = (): void => {
@@ -131,4 +132,19 @@ export function endAfterDrain(req: IncomingMessage, res: ServerResponse, body: s
   req.on('end', onEnd);
   req.on('close', onClose);
   req.resume();
+}
+
+/** Whether a body is a list of buffers (the full registry's segments) rather than one string or buffer. */
+export function isParts(body: string | Buffer | readonly Buffer[] | undefined): body is readonly Buffer[] {
+  return Array.isArray(body);
+}
+
+/**
+ * Writes buffers one after the other without copying them into one: corked, so the socket gets them in one vectored
+ * write rather than one write each.
+ */
+export function writeParts(res: ServerResponse, parts: readonly Buffer[]): void {
+  res.cork();
+  for (const part of parts) res.write(part);
+  res.uncork();
 }

@@ -9,7 +9,8 @@ import { retryAfterSecs } from '../security/rate-limit';
 export interface Reply {
   readonly status: number;
   readonly headers?: OutgoingHttpHeaders;
-  readonly body?: string | Buffer;
+  /** The body; a list of buffers is written one after the other (the full registry's segments). */
+  readonly body?: string | Buffer | readonly Buffer[];
   /** A streamed body (event streams): called with the response once the headers are written; no `body` then. */
   readonly stream?: (res: ServerResponse) => void;
   /** Answered after the request was parked (a watch): its duration is recorded apart from immediate answers. */

@@ -2,7 +2,8 @@
 // registry revision they were built at. A change invalidates them for the next read (Eureka serves a 30 s old copy);
 // heartbeats never do; a burst of writes between two reads costs one rebuild. Named payloads (per app, per VIP: names
 // come from clients) are bounded by bytes and count, least recently used dropped first; the full registry and the
-// delta are few, always wanted, and too costly to rebuild per read, so they are kept outside that budget.
+// delta are few, always wanted, and too costly to rebuild per read, so they are kept outside that budget. The full
+// registry is assembled from per-application segments (segment-cache.ts): a change re-encodes only its application.
 import { gzip, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { Clock } from '../domain/clock';
@@ -13,6 +14,7 @@ import { CODECS } from '../codecs/documents';
 import { contentTypeFor, Format } from '../codecs/negotiate';
 import { Reply } from './errors';
 import { Pieces } from '../codecs/record-fragments';
+import { FullDocument, GzipBody, SegmentCache, SegmentCacheOptions } from './segment-cache';
 
 const gzipAsync = promisify(gzip);
 // Below this size compressing inline is cheaper than a trip to the thread pool.
@@ -52,7 +54,10 @@ const NAMELESS_KEYS = Object.fromEntries(
 
 /** Cached bytes of one payload, and the whole 200 response for them. */
 export interface Payload {
-  readonly body: Buffer;
+  /** The bytes: one buffer, or several written one after the other (the full registry). */
+  readonly body: Buffer | readonly Buffer[];
+  /** Body size, bytes. */
+  readonly bytes: number;
   /** Strong validator for If-None-Match. */
   readonly etag: string;
   /** Registry revision the payload was built at. */
@@ -68,12 +73,13 @@ export function revisionHeaders(revision: number, serverId: string): Record<stri
   return { [REVISION_HEADER]: String(revision), [SERVER_HEADER]: serverId, [WATCH_HEADER]: WATCH_FORMS };
 }
 
-function payload(body: Buffer, etag: string, format: Format, gzipped: boolean, revision: number, serverId: string): Payload {
+function payload(body: Buffer | readonly Buffer[], bytes: number, etag: string, format: Format, gzipped: boolean, revision: number, serverId: string): Payload {
   const identity = revisionHeaders(revision, serverId);
-  const headers: Record<string, string | number> = { 'content-type': contentTypeFor(format), etag, vary: 'Accept, Accept-Encoding', 'content-length': body.length, ...identity };
+  const headers: Record<string, string | number> = { 'content-type': contentTypeFor(format), etag, vary: 'Accept, Accept-Encoding', 'content-length': bytes, ...identity };
   if (gzipped) headers['content-encoding'] = 'gzip';
   return {
     body,
+    bytes,
     etag,
     revision,
     reply: Object.freeze({ status: 200, headers: Object.freeze(headers), body }),
@@ -89,6 +95,8 @@ export interface ResponseCacheOptions {
   readonly maxNamedBytes: number;
   /** This server's identity, sent with every payload (see SERVER_HEADER). */
   readonly serverId: string;
+  /** Tuning of the full registry's segments (default: segment-cache.ts's constants). */
+  readonly segments?: SegmentCacheOptions;
 }
 
 interface Entry {
@@ -98,6 +106,8 @@ interface Entry {
   readonly revision: number;
   readonly plain: Payload;
   readonly named: boolean;
+  /** The full registry's: its bytes are the segment cache's, counted there. */
+  readonly document?: FullDocument;
   gzip?: Payload | Promise<Payload>;
   /** Plain plus gzip body bytes, once the gzip variant exists. */
   bytes: number;
@@ -111,8 +121,8 @@ interface Entry {
 export interface ResponseCacheStats {
   hits: number;
   rebuilds: number;
-  /** Body bytes held (plain + gzip), full registry and delta included. */
-  bytes: number;
+  /** Body bytes held (plain + gzip), full registry (its segments) and delta included. */
+  readonly bytes: number;
   /** Payloads held, full registry and delta included. */
   entries: number;
   /** Named payloads dropped to stay within the byte or entry bound. */
@@ -125,13 +135,33 @@ export class ResponseCache {
   // Per app and per VIP: least recently used first.
   private readonly named = new Map<string, Entry>();
   private namedBytes = 0;
-  readonly stats: ResponseCacheStats = { hits: 0, rebuilds: 0, bytes: 0, entries: 0, evictions: 0 };
+  // Bytes of the entries' own bodies (the full registry's are the segments').
+  private entryBytes = 0;
+  private readonly segments: SegmentCache;
+  readonly stats: ResponseCacheStats;
 
   constructor(
     private readonly registry: Registry,
     private readonly clock: Clock,
     private readonly options: ResponseCacheOptions,
-  ) {}
+  ) {
+    this.segments = new SegmentCache(registry, options.segments);
+    const held = (): number => this.entryBytes + this.segments.bytes;
+    this.stats = {
+      hits: 0,
+      rebuilds: 0,
+      get bytes() {
+        return held();
+      },
+      entries: 0,
+      evictions: 0,
+    };
+  }
+
+  /** Stops following the registry (the full registry's segments). */
+  close(): void {
+    this.segments.close();
+  }
 
   /** This server's identity (see SERVER_HEADER). */
   get serverId(): string {
@@ -147,6 +177,7 @@ export class ResponseCache {
     // The delta ages by whole steps: changes leaving the window one by one would otherwise rebuild it on every poll.
     const at = kind === 'delta' ? now - (now % DELTA_AGING_STEP_MS) : now;
     if (kind === 'delta') this.registry.pruneDelta(at);
+    if (kind === 'apps') return this.full(format, gzipped, now);
     const isNamed = name !== '';
     const key = isNamed ? `${kind}\u0000${name}\u0000${format}` : NAMELESS_KEYS[kind][format];
     // Aging changes out of the delta log alters the delta without a new revision.
@@ -187,28 +218,59 @@ export class ResponseCache {
       const revision = this.registry.revision;
       const body = build();
       this.stats.rebuilds++;
-      const plain = payload(body?.toBuffer() ?? Buffer.alloc(0), `"${version}-${tagSuffix}"`, format, false, revision, this.options.serverId);
+      const bytes = body?.toBuffer() ?? Buffer.alloc(0);
+      const plain = payload(bytes, bytes.length, `"${version}-${tagSuffix}"`, format, false, revision, this.options.serverId);
       if (entry) this.drop(entries, key, entry);
       entry = { builtAt: now, version, revision, format, plain, named: isNamed, bytes: 0, held: true, usedAt: now };
       entries.set(key, entry);
       this.stats.entries++;
-      this.account(entry, plain.body.length);
+      this.account(entry, plain.bytes);
     }
-    if (entry.plain.body.length === 0) return undefined;
+    if (entry.plain.bytes === 0) return undefined;
+    return gzipped ? this.gzipOf(entry) : entry.plain;
+  }
+
+  // The full registry: the segment cache's document of now, unless the one held is younger than maxStalenessMs.
+  private full(format: Format, gzipped: boolean, now: number): Payload | Promise<Payload> {
+    const key = NAMELESS_KEYS.apps[format];
+    let entry = this.nameless.get(key);
+    const document = entry !== undefined && now - entry.builtAt < this.options.maxStalenessMs ? entry.document : this.segments.document(format, now);
+    if (entry !== undefined && entry.document === document) {
+      this.stats.hits++;
+      entry.usedAt = now;
+    } else {
+      const doc = document as FullDocument;
+      const revision = this.registry.revision;
+      // Heartbeats age a segment's lastRenewalTimestamps into a new document without a new revision.
+      const version = `${revision}.${doc.generation}`;
+      this.stats.rebuilds++;
+      if (entry) this.drop(this.nameless, key, entry);
+      const plain = payload(doc.parts, doc.bytes, `"${version}-apps-${format}"`, format, false, revision, this.options.serverId);
+      entry = { builtAt: now, version, revision, format, plain, named: false, document: doc, bytes: 0, held: true, usedAt: now };
+      this.nameless.set(key, entry);
+      this.stats.entries++;
+    }
     return gzipped ? this.gzipOf(entry) : entry.plain;
   }
 
   private gzipOf(entry: Entry): Payload | Promise<Payload> {
     if (entry.gzip) return entry.gzip;
     const etag = entry.plain.etag.slice(0, -1) + '-gzip"';
-    if (entry.plain.body.length < INLINE_GZIP_BYTES) {
-      const gzipped = payload(gzipSync(entry.plain.body), etag, entry.format, true, entry.revision, this.options.serverId);
+    if (entry.document !== undefined) {
+      const done = (body: GzipBody): Payload => (entry.gzip = payload(body.parts, body.bytes, etag, entry.format, true, entry.revision, this.options.serverId));
+      const built = entry.document.gzip();
+      return (entry.gzip = built instanceof Promise ? built.then(done) : done(built));
+    }
+    const body = entry.plain.body as Buffer;
+    if (body.length < INLINE_GZIP_BYTES) {
+      const zipped = gzipSync(body);
+      const gzipped = payload(zipped, zipped.length, etag, entry.format, true, entry.revision, this.options.serverId);
       entry.gzip = gzipped;
-      this.account(entry, gzipped.body.length);
+      this.account(entry, zipped.length);
       return gzipped;
     }
-    const pending = gzipAsync(entry.plain.body).then((body) => {
-      const gzipped = payload(body, etag, entry.format, true, entry.revision, this.options.serverId);
+    const pending = gzipAsync(body).then((body) => {
+      const gzipped = payload(body, body.length, etag, entry.format, true, entry.revision, this.options.serverId);
       entry.gzip = gzipped;
       this.account(entry, body.length);
       return gzipped;
@@ -230,7 +292,7 @@ export class ResponseCache {
   private account(entry: Entry, bytes: number): void {
     if (!entry.held) return;
     entry.bytes += bytes;
-    this.stats.bytes += bytes;
+    this.entryBytes += bytes;
     if (!entry.named) return;
     this.namedBytes += bytes;
     while (this.named.size > 1 && (this.namedBytes > this.options.maxNamedBytes || this.named.size > MAX_NAMED_ENTRIES)) {
@@ -245,7 +307,7 @@ export class ResponseCache {
     entries.delete(key);
     entry.held = false;
     this.stats.entries--;
-    this.stats.bytes -= entry.bytes;
+    this.entryBytes -= entry.bytes;
     if (entry.named) this.namedBytes -= entry.bytes;
   }
 
@@ -255,7 +317,7 @@ export class ResponseCache {
     const codec = CODECS[format];
     switch (kind) {
       case 'apps':
-        return codec.applications(this.registry.applications(), 1, this.registry.hashcode());
+        throw new Error('the full registry is assembled from segments');
       case 'delta':
         // The hashcode is the full registry's, from the same instant as the changes (the client's reconcile check).
         return codec.applications(groupByApp(this.registry.deltaChanges(at)), this.registry.revision, this.registry.hashcode());

@@ -21,7 +21,8 @@ function registerVips(registry: Registry, n: number): void {
 
 async function body(p: Payload | Promise<Payload> | undefined): Promise<Buffer> {
   if (p === undefined) throw new Error('no payload');
-  return (await p).body;
+  const b = (await p).body;
+  return Buffer.isBuffer(b) ? b : Buffer.concat(b);
 }
 
 describe('ResponseCache', () => {
@@ -135,6 +136,20 @@ describe('ResponseCache', () => {
       registry.register(makeInstance({ app: 'APP-0', id: 'i-1', vipAddress: 'v0' }));
       const plain = await body(cache.get('vip', 'v0', 'json', false));
       expect(cache.stats).toMatchObject({ bytes: plain.length, entries: 1 });
+    });
+
+    it('serves the full registry as it was for maxStalenessMs after a change, then with the change', async () => {
+      const clock = new ManualClock(T0);
+      const registry = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 180_000, maxInstancesPerApp: 10_000 });
+      const cache = new ResponseCache(registry, clock, { maxStalenessMs: 5000, maxNamedBytes: 1 << 20, serverId: 'test-server' });
+      registry.register(makeInstance({ id: 'a' }));
+      const first = await body(cache.get('apps', '', 'json', false));
+      registry.register(makeInstance({ id: 'b' }));
+      clock.advance(4999);
+      expect((await body(cache.get('apps', '', 'json', false))).equals(first)).toBe(true);
+      clock.advance(1);
+      expect((await body(cache.get('apps', '', 'json', false))).toString()).toContain('"instanceId":"b"');
+      cache.close();
     });
   });
   describe('since', () => {

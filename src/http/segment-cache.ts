@@ -1,0 +1,389 @@
+// The full registry document (GET /apps) per format, kept as segments of encoded bytes across changes: a change
+// re-encodes only the segment of its application, and the document is its head, the segments in registry order and
+// its tail, handed to the socket as a list of buffers. The gzip variant is one gzip member stitched from per-segment
+// DEFLATE pieces (see stitched-gzip.ts), so a change recompresses only its segment and the one after it (each piece is
+// compressed against the end of the segment before it: alone, the first records of each would compress poorly).
+import { Format } from '../codecs/negotiate';
+import { CODECS } from '../codecs/documents';
+import { Pieces } from '../codecs/record-fragments';
+import { Registry, RegistryEvent } from '../domain/registry';
+import { crc32, crc32Combine, crc32Shift, DEFLATE_WINDOW_BYTES, deflatePiece, deflatePieceSync, GZIP_HEADER, gzipTrailer, storedBlocks } from './stitched-gzip';
+
+/**
+ * Applications smaller than this, in instances, share a segment with their neighbours (up to this many instances in
+ * all), so that a fleet of small applications is neither thousands of tiny writes nor thousands of tiny DEFLATE
+ * pieces, which compress poorly. A larger application is a segment of its own.
+ */
+export const SEGMENT_INSTANCES = 64;
+
+/**
+ * Longest time a segment keeps the lastRenewalTimestamps it was encoded with, ms, as long as full fetches come: heartbeats
+ * never re-encode (Eureka's cached payloads are as old, its read-write cache expiring after 180 s).
+ */
+export const RENEWAL_MAX_AGE_MS = 180_000;
+
+/** Most instances re-encoded per full fetch and format only because their segment is older than RENEWAL_MAX_AGE_MS. */
+export const RENEWAL_REFRESH_INSTANCES = 2048;
+
+// Below this size a piece is compressed inline: cheaper than a trip to the thread pool.
+const INLINE_DEFLATE_BYTES = 64 * 1024;
+// Pieces compressed at once on the thread pool, leaving threads to file, DNS and password work.
+const MAX_DEFLATES_IN_FLIGHT = 2;
+// The full registry's versions__delta, as Eureka writes it.
+const FULL_VERSIONS_DELTA = 1;
+const FORMATS: readonly Format[] = ['json', 'xml'];
+const TAILS: Readonly<Record<Format, Buffer>> = { json: Buffer.from(CODECS.json.applicationsTail), xml: Buffer.from(CODECS.xml.applicationsTail) };
+
+/** One segment's bytes in one format, never changed once built (the DEFLATE piece is added when first asked for). */
+interface Encoded {
+  /** Unique among encodings: what a piece compressed after this one remembers, without holding its bytes. */
+  readonly id: number;
+  /** The codec's application separator (JSON: `,`) then the segment's applications, joined by it. */
+  readonly plain: Buffer;
+  /** Bytes of the leading separator, left out when the segment comes first. */
+  readonly lead: number;
+  readonly crc: number;
+  readonly shift: number;
+  /** CRC-32 of the plain bytes without the leading separator. */
+  readonly contentCrc: number;
+  /** When encoded, ms: the lastRenewalTimestamps are those of that moment. */
+  readonly encodedAt: number;
+  /** The DEFLATE piece when the segment comes first: the plain bytes without separator, no dictionary. */
+  first?: Piece;
+  /** The DEFLATE piece after another segment: the separator as stored blocks, then the rest against its end. */
+  next?: Piece;
+  /** Bytes counted in the cache's total (plain and pieces); 0 once replaced. */
+  counted: number;
+}
+
+interface Piece {
+  /** Id of the encoding it was compressed after (its dictionary); 0 for `first`. */
+  readonly after: number;
+  deflated: Buffer | Promise<Buffer>;
+  /** Bytes counted for it while its segment's bytes are counted. */
+  counted: number;
+}
+
+interface Segment {
+  /** Application names, in registry order. */
+  apps: string[];
+  instances: number;
+  readonly encoded: Record<Format, Encoded | undefined>;
+}
+
+/** The full registry in one format at one moment: plain parts, and the gzip parts built from them on demand. */
+export interface FullDocument {
+  /** Moves with every assembly of this format: a different document, different bytes. */
+  readonly generation: number;
+  /** The plain bytes, in order. */
+  readonly parts: readonly Buffer[];
+  readonly bytes: number;
+  /** The gzip parts (one gzip member) and their size; compressed off the event loop for large segments. */
+  gzip(): GzipBody | Promise<GzipBody>;
+}
+
+/** A gzip body in parts. */
+export interface GzipBody {
+  readonly parts: readonly Buffer[];
+  readonly bytes: number;
+}
+
+/** Tuning of a {@link SegmentCache}; defaults: the constants above. */
+export interface SegmentCacheOptions {
+  /** See SEGMENT_INSTANCES. */
+  readonly segmentInstances?: number;
+  /** See RENEWAL_MAX_AGE_MS, ms. */
+  readonly renewalMaxAgeMs?: number;
+  /** See RENEWAL_REFRESH_INSTANCES. */
+  readonly renewalRefreshInstances?: number;
+}
+
+const EMPTY_SEGMENT_ENCODED = (): Record<Format, Encoded | undefined> => ({ json: undefined, xml: undefined });
+
+export class SegmentCache {
+  private segments: Segment[] = [];
+  private readonly segmentOf = new Map<string, Segment>();
+  private readonly sizes = new Map<string, number>();
+  private readonly documents: Record<Format, FullDocument | undefined> = { json: undefined, xml: undefined };
+  // A change not yet in the format's document.
+  private readonly changed: Record<Format, boolean> = { json: true, xml: true };
+  // When the oldest segment of the format passes RENEWAL_MAX_AGE_MS, ms.
+  private readonly refreshAt: Record<Format, number> = { json: 0, xml: 0 };
+  private generation = 0;
+  private encodings = 0;
+  private heldBytes = 0;
+  private deflatesInFlight = 0;
+  private readonly deflateQueue: (() => void)[] = [];
+  private readonly unsubscribe: () => void;
+  private readonly segmentInstances: number;
+  private readonly renewalMaxAgeMs: number;
+  private readonly renewalRefreshInstances: number;
+
+  constructor(
+    private readonly registry: Registry,
+    options: SegmentCacheOptions = {},
+  ) {
+    this.segmentInstances = options.segmentInstances ?? SEGMENT_INSTANCES;
+    this.renewalMaxAgeMs = options.renewalMaxAgeMs ?? RENEWAL_MAX_AGE_MS;
+    this.renewalRefreshInstances = options.renewalRefreshInstances ?? RENEWAL_REFRESH_INSTANCES;
+    for (const [app] of registry.applications()) this.append(app, registry.applicationSize(app));
+    this.unsubscribe = registry.subscribe(this.onEvent);
+  }
+
+  /** Bytes held: plain segments of both formats plus the DEFLATE pieces built so far. */
+  get bytes(): number {
+    return this.heldBytes;
+  }
+
+  /** Stops following the registry. */
+  close(): void {
+    this.unsubscribe();
+  }
+
+  /**
+   * The full registry in `format` as of now: the same object while nothing changed, else a new one that re-encodes
+   * the changed segments and, within RENEWAL_REFRESH_INSTANCES, the ones past RENEWAL_MAX_AGE_MS.
+   */
+  document(format: Format, now: number): FullDocument {
+    const current = this.documents[format];
+    if (current !== undefined && !this.changed[format] && now < this.refreshAt[format]) return current;
+    return this.assemble(format, now);
+  }
+
+  // Every content change has an event, emitted after the registry changed: the segment of its app is re-encoded.
+  private readonly onEvent = (e: RegistryEvent): void => {
+    if (e.type === 'renewed') return;
+    const app = e.view.record.instance.app;
+    const size = this.registry.applicationSize(app);
+    this.changed.json = this.changed.xml = true;
+    const segment = this.segmentOf.get(app);
+    if (segment === undefined) {
+      if (size > 0) this.append(app, size);
+      return;
+    }
+    this.invalidate(segment);
+    const before = this.sizes.get(app) as number;
+    segment.instances += size - before;
+    if (size > 0) {
+      this.sizes.set(app, size);
+      return;
+    }
+    // The registry forgets an app with no instances: it comes back last, as in Registry.applications().
+    segment.apps.splice(segment.apps.indexOf(app), 1);
+    this.segmentOf.delete(app);
+    this.sizes.delete(app);
+  };
+
+  // A new app goes last, into the last segment while that stays small.
+  private append(app: string, size: number): void {
+    const last = this.segments[this.segments.length - 1];
+    let segment = last;
+    if (last === undefined || last.instances + size > this.segmentInstances) {
+      segment = { apps: [], instances: 0, encoded: EMPTY_SEGMENT_ENCODED() };
+      this.segments.push(segment);
+    } else {
+      this.invalidate(segment);
+    }
+    segment.apps.push(app);
+    segment.instances += size;
+    this.segmentOf.set(app, segment);
+    this.sizes.set(app, size);
+  }
+
+  private invalidate(segment: Segment): void {
+    for (const format of FORMATS) {
+      const encoded = segment.encoded[format];
+      if (encoded === undefined) continue;
+      this.uncount(encoded);
+      segment.encoded[format] = undefined;
+    }
+  }
+
+  private uncount(encoded: Encoded): void {
+    this.heldBytes -= encoded.counted;
+    encoded.counted = 0;
+  }
+
+  // Drops emptied segments, splits grown ones, encodes what changed, and lays the document out.
+  private assemble(format: Format, now: number): FullDocument {
+    this.regroup();
+    const codec = CODECS[format];
+    let budget = this.renewalRefreshInstances;
+    let oldest = Infinity;
+    let agedLeft = false;
+    const encodeds: Encoded[] = [];
+    for (const segment of this.segments) {
+      let encoded = segment.encoded[format];
+      if (encoded !== undefined && now - encoded.encodedAt >= this.renewalMaxAgeMs) {
+        if (budget > 0) {
+          budget -= segment.instances;
+          this.uncount(encoded);
+          encoded = undefined;
+        } else {
+          agedLeft = true;
+        }
+      }
+      if (encoded === undefined) {
+        encoded = this.encode(segment, format, now);
+        segment.encoded[format] = encoded;
+      }
+      if (encoded.encodedAt < oldest) oldest = encoded.encodedAt;
+      encodeds.push(encoded);
+    }
+    this.changed[format] = false;
+    this.refreshAt[format] = agedLeft ? now : oldest + this.renewalMaxAgeMs;
+    const head = Buffer.from(codec.applicationsHead(FULL_VERSIONS_DELTA, this.registry.hashcode()), 'utf8');
+    const tail = TAILS[format];
+    const parts: Buffer[] = [head];
+    let bytes = head.length + tail.length;
+    for (let i = 0; i < encodeds.length; i++) {
+      const e = encodeds[i];
+      const part = i === 0 && e.lead > 0 ? e.plain.subarray(e.lead) : e.plain;
+      parts.push(part);
+      bytes += part.length;
+    }
+    parts.push(tail);
+    let gzipped: GzipBody | Promise<GzipBody> | undefined;
+    const document: FullDocument = {
+      generation: ++this.generation,
+      parts,
+      bytes,
+      gzip: () => (gzipped ??= this.gzip(head, encodeds, tail, bytes)),
+    };
+    this.documents[format] = document;
+    return document;
+  }
+
+  private regroup(): void {
+    let regrouped: Segment[] | undefined;
+    for (let i = 0; i < this.segments.length; i++) {
+      const segment = this.segments[i];
+      const keep = segment.apps.length > 0 && (segment.apps.length === 1 || segment.instances <= 2 * this.segmentInstances);
+      if (keep) {
+        regrouped?.push(segment);
+        continue;
+      }
+      regrouped ??= this.segments.slice(0, i);
+      if (segment.apps.length > 0) regrouped.push(...this.split(segment));
+    }
+    if (regrouped !== undefined) this.segments = regrouped;
+  }
+
+  // A segment grown past twice the target, in runs of up to SEGMENT_INSTANCES (an app larger alone).
+  private split(segment: Segment): Segment[] {
+    this.invalidate(segment);
+    const out: Segment[] = [];
+    let run: Segment | undefined;
+    for (const app of segment.apps) {
+      const size = this.sizes.get(app) as number;
+      if (run === undefined || (run.instances > 0 && run.instances + size > this.segmentInstances)) {
+        run = { apps: [], instances: 0, encoded: EMPTY_SEGMENT_ENCODED() };
+        out.push(run);
+      }
+      run.apps.push(app);
+      run.instances += size;
+      this.segmentOf.set(app, run);
+    }
+    return out;
+  }
+
+  private encode(segment: Segment, format: Format, now: number): Encoded {
+    const codec = CODECS[format];
+    const separator = codec.applicationSeparator;
+    const out = new Pieces();
+    for (const app of segment.apps) {
+      if (separator !== '') out.addMeasured(separator, separator.length);
+      codec.writeApplication(out, app, this.registry.application(app));
+    }
+    const plain = out.toBuffer();
+    const lead = separator.length;
+    const crc = crc32(plain);
+    const encoded: Encoded = { id: ++this.encodings, plain, lead, crc, shift: crc32Shift(plain.length), contentCrc: lead === 0 ? crc : crc32(plain.subarray(lead)), encodedAt: now, counted: plain.length };
+    this.heldBytes += plain.length;
+    return encoded;
+  }
+
+  // One gzip member: header, the head as stored blocks, each segment's DEFLATE piece, the tail as the final stored
+  // block, and the CRC combined from the pieces'.
+  private gzip(head: Buffer, encodeds: readonly Encoded[], tail: Buffer, bytes: number): GzipBody | Promise<GzipBody> {
+    const pieces = encodeds.map((e, i) => this.piece(e, i === 0 ? undefined : encodeds[i - 1]));
+    const build = (deflated: readonly Buffer[]): GzipBody => {
+      const parts: Buffer[] = [Buffer.concat([GZIP_HEADER, storedBlocks(head, false)])];
+      let crc = crc32(head);
+      let total = parts[0].length;
+      for (let i = 0; i < encodeds.length; i++) {
+        const e = encodeds[i];
+        crc = i === 0 && e.lead > 0 ? crc32Combine(crc, e.contentCrc, crc32Shift(e.plain.length - e.lead)) : crc32Combine(crc, e.crc, e.shift);
+        parts.push(deflated[i]);
+        total += deflated[i].length;
+      }
+      const end = Buffer.concat([storedBlocks(tail, true), gzipTrailer(crc32(tail, crc), bytes)]);
+      parts.push(end);
+      return { parts, bytes: total + end.length };
+    };
+    return pieces.some((p) => p instanceof Promise) ? Promise.all(pieces).then(build) : build(pieces as Buffer[]);
+  }
+
+  // The segment's DEFLATE piece after `after` (or first): kept until that changes. Compressed inline when small, else
+  // on the thread pool, a few at a time.
+  private piece(e: Encoded, after: Encoded | undefined): Buffer | Promise<Buffer> {
+    const slot = after === undefined ? 'first' : 'next';
+    const afterId = after?.id ?? 0;
+    const held = e[slot];
+    if (held !== undefined && held.after === afterId) return held.deflated;
+    // Segments only ever move forward (the ones before leave): one that comes first now never follows another again.
+    if (slot === 'first' && e.next !== undefined) {
+      this.release(e, e.next);
+      e.next = undefined;
+    }
+    const content = e.plain.subarray(e.lead);
+    const separator = e.plain.subarray(0, e.lead);
+    const prefix = after !== undefined && e.lead > 0 ? storedBlocks(separator, false) : undefined;
+    // What a decoder holds when this piece starts: the end of the segment before (never its own separator, absent when
+    // it comes first), then this one's separator.
+    const dictionary = after === undefined ? undefined : Buffer.concat([after.plain.subarray(Math.max(after.lead, after.plain.length - DEFLATE_WINDOW_BYTES + e.lead)), separator]);
+    if (held !== undefined) this.release(e, held);
+    const piece: Piece = { after: afterId, deflated: Buffer.alloc(0), counted: 0 };
+    e[slot] = piece;
+    const land = (out: Buffer): Buffer => {
+      const deflated = prefix === undefined ? out : Buffer.concat([prefix, out]);
+      piece.deflated = deflated;
+      if (e[slot] === piece && e.counted > 0) {
+        piece.counted = deflated.length;
+        e.counted += deflated.length;
+        this.heldBytes += deflated.length;
+      }
+      return deflated;
+    };
+    if (content.length < INLINE_DEFLATE_BYTES) return land(deflatePieceSync(content, dictionary));
+    const pending = this.throttled(() => deflatePiece(content, dictionary)).then(land, (error: unknown) => {
+      if (e[slot] === piece) e[slot] = undefined;
+      throw error;
+    });
+    piece.deflated = pending;
+    return pending;
+  }
+
+  private release(e: Encoded, piece: Piece): void {
+    if (e.counted === 0) return;
+    e.counted -= piece.counted;
+    this.heldBytes -= piece.counted;
+    piece.counted = 0;
+  }
+
+  private throttled<T>(job: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const run = (): void => {
+        this.deflatesInFlight++;
+        job()
+          .then(resolve, reject)
+          .finally(() => {
+            this.deflatesInFlight--;
+            this.deflateQueue.shift()?.();
+          });
+      };
+      if (this.deflatesInFlight < MAX_DEFLATES_IN_FLIGHT) run();
+      else this.deflateQueue.push(run);
+    });
+  }
+}

@@ -1,0 +1,114 @@
+// One gzip member made of pieces compressed apart: raw DEFLATE pieces that end on a byte boundary (sync flush), stored
+// blocks for short text, and a CRC-32 combined from the pieces' own. A piece may be compressed against the bytes that
+// precede it in the stream (a preset dictionary): a decoder's window holds them, so back-references into them are valid. Several members would be shorter to write, but
+// Java's GZIPInputStream (every JDK release: JDK-7036144 was fixed, then reverted) stops after a member whenever its
+// source has no byte available at that instant, as a socket often has not, and so truncates silently.
+import { constants, crc32 as zlibCrc32, deflateRaw, deflateRawSync } from 'node:zlib';
+
+/** The 10-byte gzip header Node's gzip writes: deflate, no name, no time, Unix. */
+export const GZIP_HEADER: Buffer = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]);
+
+const SYNC = { finishFlush: constants.Z_SYNC_FLUSH };
+const MAX_STORED_BYTES = 0xffff;
+
+/** Bytes of history a DEFLATE piece can refer to (a 32 KiB window). */
+export const DEFLATE_WINDOW_BYTES = 32 * 1024;
+
+/** `data` as DEFLATE stored blocks (no compression), the last one final when `final`. Bytes: data + 5 per 64 KiB. */
+export function storedBlocks(data: Buffer, final: boolean): Buffer {
+  const blocks = Math.max(1, Math.ceil(data.length / MAX_STORED_BYTES));
+  const out = Buffer.allocUnsafe(data.length + 5 * blocks);
+  let at = 0;
+  for (let b = 0; b < blocks; b++) {
+    const chunk = data.subarray(b * MAX_STORED_BYTES, (b + 1) * MAX_STORED_BYTES);
+    out[at] = final && b === blocks - 1 ? 1 : 0;
+    out.writeUInt16LE(chunk.length, at + 1);
+    out.writeUInt16LE(~chunk.length & 0xffff, at + 3);
+    at += 5 + chunk.copy(out, at + 5);
+  }
+  return out;
+}
+
+const options = (dictionary: Buffer | undefined): object => (dictionary === undefined ? SYNC : { ...SYNC, dictionary });
+
+/**
+ * Raw DEFLATE of `data`, not final and ending on a byte boundary, so that more pieces may follow. `dictionary`: the
+ * bytes that come right before it in the stream (at most DEFLATE_WINDOW_BYTES), or none.
+ */
+export function deflatePieceSync(data: Buffer, dictionary?: Buffer): Buffer {
+  return deflateRawSync(data, options(dictionary));
+}
+
+/** {@link deflatePieceSync} on the thread pool. */
+export function deflatePiece(data: Buffer, dictionary?: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => deflateRaw(data, options(dictionary), (error, out) => (error ? reject(error) : resolve(out))));
+}
+
+/** The 8-byte gzip trailer: CRC-32 and length (mod 2^32) of the uncompressed bytes. */
+export function gzipTrailer(crc: number, bytes: number): Buffer {
+  const out = Buffer.allocUnsafe(8);
+  out.writeUInt32LE(crc >>> 0, 0);
+  out.writeUInt32LE(bytes % 0x1_0000_0000, 4);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// CRC-32 (the gzip polynomial), and combining two CRCs without the bytes (zlib's crc32_combine_gen / _op).
+
+const POLY = 0xedb88320;
+let table: Uint32Array | undefined;
+
+/** CRC-32 of `data` continuing from `value`, in JavaScript: for Node before 20.15, which has no zlib.crc32 (slower). */
+export function crc32Portable(data: Buffer, value: number): number {
+  if (table === undefined) {
+    table = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
+      table[n] = c >>> 0;
+    }
+  }
+  let c = ~value;
+  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+/** CRC-32 of `data`, continuing from `value` (the CRC of what came before; 0 to start). */
+export const crc32: (data: Buffer, value?: number) => number =
+  typeof zlibCrc32 === 'function' ? (data, value = 0) => zlibCrc32(data, value) : (data, value = 0) => crc32Portable(data, value);
+
+// a × b modulo the CRC polynomial (bit-reflected); a is never 0 here (powers of x).
+function multModP(a: number, b: number): number {
+  let m = 0x80000000;
+  let p = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    if (m === 0) break;
+    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+  }
+  return p >>> 0;
+}
+
+// x^(2^k) modulo the polynomial, k = 0…31.
+const X2N: readonly number[] = (() => {
+  const out = [0x40000000];
+  for (let k = 1; k < 32; k++) out.push(multModP(out[k - 1], out[k - 1]));
+  return out;
+})();
+
+/** The operator that appends `bytes` bytes to a CRC (crc32_combine_gen): computed once per piece, used by {@link crc32Combine}. */
+export function crc32Shift(bytes: number): number {
+  let p = 0x80000000;
+  let k = 3;
+  for (let n = bytes; n > 0; n = Math.floor(n / 2), k++) if (n % 2 === 1) p = multModP(X2N[k & 31], p);
+  return p;
+}
+
+/** CRC-32 of A followed by B, from CRC(A), CRC(B) and B's {@link crc32Shift}. */
+export function crc32Combine(crcA: number, crcB: number, shiftB: number): number {
+  return (multModP(shiftB, crcA) ^ crcB) >>> 0;
+}

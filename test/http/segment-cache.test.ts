@@ -1,0 +1,265 @@
+// The full registry assembled from per-application segments: under random changes and reads it is byte for byte the
+// document a from-scratch encoding gives (JSON and XML), its gzip variant decompresses to it, ETags move with the
+// content only, renewal times age out within their bound, and the bytes it holds are counted and released.
+import { gunzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { CODECS } from '../../src/codecs/documents';
+import { Format } from '../../src/codecs/negotiate';
+import { ManualClock } from '../../src/domain/clock';
+import { InstanceStatus } from '../../src/domain/model';
+import { Registry } from '../../src/domain/registry';
+import { Payload, ResponseCache } from '../../src/http/response-cache';
+import { SegmentCache, SegmentCacheOptions } from '../../src/http/segment-cache';
+import { makeInstance } from '../helpers/instances';
+
+const T0 = 1_700_000_000_000;
+const FORMATS: readonly Format[] = ['json', 'xml'];
+const APPS = ['A', 'B', 'C', 'D', 'E'];
+const IDS = ['i0', 'i1', 'i2', 'i3'];
+const STATUSES: readonly InstanceStatus[] = ['UP', 'DOWN', 'STARTING', 'OUT_OF_SERVICE'];
+// Text that is not ASCII or needs escaping, so that sizes and escapes are exercised.
+const TEXTS = ['plain', 'é€ü', '<&>"\'', 'a,b]}'];
+
+type Op =
+  | { readonly kind: 'register'; readonly app: string; readonly id: string; readonly status: InstanceStatus; readonly text: string; readonly later: boolean }
+  | { readonly kind: 'cancel' | 'evict' | 'deleteOverride'; readonly app: string; readonly id: string }
+  | { readonly kind: 'status'; readonly app: string; readonly id: string; readonly status: InstanceStatus }
+  | { readonly kind: 'metadata'; readonly app: string; readonly id: string; readonly text: string }
+  | { readonly kind: 'heartbeat'; readonly app: string; readonly id: string; readonly carried?: InstanceStatus }
+  | { readonly kind: 'read'; readonly format: Format; readonly gzipped: boolean };
+
+const app = fc.constantFrom(...APPS);
+const id = fc.constantFrom(...IDS);
+const status = fc.constantFrom(...STATUSES);
+const text = fc.constantFrom(...TEXTS);
+const changes: fc.Arbitrary<Op>[] = [
+  fc.record({ kind: fc.constant('register' as const), app, id, status, text, later: fc.boolean() }),
+  fc.record({ kind: fc.constantFrom('cancel' as const, 'evict' as const, 'deleteOverride' as const), app, id }),
+  fc.record({ kind: fc.constant('status' as const), app, id, status }),
+  fc.record({ kind: fc.constant('metadata' as const), app, id, text }),
+];
+const read = fc.record({ kind: fc.constant('read' as const), format: fc.constantFrom(...FORMATS), gzipped: fc.boolean() });
+const heartbeat = fc.record({ kind: fc.constant('heartbeat' as const), app, id, carried: fc.constantFrom<InstanceStatus | undefined>(undefined, 'OUT_OF_SERVICE') });
+
+function setup(segments: SegmentCacheOptions): { registry: Registry; clock: ManualClock; cache: ResponseCache } {
+  const clock = new ManualClock(T0);
+  const registry = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 180_000, maxInstancesPerApp: 100 });
+  return { registry, clock, cache: new ResponseCache(registry, clock, { maxStalenessMs: 0, maxNamedBytes: 1 << 20, serverId: 'test', segments }) };
+}
+
+function apply(registry: Registry, clock: ManualClock, op: Op): void {
+  switch (op.kind) {
+    case 'register':
+      if (op.later) clock.advance(1000);
+      registry.register(makeInstance({ app: op.app, id: op.id, status: op.status, hostName: `${op.id}.${op.text}`, metadata: op.text === 'plain' ? {} : { note: op.text } }));
+      return;
+    case 'cancel':
+      registry.cancel(op.app, op.id);
+      return;
+    case 'evict':
+      registry.evict(op.app, op.id);
+      return;
+    case 'deleteOverride':
+      registry.deleteStatusOverride(op.app, op.id, undefined, undefined);
+      return;
+    case 'status':
+      registry.statusUpdate(op.app, op.id, op.status, undefined);
+      return;
+    case 'metadata':
+      registry.updateMetadata(op.app, op.id, { [`k-${op.text}`]: op.text });
+      return;
+    case 'heartbeat':
+      clock.advance(7_000);
+      registry.renew(op.app, op.id, { isReplication: op.carried !== undefined, overriddenStatus: op.carried });
+      return;
+    case 'read':
+      return;
+  }
+}
+
+const fromScratch = (registry: Registry, format: Format): Buffer => CODECS[format].applications(registry.applications(), 1, registry.hashcode()).toBuffer();
+
+const joined = (body: Buffer | readonly Buffer[]): Buffer => (Buffer.isBuffer(body) ? body : Buffer.concat(body));
+
+async function fetch(cache: ResponseCache, format: Format, gzipped: boolean): Promise<Payload> {
+  const p = cache.get('apps', '', format, gzipped);
+  if (p === undefined) throw new Error('no full registry');
+  return p;
+}
+
+async function plainOf(cache: ResponseCache, format: Format, gzipped: boolean): Promise<{ payload: Payload; plain: Buffer }> {
+  const payload = await fetch(cache, format, gzipped);
+  const body = joined(payload.body);
+  expect(body.length).toBe(payload.bytes);
+  expect(payload.reply.headers?.['content-length']).toBe(body.length);
+  return { payload, plain: gzipped ? gunzipSync(body) : body };
+}
+
+// lastRenewalTimestamp values, blanked so documents can be compared apart from them.
+const RENEWALS = /("lastRenewalTimestamp":|<lastRenewalTimestamp>)(\d+)/g;
+const blanked = (doc: Buffer): string => doc.toString('utf8').replace(RENEWALS, '$1_');
+const renewals = (doc: Buffer): number[] => [...doc.toString('utf8').matchAll(RENEWALS)].map((m) => Number(m[2]));
+
+describe('SegmentCache', () => {
+  describe('document', () => {
+    it('is byte for byte the from-scratch document after any changes, in JSON and XML, plain and gzip', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.oneof(...changes, read, read), { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 4 }), async (ops, segmentInstances) => {
+          const { registry, clock, cache } = setup({ segmentInstances });
+          const seen = new Map<string, Buffer>();
+          const last = new Map<string, { etag: string; revision: number }>();
+          try {
+            for (const op of [...ops, { kind: 'read', format: 'json', gzipped: true } as const, { kind: 'read', format: 'xml', gzipped: false } as const]) {
+              apply(registry, clock, op);
+              if (op.kind !== 'read') continue;
+              const { payload, plain } = await plainOf(cache, op.format, op.gzipped);
+              expect(plain.equals(fromScratch(registry, op.format))).toBe(true);
+              // An ETag names one content; it moves with every revision.
+              const known = seen.get(payload.etag);
+              if (known) expect(known.equals(plain)).toBe(true);
+              seen.set(payload.etag, plain);
+              const key = `${op.format}-${op.gzipped}`;
+              const before = last.get(key);
+              if (before && before.revision !== registry.revision) expect(payload.etag).not.toBe(before.etag);
+              if (before && before.revision === registry.revision) expect(payload.etag).toBe(before.etag);
+              last.set(key, { etag: payload.etag, revision: registry.revision });
+            }
+            // Nothing stays counted once every application left.
+            for (const a of APPS) for (const i of IDS) registry.cancel(a, i);
+            for (const format of FORMATS) for (const gzipped of [false, true]) await fetch(cache, format, gzipped);
+            expect(cache.stats.bytes).toBe(0);
+          } finally {
+            cache.close();
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('differs from the from-scratch document only in renewal times, never newer than the lease, and not past their bound', async () => {
+      const maxAgeMs = 60_000;
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.oneof(...changes, heartbeat, heartbeat, read), { minLength: 1, maxLength: 60 }), async (ops) => {
+          const { registry, clock, cache } = setup({ segmentInstances: 2, renewalMaxAgeMs: maxAgeMs });
+          try {
+            for (const op of ops) {
+              apply(registry, clock, op);
+              if (op.kind !== 'read') continue;
+              const { plain } = await plainOf(cache, op.format, op.gzipped);
+              const expected = fromScratch(registry, op.format);
+              expect(blanked(plain)).toBe(blanked(expected));
+              renewals(plain).forEach((shown, i) => expect(shown).toBeLessThanOrEqual(renewals(expected)[i]));
+            }
+            // Every segment is past its age now: all are encoded again (within the per-read budget), as from scratch.
+            clock.advance(maxAgeMs);
+            for (const format of FORMATS) expect((await plainOf(cache, format, true)).plain.equals(fromScratch(registry, format))).toBe(true);
+          } finally {
+            cache.close();
+          }
+        }),
+        { numRuns: 200 },
+      );
+    });
+
+    it('keeps the same document across heartbeats within the age bound', () => {
+      const { registry, clock } = setup({});
+      registry.register(makeInstance({ id: 'a' }));
+      const segments = new SegmentCache(registry);
+      const first = segments.document('json', clock.now());
+      clock.advance(30_000);
+      registry.renew('ORDERS', 'a', { isReplication: false });
+      expect(segments.document('json', clock.now())).toBe(first);
+      segments.close();
+    });
+
+    it('encodes only the segment of the changed application', () => {
+      const { registry, clock } = setup({});
+      for (const a of APPS) for (const i of IDS) registry.register(makeInstance({ app: a, id: i }));
+      const segments = new SegmentCache(registry, { segmentInstances: IDS.length });
+      const before = segments.document('xml', clock.now()).parts;
+      registry.updateMetadata('C', 'i1', { zone: 'b' });
+      const after = segments.document('xml', clock.now()).parts;
+      expect(after).toHaveLength(before.length);
+      const changed = after.map((part, n) => part !== before[n]);
+      // Of the segments between head and tail, only C's.
+      expect(changed.slice(1, -1)).toEqual(APPS.map((a) => a === 'C'));
+      segments.close();
+    });
+
+    it('puts an application that emptied and came back last, as the registry lists it', () => {
+      const { registry, clock } = setup({});
+      for (const a of ['A', 'B', 'C']) registry.register(makeInstance({ app: a, id: 'x' }));
+      const segments = new SegmentCache(registry, { segmentInstances: 2 });
+      segments.document('xml', clock.now());
+      registry.cancel('A', 'x');
+      registry.register(makeInstance({ app: 'A', id: 'y' }));
+      expect(Buffer.concat(segments.document('xml', clock.now()).parts).equals(fromScratch(registry, 'xml'))).toBe(true);
+      expect([...registry.applications()].map(([name]) => name)).toEqual(['B', 'C', 'A']);
+      segments.close();
+    });
+
+    it('splits a shared segment whose applications grew past twice its size', () => {
+      const { registry, clock } = setup({});
+      for (const a of ['A', 'B']) registry.register(makeInstance({ app: a, id: 'x' }));
+      const segments = new SegmentCache(registry, { segmentInstances: 2 });
+      expect(segments.document('json', clock.now()).parts).toHaveLength(3);
+      for (const i of IDS) registry.register(makeInstance({ app: 'A', id: i }));
+      const parts = segments.document('json', clock.now()).parts;
+      expect(parts).toHaveLength(4);
+      expect(Buffer.concat(parts).equals(fromScratch(registry, 'json'))).toBe(true);
+      segments.close();
+    });
+
+    it('refreshes aged segments within the per-read budget, the rest on later reads', () => {
+      const { registry, clock } = setup({});
+      for (const a of APPS) registry.register(makeInstance({ app: a, id: 'x' }));
+      const segments = new SegmentCache(registry, { segmentInstances: 1, renewalMaxAgeMs: 1000, renewalRefreshInstances: 2 });
+      segments.document('json', clock.now());
+      clock.advance(5000);
+      for (const a of APPS) registry.renew(a, 'x', { isReplication: false });
+      const fresh = (): number => renewals(Buffer.concat(segments.document('json', clock.now()).parts)).filter((t) => t === clock.now()).length;
+      expect(fresh()).toBe(2);
+      expect(fresh()).toBe(4);
+      expect(fresh()).toBe(5);
+      const settled = segments.document('json', clock.now());
+      expect(segments.document('json', clock.now())).toBe(settled);
+      segments.close();
+    });
+
+    it('compresses segments past 64 KB off the event loop into one gzip member', async () => {
+      const { registry, clock, cache } = setup({ segmentInstances: 4 });
+      for (let n = 0; n < 300; n++) registry.register(makeInstance({ app: `APP-${n % 3}`, id: `i-${n}`, metadata: { pad: 'p'.repeat(400) } }));
+      for (let n = 0; n < 40; n++) registry.register(makeInstance({ app: `SMALL-${n}`, id: 'x' }));
+      const first = cache.get('apps', '', 'xml', true);
+      expect(first).toBeInstanceOf(Promise);
+      const zipped = joined((await fetch(cache, 'xml', true)).body);
+      expect(gunzipSync(zipped).equals(fromScratch(registry, 'xml'))).toBe(true);
+      // One member: the header once.
+      expect(zipped.indexOf(Buffer.from([0x1f, 0x8b, 0x08]), 1)).toBe(-1);
+      registry.cancel('APP-1', 'i-1');
+      clock.advance(1);
+      expect(gunzipSync(joined((await fetch(cache, 'xml', true)).body)).equals(fromScratch(registry, 'xml'))).toBe(true);
+      cache.close();
+    });
+  });
+
+  describe('bytes', () => {
+    it('counts plain and DEFLATE bytes of both formats, and releases them as applications leave', async () => {
+      const { registry, cache } = setup({ segmentInstances: 2 });
+      for (const a of APPS) for (const i of IDS) registry.register(makeInstance({ app: a, id: i }));
+      let expected = 0;
+      for (const format of FORMATS) {
+        // Between head and tail: the segments' plain bytes (the first one's separator too) and DEFLATE pieces.
+        const plain = (await fetch(cache, format, false)).body as readonly Buffer[];
+        const zipped = (await fetch(cache, format, true)).body as readonly Buffer[];
+        expected += CODECS[format].applicationSeparator.length;
+        for (const parts of [plain, zipped]) expected += parts.slice(1, -1).reduce((n, b) => n + b.length, 0);
+      }
+      expect(cache.stats.bytes).toBe(expected);
+      for (const a of APPS) for (const i of IDS) registry.cancel(a, i);
+      for (const format of FORMATS) await fetch(cache, format, true);
+      expect(cache.stats.bytes).toBe(0);
+      cache.close();
+    });
+  });
+});
