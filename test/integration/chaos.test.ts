@@ -403,6 +403,8 @@ describe('zone convergence under chaos', () => {
           expect((await fleet.register(id)).status).toBe(204);
         }
         fleet.start();
+        // Every server holds every instance before operators act on them through another server.
+        await waitFor(async () => (await readRegistries(c)).every((r) => ids.every((id) => r.instances.has(`${APP}/${id}`))), 'the five instances on every server', 5000);
         expect((await c.client(B).setStatus('s-1', 'OUT_OF_SERVICE')).status).toBe(200);
         expect((await c.client(C).setMetadata('s-2', { owner: 'team-x' })).status).toBe(200);
         expect((await fleet.cancel('s-3')).status).toBe(200);
