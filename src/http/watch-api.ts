@@ -3,7 +3,7 @@
 // and park through the watch hub; the protocol is described in the README ("Watching for changes").
 import { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { isPromise } from 'node:util/types';
-import { acceptsGzip, formatFor } from '../codecs/negotiate';
+import { acceptsGzip, Format, formatFor } from '../codecs/negotiate';
 import { Registry } from '../domain/registry';
 import { EventStreams } from '../watch/event-stream';
 import { WakeReason, WatchHub } from '../watch/watch-hub';
@@ -62,9 +62,29 @@ export function watchHandlers(
     return reply;
   };
 
+  // The payloads of one revision by since, format and gzip: a wake answers thousands of watchers parked at the same
+  // revision, each looked up here rather than cut from the delta log again.
+  let memoRevision = -1;
+  const memo = new Map<string, Payload | Promise<Payload> | 'gone'>();
+  const payloadFor = (since: number, format: Format, gzipped: boolean): Payload | Promise<Payload> | 'gone' => {
+    if (memoRevision !== registry.revision) {
+      memo.clear();
+      memoRevision = registry.revision;
+    }
+    const key = `${since}${format}${gzipped ? 'z' : ''}`;
+    let payload = memo.get(key);
+    if (payload === undefined) {
+      payload = cache.since(since, format, gzipped);
+      // Only within one turn: the delta log may age meanwhile (a revision it no longer covers must answer 410).
+      if (memo.size === 0) setImmediate(() => memo.clear());
+      memo.set(key, payload);
+    }
+    return payload;
+  };
+
   // The changes after `since` as the delta document, 410 when they cannot be told; `reason` marks a parked answer.
   const answer = (since: number, req: IncomingMessage, reason?: WakeReason): Reply | Promise<Reply> => {
-    const payload = cache.since(since, formatFor(req.headers.accept), acceptsGzip(req.headers['accept-encoding']));
+    const payload = payloadFor(since, formatFor(req.headers.accept), acceptsGzip(req.headers['accept-encoding']));
     if (payload === 'gone') return revisionGone(identity());
     const reply = (p: Payload): Reply => {
       if (reason === undefined) return p.reply;
