@@ -31,10 +31,11 @@
 // BENCH_REPLICATION_POLL_MS (200), BENCH_WATCHERS (10000), BENCH_WATCH_CHANGES (25), BENCH_WATCH_WAIT_SECONDS (60),
 // BENCH_WATCH_ADDRESSES (39), BENCH_WATCH_ZONE_REGISTRATIONS (200), BENCH_WATCH_ZONE_INTERVAL_MS (50),
 // BENCH_WATCH_CPU_PROF (a directory: profile the watched server, print its top functions during the wakes),
-// BENCH_SKIP (comma-separated: shapes, bare, steady, replication, watch, watch-bare).
+// BENCH_SKIP (comma-separated: shapes, bare, steady, replication, watch, watch-bare, anti-entropy).
 // Quick check: BENCH_SECONDS=2 BENCH_RUNS=1 BENCH_STEADY_SECONDS=5 npm run bench   (≈ 1 min; defaults ≈ 6 min, + ≈ 1 min replication)
 // Replication only: BENCH_SKIP=shapes,bare,steady,watch npm run bench   (≈ 1 min)
-// Watch only: BENCH_SKIP=shapes,bare,steady,replication npm run bench   (≈ 2 min per run; ≈ 1.5 min with watch-bare skipped)
+// Watch only: BENCH_SKIP=shapes,bare,steady,replication,anti-entropy npm run bench   (≈ 2 min per run; ≈ 1.5 min with watch-bare skipped)
+// Anti-entropy only: BENCH_SKIP=shapes,bare,steady,replication,watch npm run bench   (≈ 1 min)
 // This file runs the parts and prints; bench/run/ holds the rest: config.js (settings, targets), processes.js (servers
 // started pinned with taskset and the orphan guard, always stopped), requests.js (request shapes and closed-loop
 // measurement), shapes.js, steady.js, replication.js and watch.js (the parts), report.js (medians and tables);
@@ -50,6 +51,7 @@ const { shapesRun } = require('./run/shapes');
 const { steadyRun } = require('./run/steady');
 const { replicationRun } = require('./run/replication');
 const { watchRun } = require('./run/watch');
+const antiEntropyBench = require('./anti-entropy');
 const { fmt, ms, medians, shapesTable, steadyTable, replicationTables, watchTables, profileTable } = require('./run/report');
 
 async function main() {
@@ -73,8 +75,8 @@ async function main() {
   print();
   if (m.node !== process.version) console.error(`bench: warning: generator runs on ${process.version}, servers on ${m.node}; use \`npm run bench\``);
 
-  /** @type {{ started: string, machine: object, config: object, shapes: object | null, steady: object | null, replication: object | null, watch: object | null, notes: string[], failed?: boolean, finished?: string, markdown?: string }} */
-  const results = { started: started.toISOString(), machine: m, config: { ...CONFIG, skip: [...CONFIG.skip] }, shapes: null, steady: null, replication: null, watch: null, notes: [] };
+  /** @type {{ started: string, machine: object, config: object, shapes: object | null, steady: object | null, replication: object | null, watch: object | null, antiEntropy: object | null, notes: string[], failed?: boolean, finished?: string, markdown?: string }} */
+  const results = { started: started.toISOString(), machine: m, config: { ...CONFIG, skip: [...CONFIG.skip] }, shapes: null, steady: null, replication: null, watch: null, antiEntropy: null, notes: [] };
   const notes = results.notes;
 
   const part = async (name, fn) => {
@@ -361,6 +363,16 @@ async function main() {
       print(profileTable(p));
       print();
     }
+  });
+
+  if (!CONFIG.skip.has('anti-entropy')) await part('anti-entropy', async () => {
+    console.error('bench: anti-entropy: one comparison round at 100,000 instances (in process)');
+    const result = await antiEntropyBench.run();
+    results.antiEntropy = result;
+    print('## Anti-entropy');
+    print();
+    print(antiEntropyBench.table(result));
+    print();
   });
 
   if (notes.length) {
