@@ -25,6 +25,7 @@ import { PeerNodes } from './replication/peer-nodes';
 import { AntiEntropy } from './replication/anti-entropy';
 import { syncFromPeers, syncOnce, SyncState } from './replication/startup-sync';
 import { CronScheduler, Scheduler } from './scheduling/scheduler';
+import { memoryReturnTask } from './scheduling/memory-return';
 import { deltaPruneTask, evictionTask, renewalIntervals, renewalThresholdTask, selfPreservationListener } from './scheduling/tasks';
 import { parseAddressList } from './security/address-set';
 import { securityFromSettings } from './security/config';
@@ -277,6 +278,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     // Sync never throws by design; should it, the server keeps serving what it has and says why.
     ready.catch((e: unknown) => logger.error('startup sync failed', { error: e instanceof Error ? e.stack : String(e) }));
     scheduler.every('prune-delta', s.deltaPruneIntervalMs, deltaPruneTask(registry, clock));
+    if (s.memoryReturnIntervalMs > 0) scheduler.every('return-memory', s.memoryReturnIntervalMs, memoryReturnTask(s.memoryReturnMinBytes, logger));
     if (peerAddresses.hasHostNames) scheduler.every('resolve-peer-addresses', s.peerAddressRefreshMs, () => void peerAddresses.refresh());
 
     return { registry, selfPreservation, peers, server: http, port, eurekaUrl: `${scheme}://${host}:${port}/eureka/`, ready, close };

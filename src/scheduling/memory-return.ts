@@ -1,0 +1,64 @@
+// Giving memory back after a load spike. V8 keeps the heap it grew to during a burst (hostile or not) committed long
+// after the garbage is gone: an ordinary collection frees the objects but not the pages, so resident memory stays
+// at its peak. Once the spike is over (the heap stopped growing) and much of it is free, this task runs V8's
+// memory-reducing full collection, which compacts and returns the free pages — as Java's G1 does with its periodic
+// collections (JEP 346). It pauses the server for the time a full collection of the live heap takes (about 1 ms per
+// MB of live objects), at most once per period and only when there is memory to give back. Node 22 and later (the
+// npm scripts run Node 24); on Node 20 the collection is an ordinary one and the memory stays.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Logger } from '../observability/logger';
+
+/** A full, memory-reducing collection. */
+export type ReducingCollection = () => void;
+
+/** Heap figures, bytes (process.memoryUsage()'s). */
+export interface HeapUsage {
+  readonly heapTotal: number;
+  readonly heapUsed: number;
+  readonly rss: number;
+}
+
+let collection: ReducingCollection | undefined;
+
+/**
+ * V8's memory-reducing full collection. `gc` is reachable only with --expose-gc; the flag is set for contexts created
+ * from here on, so a fresh context hands the function over without a command-line flag.
+ */
+export function reducingCollection(): ReducingCollection {
+  if (collection === undefined) {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as (options?: object) => void;
+    collection = () => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  }
+  return collection;
+}
+
+/** The task: run every period; gives memory back when at least `minFreeBytes` of committed heap is free and idle. */
+export function memoryReturnTask(
+  minFreeBytes: number,
+  logger: Logger,
+  usage: () => HeapUsage = () => process.memoryUsage(),
+  collect: () => ReducingCollection = reducingCollection,
+): () => void {
+  let previousTotal = Number.POSITIVE_INFINITY;
+  return () => {
+    const before = usage();
+    const free = before.heapTotal - before.heapUsed;
+    // Still growing: the spike is not over, and a collection now would only make V8 grow the heap again.
+    const settled = before.heapTotal <= previousTotal;
+    previousTotal = before.heapTotal;
+    if (!settled || free < minFreeBytes) return;
+    const started = performance.now();
+    collect()();
+    const after = usage();
+    previousTotal = after.heapTotal;
+    logger.info('returned memory after a load spike', {
+      rssMB: Math.round(before.rss / 1048576),
+      rssAfterMB: Math.round(after.rss / 1048576),
+      heapCommittedMB: Math.round(before.heapTotal / 1048576),
+      heapCommittedAfterMB: Math.round(after.heapTotal / 1048576),
+      pauseMs: Math.round(performance.now() - started),
+    });
+  };
+}
