@@ -345,5 +345,18 @@ describe('HealthChecks', () => {
       await live(f, [1], 2 * INTERVAL);
       expect(f.http.calls).toEqual([]);
     });
+
+    it('ends the probes in flight', async () => {
+      const f = setup();
+      f.registry.register(instance(1));
+      f.http.answer = () => 'hang';
+      f.checks.start();
+      await f.scheduler.advance(100);
+      expect(f.http.inFlight).toBe(1);
+      f.checks.close();
+      await f.scheduler.runDue();
+      expect(f.http.inFlight).toBe(0);
+      expect(f.checks.stats().inFlight).toBe(0);
+    });
   });
 });
