@@ -8,6 +8,7 @@ import { HttpProber, PROBE_USER_AGENT } from '../../src/health/http';
 import { TcpProber } from '../../src/health/tcp';
 import { checkHealthUrl, HttpTarget } from '../../src/health/target';
 import { freePorts } from '../helpers/cluster';
+import { waitFor } from '../helpers/wait';
 import { selfSignedCertificate, TempDir } from '../security/support';
 
 const HOST = '127.0.0.1';
@@ -73,7 +74,24 @@ describe('HttpProber', () => {
       }
     });
 
-    it('judges on the status line without reading a body that never ends', async () => {
+    it('keeps the verdict of the status line when the body stalls past the timeout', async () => {
+      const s = await serve((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('partial');
+      });
+      try {
+        const controller = new AbortController();
+        const probing = new HttpProber().probe(target(`http://${HOST}:${s.port}/health`), controller.signal);
+        await waitFor(() => s.requests.length === 1, 'the probe to arrive');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        controller.abort();
+        expect(await probing).toEqual({ outcome: 'healthy', detail: 'HTTP 200' });
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('cuts a body longer than MAX_PROBE_BODY_BYTES', async () => {
       const s = await serve((_req, res) => {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.write('x'.repeat(64 * 1024));
