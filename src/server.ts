@@ -1,5 +1,5 @@
 // Composition root: compose() builds the whole object graph from a Config (registry, self-preservation, evictor,
-// response cache, metrics, recent changes, replication, startup sync, peer addresses, security, the HTTP app);
+// response cache, metrics, recent changes, replication, startup sync, health checks, peer addresses, security, the HTTP app);
 // listen() starts it (syncs from peers, schedules the timers); close() closes whatever was built.
 import { randomBytes } from 'node:crypto';
 import { createServer, RequestListener, Server } from 'node:http';
@@ -12,6 +12,9 @@ import { Clock, systemClock } from './domain/clock';
 import { Evictor, ExpiryGate } from './domain/eviction';
 import { Registry } from './domain/registry';
 import { SelfPreservation } from './domain/self-preservation';
+import { HealthChecks } from './health/health-checks';
+import { HttpProber } from './health/http';
+import { TcpProber } from './health/tcp';
 import { AppDeps, createApp } from './http/app';
 import { capConnectionsPerAddress, listenerOptions } from './http/connections';
 import { ResponseCache } from './http/response-cache';
@@ -176,6 +179,17 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
           maxRepairItems: s.replicationBatchSize,
           maxRepairBytes: Math.floor(s.maxReplicationBodyBytes / 2),
         });
+  // Probes the instances whose client talks to this server; off: only clears verdicts such instances carry.
+  const healthChecks = new HealthChecks(registry, clock, scheduler, logger, { http: new HttpProber(), tcp: new TcpProber() }, {
+    enabled: s.healthChecksEnabled,
+    intervalMs: s.healthCheckIntervalMs,
+    timeoutMs: s.healthCheckTimeoutMs,
+    failuresBeforeDown: s.healthCheckFailuresBeforeDown,
+    successesBeforeUp: s.healthCheckSuccessesBeforeUp,
+    concurrency: s.healthCheckConcurrency,
+    valveFraction: s.healthCheckValveFraction,
+    valveMinInstances: s.healthCheckValveMinInstances,
+  });
   const syncState = new SyncState(clock);
   // Nothing to sync from: ready from the start, as the sync itself would decide.
   if (clients.length === 0) syncState.markSynced();
@@ -194,6 +208,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     isReady: () => syncState.isReady(),
     allowsRegistryReads: (now: number) => syncState.allowsRegistryReads(now),
     watchStatus: () => ({ parked: watches.size, streams: streams.size, maxWatchers: s.watchMaxWatchers, answered: { ...watches.stats.answered }, refused: watches.stats.refused }),
+    healthChecks,
   } satisfies ServerStatusPort;
   const metrics = new ServerMetrics(status);
   const recentChanges = new RecentChanges(registry, () => clock.now());
@@ -223,6 +238,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     await new Promise<void>((resolve) => setImmediate(resolve));
     scheduler.stop();
     antiEntropy?.close();
+    healthChecks.close();
     peers.close();
     metrics.close();
     recentChanges.close();
@@ -274,6 +290,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
       scheduler.every('evict', s.evictionIntervalMs, evictionTask(evictor, selfPreservation, clock, logger));
       scheduler.every('renewal-threshold', s.renewalThresholdUpdateIntervalMs, renewalThresholdTask(selfPreservation, registry));
       antiEntropy?.start();
+      healthChecks.start();
     });
     // Sync never throws by design; should it, the server keeps serving what it has and says why.
     ready.catch((e: unknown) => logger.error('startup sync failed', { error: e instanceof Error ? e.stack : String(e) }));

@@ -16,6 +16,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   admin: ['codecs', 'domain', 'transport'],
   // Parked watches and event streams: the registry's events, the codecs, and timers from scheduling/.
   watch: ['domain', 'codecs', 'scheduling'],
+  // Active health checks: the registry's events and verdicts, timers (the probe passes and timeouts) from
+  // scheduling/, and from observability/ the Logger and the read-model types they report through (never metrics).
+  health: ['domain', 'scheduling', 'observability'],
 };
 
 /** Every folder of src/ and its place; a new folder is added here (and to the rules below when it has any). */
@@ -32,12 +35,13 @@ const FOLDERS: Record<string, string> = {
   http: 'route tables, guard, response cache, error mapping',
   admin: 'the admin command line',
   watch: 'parked long-polls on the delta and event streams of changes (the HTTP routes adapt them)',
+  health: 'active health checks: probe adapters (HTTP, TCP), their schedule, the verdict policy and the safety valve',
 };
 
 /** Folders that must never import the adapters named. */
 const MUST_NOT_IMPORT: Record<string, readonly string[]> = {
   security: ['http', 'replication'],
-  observability: ['http', 'replication'],
+  observability: ['http', 'replication', 'health'],
   config: ['http', 'replication'],
 };
 

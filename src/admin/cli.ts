@@ -3,7 +3,7 @@
 // registry commands). Human tables by default, --json for scripts. Exit codes: 0 done, 1 failed (message on stderr),
 // 2 bad command line.
 import { parseArgs } from 'node:util';
-import { AdminApplication, AdminClient, AdminError, AdminInstance, DEFAULT_SERVER, parseServer, UsageError } from './client';
+import { AdminApplication, AdminClient, AdminError, AdminInstance, AdminInstanceHealth, DEFAULT_SERVER, parseServer, UsageError } from './client';
 import { ago, clean, duration, table } from './format';
 
 /** Where the CLI writes; tests capture it. */
@@ -23,7 +23,8 @@ export const USAGE = `Usage: zone-registry-admin [--server URL] [--json] [--time
 
 Commands:
   apps                               applications with instance counts by status and zone
-  instances APP                      the instances of APP: address, status, override, zone, lease
+  instances APP                      the instances of APP: address, status, override, zone, lease, and
+                                     on a zone-registry server their health check
   status APP ID OUT_OF_SERVICE|UP    set an operator status override (PUT …/status?value=)
   status APP ID UP --remove-override remove the override instead (DELETE …/status): the instance's
                                      own status counts again from its next heartbeat
@@ -167,7 +168,19 @@ async function apps(ctx: Context): Promise<number> {
   return 0;
 }
 
-function instanceRows(app: AdminApplication, now: number): unknown[][] {
+/** An instance's health check in a few words: its verdict here, the last probe, or why it is not probed. */
+export function healthText(h: AdminInstanceHealth | undefined): string {
+  if (h === undefined) return '-';
+  const c = h.check;
+  if (c === null) return h.statusSource === 'health' ? 'DOWN (verdict of the server its client talks to)' : '-';
+  if (c.mode === 'off' || c.mode === 'refused') return `${c.mode}: ${c.target}`;
+  if (c.lastOutcome === undefined) return `${c.mode}: not probed yet`;
+  const failing = c.consecutiveFailures > 0 ? `, ${c.consecutiveFailures} failed in a row` : '';
+  if (c.verdictDown) return `DOWN (${c.lastDetail}${failing})`;
+  return `${failing ? 'failing' : 'passing'} (${c.lastDetail}${failing})`;
+}
+
+function instanceRows(app: AdminApplication, now: number, health: Map<string, AdminInstanceHealth> | undefined): unknown[][] {
   return app.instances.map((i) => [
     i.id,
     i.hostName,
@@ -177,20 +190,23 @@ function instanceRows(app: AdminApplication, now: number): unknown[][] {
     i.zone ?? '-',
     ago(i.lastRenewalTimestamp, now),
     i.leaseExpiresAt === null ? '-' : i.leaseExpiresAt >= now ? duration(i.leaseExpiresAt - now) : `expired ${duration(now - i.leaseExpiresAt)} ago`,
+    health === undefined ? '-' : healthText(health.get(i.id)),
   ]);
 }
 
 async function instances(ctx: Context, name: string): Promise<number> {
   const app = await ctx.client.application(name);
+  // Only a zone-registry server knows; from any other the column stays empty.
+  const health = await ctx.client.instanceHealth(app.name);
   if (ctx.json) {
-    printJson(ctx, app.instances);
+    printJson(ctx, health === undefined ? app.instances : app.instances.map((i) => ({ ...i, statusSource: health.get(i.id)?.statusSource ?? null, healthCheck: health.get(i.id)?.check ?? null })));
     return 0;
   }
   ctx.io.out(`${clean(app.name)}: ${plural(app.instances.length, 'instance')}\n`);
   ctx.io.out(
     table(
-      [{ header: 'INSTANCE' }, { header: 'HOST' }, { header: 'ADDRESS' }, { header: 'STATUS' }, { header: 'OVERRIDE' }, { header: 'ZONE' }, { header: 'LAST RENEWAL' }, { header: 'LEASE LEFT', right: true }],
-      instanceRows(app, ctx.now),
+      [{ header: 'INSTANCE' }, { header: 'HOST' }, { header: 'ADDRESS' }, { header: 'STATUS' }, { header: 'OVERRIDE' }, { header: 'ZONE' }, { header: 'LAST RENEWAL' }, { header: 'LEASE LEFT', right: true }, { header: 'HEALTH CHECK' }],
+      instanceRows(app, ctx.now, health),
     ),
   );
   return 0;
@@ -318,6 +334,7 @@ async function health(ctx: Context): Promise<number> {
   }
   const registry = (status?.registry ?? undefined) as { applications?: number; instances?: number; statusCounts?: Record<string, number> } | undefined;
   const sp = (status?.selfPreservation ?? undefined) as { enabled?: boolean; active?: boolean; reason?: string; expectedRenewalsPerMin?: number; threshold?: number; renewalsLastMin?: number } | undefined;
+  const hc = (status?.healthChecks ?? undefined) as { enabled?: boolean; instances?: { probed?: number; refused?: number }; markedDown?: number; valve?: { engaged?: boolean; failingFraction?: number } } | undefined;
   const peerList = status && Array.isArray(status.peers) ? peerRows(status) : [];
   const failing = peerList.filter((p) => p.health === 'failing');
   const healthy = live.code === 200 && ready.code === 200;
@@ -333,6 +350,7 @@ async function health(ctx: Context): Promise<number> {
       leaseExpirationEnabled: status?.leaseExpirationEnabled ?? null,
       registry: registry ?? null,
       selfPreservation: sp ?? null,
+      healthChecks: hc ?? null,
       peers: { total: peerList.length, failing: failing.map((p) => p.url) },
       ...(statusError ? { statusError } : {}),
     });
@@ -351,6 +369,10 @@ async function health(ctx: Context): Promise<number> {
       if (sp) {
         lines.push(['Self-preservation', `${sp.enabled === false ? 'off' : sp.active ? 'ACTIVE' : 'inactive'}: ${sp.reason ?? ''}`]);
         lines.push(['Renewals', `${sp.renewalsLastMin ?? '?'} last minute, threshold ${sp.threshold ?? '?'}, expected ${sp.expectedRenewalsPerMin ?? '?'} / min`]);
+      }
+      if (hc) {
+        const valve = hc.valve?.engaged ? `; SAFETY VALVE ENGAGED (${Math.round((hc.valve.failingFraction ?? 0) * 100)} % of probes failing): nothing is marked DOWN` : '';
+        lines.push(['Health checks', hc.enabled ? `on: ${hc.instances?.probed ?? 0} probed, ${hc.markedDown ?? 0} held DOWN, ${hc.instances?.refused ?? 0} refused${valve}` : 'off']);
       }
       lines.push(['Peers', peerList.length === 0 ? 'none (standalone)' : `${peerList.length - failing.length} of ${peerList.length} replicating${failing.length ? `; failing: ${failing.map((p) => p.url).join(', ')}` : ''}`]);
     } else if (statusError) {

@@ -69,6 +69,21 @@ export interface AdminInstance {
   readonly metadata: Record<string, string>;
 }
 
+/** What a zone-registry server knows of an instance's health (GET /api/health-checks). */
+export interface AdminInstanceHealth {
+  /** client, override, or health (a health check holds it DOWN). */
+  readonly statusSource: string;
+  /** Its check on that server, when that server probes it. */
+  readonly check: {
+    readonly mode: string;
+    readonly target: string;
+    readonly consecutiveFailures: number;
+    readonly lastOutcome?: string;
+    readonly lastDetail?: string;
+    readonly verdictDown: boolean;
+  } | null;
+}
+
 /** One application as the CLI shows it. */
 export interface AdminApplication {
   readonly name: string;
@@ -160,6 +175,45 @@ export class AdminClient {
     const res = await this.request('DELETE', url, `remove the override of ${app}/${id}`);
     if (res.status === 404) throw new AdminError(`instance ${id} of ${app.toUpperCase()} is not registered on ${this.target.display}`);
     this.expect(res, [200], `remove the override of ${app}/${id}`);
+  }
+
+  /**
+   * The health checks of an application's instances by id (GET /api/health-checks?app=), or undefined when the server
+   * does not offer them (a Java Eureka server, an older one, credentials without the admin role, no answer).
+   */
+  async instanceHealth(app: string): Promise<Map<string, AdminInstanceHealth> | undefined> {
+    let res: AxiosResponse<string>;
+    try {
+      res = await this.request('GET', `${this.target.rootUrl}api/health-checks?app=${encodeURIComponent(app.toUpperCase())}`, 'read the health checks');
+    } catch (e) {
+      if (e instanceof AdminError) return undefined;
+      throw e;
+    }
+    if (res.status !== 200) return undefined;
+    let body: unknown;
+    try {
+      body = JSON.parse(String(res.data));
+    } catch {
+      return undefined;
+    }
+    const list = isObject(body) && Array.isArray(body.instances) ? body.instances : undefined;
+    if (list === undefined) return undefined;
+    const out = new Map<string, AdminInstanceHealth>();
+    for (const entry of list) {
+      if (!isObject(entry) || typeof entry.id !== 'string') continue;
+      const h = isObject(entry.health) ? entry.health : undefined;
+      out.set(entry.id, {
+        statusSource: str(entry.statusSource),
+        check: h === undefined ? null : {
+          mode: str(h.mode),
+          target: str(h.target),
+          consecutiveFailures: typeof h.consecutiveFailures === 'number' ? h.consecutiveFailures : 0,
+          ...(typeof h.lastOutcome === 'string' && { lastOutcome: h.lastOutcome, lastDetail: str(h.lastDetail) }),
+          verdictDown: h.verdictDown === true,
+        },
+      });
+    }
+    return out;
   }
 
   /** This server's /eureka/status document. */

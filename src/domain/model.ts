@@ -60,8 +60,11 @@ export interface InstanceInfo {
   readonly lastDirtyTimestamp: number;
 }
 
-/** Where an instance's current status came from; decides whether a stored status survives re-registration. */
-export type StatusSource = 'client' | 'override';
+/**
+ * Where an instance's current status came from; decides whether a stored status survives re-registration.
+ * 'health': the instance reports UP and the server's active health check holds it DOWN.
+ */
+export type StatusSource = 'client' | 'override' | 'health';
 
 /**
  * One registered instance as the server holds and serves it. Immutable: every content change makes a new

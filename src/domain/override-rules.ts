@@ -11,6 +11,8 @@ export interface StatusRuleInput {
   readonly existing?: { readonly status: InstanceStatus; readonly source: StatusSource };
   /** True when the write came from a peer. */
   readonly isReplication: boolean;
+  /** True while the server's active health check judges the instance unhealthy. */
+  readonly healthDown?: boolean;
 }
 
 /** The effective status and where it came from. */
@@ -26,14 +28,17 @@ export interface StatusDecision {
  * 3. for client writes, a stored UP / OUT_OF_SERVICE that an operator set is kept (Eureka's LeaseExistsRule).
  *    Deliberate difference: Eureka also keeps a stored status the client itself reported, which makes a
  *    client-reported OUT_OF_SERVICE sticky (Netflix/eureka#1398); we track the source and let the client move on;
- * 4. otherwise the reported status.
+ * 4. a reported UP is DOWN while the health check judges the instance unhealthy (Eureka has no such rule: it never
+ *    probes); an operator's override still wins over it, and a status the instance reports other than UP is believed;
+ * 5. otherwise the reported status.
  */
 export function resolveStatus(input: StatusRuleInput): StatusDecision {
-  const { reported, override, existing, isReplication } = input;
+  const { reported, override, existing, isReplication, healthDown } = input;
   if (reported !== 'UP' && reported !== 'OUT_OF_SERVICE') return { status: reported, source: 'client' };
   if (override !== undefined) return { status: override, source: 'override' };
   if (!isReplication && existing && existing.source === 'override' && (existing.status === 'UP' || existing.status === 'OUT_OF_SERVICE')) {
     return existing;
   }
+  if (healthDown && reported === 'UP') return { status: 'DOWN', source: 'health' };
   return { status: reported, source: 'client' };
 }

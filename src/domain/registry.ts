@@ -1,5 +1,6 @@
-// The registry: register / renew / cancel / statusUpdate / overrides / metadata over leases, with a revision
-// number that moves on every content change (never on heartbeats), status counts for the hashcode, and the delta log.
+// The registry: register / renew / cancel / statusUpdate / overrides / metadata / health verdicts over leases, with a
+// revision number that moves on every content change (never on heartbeats), status counts for the hashcode, and the
+// delta log.
 import { appsHashcode, StatusCounts } from './apps-hashcode';
 import { Clock } from './clock';
 import { DeltaLog } from './delta-log';
@@ -71,7 +72,12 @@ export type RegistryEvent =
   | { readonly type: 'evicted'; readonly view: InstanceView; readonly renewed: boolean }
   | { readonly type: 'status-updated'; readonly view: InstanceView; readonly previous: InstanceStatus; readonly isReplication: boolean }
   | { readonly type: 'status-override-deleted'; readonly view: InstanceView; readonly previous: InstanceStatus; readonly isReplication: boolean }
-  | { readonly type: 'metadata-updated'; readonly view: InstanceView; readonly isReplication: boolean; readonly entries: Readonly<Record<string, string>> };
+  | { readonly type: 'metadata-updated'; readonly view: InstanceView; readonly isReplication: boolean; readonly entries: Readonly<Record<string, string>> }
+  /** This server's health check changed the instance's status (always local: peers learn it as a registration). */
+  | { readonly type: 'health-changed'; readonly view: InstanceView; readonly previous: InstanceStatus; readonly verdict: HealthVerdict };
+
+/** A health check's judgement of an instance. */
+export type HealthVerdict = 'down' | 'up';
 
 export type RegistryListener = (event: RegistryEvent) => void;
 
@@ -128,6 +134,8 @@ export class Registry {
   private readonly vips = new VipIndex<Lease>();
   private readonly cancelled = new Map<string, Tombstone>();
   private readonly overrideRemoved = new Map<string, Tombstone>();
+  // Instances the health check (this server's, or the peer that probes them) judges unhealthy.
+  private readonly healthDown = new Set<string>();
   private instanceCount = 0;
   private rev = 0;
 
@@ -155,9 +163,11 @@ export class Registry {
 
   /**
    * Registers (or re-registers) an instance. A replicated registration carries the time it happened at the server
-   * that took it (`originAt`, default now); one older than a cancel remembered here is ignored ('stale').
+   * that took it (`originAt`, default now); one older than a cancel remembered here is ignored ('stale'), and whether
+   * the sender holds it DOWN by its health check (`senderHealthDown`: its DOWN stands for a reported UP); the sender
+   * is the server its client talks to, so its verdict replaces ours. A client's registration keeps our verdict.
    */
-  register(incoming: InstanceInfo, isReplication = false, originAt?: number): RegisterOutcome {
+  register(incoming: InstanceInfo, isReplication = false, originAt?: number, senderHealthDown = false): RegisterOutcome {
     const now = this.options.clock.now();
     const at = this.originTime(isReplication, originAt, now);
     const key = keyOf(incoming.app, incoming.id);
@@ -176,7 +186,8 @@ export class Registry {
       return { kind: 'registry-full', limit: this.options.maxInstances as number };
     }
     // A stored copy with a newer lastDirtyTimestamp wins over the incoming one (equal: incoming wins).
-    let instance = existing && existing.record.instance.lastDirtyTimestamp > incoming.lastDirtyTimestamp ? existing.record.instance : incoming;
+    const keepStored = existing !== undefined && existing.record.instance.lastDirtyTimestamp > incoming.lastDirtyTimestamp;
+    let instance = keepStored ? existing.record.instance : incoming;
     // After an override is removed the stored status is UNKNOWN, which only a re-registration clears; a client
     // re-registering with an older lastDirtyTimestamp would otherwise loop on 404s (Netflix/eureka#955).
     if (instance !== incoming && instance.status === 'UNKNOWN') instance = { ...instance, status: incoming.status };
@@ -186,11 +197,18 @@ export class Registry {
     // Peers and restarted clients carry overrides: learn one we do not have yet.
     if (incoming.overriddenStatus !== 'UNKNOWN' && !this.overrides.has(key)) this.overrides.set(key, incoming.overriddenStatus);
     const override = this.overrides.get(key);
+    if (isReplication) {
+      if (senderHealthDown) this.healthDown.add(key);
+      else this.healthDown.delete(key);
+    }
+    // What the instance itself reports: a DOWN that stands for a health verdict stands for a reported UP.
+    const reported = (keepStored ? existing.record.statusSource === 'health' : isReplication && senderHealthDown && instance.status === 'DOWN') ? 'UP' : instance.status;
     const decision = resolveStatus({
-      reported: instance.status,
+      reported,
       override,
       existing: existing && { status: existing.record.instance.status, source: existing.record.statusSource },
       isReplication,
+      healthDown: this.healthDown.has(key),
     });
     instance = { ...instance, status: decision.status, overriddenStatus: override ?? 'UNKNOWN' };
 
@@ -320,6 +338,37 @@ export class Registry {
   }
 
   /**
+   * Records this server's health verdict on an instance: 'down' holds a reported UP DOWN (source 'health'), 'up'
+   * gives the instance its reported status back. An operator's override wins over either (the verdict is kept and
+   * applies once the override is removed). 'changed' when the status moved (a MODIFIED change, a 'health-changed'
+   * event); the instance's lastDirtyTimestamp is the client's and stays as it is.
+   */
+  healthVerdict(app: string, id: string, verdict: HealthVerdict): 'changed' | 'unchanged' | 'not-found' {
+    const lease = this.apps.get(app)?.get(id);
+    if (!lease) return 'not-found';
+    const key = keyOf(app, id);
+    const { instance, statusSource } = lease.record;
+    const now = this.options.clock.now();
+    const previous = instance.status;
+    if (verdict === 'down') {
+      this.healthDown.add(key);
+      if (statusSource !== 'client' || instance.status !== 'UP') return 'unchanged';
+      this.rewrite(lease, { status: 'DOWN', overriddenStatus: instance.overriddenStatus }, 'health', undefined, now);
+    } else {
+      this.healthDown.delete(key);
+      if (statusSource !== 'health') return 'unchanged';
+      this.rewrite(lease, { status: 'UP', overriddenStatus: instance.overriddenStatus }, 'client', undefined, now);
+    }
+    this.emit({ type: 'health-changed', view: lease, previous, verdict });
+    return 'changed';
+  }
+
+  /** Whether a health check judges the instance unhealthy (this server's verdict, or the one its prober sent). */
+  isHealthDown(app: string, id: string): boolean {
+    return this.healthDown.has(keyOf(app, id));
+  }
+
+  /**
    * Merges metadata into an instance (PUT …/metadata). Eureka re-registers the instance (ADDED delta, replicated as
    * Register) and forgets the keys on the client's next registration; we keep them as an overlay that survives it.
    */
@@ -378,6 +427,8 @@ export class Registry {
     if (!existing && ((leases?.size ?? 0) >= this.options.maxInstancesPerApp || this.instanceCount >= (this.options.maxInstances ?? Infinity))) return 'refused';
     if (r.instance.overriddenStatus !== 'UNKNOWN') this.overrides.set(key, r.instance.overriddenStatus);
     else this.overrides.delete(key);
+    if (r.statusSource === 'health') this.healthDown.add(key);
+    else this.healthDown.delete(key);
     if (r.overlay && Object.keys(r.overlay).length > 0) this.metadataOverlay.set(key, { ...r.overlay });
     else this.metadataOverlay.delete(key);
     this.cancelled.delete(key);
@@ -562,6 +613,7 @@ export class Registry {
     const key = keyOf(app, id);
     this.overrides.delete(key);
     this.metadataOverlay.delete(key);
+    this.healthDown.delete(key);
     const leases = this.apps.get(app);
     const lease = leases?.get(id);
     if (!leases || !lease) return undefined;

@@ -1,5 +1,6 @@
 // Operators' routes outside the Eureka API: liveness and readiness, Prometheus metrics, the dashboard and the JSON it
-// polls. Errors here are JSON, never express's HTML.
+// polls, and the health checks of one application's instances (for the admin CLI). Errors here are JSON, never
+// express's HTML.
 import express, { NextFunction, Request, Response } from 'express';
 import { Settings } from '../config/settings';
 import { ServerMetrics } from '../observability/metrics';
@@ -10,6 +11,29 @@ import { operatorFailure, operatorNotFound } from './errors';
 import { operatorGuard } from './guard';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from './dashboard/assets';
 import { buildOverview, OverviewSources } from './dashboard/overview';
+import { HealthCheckStats, InstanceHealth } from '../observability/server-status';
+
+/** GET /api/health-checks: this server's health checks, and what it knows of the health of an application's instances. */
+export interface HealthReport {
+  /** Null when this server does not run them. */
+  readonly healthChecks: HealthCheckStats | null;
+  readonly instances: readonly {
+    readonly app: string;
+    readonly id: string;
+    readonly status: string;
+    /** client, override, or health (a health check holds it DOWN). */
+    readonly statusSource: string;
+    /** Its check on this server, when this server probes it. */
+    readonly health: InstanceHealth | null;
+  }[];
+}
+
+/** The health report of `app` (upper-cased; none: no instances listed). */
+export function healthReport(src: Pick<OverviewSources, 'registry' | 'healthChecks'>, app: string | undefined): HealthReport {
+  const checks = src.healthChecks;
+  const instances = app === undefined ? [] : [...src.registry.application(app.toUpperCase())].map(({ record: { instance: i, statusSource } }) => ({ app: i.app, id: i.id, status: i.status, statusSource, health: checks?.instance(i.app, i.id) ?? null }));
+  return { healthChecks: checks?.stats() ?? null, instances };
+}
 
 /** What the operators' routes read. */
 export interface OperatorDeps {
@@ -98,6 +122,15 @@ export function operatorRouter(deps: OperatorRouterDeps): express.Router {
         const q = typeof req.query.q === 'string' ? req.query.q.slice(0, 200) : undefined;
         const overview = buildOverview(deps, { q, limit: intParam(req.query.limit), recent: intParam(req.query.recent) });
         res.set('cache-control', 'no-store').json(overview);
+      },
+    },
+    {
+      path: '/api/health-checks',
+      access: 'admin',
+      rateLimit: 'none',
+      handler: (req, res) => {
+        const app = typeof req.query.app === 'string' && req.query.app !== '' ? req.query.app.slice(0, 1024) : undefined;
+        res.set('cache-control', 'no-store').json(healthReport(deps, app));
       },
     },
   ];

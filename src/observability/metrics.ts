@@ -11,7 +11,7 @@ import { collectDefaultMetrics, Counter, Gauge, Metric, Registry as PromRegistry
 import { INSTANCE_STATUSES } from '../domain/model';
 import { RegistryEvent } from '../domain/registry';
 import { unreachable } from '../domain/unreachable';
-import { PeerStatus, ServerStatusPort } from './server-status';
+import { HealthCheckStats, PeerStatus, PROBE_DURATION_BUCKETS, PROBE_OUTCOMES, ServerStatusPort } from './server-status';
 
 /** Prefix of every metric of this server. */
 export const METRIC_PREFIX = 'zone_registry_';
@@ -178,6 +178,32 @@ export function observeOnFinish(res: ServerResponse, startedAt: number, timer: D
   res.on('finish', () => timer.observe(res, (performance.now() - startedAt) / 1000));
 }
 
+/** The probe-duration histogram, a prom-client metric whose values come from the health checks' own counts. */
+function probeDurations(metricName: string, stats: () => HealthCheckStats): object {
+  const help = 'Time from the start of a health probe to its result (the status line, the TCP connect, the timeout or the error).';
+  return {
+    name: metricName,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    labelNames: [],
+    reset: () => undefined,
+    async get() {
+      const d = stats().durations;
+      const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+      let cumulative = 0;
+      PROBE_DURATION_BUCKETS.forEach((le, i) => {
+        cumulative += d.counts[i];
+        values.push({ metricName: `${metricName}_bucket`, labels: { le }, value: cumulative });
+      });
+      values.push({ metricName: `${metricName}_bucket`, labels: { le: '+Inf' }, value: d.count });
+      values.push({ metricName: `${metricName}_sum`, labels: {}, value: d.sumSecs });
+      values.push({ metricName: `${metricName}_count`, labels: {}, value: d.count });
+      return { name: metricName, help, type: 'histogram', aggregator: 'sum', values };
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The server's metrics
 
@@ -198,6 +224,8 @@ export class ServerMetrics {
   private readonly unsubscribe: () => void;
   private renewals = { client: 0, peer: 0 };
   private readonly withProcessMetrics: boolean;
+  // Forgets what was read for the previous scrape.
+  private resetScrape: () => void = () => undefined;
 
   constructor(sources: MetricsSources, options: MetricsOptions = {}) {
     const { registry, clock } = sources;
@@ -287,6 +315,8 @@ export class ServerMetrics {
           overrides.inc({ origin: e.isReplication ? 'peer' : 'client', action: 'removed' });
           return;
         case 'metadata-updated':
+        // Counted by the health checks' own series below.
+        case 'health-changed':
           return;
         default:
           unreachable(e);
@@ -364,6 +394,29 @@ export class ServerMetrics {
       new Counter({ name: name('watch_refused_total'), help: 'Watches answered 429 because watchMaxWatchers were held.', registers: [reg], collect() { this.reset(); this.inc(watch().refused); } });
     }
 
+    // Active health checks: read once per scrape (their stats walk the instances this server probes).
+    if (sources.healthChecks?.stats().enabled) {
+      const port = sources.healthChecks;
+      let snapshot: HealthCheckStats | undefined;
+      this.resetScrape = () => {
+        snapshot = undefined;
+      };
+      const hc = (): HealthCheckStats => (snapshot ??= port.stats());
+      new Counter({ name: name('health_probes_total'), help: 'Health probes, by result: healthy (2xx, or a TCP connect), unhealthy (another status), timeout, error (connection failed).', labelNames: ['result'], registers: [reg], collect() { this.reset(); const p = hc().probes; for (const result of PROBE_OUTCOMES) this.inc({ result }, p[result]); } });
+      new Counter({ name: name('health_probe_failures_total'), help: 'Health probes that did not pass (unhealthy, timeout or error).', registers: [reg], collect() { this.reset(); const p = hc().probes; this.inc(p.unhealthy + p.timeout + p.error); } });
+      reg.registerMetric(probeDurations(name('health_probe_duration_seconds'), hc) as unknown as Metric);
+      new Counter({ name: name('health_marked_down_total'), help: 'Instances this server marked DOWN because their health checks failed.', registers: [reg], collect() { this.reset(); this.inc(hc().markedDownTotal); } });
+      new Counter({ name: name('health_marked_up_total'), help: 'Instances given back their own status because their health checks passed again (or are no longer run here).', registers: [reg], collect() { this.reset(); this.inc(hc().markedUpTotal); } });
+      new Counter({ name: name('health_withheld_total'), help: 'Marks DOWN held back because the safety valve was engaged.', registers: [reg], collect() { this.reset(); this.inc(hc().withheldTotal); } });
+      new Counter({ name: name('health_refused_total'), help: 'Health URLs refused (not the instance\'s own host, not http(s), credentials, bad port, malformed) or bad healthcheck.mode values.', registers: [reg], collect() { this.reset(); this.inc(hc().refusedTotal); } });
+      new Gauge({ name: name('health_instances'), help: 'Instances whose client talks to this server, by what their health check is: probed, off, or refused.', labelNames: ['state'], registers: [reg], collect() { const i = hc().instances; this.set({ state: 'probed' }, i.probed); this.set({ state: 'off' }, i.off); this.set({ state: 'refused' }, i.refused); } });
+      new Gauge({ name: name('health_marked_down_instances'), help: 'Instances this server probes that a health verdict holds DOWN now.', registers: [reg], collect() { this.set(hc().markedDown); } });
+      new Gauge({ name: name('health_probes_in_flight'), help: 'Health probes waiting for an answer (at most healthCheckConcurrency).', registers: [reg], collect() { this.set(hc().inFlight); } });
+      new Gauge({ name: name('health_valve_engaged'), help: '1 while the safety valve holds marks DOWN back (most probes of the last interval failed).', registers: [reg], collect() { this.set(hc().valve.engaged ? 1 : 0); } });
+      new Gauge({ name: name('health_valve_failing_fraction'), help: 'Fraction of the probes of the last interval that failed.', registers: [reg], collect() { this.set(hc().valve.failingFraction); } });
+      new Counter({ name: name('health_valve_engagements_total'), help: 'Times the safety valve engaged.', registers: [reg], collect() { this.reset(); this.inc(hc().valve.engagements); } });
+    }
+
     reg.registerMetric(this.http as unknown as Metric);
   }
 
@@ -374,6 +427,7 @@ export class ServerMetrics {
 
   /** The exposition text of this server's metrics (and the process's). */
   async text(): Promise<string> {
+    this.resetScrape();
     const registry = this.withProcessMetrics ? PromRegistry.merge([this.registry, processMetrics()]) : this.registry;
     return registry.metrics();
   }

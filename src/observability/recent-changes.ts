@@ -88,6 +88,7 @@ export class RecentChanges {
       case 'status-updated':
       case 'status-override-deleted':
       case 'metadata-updated':
+      case 'health-changed':
         return;
       default:
         unreachable(e);

@@ -27,6 +27,9 @@ export function registryEventLogger(logger: Logger): (event: RegistryEvent) => v
         logger.info(message, { app: i.app, id: i.id, from: event.previous, to: i.status, replication: event.isReplication });
         break;
       }
+      case 'health-changed':
+        // Logged by the health checks, with the probe's result.
+        break;
       case 'metadata-updated':
         logger.info('metadata updated', { app: event.view.record.instance.app, id: event.view.record.instance.id });
         break;

@@ -85,6 +85,78 @@ export interface WatchStatus {
   readonly refused: number;
 }
 
+/** How one probe ended: a 2xx (or a TCP connect), another status, no answer within the timeout, a failed connection. */
+export type ProbeOutcome = 'healthy' | 'unhealthy' | 'timeout' | 'error';
+
+/** Every probe outcome, in the order operators read them. */
+export const PROBE_OUTCOMES: readonly ProbeOutcome[] = ['healthy', 'unhealthy', 'timeout', 'error'];
+
+/** Upper bounds of the probe-duration histogram, seconds. */
+export const PROBE_DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** The safety valve of the health checks: marking DOWN stops while most probes fail (the prober's network). */
+export interface HealthValveState {
+  readonly engaged: boolean;
+  /** When it engaged (epoch ms; 0 while released). */
+  readonly since: number;
+  /** Probes and failed probes of the last interval. */
+  readonly probes: number;
+  readonly failures: number;
+  /** failures / probes of the last interval (0 without probes). */
+  readonly failingFraction: number;
+  /** Above this fraction it engages (healthCheckValveFraction). */
+  readonly threshold: number;
+  /** Times it engaged since start. */
+  readonly engagements: number;
+}
+
+/** The active health checks of this server, as operators see them (counters since start). */
+export interface HealthCheckStats {
+  readonly enabled: boolean;
+  readonly intervalMs: number;
+  /** Instances whose client talks to this server (the ones it would probe), by what it does with them. */
+  readonly instances: { readonly probed: number; readonly off: number; readonly refused: number };
+  /** Instances this server's verdict holds DOWN now. */
+  readonly markedDown: number;
+  readonly inFlight: number;
+  readonly probes: Readonly<Record<ProbeOutcome, number>>;
+  /** Health URLs refused (another host, a bad scheme or port, credentials, malformed), each time one was resolved. */
+  readonly refusedTotal: number;
+  /** Instances marked DOWN, and given back their reported status, by this server's verdict. */
+  readonly markedDownTotal: number;
+  readonly markedUpTotal: number;
+  /** Marks DOWN withheld because the valve was engaged. */
+  readonly withheldTotal: number;
+  readonly valve: HealthValveState;
+  /** Probe durations: counts per PROBE_DURATION_BUCKETS bound (not cumulative; one more for above the last). */
+  readonly durations: { readonly counts: readonly number[]; readonly sumSecs: number; readonly count: number };
+}
+
+/** What this server knows of one instance's health check. */
+export interface InstanceHealth {
+  /** http or tcp: probed here; off: not probed (metadata, no health URL, or checks off); refused: its URL is not allowed. */
+  readonly mode: 'http' | 'tcp' | 'off' | 'refused';
+  /** What is probed (URL or host:port), or why not. */
+  readonly target: string;
+  readonly consecutiveFailures: number;
+  readonly consecutiveSuccesses: number;
+  /** Epoch ms of the last probe; 0: none yet. */
+  readonly lastProbeAt: number;
+  readonly lastOutcome?: ProbeOutcome;
+  /** The last probe in words (status code, error, timeout). */
+  readonly lastDetail?: string;
+  readonly lastDurationMs?: number;
+  /** True while a health verdict holds the instance DOWN (this server's or its prober's). */
+  readonly verdictDown: boolean;
+}
+
+/** The health checks' read side. */
+export interface HealthCheckPort {
+  stats(): HealthCheckStats;
+  /** The instance's health check on this server, when this server probes it (its client talks to this server). */
+  instance(app: string, id: string): InstanceHealth | undefined;
+}
+
 /** The state operators read; optional parts are absent where a server (or a test) does not run them. */
 export interface ServerStatusPort {
   readonly registry: Registry;
@@ -102,6 +174,8 @@ export interface ServerStatusPort {
   readonly allowsRegistryReads?: (now: number) => boolean;
   /** The watch's state, when the server offers it. */
   readonly watchStatus?: () => WatchStatus;
+  /** The active health checks, when the server runs them. */
+  readonly healthChecks?: HealthCheckPort;
 }
 
 /** The document of GET /eureka/status: Eureka's generalStats/applicationStats plus this server's own state. */
@@ -136,6 +210,7 @@ export function statusDocument(port: ServerStatusPort & { readonly serverInfo: S
       deltaCoveredFrom: registry.deltaCoveredFrom,
     },
     watch: port.watchStatus?.(),
+    healthChecks: port.healthChecks?.stats(),
     leaseExpirationEnabled: port.expiryGate.isLeaseExpirationEnabled(now),
     responseCache: port.cache === undefined ? undefined : { ...port.cache.stats },
   };

@@ -158,7 +158,7 @@ export function decodeRepairs(text: string, limits: RegistrationLimits, maxItems
     }
     if (item['kind'] !== 'instance' || !isTime(item['at'])) return 'invalid';
     const source = item['statusSource'];
-    if (source !== 'client' && source !== 'override') return 'invalid';
+    if (source !== 'client' && source !== 'override' && source !== 'health') return 'invalid';
     const info = item['instanceInfo'];
     const app = isObject(info) && typeof info['app'] === 'string' ? info['app'].toUpperCase() : '';
     const accepted = acceptInstance(info, app, limits, now);

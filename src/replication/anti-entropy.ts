@@ -300,6 +300,7 @@ export class AntiEntropy implements ComparisonAnswers {
       case 'status-updated':
       case 'status-override-deleted':
       case 'metadata-updated':
+      case 'health-changed':
         this.digest.set(event.view.record.instance.app, event.view.record.instance.id, fingerprint(event.view.record));
         return;
       case 'cancelled':

@@ -99,7 +99,7 @@ function applyItem(item: unknown, deps: BatchReceiverDeps): ReplicationItemResul
         const valid = acceptInstance(item['instanceInfo'], app, deps.limits, deps.clock.now());
         if ('error' in valid) return { statusCode: 400 };
         // A copy older than a cancel held here is answered 200 too: the sender has nothing to retry.
-        const outcome = registry.register(valid.ok, true, originAt).kind;
+        const outcome = registry.register(valid.ok, true, originAt, item['health'] === 'down').kind;
         return { statusCode: outcome === 'registered' || outcome === 'stale' ? 200 : 400 };
       }
       case 'Heartbeat': {

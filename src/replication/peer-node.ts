@@ -207,10 +207,11 @@ export class PeerNode {
   }
 }
 
-/** A task as the batch item its action is sent as; `extended`: the peer understands MetadataUpdate. */
+/** A task as the batch item its action is sent as; `extended`: the peer understands MetadataUpdate and `health`. */
 export function toItem(task: PeerTask, extended = false): OutgoingItem {
   const p = task.payload;
   const asMetadataUpdate = extended && p.metadata !== undefined;
+  const healthDown = extended && !asMetadataUpdate && task.action === 'Register' && p.view?.record.statusSource === 'health';
   return {
     appName: task.app,
     id: task.id,
@@ -219,6 +220,7 @@ export function toItem(task: PeerTask, extended = false): OutgoingItem {
     status: p.status,
     instanceJson: p.view ? instanceJson(p.view) : undefined,
     ...(asMetadataUpdate && { metadata: p.metadata }),
+    ...(healthDown && { health: 'down' as const }),
     action: asMetadataUpdate ? 'MetadataUpdate' : task.action,
   };
 }

@@ -67,6 +67,11 @@ export class PeerNodes implements ResultHandler {
         const i = event.view.record.instance;
         return this.broadcast(this.task('Register', i, { view: snapshot(event.view), ...statusOf(i) }));
       }
+      // Not a StatusUpdate, which Eureka peers take for an operator's override: the instance with its new status.
+      case 'health-changed': {
+        const i = event.view.record.instance;
+        return this.broadcast(this.task('Register', i, { view: snapshot(event.view), ...statusOf(i) }));
+      }
       case 'metadata-updated': {
         const i = event.view.record.instance;
         return this.broadcast(this.task('Register', i, { view: snapshot(event.view), ...statusOf(i), metadata: event.entries }));

@@ -28,6 +28,11 @@ export interface ReplicationItem {
   instanceInfo?: unknown;
   /** The entries set (MetadataUpdate only). */
   metadata?: Record<string, string>;
+  /**
+   * 'down' on a Register whose DOWN is the sender's health-check verdict (the instance itself reports UP); absent: the
+   * sender holds no such verdict. Sent to zone-registry peers only, like MetadataUpdate.
+   */
+  health?: 'down';
   action: ReplicationAction;
 }
 
@@ -56,6 +61,7 @@ export function encodeReplicationItem(i: OutgoingItem): string {
   if (i.status !== undefined) s += `,"status":"${i.status}"`;
   if (i.instanceJson !== undefined) s += `,"instanceInfo":${i.instanceJson}`;
   if (i.metadata !== undefined) s += `,"metadata":${JSON.stringify(i.metadata)}`;
+  if (i.health !== undefined) s += `,"health":"${i.health}"`;
   return s + `,"action":"${i.action}"}`;
 }
 

@@ -64,6 +64,7 @@ export function selfPreservationListener(selfPreservation: SelfPreservation): (e
       case 'status-updated':
       case 'status-override-deleted':
       case 'metadata-updated':
+      case 'health-changed':
         return;
       default:
         unreachable(event);

@@ -77,11 +77,13 @@ describe('against a standalone server', () => {
     expect(r.code).toBe(0);
     const lines = r.out.split('\n');
     expect(lines[0]).toBe('ORDERS: 3 instances');
-    expect(columns(lines[1])).toEqual(['INSTANCE', 'HOST', 'ADDRESS', 'STATUS', 'OVERRIDE', 'ZONE', 'LAST RENEWAL', 'LEASE LEFT']);
+    expect(columns(lines[1])).toEqual(['INSTANCE', 'HOST', 'ADDRESS', 'STATUS', 'OVERRIDE', 'ZONE', 'LAST RENEWAL', 'LEASE LEFT', 'HEALTH CHECK']);
     const row = line(r.out, 'orders-2');
     expect(row.slice(0, 6)).toEqual(['orders-2', 'orders-2.internal', '10.0.2.12:8081', 'UP', '-', 'us-east-1b']);
     expect(row[6]).toMatch(/ago$/);
     expect(row[7]).toMatch(/^1 min \d+ s$/);
+    // Health checks are off on this server: nothing probes the instance.
+    expect(row[8]).toBe('-');
   });
 
   it('instances APP --json', async () => {
@@ -148,6 +150,41 @@ describe('against a standalone server', () => {
     const r = await admin('apps', '--json', '--server', `http://127.0.0.1:${server.port}`);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toHaveLength(2);
+  });
+});
+
+describe('against a server that runs health checks', () => {
+  let server: RunningServer;
+  let url: string;
+  let deadPort: number;
+
+  beforeAll(async () => {
+    server = await startTestServer(['--health-checks-enabled', 'true', '--health-check-interval-ms', '100', '--health-check-timeout-ms', '100']);
+    url = server.eurekaUrl;
+    [deadPort] = await freePorts(1);
+    // Its health URL is on its own address, where nothing listens.
+    await registerOver(url, { app: 'orders', instanceId: 'orders-1', hostName: '127.0.0.1', ipAddr: '127.0.0.1', port: deadPort });
+    await registerOver(url, { app: 'orders', instanceId: 'orders-2', hostName: 'orders-2.internal', ipAddr: '10.0.2.12', port: 8080, metadata: { 'healthcheck.mode': 'off' } });
+    await waitFor(() => server.registry.lease('ORDERS', 'orders-1')?.record.instance.status === 'DOWN', 'orders-1 marked DOWN', 10_000);
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('instances APP: shows the health verdict and the last probe', async () => {
+    const r = await admin('instances', 'orders', '--server', url);
+    expect(r.code).toBe(0);
+    expect(line(r.out, 'orders-1')[3]).toBe('DOWN');
+    expect(line(r.out, 'orders-1')[8]).toMatch(/^DOWN \(ECONNREFUSED, \d+ failed in a row\)$/);
+    expect(line(r.out, 'orders-2')[8]).toBe('off: healthcheck.mode=off');
+    const json = JSON.parse((await admin('instances', 'orders', '--json', '--server', url)).out) as Record<string, unknown>[];
+    expect(json[0]).toMatchObject({ id: 'orders-1', status: 'DOWN', statusSource: 'health', healthCheck: { mode: 'http', verdictDown: true, lastOutcome: 'error' } });
+  });
+
+  it('health: says how many instances are probed and held DOWN', async () => {
+    const r = await admin('health', '--server', url);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^Health checks +on: 1 probed, 1 held DOWN, 0 refused$/m);
   });
 });
 

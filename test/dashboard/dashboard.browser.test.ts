@@ -85,7 +85,7 @@ const appsShown = (n: number): boolean => (globalThis as unknown as { document: 
 
 const row = (app: string, id: string): string => `tr[data-instance="${app}/${id}"]`;
 
-it('shows the server, its peers, self-preservation and the registered instances', async () => {
+it('shows the server, its peers, self-preservation, health checks and the registered instances', async () => {
   await page.goto(`${base}/`);
   await page.locator(row('ORDERS', 'orders-1')).waitFor({ timeout: 10_000 });
   expect(await page.title()).toBe('zone-registry · us-east-1a');
@@ -94,6 +94,7 @@ it('shows the server, its peers, self-preservation and the registered instances'
   expect(await page.locator(row('ORDERS', 'orders-1')).innerText()).toContain('10.0.1.11:8080');
   expect(await page.locator('details[data-app="ORDERS"] > summary').innerText()).toMatch(/3 instances[\s\S]*3 UP[\s\S]*us-east-1a: 1/);
   expect(await page.locator('#self-preservation').innerText()).toMatch(/fewer than 10 instances/i);
+  expect(await page.locator('#health-checks').innerText()).toMatch(/OFF[\s\S]*does not probe/);
   // Replication health as it really is: zone b accepts batches, zone c is down.
   await page.locator(`tr[data-peer="${peerB}"] .badge`, { hasText: 'healthy' }).waitFor({ timeout: 10_000 });
   await page.locator(`tr[data-peer="${peerC}"] .badge`, { hasText: 'failing' }).waitFor({ timeout: 10_000 });

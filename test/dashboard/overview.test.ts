@@ -96,6 +96,12 @@ describe('GET /api/overview', () => {
     expect(JSON.stringify(res.body)).not.toContain('do-not-show');
   });
 
+  it('reports no health checks on a server that does not run them', async () => {
+    const o = await overview(t);
+    expect(o.healthChecks).toMatchObject({ enabled: false, instances: { probed: 0, off: 0, refused: 0 } });
+    expect(o.applications[1].instances.every((i) => i.health === null)).toBe(true);
+  });
+
   it('lists recent registrations and cancellations, newest first', async () => {
     t.clock.advance(1000);
     expect((await request(t.app).delete('/eureka/apps/ORDERS/o-3')).status).toBe(200);
@@ -177,5 +183,44 @@ describe('dashboard files', () => {
     const res = await request(t.app).get('/assets/nope.js');
     expect(res.status).toBe(404);
     expect(res.body).toEqual({ error: 'not found', path: '/assets/nope.js' });
+  });
+});
+
+describe('health checks on the operators\' surface', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = makeTestApp({ settings: { healthChecksEnabled: true } });
+    await register(t, 'orders', 'o-1');
+    await register(t, 'orders', 'o-2', { 'healthcheck.mode': 'off' });
+    t.registry.healthVerdict('ORDERS', 'o-1', 'down');
+  });
+  afterEach(() => t.close());
+
+  describe('GET /api/overview', () => {
+    it("shows each instance's status source and its check here, and the server's health-check state", async () => {
+      const o = await overview(t);
+      const byId = Object.fromEntries(o.applications[0].instances.map((i) => [i.id, i]));
+      expect(byId['o-1']).toMatchObject({ status: 'DOWN', statusSource: 'health', health: { mode: 'http', target: 'http://o-1.local:8080/actuator/health', verdictDown: true, lastProbeAt: 0 } });
+      expect(byId['o-2']).toMatchObject({ status: 'UP', statusSource: 'client', health: { mode: 'off', target: 'healthcheck.mode=off', verdictDown: false } });
+      expect(o.healthChecks).toMatchObject({ enabled: true, instances: { probed: 1, off: 1, refused: 0 }, markedDown: 1, valve: { engaged: false } });
+    });
+  });
+
+  describe('GET /api/health-checks', () => {
+    it("lists an application's instances with their status source and check, and the server's stats", async () => {
+      const res = await request(t.app).get('/api/health-checks?app=orders');
+      expect(res.status).toBe(200);
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.body.healthChecks).toMatchObject({ enabled: true, instances: { probed: 1, off: 1, refused: 0 } });
+      expect(res.body.instances).toEqual([
+        { app: 'ORDERS', id: 'o-1', status: 'DOWN', statusSource: 'health', health: expect.objectContaining({ mode: 'http', verdictDown: true }) },
+        { app: 'ORDERS', id: 'o-2', status: 'UP', statusSource: 'client', health: expect.objectContaining({ mode: 'off' }) },
+      ]);
+    });
+
+    it('lists no instances without an application, or for one nobody registered', async () => {
+      expect((await request(t.app).get('/api/health-checks')).body.instances).toEqual([]);
+      expect((await request(t.app).get('/api/health-checks?app=NOBODY')).body.instances).toEqual([]);
+    });
   });
 });

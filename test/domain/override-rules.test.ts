@@ -71,7 +71,29 @@ describe('resolveStatus', () => {
     });
   });
 
-  describe('rule 4: default', () => {
+  describe('rule 4: a health verdict holds a reported UP DOWN', () => {
+    it('returns DOWN from the health check when the client reports UP', () => {
+      expect(resolveStatus({ reported: 'UP', healthDown: true, isReplication: false })).toEqual({ status: 'DOWN', source: 'health' });
+      expect(resolveStatus({ reported: 'UP', healthDown: true, isReplication: true })).toEqual({ status: 'DOWN', source: 'health' });
+    });
+
+    it('lets an operator override win over the health verdict', () => {
+      expect(resolveStatus({ reported: 'UP', override: 'UP', healthDown: true, isReplication: false })).toEqual({ status: 'UP', source: 'override' });
+    });
+
+    it('keeps a stored operator-set status over the health verdict for client writes', () => {
+      expect(resolveStatus({ reported: 'UP', existing: { status: 'OUT_OF_SERVICE', source: 'override' }, healthDown: true, isReplication: false })).toEqual({
+        status: 'OUT_OF_SERVICE',
+        source: 'override',
+      });
+    });
+
+    it.each(['OUT_OF_SERVICE', 'STARTING', 'DOWN'] as const)('believes a reported %s (the instance says more than the probe)', (reported) => {
+      expect(resolveStatus({ reported, healthDown: true, isReplication: false })).toEqual({ status: reported, source: 'client' });
+    });
+  });
+
+  describe('rule 5: default', () => {
     it('returns the reported status for a new instance', () => {
       expect(resolveStatus({ reported: 'UP', isReplication: false })).toEqual({ status: 'UP', source: 'client' });
       expect(resolveStatus({ reported: 'OUT_OF_SERVICE', isReplication: false })).toEqual({ status: 'OUT_OF_SERVICE', source: 'client' });

@@ -5,7 +5,7 @@ import { unreachable } from '../../src/domain/unreachable';
 
 type Kind = RegistryEvent['type'];
 
-const ALL_KINDS = ['registered', 'renewed', 'cancelled', 'evicted', 'status-updated', 'status-override-deleted', 'metadata-updated'] as const satisfies readonly Kind[];
+const ALL_KINDS = ['registered', 'renewed', 'cancelled', 'evicted', 'status-updated', 'status-override-deleted', 'metadata-updated', 'health-changed'] as const satisfies readonly Kind[];
 
 // Every kind is in ALL_KINDS: a new kind makes this line fail to compile until the list (and this proof) know it.
 const everyKindListed: Exclude<Kind, (typeof ALL_KINDS)[number]> extends never ? true : false = true;
@@ -20,6 +20,7 @@ function handlesAll(e: RegistryEvent): string {
     case 'status-updated':
     case 'status-override-deleted':
     case 'metadata-updated':
+    case 'health-changed':
       return e.type;
     default:
       return unreachable(e);
@@ -35,6 +36,7 @@ function forgetsOne(e: RegistryEvent): string {
     case 'evicted':
     case 'status-updated':
     case 'status-override-deleted':
+    case 'health-changed':
       return e.type;
     default:
       // @ts-expect-error: 'metadata-updated' is not handled, so `e` is not `never` here.
@@ -51,6 +53,7 @@ const handlerMap: { [K in Kind]: (e: Extract<RegistryEvent, { type: K }>) => voi
   'status-updated': () => undefined,
   'status-override-deleted': () => undefined,
   'metadata-updated': () => undefined,
+  'health-changed': () => undefined,
 };
 
 // @ts-expect-error: 'evicted' is missing from the map.
@@ -61,6 +64,7 @@ const incompleteMap: { [K in Kind]: () => void } = {
   'status-updated': () => undefined,
   'status-override-deleted': () => undefined,
   'metadata-updated': () => undefined,
+  'health-changed': () => undefined,
 };
 
 const eventOf = (type: Kind): RegistryEvent => ({ type }) as unknown as RegistryEvent;

@@ -6,6 +6,7 @@ import { Registry } from '../../src/domain/registry';
 import { SelfPreservationState } from '../../src/domain/self-preservation';
 import { DURATION_BUCKETS, RequestDurations, ServerMetrics, UNMATCHED_ROUTE } from '../../src/observability/metrics';
 import { emptyPeerStats, PeerNode, PeerStats } from '../../src/replication/peer-node';
+import { HealthCheckStats } from '../../src/observability/server-status';
 import { javaLegacyBody, makeTestApp, TestApp } from '../helpers/app';
 import { makeInstance } from '../helpers/instances';
 import { parseProm, registerOver, sample, Sample, startTestServer } from './support';
@@ -200,5 +201,62 @@ describe('a real server', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('health-check series', () => {
+  const stats = (over: Partial<HealthCheckStats> = {}): HealthCheckStats => ({
+    enabled: true,
+    intervalMs: 10_000,
+    instances: { probed: 7, off: 2, refused: 1 },
+    markedDown: 2,
+    inFlight: 3,
+    probes: { healthy: 40, unhealthy: 3, timeout: 2, error: 1 },
+    refusedTotal: 4,
+    markedDownTotal: 5,
+    markedUpTotal: 3,
+    withheldTotal: 6,
+    valve: { engaged: true, since: 1, probes: 10, failures: 6, failingFraction: 0.6, threshold: 0.5, engagements: 1 },
+    durations: { counts: [10, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16], sumSecs: 2.5, count: 46 },
+    ...over,
+  });
+
+  it('reports probes by result, failures, durations, marks, refusals, instances and the valve', async () => {
+    const clock = new ManualClock();
+    const registry = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 180_000, maxInstancesPerApp: 10 });
+    let calls = 0;
+    const port = { stats: () => (calls++, stats()), instance: () => undefined };
+    const metrics = new ServerMetrics({ registry, clock, healthChecks: port }, { processMetrics: false });
+    calls = 0;
+    const s = parseProm(await metrics.text());
+    expect(sample(s, `${P}health_probes_total`, { result: 'healthy' })).toBe(40);
+    expect(sample(s, `${P}health_probes_total`, { result: 'timeout' })).toBe(2);
+    expect(sample(s, `${P}health_probe_failures_total`)).toBe(6);
+    expect(sample(s, `${P}health_probe_duration_seconds_bucket`, { le: '0.001' })).toBe(10);
+    expect(sample(s, `${P}health_probe_duration_seconds_bucket`, { le: '0.0025' })).toBe(30);
+    expect(sample(s, `${P}health_probe_duration_seconds_bucket`, { le: '+Inf' })).toBe(46);
+    expect(sample(s, `${P}health_probe_duration_seconds_sum`)).toBe(2.5);
+    expect(sample(s, `${P}health_marked_down_total`)).toBe(5);
+    expect(sample(s, `${P}health_marked_up_total`)).toBe(3);
+    expect(sample(s, `${P}health_withheld_total`)).toBe(6);
+    expect(sample(s, `${P}health_refused_total`)).toBe(4);
+    expect(sample(s, `${P}health_instances`, { state: 'probed' })).toBe(7);
+    expect(sample(s, `${P}health_instances`, { state: 'refused' })).toBe(1);
+    expect(sample(s, `${P}health_marked_down_instances`)).toBe(2);
+    expect(sample(s, `${P}health_probes_in_flight`)).toBe(3);
+    expect(sample(s, `${P}health_valve_engaged`)).toBe(1);
+    expect(sample(s, `${P}health_valve_failing_fraction`)).toBe(0.6);
+    expect(sample(s, `${P}health_valve_engagements_total`)).toBe(1);
+    // The stats walk the probed instances: read once per scrape.
+    expect(calls).toBe(1);
+    metrics.close();
+  });
+
+  it('has no health-check series on a server that does not run them', async () => {
+    const clock = new ManualClock();
+    const registry = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 180_000, maxInstancesPerApp: 10 });
+    const metrics = new ServerMetrics({ registry, clock, healthChecks: { stats: () => stats({ enabled: false }), instance: () => undefined } }, { processMetrics: false });
+    expect(parseProm(await metrics.text()).filter((x) => x.name.startsWith(`${P}health_`))).toEqual([]);
+    metrics.close();
   });
 });

@@ -81,6 +81,12 @@ describe('anti-entropy protocol', () => {
       expect(removal).toEqual({ kind: 'removed', app: 'ORDERS', id: 'i2', lastDirtyTimestamp: undefined, at: 5 });
     });
 
+    it("reads back a copy held DOWN by a health check with its source 'health'", () => {
+      const view = viewOf(makeInstance({ id: 'i1', status: 'DOWN' }), 1_700_000_000_000);
+      const body = repairListOf([encodeRepairItem({ kind: 'instance', view: { ...view, record: { ...view.record, statusSource: 'health' } } })]);
+      expect(decodeRepairs(body, LIMITS, 10, 1_700_000_000_000)).toEqual([expect.objectContaining({ kind: 'instance', statusSource: 'health', instance: expect.objectContaining({ status: 'DOWN' }) })]);
+    });
+
     it('marks items it cannot accept invalid, and refuses a body with too many', () => {
       const items = [
         { kind: 'instance', statusSource: 'client', at: 1, instanceInfo: { app: 'A' } },

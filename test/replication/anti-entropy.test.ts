@@ -67,6 +67,19 @@ describe('AntiEntropy', () => {
       expect(aSide.statsFor(URL)?.state).toBe('in-sync');
     });
 
+    it('repairs a peer that missed a health verdict, verdict included', async () => {
+      const { a, b, aSide, toB, clock } = pair();
+      for (const r of [a, b]) r.register(makeInstance({ id: 'x' }), true);
+      clock.advance(1000);
+      a.healthVerdict('ORDERS', 'x', 'down');
+      await aSide.runRound();
+      expect(toB.paths).toEqual(['digest', 'versions', 'repair']);
+      expect(b.lease('ORDERS', 'x')!.record).toMatchObject({ statusSource: 'health', instance: expect.objectContaining({ status: 'DOWN' }) });
+      expect(b.isHealthDown('ORDERS', 'x')).toBe(true);
+      await aSide.runRound();
+      expect(aSide.statsFor(URL)).toMatchObject({ state: 'in-sync' });
+    });
+
     it('sends nothing the peer holds newer: the peer sends it in its own round', async () => {
       const { a, b, aSide, clock } = pair();
       a.register(makeInstance({ id: '1' }), true);

@@ -17,6 +17,12 @@ function setup(options: Parameters<typeof makeRegistry>[0] = {}) {
   return { ...fixture, apply, codes };
 }
 
+/** The instance as a zone-registry peer embeds it in a Register. */
+function instanceJsonOf(instance: ReturnType<typeof makeInstance>): unknown {
+  const at = 1_700_000_000_000;
+  return JSON.parse(instanceJson({ record: { instance, statusSource: 'client', actionType: 'ADDED', lastUpdatedTimestamp: at, registrationTimestamp: at, serviceUpTimestamp: at, evictionTimestamp: 0, revision: 1 }, lastRenewalTimestamp: at }));
+}
+
 function response(outcome: BatchOutcome): ReplicationListResponse {
   if ('error' in outcome) throw new Error(`expected a response, got error ${outcome.error}`);
   return outcome.response;
@@ -403,6 +409,24 @@ describe('batch receiver', () => {
       it('answers 404 for an unknown instance', () => {
         expect(setup().codes({ appName: 'ORDERS', id: 'nobody', status: 'UP', action: 'DeleteStatusOverride' })).toEqual([404]);
       });
+    });
+  });
+
+  describe('Register with a health verdict (between zone-registry servers)', () => {
+    it("holds the instance DOWN as the sender's health verdict, and takes the verdict away with the next copy without one", () => {
+      const { codes, registry } = setup();
+      expect(codes(register(instanceJsonOf(makeInstance({ id: ID, status: 'DOWN' })), { status: 'DOWN', health: 'down' }))).toEqual([200]);
+      expect(registry.lease('ORDERS', ID)?.record).toMatchObject({ statusSource: 'health', instance: expect.objectContaining({ status: 'DOWN' }) });
+      expect(registry.isHealthDown('ORDERS', ID)).toBe(true);
+      expect(codes(register(instanceJsonOf(makeInstance({ id: ID, status: 'UP' }))))).toEqual([200]);
+      expect(registry.lease('ORDERS', ID)?.record).toMatchObject({ statusSource: 'client', instance: expect.objectContaining({ status: 'UP' }) });
+      expect(registry.isHealthDown('ORDERS', ID)).toBe(false);
+    });
+
+    it("takes a DOWN without the field as the instance's own", () => {
+      const { codes, registry } = setup();
+      codes(register(instanceJsonOf(makeInstance({ id: ID, status: 'DOWN' })), { status: 'DOWN', health: 'maybe' }));
+      expect(registry.lease('ORDERS', ID)?.record.statusSource).toBe('client');
     });
   });
 

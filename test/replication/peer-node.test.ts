@@ -606,6 +606,16 @@ describe('PeerNode', () => {
       expect(toItem(task, true)).toMatchObject({ action: 'MetadataUpdate', metadata: { k: 'v' } });
     });
 
+    it("says a Register's DOWN is a health verdict to zone-registry peers only", () => {
+      const clock = new ManualClock();
+      const view = viewOf(makeInstance({ id: 'a', status: 'DOWN' }));
+      const held = peerTask(clock, 'Register', 'a', { view: { ...view, record: { ...view.record, statusSource: 'health' } }, status: 'DOWN' });
+      expect(toItem(held, true)).toMatchObject({ action: 'Register', status: 'DOWN', health: 'down' });
+      expect(toItem(held)).not.toHaveProperty('health');
+      expect(toItem(peerTask(clock, 'Register', 'a', { view, status: 'DOWN' }), true)).not.toHaveProperty('health');
+      expect(toItem(peerTask(clock, 'Heartbeat', 'a', { view: held.payload.view, status: 'DOWN' }), true)).not.toHaveProperty('health');
+    });
+
     it('learns from the batch answer whether the peer is a zone-registry server', async () => {
       const client = new ScriptedPeerClient();
       const s = setup({}, client);

@@ -35,12 +35,14 @@ class ReceivingPeer implements PeerClient {
     readonly url: string,
     readonly registry: Registry,
     private readonly clock: ManualClock,
+    /** Its identity when it answers as a zone-registry server; undefined: a Java peer. */
+    private readonly server?: string,
   ) {}
   async sendBatch(body: string): Promise<BatchResult> {
     if (this.down) return retry();
     this.received.push(...(JSON.parse(body) as { replicationList: ReceivedItem[] }).replicationList);
     const outcome = applyBatch(body, { registry: this.registry, clock: this.clock, limits: LIMITS, maxItems: 10000 });
-    return 'error' in outcome ? { kind: 'failed', reason: outcome.error } : { kind: 'ok', response: outcome.response };
+    return 'error' in outcome ? { kind: 'failed', reason: outcome.error } : { kind: 'ok', response: outcome.response, ...(this.server !== undefined && { server: this.server }) };
   }
   async fetchRegistry(): Promise<RegistryFetch> {
     return { kind: 'failed', reason: 'not used' };
@@ -80,6 +82,21 @@ describe('PeerNodes', () => {
       await flush();
       expect(a.items[0]).toMatchObject({ overriddenStatus: 'OUT_OF_SERVICE', status: 'OUT_OF_SERVICE', action: 'Register' });
       expect(a.items[0].instanceInfo).toMatchObject({ status: 'OUT_OF_SERVICE', overriddenStatus: 'OUT_OF_SERVICE' });
+    });
+
+    it('replicates a health verdict as a Register of the instance with its new status, never as a StatusUpdate', async () => {
+      const { registry, a, flush } = setup();
+      registry.register(makeInstance());
+      await flush();
+      registry.healthVerdict('ORDERS', ID, 'down');
+      await flush();
+      registry.healthVerdict('ORDERS', ID, 'up');
+      await flush();
+      expect(a.items.map((i) => [i.action, i.status, (i.instanceInfo as { status?: string } | undefined)?.status, i.overriddenStatus])).toEqual([
+        ['Register', 'UP', 'UP', undefined],
+        ['Register', 'DOWN', 'DOWN', undefined],
+        ['Register', 'UP', 'UP', undefined],
+      ]);
     });
 
     it('replicates a metadata update as a Register of the updated instance', async () => {
@@ -362,11 +379,11 @@ describe('PeerNodes', () => {
   });
 
   describe('with a real batch receiver as the peer', () => {
-    function pair() {
+    function pair(server?: string) {
       const here = makeRegistry();
       const there = makeRegistry();
       there.clock.set(here.clock.now());
-      const peer = new ReceivingPeer('http://there:8761/eureka/', there.registry, here.clock);
+      const peer = new ReceivingPeer('http://there:8761/eureka/', there.registry, here.clock, server);
       const scheduler = new ManualScheduler(here.clock);
       const peers = new PeerNodes([peer], here.registry, here.clock, scheduler, new RecordingLogger(), OPTIONS, LIMITS);
       return { here, there, peer, scheduler, peers };
@@ -403,6 +420,21 @@ describe('PeerNodes', () => {
       await scheduler.advance(1000);
       expect(here.registry.lease('ORDERS', ID)!.record.instance).toMatchObject({ lastDirtyTimestamp: 5, status: 'DOWN' });
       expect(peer.received.map((i) => i.action)).toEqual(['Heartbeat']);
+    });
+
+    it("hands a health verdict to a zone-registry peer as the verdict, and to a Java peer as a plain DOWN", async () => {
+      for (const [server, source] of [['there', 'health'], [undefined, 'client']] as const) {
+        const { here, there, scheduler } = pair(server);
+        here.registry.register(makeInstance());
+        await scheduler.advance(20);
+        here.registry.healthVerdict('ORDERS', ID, 'down');
+        await scheduler.advance(20);
+        expect(there.registry.lease('ORDERS', ID)!.record).toMatchObject({ statusSource: source, instance: expect.objectContaining({ status: 'DOWN', overriddenStatus: 'UNKNOWN' }) });
+        expect(there.registry.statusOverrides().size).toBe(0);
+        here.registry.healthVerdict('ORDERS', ID, 'up');
+        await scheduler.advance(20);
+        expect(there.registry.lease('ORDERS', ID)!.record).toMatchObject({ statusSource: 'client', instance: expect.objectContaining({ status: 'UP' }) });
+      }
     });
 
     it('converges a cancel on the peer', async () => {

@@ -175,8 +175,8 @@ describe('with authentication on (anonymous reads on, the default)', () => {
       for (const path of ['/health', '/health/live', '/health/ready']) expect((await call(port(), 'GET', path)).status).toBe(200);
     });
 
-    it('the dashboard, its assets and /api/overview: 401 JSON with the challenge, 403 JSON for a non-admin, 200 for an admin', async () => {
-      for (const path of ['/', '/api/overview', '/assets/dashboard.js']) {
+    it('the dashboard, its assets, /api/overview and /api/health-checks: 401 JSON with the challenge, 403 JSON for a non-admin, 200 for an admin', async () => {
+      for (const path of ['/', '/api/overview', '/api/health-checks', '/assets/dashboard.js']) {
         const anonymous = await call(port(), 'GET', path);
         expect(anonymous.status).toBe(401);
         expect(anonymous.headers['www-authenticate']).toBe('Basic realm="eureka"');

@@ -6,7 +6,7 @@ import { ExpiryGate } from '../../domain/eviction';
 import { INSTANCE_STATUSES, InstanceStatus, zoneOf } from '../../domain/model';
 import { SelfPreservationState } from '../../domain/self-preservation';
 import { RecentChange, RecentChanges } from '../../observability/recent-changes';
-import { PeerComparisonStats, PeerReplicationStats, PeerStatus, ServerInfo, ServerStatusPort } from '../../observability/server-status';
+import { HealthCheckStats, InstanceHealth, PeerComparisonStats, PeerReplicationStats, PeerStatus, ServerInfo, ServerStatusPort } from '../../observability/server-status';
 
 /** What the overview reads: the server's status read model, recent changes and settings. */
 export interface OverviewSources extends ServerStatusPort {
@@ -38,6 +38,7 @@ const SETTING_GROUPS: Record<string, readonly (keyof Settings)[]> = {
   selfPreservation: ['selfPreservationEnabled', 'renewalPercentThreshold', 'selfPreservationMinInstances', 'renewalWindowMs', 'renewalThresholdUpdateIntervalMs'],
   replication: ['replicationBatchSize', 'replicationMaxBatchingDelayMs', 'replicationMaxPending', 'replicationTaskExpiryMs', 'replicationTimeoutMs', 'replicationRetryBaseMs', 'replicationRetryMaxMs'],
   startupSync: ['syncAttempts', 'syncRetryWaitMs', 'syncFailureMode', 'syncEmptyWaitMs'],
+  healthChecks: ['healthChecksEnabled', 'healthCheckIntervalMs', 'healthCheckTimeoutMs', 'healthCheckFailuresBeforeDown', 'healthCheckSuccessesBeforeUp', 'healthCheckConcurrency', 'healthCheckValveFraction', 'healthCheckValveMinInstances'],
   // File paths only: secrets (peerPassword, the credentials themselves) never leave the server.
   security: ['authEnabled', 'authAnonymousReads', 'tlsCertFile', 'peerCaFile', 'rateLimitFullFetchesPerSec', 'rateLimitRequestsPerClientPerSec'],
 };
@@ -65,8 +66,10 @@ export interface InstanceOverview {
   readonly status: InstanceStatus;
   /** Operator override; UNKNOWN when none. */
   readonly overriddenStatus: InstanceStatus;
-  /** Where the status came from: the client itself or an operator's override. */
+  /** Where the status came from: the client itself, an operator's override, or a health check (DOWN). */
   readonly statusSource: string;
+  /** Its health check, when this server probes it (its client talks to this server). */
+  readonly health: InstanceHealth | null;
   readonly zone: string | null;
   readonly vipAddress: string | null;
   readonly homePageUrl: string | null;
@@ -106,6 +109,8 @@ export interface Overview {
     readonly settings: Record<string, Record<string, string | number | boolean>> | null;
   };
   readonly selfPreservation: SelfPreservationState | null;
+  /** The active health checks of this server (null when it does not run them). */
+  readonly healthChecks: HealthCheckStats | null;
   readonly peers: PeerOverview[];
   readonly totals: { readonly applications: number; readonly instances: number; readonly byStatus: Record<InstanceStatus, number> };
   readonly filter: { readonly q: string; readonly limit: number; readonly matchedApplications: number; readonly matchedInstances: number; readonly detailedInstances: number };
@@ -191,6 +196,7 @@ export function buildOverview(src: OverviewSources, query: OverviewQuery = {}): 
         status: i.status,
         overriddenStatus: i.overriddenStatus,
         statusSource: r.statusSource,
+        health: src.healthChecks?.instance(i.app, i.id) ?? null,
         zone,
         vipAddress: i.vipAddress ?? null,
         homePageUrl: i.homePageUrl ?? null,
@@ -230,6 +236,7 @@ export function buildOverview(src: OverviewSources, query: OverviewQuery = {}): 
       settings,
     },
     selfPreservation: src.selfPreservation?.(now) ?? null,
+    healthChecks: src.healthChecks?.stats() ?? null,
     peers: (src.peers?.() ?? []).map((p) => ({ url: p.url, queueDepth: p.queueDepth, ...p.stats, ...peerHealth(p, now), comparison: p.comparison })),
     totals: { applications: appCount, instances: registry.size, byStatus },
     filter: { q, limit, matchedApplications: applications.length, matchedInstances, detailedInstances: detailed },

@@ -193,6 +193,51 @@
   }
 
   /** @param {Overview} d */
+  function renderHealthChecks(d) {
+    var h = d.healthChecks;
+    /** @type {Child[]} */
+    var title = ['Health checks'];
+    if (!h || !h.enabled) {
+      title.push(el('span', { class: 'badge idle', text: 'OFF', 'data-test': 'hc-state' }));
+      fill('health-checks', [el('h2', null, title), el('p', { class: 'muted', text: 'This server does not probe instances (healthChecksEnabled is false).' })]);
+      return;
+    }
+    var v = h.valve;
+    title.push(v.engaged
+      ? el('span', { class: 'badge warn', text: 'VALVE ENGAGED: no instance is marked DOWN', title: 'since ' + iso(v.since), 'data-test': 'hc-state' })
+      : el('span', { class: 'badge ok', text: 'marking DOWN', 'data-test': 'hc-state' }));
+    var p = h.probes;
+    var failed = p.unhealthy + p.timeout + p.error;
+    fill('health-checks', [
+      el('h2', null, title),
+      v.engaged ? el('p', { class: 'reason', text: Math.round(v.failingFraction * 100) + ' % of the probes of the last interval failed (threshold ' + Math.round(v.threshold * 100) + ' %): the network of this server is the likely fault. Probing goes on; instances are marked DOWN again once the fraction falls back.' }) : null,
+      el('div', { class: 'numbers' }, [
+        number('Probed here', h.instances.probed, 'every ' + duration(h.intervalMs)),
+        number('Held DOWN now', h.markedDown, h.markedDownTotal + ' marked, ' + h.markedUpTotal + ' cleared'),
+        number('Refused', h.instances.refused, h.refusedTotal + ' health URLs refused'),
+        number('Not probed', h.instances.off, 'healthcheck.mode=off or no URL'),
+        number('Probes', p.healthy + failed, failed + ' failed (' + p.timeout + ' timeouts)'),
+        number('Failing (last interval)', Math.round(v.failingFraction * 100) + ' %', v.failures + ' of ' + v.probes + ' probes')
+      ])
+    ]);
+  }
+
+  /** @param {InstanceOverview} i */
+  function healthCell(i) {
+    /** @type {Child[]} */
+    var parts = [];
+    if (i.statusSource === 'health') parts.push(el('span', { class: 'badge st-down', text: 'DOWN by health check', title: 'the instance reports UP; a health check holds it DOWN' }));
+    var h = i.health;
+    if (h) {
+      var detail = h.mode + (h.lastOutcome ? ': ' + (h.lastDetail || h.lastOutcome) : ': not probed yet');
+      if (h.mode === 'refused' || h.mode === 'off') detail = h.mode + ': ' + h.target;
+      else if (h.consecutiveFailures > 0) detail += ' (' + h.consecutiveFailures + ' failed in a row)';
+      parts.push(el('span', { class: 'small' + (h.mode === 'refused' || h.consecutiveFailures > 0 ? ' expired' : ' muted'), title: h.target + (h.lastProbeAt ? ', last probe ' + iso(h.lastProbeAt) : ''), text: detail }));
+    }
+    return parts.length ? parts : el('span', { class: 'muted', text: '—' });
+  }
+
+  /** @param {Overview} d */
   function renderPeers(d) {
     var now = d.now;
     var failing = d.peers.filter(function (p) { return p.health === 'failing'; }).length;
@@ -282,6 +327,7 @@
           el('td', { class: 'mono', text: addr }),
           el('td', { class: 'status' }, statusBadge(i.status)),
           el('td', { class: 'override', title: i.overriddenStatus !== 'UNKNOWN' ? 'set by an operator (PUT …/status)' : null }, i.overriddenStatus !== 'UNKNOWN' ? statusBadge(i.overriddenStatus) : el('span', { class: 'muted', text: '—' })),
+          el('td', { class: 'health' }, healthCell(i)),
           el('td', { text: i.zone || '—' }),
           el('td', { title: iso(i.lastRenewalTimestamp), text: ago(i.lastRenewalTimestamp, now) }),
           el('td', { class: 'num' + (expired ? ' expired' : ''), title: 'expires ' + iso(i.leaseExpiresAt) + ', heartbeat every ' + i.renewalIntervalSecs + ' s', text: expired ? 'expired ' + duration(-i.leaseMsLeft) + ' ago' : duration(i.leaseMsLeft) }),
@@ -293,7 +339,7 @@
         if (details.open !== open || a.name in state.open) state.open[a.name] = details.open;
       } }, [
         el('summary', null, [el('span', { class: 'app-name', text: a.name }), el('span', { class: 'muted small', text: a.total + (a.total === 1 ? ' instance' : ' instances') }), countChips(a.byStatus), zoneChips(a.byZone)]),
-        el('div', { class: 'table-wrap' }, rows.length ? table(['Instance', 'Host', 'Address', 'Status', 'Override', 'Zone', 'Last renewal', '#Lease left', 'Metadata'], rows) : el('div', { class: 'empty', text: 'Details not shown (instance limit reached).' }))
+        el('div', { class: 'table-wrap' }, rows.length ? table(['Instance', 'Host', 'Address', 'Status', 'Override', 'Health check', 'Zone', 'Last renewal', '#Lease left', 'Metadata'], rows) : el('div', { class: 'empty', text: 'Details not shown (instance limit reached).' }))
       ]);
       return details;
     });
@@ -327,7 +373,7 @@
   }
 
   /** @type {Record<string, string>} */
-  var GROUP_TITLES = { leases: 'Leases and eviction', selfPreservation: 'Self-preservation', replication: 'Replication', startupSync: 'Startup sync', security: 'Security' };
+  var GROUP_TITLES = { leases: 'Leases and eviction', selfPreservation: 'Self-preservation', replication: 'Replication', startupSync: 'Startup sync', healthChecks: 'Health checks', security: 'Security' };
   /** @param {Overview} d */
   function renderServer(d) {
     var s = d.server;
@@ -355,6 +401,7 @@
   function render(d) {
     renderHeader(d);
     renderSelfPreservation(d);
+    renderHealthChecks(d);
     renderPeers(d);
     renderApplications(d);
     renderRecent(d);
