@@ -31,7 +31,7 @@
 // BENCH_REPLICATION_POLL_MS (200), BENCH_WATCHERS (10000), BENCH_WATCH_CHANGES (25), BENCH_WATCH_WAIT_SECONDS (60),
 // BENCH_WATCH_ADDRESSES (39), BENCH_WATCH_ZONE_REGISTRATIONS (200), BENCH_WATCH_ZONE_INTERVAL_MS (50),
 // BENCH_WATCH_CPU_PROF (a directory: profile the watched server, print its top functions during the wakes),
-// BENCH_SKIP (comma-separated: shapes, bare, steady, replication, watch, watch-bare, anti-entropy).
+// BENCH_SKIP (comma-separated: shapes, bare, steady, replication, watch, watch-bare, anti-entropy, health-checks).
 // Quick check: BENCH_SECONDS=2 BENCH_RUNS=1 BENCH_STEADY_SECONDS=5 npm run bench   (≈ 1 min; defaults ≈ 6 min, + ≈ 1 min replication)
 // Replication only: BENCH_SKIP=shapes,bare,steady,watch npm run bench   (≈ 1 min)
 // Watch only: BENCH_SKIP=shapes,bare,steady,replication,anti-entropy npm run bench   (≈ 2 min per run; ≈ 1.5 min with watch-bare skipped)
@@ -52,6 +52,7 @@ const { steadyRun } = require('./run/steady');
 const { replicationRun } = require('./run/replication');
 const { watchRun } = require('./run/watch');
 const antiEntropyBench = require('./anti-entropy');
+const { execFileSync } = require('node:child_process');
 const { fmt, ms, medians, shapesTable, steadyTable, replicationTables, watchTables, profileTable } = require('./run/report');
 
 async function main() {
@@ -75,7 +76,7 @@ async function main() {
   print();
   if (m.node !== process.version) console.error(`bench: warning: generator runs on ${process.version}, servers on ${m.node}; use \`npm run bench\``);
 
-  /** @type {{ started: string, machine: object, config: object, shapes: object | null, steady: object | null, replication: object | null, watch: object | null, antiEntropy: object | null, notes: string[], failed?: boolean, finished?: string, markdown?: string }} */
+  /** @type {{ started: string, machine: object, config: object, shapes: object | null, steady: object | null, replication: object | null, watch: object | null, antiEntropy: object | null, healthChecks?: string, notes: string[], failed?: boolean, finished?: string, markdown?: string }} */
   const results = { started: started.toISOString(), machine: m, config: { ...CONFIG, skip: [...CONFIG.skip] }, shapes: null, steady: null, replication: null, watch: null, antiEntropy: null, notes: [] };
   const notes = results.notes;
 
@@ -372,6 +373,17 @@ async function main() {
     print('## Anti-entropy');
     print();
     print(antiEntropyBench.table(result));
+    print();
+  });
+
+  if (!CONFIG.skip.has('health-checks')) await part('health checks', async () => {
+    console.error('bench: health checks: 10,000 instances probed every 10 s, with and without (bench/health-checks.js)');
+    // Its own servers and probe target, pinned as the other parts' are; its table on stdout.
+    const out = execFileSync(process.execPath, [path.join(__dirname, 'health-checks.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    results.healthChecks = out.trim();
+    print('## Health checks');
+    print();
+    print(out.trim());
     print();
   });
 
