@@ -60,7 +60,9 @@ function apply(registry: Registry, clock: ManualClock, op: Op): void {
       registry.evict(op.app, op.id);
       return;
     case 'deleteOverride':
-      registry.deleteStatusOverride(op.app, op.id, undefined, undefined);
+      // Without an override it only renews the lease (as Eureka does): a heartbeat, which the properties with
+      // heartbeats cover; here only the removal of an override is a change.
+      if (registry.statusOverrides().has(`${op.app}/${op.id}`)) registry.deleteStatusOverride(op.app, op.id, undefined, undefined);
       return;
     case 'status':
       registry.statusUpdate(op.app, op.id, op.status, undefined);
