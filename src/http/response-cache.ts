@@ -19,6 +19,9 @@ import { FullDocument, GzipBody, SegmentCache, SegmentCacheOptions } from './seg
 const gzipAsync = promisify(gzip);
 // Below this size compressing inline is cheaper than a trip to the thread pool.
 const INLINE_GZIP_BYTES = 64 * 1024;
+/** Largest gzip full registry served as one buffer (copied once per revision) rather than as its pieces, bytes. */
+export const FLATTEN_GZIP_MAX_BYTES = 16 * 1024 * 1024;
+
 /** Most named payloads kept (VIP names come from clients); the least recently used are dropped past this. */
 export const MAX_NAMED_ENTRIES = 4096;
 /** A per-app or per-VIP payload nobody has read for this long is dropped, ms: names come and go with clients. */
@@ -95,6 +98,11 @@ export interface ResponseCacheOptions {
   readonly maxNamedBytes: number;
   /** This server's identity, sent with every payload (see SERVER_HEADER). */
   readonly serverId: string;
+  /**
+   * Largest gzip full registry served as one buffer, copied once per revision (counted in `bytes`), rather than as
+   * its pieces, each read writing them all; default FLATTEN_GZIP_MAX_BYTES.
+   */
+  readonly flattenGzipMaxBytes?: number;
   /** Tuning of the full registry's segments (default: segment-cache.ts's constants). */
   readonly segments?: SegmentCacheOptions;
 }
@@ -257,7 +265,13 @@ export class ResponseCache {
     if (entry.gzip) return entry.gzip;
     const etag = entry.plain.etag.slice(0, -1) + '-gzip"';
     if (entry.document !== undefined) {
-      const done = (body: GzipBody): Payload => (entry.gzip = payload(body.parts, body.bytes, etag, entry.format, true, entry.revision, this.options.serverId));
+      const done = (body: GzipBody): Payload => {
+        // A compressed document is small: one copy per revision saves every read writing hundreds of pieces.
+        if (body.bytes > (this.options.flattenGzipMaxBytes ?? FLATTEN_GZIP_MAX_BYTES)) return (entry.gzip = payload(body.parts, body.bytes, etag, entry.format, true, entry.revision, this.options.serverId));
+        const flat = Buffer.concat(body.parts as Buffer[], body.bytes);
+        this.account(entry, flat.length);
+        return (entry.gzip = payload(flat, flat.length, etag, entry.format, true, entry.revision, this.options.serverId));
+      };
       const built = entry.document.gzip();
       return (entry.gzip = built instanceof Promise ? built.then(done) : done(built));
     }

@@ -41,10 +41,11 @@ const changes: fc.Arbitrary<Op>[] = [
 const read = fc.record({ kind: fc.constant('read' as const), format: fc.constantFrom(...FORMATS), gzipped: fc.boolean() });
 const heartbeat = fc.record({ kind: fc.constant('heartbeat' as const), app, id, carried: fc.constantFrom<InstanceStatus | undefined>(undefined, 'OUT_OF_SERVICE') });
 
-function setup(segments: SegmentCacheOptions): { registry: Registry; clock: ManualClock; cache: ResponseCache } {
+// Pieces served as they are (flatten 0), so that what the segments hold is what a read sees; see 'flattening'.
+function setup(segments: SegmentCacheOptions, flatten = 0): { registry: Registry; clock: ManualClock; cache: ResponseCache } {
   const clock = new ManualClock(T0);
   const registry = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 180_000, maxInstancesPerApp: 100 });
-  return { registry, clock, cache: new ResponseCache(registry, clock, { maxStalenessMs: 0, maxNamedBytes: 1 << 20, serverId: 'test', segments }) };
+  return { registry, clock, cache: new ResponseCache(registry, clock, { maxStalenessMs: 0, maxNamedBytes: 1 << 20, serverId: 'test', segments, flattenGzipMaxBytes: flatten }) };
 }
 
 function apply(registry: Registry, clock: ManualClock, op: Op): void {
@@ -261,6 +262,19 @@ describe('SegmentCache', () => {
       for (const a of APPS) for (const i of IDS) registry.cancel(a, i);
       for (const format of FORMATS) await fetch(cache, format, true);
       expect(cache.stats.bytes).toBe(0);
+      cache.close();
+    });
+  });
+  describe('flattening', () => {
+    it('serves a small gzip document as one buffer, the pieces joined once per revision and counted', async () => {
+      const { registry, cache } = setup({ segmentInstances: 2 }, 1 << 20);
+      for (const a of APPS) for (const i of IDS) registry.register(makeInstance({ app: a, id: i }));
+      const before = cache.stats.bytes;
+      const zipped = await fetch(cache, 'json', true);
+      expect(Buffer.isBuffer(zipped.body)).toBe(true);
+      expect(gunzipSync(zipped.body as Buffer).equals(fromScratch(registry, 'json'))).toBe(true);
+      expect(cache.stats.bytes).toBeGreaterThanOrEqual(before + (zipped.body as Buffer).length);
+      expect((await fetch(cache, 'json', true)).body).toBe(zipped.body);
       cache.close();
     });
   });
