@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Command line entry: `zone-registry [--config FILE] [--setting value …]` starts a zone server;
 // `zone-registry sidecar …` runs the sidecar instead (src/client/sidecar-cli.ts); `zone-registry hash-password`
-// prints a password hash for the credentials file (src/security/hash-password-cli.ts).
+// prints a password hash for the credentials file (src/security/hash-password-cli.ts); `zone-registry --help` lists
+// the commands and every setting (src/config/usage.ts).
 import { loadConfig } from './config/config';
 import { ConfigError } from './config/settings';
 import { startServer } from './server';
@@ -34,8 +35,15 @@ const hashPasswordCommand = (): Promise<void> =>
     process.exitCode = await m.runHashPassword(process.argv.slice(3), io);
   });
 
+const helpCommand = async (): Promise<void> => {
+  const { usage } = await import('./config/usage');
+  process.stdout.write(usage());
+};
+
 const run: () => Promise<void> =
-  process.argv[2] === 'sidecar'
+  process.argv[2] === '--help' || process.argv[2] === '-h' || process.argv[2] === 'help'
+    ? helpCommand
+    : process.argv[2] === 'sidecar'
     ? () => import('./client/sidecar-cli').then((m) => m.runSidecarCli(process.argv.slice(3)))
     : process.argv[2] === 'hash-password'
       ? hashPasswordCommand
