@@ -275,7 +275,9 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     const port = (http.address() as AddressInfo).port;
     const host = s.host === '0.0.0.0' || s.host === '::' ? '127.0.0.1' : s.host;
     const scheme = security.tls ? 'https' : 'http';
-    logger.info('zone server listening', { port, host: s.host, scheme, auth: s.authEnabled, region: s.region, zone: s.zone, peers: config.peerSet.peers.length, version: VERSION });
+    // Where to point clients and a browser, first on the line.
+    const base = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    logger.info('zone server listening', { eureka: `${base}/eureka/`, dashboard: `${base}/`, port, host: s.host, scheme, auth: s.authEnabled, region: s.region, zone: s.zone, peers: config.peerSet.peers.length, version: VERSION });
 
     const sleep = (ms: number): Promise<void> => new Promise((resolve) => scheduler.after(ms, resolve));
     const ready = syncFromPeers(clients, () => syncOnce(clients, registry, clock, limits, logger), syncState, {
@@ -298,7 +300,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     if (s.memoryReturnIntervalMs > 0) scheduler.every('return-memory', s.memoryReturnIntervalMs, memoryReturnTask(s.memoryReturnMinBytes, logger));
     if (peerAddresses.hasHostNames) scheduler.every('resolve-peer-addresses', s.peerAddressRefreshMs, () => void peerAddresses.refresh());
 
-    return { registry, selfPreservation, peers, server: http, port, eurekaUrl: `${scheme}://${host}:${port}/eureka/`, ready, close };
+    return { registry, selfPreservation, peers, server: http, port, eurekaUrl: `${base}/eureka/`, ready, close };
   };
 
   return { registry, selfPreservation, peers, cache, metrics, status, deps, app, listen, close };
