@@ -195,9 +195,15 @@ function instanceRows(app: AdminApplication, now: number, health: Map<string, Ad
 }
 
 async function instances(ctx: Context, name: string): Promise<number> {
-  const app = await ctx.client.application(name);
+  const fetched = await ctx.client.application(name);
   // Only a zone-registry server knows; from any other the column stays empty.
-  const health = await ctx.client.instanceHealth(app.name);
+  const health = await ctx.client.instanceHealth(fetched.name);
+  // Its live lease times where it says them: the application document is cached per change, so the renewal time in
+  // it can be older than the last heartbeat (an instance shown "expired" while it heartbeats).
+  const app = health === undefined ? fetched : { ...fetched, instances: fetched.instances.map((i) => {
+    const live = health.get(i.id);
+    return live?.lastRenewalTimestamp === undefined ? i : { ...i, lastRenewalTimestamp: live.lastRenewalTimestamp, leaseExpiresAt: live.leaseExpiresAt ?? i.leaseExpiresAt };
+  }) };
   if (ctx.json) {
     printJson(ctx, health === undefined ? app.instances : app.instances.map((i) => ({ ...i, statusSource: health.get(i.id)?.statusSource ?? null, healthCheck: health.get(i.id)?.check ?? null })));
     return 0;

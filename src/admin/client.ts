@@ -73,6 +73,9 @@ export interface AdminInstance {
 export interface AdminInstanceHealth {
   /** client, override, or health (a health check holds it DOWN). */
   readonly statusSource: string;
+  /** The server's live lease times, ms, when it says them (the registry documents are cached per change). */
+  readonly lastRenewalTimestamp?: number;
+  readonly leaseExpiresAt?: number;
   /** Its check on that server, when that server probes it. */
   readonly check: {
     readonly mode: string;
@@ -204,6 +207,7 @@ export class AdminClient {
       const h = isObject(entry.health) ? entry.health : undefined;
       out.set(entry.id, {
         statusSource: str(entry.statusSource),
+        ...(typeof entry.lastRenewalTimestamp === 'number' && typeof entry.leaseExpiresAt === 'number' && { lastRenewalTimestamp: entry.lastRenewalTimestamp, leaseExpiresAt: entry.leaseExpiresAt }),
         check: h === undefined ? null : {
           mode: str(h.mode),
           target: str(h.target),

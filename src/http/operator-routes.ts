@@ -23,6 +23,9 @@ export interface HealthReport {
     readonly status: string;
     /** client, override, or health (a health check holds it DOWN). */
     readonly statusSource: string;
+    /** Its last heartbeat here and when its lease runs out, ms: live (the registry documents are cached per change). */
+    readonly lastRenewalTimestamp: number;
+    readonly leaseExpiresAt: number;
     /** Its check on this server, when this server probes it. */
     readonly health: InstanceHealth | null;
   }[];
@@ -31,7 +34,13 @@ export interface HealthReport {
 /** The health report of `app` (upper-cased; none: no instances listed). */
 export function healthReport(src: Pick<OverviewSources, 'registry' | 'healthChecks'>, app: string | undefined): HealthReport {
   const checks = src.healthChecks;
-  const instances = app === undefined ? [] : [...src.registry.application(app.toUpperCase())].map(({ record: { instance: i, statusSource } }) => ({ app: i.app, id: i.id, status: i.status, statusSource, health: checks?.instance(i.app, i.id) ?? null }));
+  const instances =
+    app === undefined
+      ? []
+      : [...src.registry.application(app.toUpperCase())].map((lease) => {
+          const { instance: i, statusSource } = lease.record;
+          return { app: i.app, id: i.id, status: i.status, statusSource, lastRenewalTimestamp: lease.lastRenewalTimestamp, leaseExpiresAt: lease.expiresAt(), health: checks?.instance(i.app, i.id) ?? null };
+        });
   return { healthChecks: checks?.stats() ?? null, instances };
 }
 

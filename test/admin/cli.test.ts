@@ -86,6 +86,18 @@ describe('against a standalone server', () => {
     expect(row[8]).toBe('-');
   });
 
+  it('instances APP: the last renewal is the live one, not the one in the cached application document', async () => {
+    // The application document is cached at this revision; heartbeats do not make a new one.
+    await admin('instances', 'ORDERS', '--json', '--server', url);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await fetch(`${url}apps/ORDERS/orders-2`, { method: 'PUT' })).status).toBe(200);
+    const live = server.registry.lease('ORDERS', 'orders-2')?.lastRenewalTimestamp;
+    const r = await admin('instances', 'ORDERS', '--json', '--server', url);
+    const listed = (JSON.parse(r.out) as { id: string; lastRenewalTimestamp: number; leaseExpiresAt: number }[]).find((i) => i.id === 'orders-2');
+    expect(listed?.lastRenewalTimestamp).toBe(live);
+    expect(listed?.leaseExpiresAt).toBe(server.registry.lease('ORDERS', 'orders-2')?.expiresAt());
+  });
+
   it('instances APP --json', async () => {
     const r = await admin('instances', 'ORDERS', '--json', '--server', url);
     expect(r.code).toBe(0);

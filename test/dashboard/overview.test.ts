@@ -212,9 +212,11 @@ describe('health checks on the operators\' surface', () => {
       expect(res.status).toBe(200);
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.body.healthChecks).toMatchObject({ enabled: true, instances: { probed: 1, off: 1, refused: 0 } });
+      // Lease times are the live ones (the registry documents are cached per change).
+      const lease = (id: string) => t.registry.lease('ORDERS', id);
       expect(res.body.instances).toEqual([
-        { app: 'ORDERS', id: 'o-1', status: 'DOWN', statusSource: 'health', health: expect.objectContaining({ mode: 'http', verdictDown: true }) },
-        { app: 'ORDERS', id: 'o-2', status: 'UP', statusSource: 'client', health: expect.objectContaining({ mode: 'off' }) },
+        { app: 'ORDERS', id: 'o-1', status: 'DOWN', statusSource: 'health', lastRenewalTimestamp: lease('o-1')?.lastRenewalTimestamp, leaseExpiresAt: lease('o-1')?.expiresAt(), health: expect.objectContaining({ mode: 'http', verdictDown: true }) },
+        { app: 'ORDERS', id: 'o-2', status: 'UP', statusSource: 'client', lastRenewalTimestamp: lease('o-2')?.lastRenewalTimestamp, leaseExpiresAt: lease('o-2')?.expiresAt(), health: expect.objectContaining({ mode: 'off' }) },
       ]);
     });
 
