@@ -9,7 +9,11 @@ export function registryEventLogger(logger: Logger): (event: RegistryEvent) => v
     switch (event.type) {
       case 'registered': {
         const i = event.view.record.instance;
-        logger.info(event.isNew ? 'registered' : 're-registered', { app: i.app, id: i.id, status: i.status, replication: event.isReplication });
+        const fields = { app: i.app, id: i.id, status: i.status, replication: event.isReplication };
+        // A peer's copy of an instance already held (its re-registration, the second peer's copy during startup sync)
+        // says nothing new here: the server that took the change logged it.
+        if (!event.isNew && event.isReplication) logger.debug('re-registered', fields);
+        else logger.info(event.isNew ? 'registered' : 're-registered', fields);
         break;
       }
       case 'cancelled':

@@ -402,6 +402,13 @@ describe('startup sync', () => {
       expect(registry.size).toBe(60);
     });
 
+    it('counts each instance once when every peer hands over the same ones', async () => {
+      const { registry, clock } = makeRegistry();
+      const doc = registryDocument([makeInstance({ id: 'a' }), makeInstance({ id: 'b' }), makeInstance({ id: 'c' })]);
+      const peers = [peer('http://p1/eureka/', answer(doc)), peer('http://p2/eureka/', answer(doc))];
+      expect(await syncOnce(peers, registry, clock, LIMITS, new RecordingLogger())).toEqual({ answered: 2, installed: 3 });
+    });
+
     it('reads a peer that does not name its applications (a Java server: 404) in one document', async () => {
       const { registry, clock } = makeRegistry();
       const client = peer('http://java/eureka/', answer(registryDocument([makeInstance({ id: 'a' }), makeInstance({ id: 'b' })])));
