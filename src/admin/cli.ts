@@ -260,6 +260,8 @@ interface PeerRow {
   heartbeatsDropped: number;
   lastError: string;
   lastFailureAt: number;
+  /** The registry comparison's error when it cannot reach the peer (zone-registry servers with anti-entropy). */
+  comparisonError: string;
 }
 
 function peerRows(status: Record<string, unknown>): PeerRow[] {
@@ -269,9 +271,14 @@ function peerRows(status: Record<string, unknown>): PeerRow[] {
     const n = (k: string): number => (typeof p[k] === 'number' ? (p[k] as number) : 0);
     const consecutiveFailures = n('consecutiveFailures');
     const batchesSent = n('batchesSent');
+    // The registry comparison reaches every peer periodically, batches or not: a peer nothing was sent to since it
+    // died is failing too (the server's own rule, as on its dashboard).
+    const c = (typeof p.comparison === 'object' && p.comparison !== null ? p.comparison : {}) as Record<string, unknown>;
+    const comparisonFailing = c.state === 'failing' && typeof c.lastComparisonAt === 'number' && c.lastComparisonAt >= n('lastSuccessAt');
     return {
       url: String(p.url ?? ''),
-      health: consecutiveFailures > 0 ? 'failing' : batchesSent === 0 ? 'idle' : 'healthy',
+      health: consecutiveFailures > 0 || comparisonFailing ? 'failing' : batchesSent === 0 ? 'idle' : 'healthy',
+      comparisonError: comparisonFailing ? String(c.lastError ?? '') : '',
       queueDepth: n('queueDepth'),
       batchesSent,
       batchFailures: n('batchFailures'),
@@ -312,7 +319,7 @@ async function peers(ctx: Context): Promise<number> {
       ],
       rows.map((p) => [
         p.url,
-        p.health === 'failing' ? `failing (${p.consecutiveFailures} in a row)` : p.health,
+        p.health === 'failing' ? (p.consecutiveFailures > 0 ? `failing (${p.consecutiveFailures} in a row)` : 'failing (registry comparison)') : p.health,
         ago(p.lastSuccessAt, ctx.now),
         p.queueDepth,
         p.batchesSent,
@@ -320,7 +327,7 @@ async function peers(ctx: Context): Promise<number> {
         p.lastSuccessAt ? duration(p.lastLagMs) : '-',
         p.changesLost,
         p.heartbeatsDropped,
-        p.lastError ? `${p.lastError} (${ago(p.lastFailureAt, ctx.now)})` : '-',
+        p.lastError ? `${p.lastError} (${ago(p.lastFailureAt, ctx.now)})` : p.comparisonError ? `comparison: ${p.comparisonError}` : '-',
       ]),
     ),
   );

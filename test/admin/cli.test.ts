@@ -285,6 +285,42 @@ describe('a server with a peer that is down and reads refused', () => {
   });
 });
 
+describe('a server whose peer died when there was nothing to send it', () => {
+  let dir: string;
+  let a: RunningServer;
+  let b: RunningServer | undefined;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'admin-'));
+    const ports = await freePorts(2);
+    const urls = ports.map((p) => `http://127.0.0.1:${p}/eureka/`);
+    const file = join(dir, 'zones.json');
+    writeFileSync(file, JSON.stringify({ region: 'r', zones: { a: [urls[0]], b: [urls[1]] } }));
+    const flags = (zone: string, port: number) => ['--config', file, '--zone', zone, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'error', '--sync-attempts', '1', '--replication-timeout-ms', '300', '--anti-entropy-interval-ms', '200', '--anti-entropy-jitter-fraction', '0'];
+    b = await startServer(loadConfig(flags('b', ports[1]), {}), { logger: silentLogger });
+    a = await startServer(loadConfig(flags('a', ports[0]), {}), { logger: silentLogger });
+    await Promise.all([a.ready, b.ready]);
+    await registerOver(a.eurekaUrl, { instanceId: 'i-1' });
+    await waitFor(() => a.peers.nodes[0].stats.batchesSent > 0, 'a batch accepted by the peer');
+    await b.close();
+    b = undefined;
+  });
+  afterAll(async () => {
+    await a.close();
+    await b?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('peers and health: the peer is failing by the registry comparison, though no batch failed', async () => {
+    await waitFor(async () => line((await admin('peers', '--server', a.eurekaUrl)).out, a.peers.nodes[0].url)[1] !== 'healthy', 'the comparison to fail', 10_000);
+    const row = line((await admin('peers', '--server', a.eurekaUrl)).out, a.peers.nodes[0].url);
+    expect(row[1]).toBe('failing (registry comparison)');
+    expect(row[9]).toMatch(/^comparison: .*ECONNREFUSED/);
+    expect(a.peers.nodes[0].stats.consecutiveFailures).toBe(0);
+    expect((await admin('health', '--server', a.eurekaUrl)).out).toMatch(/^Peers +0 of 1 replicating; failing: /m);
+  });
+});
+
 describe('credentials and errors', () => {
   let stub: Server;
   let port: number;

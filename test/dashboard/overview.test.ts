@@ -5,6 +5,8 @@ import { defaultSettings } from '../../src/config/settings';
 import { createApp } from '../../src/http/app';
 import { DASHBOARD_JS } from '../../src/http/dashboard/assets';
 import { Overview, peerHealth } from '../../src/http/dashboard/overview';
+import { PeerStatus } from '../../src/observability/server-status';
+import { emptyComparisonStats } from '../../src/replication/anti-entropy';
 import { PeerNode, PeerStats } from '../../src/replication/peer-node';
 import { DATA_CENTER_CLASS } from '../../src/domain/model';
 import { javaLegacyBody, makeTestApp, TestApp } from '../helpers/app';
@@ -145,6 +147,15 @@ describe('peer health', () => {
     });
     expect(peerHealth(peer({ consecutiveFailures: 1, lastError: 'timeout' }), T0).summary).toBe('1 failed batch in a row, never reached');
     expect(peerHealth(peer({}), T0)).toEqual({ health: 'idle', summary: 'nothing replicated yet' });
+  });
+
+  it('is failing when the registry comparison cannot reach it, though no batch failed (nothing to send since)', () => {
+    const comparison = { ...emptyComparisonStats(), state: 'failing' as const, lastComparisonAt: T0 - 1000, failures: 1, lastError: 'connect ECONNREFUSED' };
+    const dead = { ...(peer({ batchesSent: 3, lastSuccessAt: T0 - 180_000, lastLagMs: 21 }) as unknown as PeerStatus), comparison };
+    expect(peerHealth(dead, T0)).toEqual({ health: 'failing', summary: 'registry comparison failing (connect ECONNREFUSED), last batch accepted 3 min ago' });
+    // A batch accepted after the failed comparison: the peer is back.
+    const back = { ...(peer({ batchesSent: 4, lastSuccessAt: T0 - 500, lastLagMs: 5 }) as unknown as PeerStatus), comparison };
+    expect(peerHealth(back, T0).health).toBe('healthy');
   });
 });
 

@@ -127,6 +127,12 @@ export function peerHealth(p: PeerStatus, now: number): { health: PeerHealth; su
     const since = s.lastSuccessAt > 0 ? `last success ${ago(now - s.lastSuccessAt)}` : 'never reached';
     return { health: 'failing', summary: `${s.consecutiveFailures} failed batch${s.consecutiveFailures === 1 ? '' : 'es'} in a row, ${since}` };
   }
+  // The registry comparison reaches every peer every antiEntropyIntervalMs, batches or not: a peer it cannot reach is
+  // failing even when this server has had nothing to send it since it died.
+  const c = p.comparison;
+  if (c !== undefined && c.state === 'failing' && c.lastComparisonAt >= s.lastSuccessAt) {
+    return { health: 'failing', summary: `registry comparison failing (${c.lastError}), last batch ${s.lastSuccessAt > 0 ? `accepted ${ago(now - s.lastSuccessAt)}` : 'never sent'}` };
+  }
   if (s.batchesSent === 0) return { health: 'idle', summary: p.queueDepth > 0 ? `${p.queueDepth} change(s) waiting for the first batch` : 'nothing replicated yet' };
   return { health: 'healthy', summary: `last batch accepted ${ago(now - s.lastSuccessAt)}, lag ${s.lastLagMs} ms` };
 }
