@@ -260,8 +260,8 @@ interface PeerRow {
   heartbeatsDropped: number;
   lastError: string;
   lastFailureAt: number;
-  /** The registry comparison's error when it cannot reach the peer (zone-registry servers with anti-entropy). */
-  comparisonError: string;
+  /** The server's own words for the verdict (`healthSummary` in /eureka/status). */
+  healthSummary: string;
 }
 
 function peerRows(status: Record<string, unknown>): PeerRow[] {
@@ -271,14 +271,12 @@ function peerRows(status: Record<string, unknown>): PeerRow[] {
     const n = (k: string): number => (typeof p[k] === 'number' ? (p[k] as number) : 0);
     const consecutiveFailures = n('consecutiveFailures');
     const batchesSent = n('batchesSent');
-    // The registry comparison reaches every peer periodically, batches or not: a peer nothing was sent to since it
-    // died is failing too (the server's own rule, as on its dashboard).
-    const c = (typeof p.comparison === 'object' && p.comparison !== null ? p.comparison : {}) as Record<string, unknown>;
-    const comparisonFailing = c.state === 'failing' && typeof c.lastComparisonAt === 'number' && c.lastComparisonAt >= n('lastSuccessAt');
+    // The server's verdict (the rule its dashboard shows); a server from before it said one: judged by its batches.
+    const told = p.health === 'healthy' || p.health === 'failing' || p.health === 'idle' ? p.health : undefined;
     return {
       url: String(p.url ?? ''),
-      health: consecutiveFailures > 0 || comparisonFailing ? 'failing' : batchesSent === 0 ? 'idle' : 'healthy',
-      comparisonError: comparisonFailing ? String(c.lastError ?? '') : '',
+      health: told ?? (consecutiveFailures > 0 ? 'failing' : batchesSent === 0 ? 'idle' : 'healthy'),
+      healthSummary: String(p.healthSummary ?? ''),
       queueDepth: n('queueDepth'),
       batchesSent,
       batchFailures: n('batchFailures'),
@@ -327,7 +325,7 @@ async function peers(ctx: Context): Promise<number> {
         p.lastSuccessAt ? duration(p.lastLagMs) : '-',
         p.changesLost,
         p.heartbeatsDropped,
-        p.lastError ? `${p.lastError} (${ago(p.lastFailureAt, ctx.now)})` : p.comparisonError ? `comparison: ${p.comparisonError}` : '-',
+        p.lastError ? `${p.lastError} (${ago(p.lastFailureAt, ctx.now)})` : p.health === 'failing' && p.healthSummary ? p.healthSummary : '-',
       ]),
     ),
   );

@@ -178,6 +178,33 @@ export interface ServerStatusPort {
   readonly healthChecks?: HealthCheckPort;
 }
 
+/** A peer's replication health as operators are told it. */
+export type PeerHealth = 'healthy' | 'failing' | 'idle';
+
+/** Judges a peer's replication health from its stats and the registry comparison with it (the one rule: /eureka/status, the dashboard and the admin CLI all show it). */
+export function peerHealth(p: PeerStatus, now: number): { health: PeerHealth; summary: string } {
+  const s = p.stats;
+  if (s.consecutiveFailures > 0) {
+    const since = s.lastSuccessAt > 0 ? `last success ${ago(now - s.lastSuccessAt)}` : 'never reached';
+    return { health: 'failing', summary: `${s.consecutiveFailures} failed batch${s.consecutiveFailures === 1 ? '' : 'es'} in a row, ${since}` };
+  }
+  // The registry comparison reaches every peer every antiEntropyIntervalMs, batches or not: a peer it cannot reach is
+  // failing even when this server has had nothing to send it since it died.
+  const c = p.comparison;
+  if (c !== undefined && c.state === 'failing' && c.lastComparisonAt >= s.lastSuccessAt) {
+    return { health: 'failing', summary: `registry comparison failing (${c.lastError}), last batch ${s.lastSuccessAt > 0 ? `accepted ${ago(now - s.lastSuccessAt)}` : 'never sent'}` };
+  }
+  if (s.batchesSent === 0) return { health: 'idle', summary: p.queueDepth > 0 ? `${p.queueDepth} change(s) waiting for the first batch` : 'nothing replicated yet' };
+  return { health: 'healthy', summary: `last batch accepted ${ago(now - s.lastSuccessAt)}, lag ${s.lastLagMs} ms` };
+}
+
+function ago(ms: number): string {
+  if (ms < 1000) return 'just now';
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s ago`;
+  if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min ago`;
+  return `${Math.round(ms / 3_600_000)} h ago`;
+}
+
 /** The document of GET /eureka/status: Eureka's generalStats/applicationStats plus this server's own state. */
 export function statusDocument(port: ServerStatusPort & { readonly serverInfo: ServerInfo; readonly expiryGate: ExpiryGate }, now: number): object {
   const { registry, serverInfo: info } = port;
@@ -193,7 +220,10 @@ export function statusDocument(port: ServerStatusPort & { readonly serverInfo: S
     applicationStats: {
       'registered-replicas': info.peers.join(', '),
     },
-    peers: (port.peers?.() ?? []).map((p) => ({ url: p.url, queueDepth: p.queueDepth, ...p.stats, comparison: p.comparison })),
+    peers: (port.peers?.() ?? []).map((p) => {
+      const verdict = peerHealth(p, now);
+      return { url: p.url, queueDepth: p.queueDepth, ...p.stats, health: verdict.health, healthSummary: verdict.summary, comparison: p.comparison };
+    }),
     selfPreservation: port.selfPreservation?.(now),
     registryReadsAllowed: port.allowsRegistryReads?.(now) ?? true,
     region: info.region,

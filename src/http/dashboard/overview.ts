@@ -6,7 +6,10 @@ import { ExpiryGate } from '../../domain/eviction';
 import { INSTANCE_STATUSES, InstanceStatus, zoneOf } from '../../domain/model';
 import { SelfPreservationState } from '../../domain/self-preservation';
 import { RecentChange, RecentChanges } from '../../observability/recent-changes';
-import { HealthCheckStats, InstanceHealth, PeerComparisonStats, PeerReplicationStats, PeerStatus, ServerInfo, ServerStatusPort } from '../../observability/server-status';
+import { HealthCheckStats, InstanceHealth, PeerComparisonStats, PeerHealth, peerHealth, PeerReplicationStats, ServerInfo, ServerStatusPort } from '../../observability/server-status';
+
+export { peerHealth } from '../../observability/server-status';
+export type { PeerHealth } from '../../observability/server-status';
 
 /** What the overview reads: the server's status read model, recent changes and settings. */
 export interface OverviewSources extends ServerStatusPort {
@@ -44,7 +47,6 @@ const SETTING_GROUPS: Record<string, readonly (keyof Settings)[]> = {
 };
 
 /** A peer's replication health, judged. */
-export type PeerHealth = 'healthy' | 'failing' | 'idle';
 
 export interface PeerOverview extends PeerReplicationStats {
   readonly url: string;
@@ -120,29 +122,6 @@ export interface Overview {
 
 const clamp = (n: number | undefined, fallback: number, max: number): number => (n === undefined || !Number.isFinite(n) || n < 0 ? fallback : Math.min(Math.floor(n), max));
 
-/** Judges a peer's replication health from its stats. */
-export function peerHealth(p: PeerStatus, now: number): { health: PeerHealth; summary: string } {
-  const s = p.stats;
-  if (s.consecutiveFailures > 0) {
-    const since = s.lastSuccessAt > 0 ? `last success ${ago(now - s.lastSuccessAt)}` : 'never reached';
-    return { health: 'failing', summary: `${s.consecutiveFailures} failed batch${s.consecutiveFailures === 1 ? '' : 'es'} in a row, ${since}` };
-  }
-  // The registry comparison reaches every peer every antiEntropyIntervalMs, batches or not: a peer it cannot reach is
-  // failing even when this server has had nothing to send it since it died.
-  const c = p.comparison;
-  if (c !== undefined && c.state === 'failing' && c.lastComparisonAt >= s.lastSuccessAt) {
-    return { health: 'failing', summary: `registry comparison failing (${c.lastError}), last batch ${s.lastSuccessAt > 0 ? `accepted ${ago(now - s.lastSuccessAt)}` : 'never sent'}` };
-  }
-  if (s.batchesSent === 0) return { health: 'idle', summary: p.queueDepth > 0 ? `${p.queueDepth} change(s) waiting for the first batch` : 'nothing replicated yet' };
-  return { health: 'healthy', summary: `last batch accepted ${ago(now - s.lastSuccessAt)}, lag ${s.lastLagMs} ms` };
-}
-
-function ago(ms: number): string {
-  if (ms < 1000) return 'just now';
-  if (ms < 120_000) return `${Math.round(ms / 1000)} s ago`;
-  if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min ago`;
-  return `${Math.round(ms / 3_600_000)} h ago`;
-}
 
 function zeroCounts(): Record<InstanceStatus, number> {
   return { DOWN: 0, OUT_OF_SERVICE: 0, STARTING: 0, UNKNOWN: 0, UP: 0 };
