@@ -190,7 +190,10 @@ export class ResponseCache {
     const key = isNamed ? `${kind}\u0000${name}\u0000${format}` : NAMELESS_KEYS[kind][format];
     // Aging changes out of the delta log alters the delta without a new revision.
     const version = kind === 'delta' ? `${this.registry.revision}.${this.registry.deltaGeneration}` : `${this.registry.revision}`;
-    return this.serve(isNamed, key, `${kind}-${format}`, format, gzipped, version, now, this.options.maxStalenessMs, () => this.build(kind, name, format, at));
+    const entries = isNamed ? this.named : this.nameless;
+    // Built (and its tag spelt) only on a miss: a hit allocates nothing here.
+    const entry = this.lookup(entries, isNamed, key, version, now, this.options.maxStalenessMs) ?? this.store(entries, isNamed, key, version, now, format, `${kind}-${format}`, this.build(kind, name, format, at));
+    return this.answer(entry, gzipped);
   }
 
   /**
@@ -206,34 +209,43 @@ export class ResponseCache {
     if (changes.length > MAX_SINCE_CHANGES) return this.get('delta', '', format, gzipped) as Payload | Promise<Payload>;
     const current = this.registry.revision;
     const key = `since\u0000${revision}\u0000${format}`;
-    const build = (): Pieces => CODECS[format].applications(groupByApp(changes), current, this.registry.hashcode());
-    return this.serve(true, key, `since${revision}-${format}`, format, gzipped, `${current}`, now, 0, build) as Payload | Promise<Payload>;
+    const version = `${current}`;
+    const entry =
+      this.lookup(this.named, true, key, version, now, 0) ??
+      this.store(this.named, true, key, version, now, format, `since${revision}-${format}`, CODECS[format].applications(groupByApp(changes), current, this.registry.hashcode()));
+    return this.answer(entry, gzipped) as Payload | Promise<Payload>;
   }
 
-  // Answers from the entry under `key` when it is of `version` (or younger than `staleMs`), else builds it.
-  private serve(isNamed: boolean, key: string, tagSuffix: string, format: Format, gzipped: boolean, version: string, now: number, staleMs: number, build: () => Pieces | undefined): Payload | Promise<Payload> | undefined {
-    const entries = isNamed ? this.named : this.nameless;
+  // The entry under `key` when it is of `version` (or younger than `staleMs`), marked used; undefined on a miss.
+  private lookup(entries: Map<string, Entry>, isNamed: boolean, key: string, version: string, now: number, staleMs: number): Entry | undefined {
     if (isNamed) this.dropIdle(now);
-    let entry = entries.get(key);
-    if (entry && (entry.version === version || now - entry.builtAt < staleMs)) {
-      this.stats.hits++;
-      entry.usedAt = now;
-      if (isNamed) {
-        entries.delete(key);
-        entries.set(key, entry);
-      }
-    } else {
-      const revision = this.registry.revision;
-      const body = build();
-      this.stats.rebuilds++;
-      const bytes = body?.toBuffer() ?? Buffer.alloc(0);
-      const plain = payload(bytes, bytes.length, `"${version}-${tagSuffix}"`, format, false, revision, this.options.serverId);
-      if (entry) this.drop(entries, key, entry);
-      entry = { builtAt: now, version, revision, format, plain, named: isNamed, bytes: 0, held: true, usedAt: now };
+    const entry = entries.get(key);
+    if (entry === undefined || (entry.version !== version && now - entry.builtAt >= staleMs)) return undefined;
+    this.stats.hits++;
+    entry.usedAt = now;
+    if (isNamed) {
+      entries.delete(key);
       entries.set(key, entry);
-      this.stats.entries++;
-      this.account(entry, plain.bytes);
     }
+    return entry;
+  }
+
+  // Holds a freshly built payload under `key`, replacing what was there.
+  private store(entries: Map<string, Entry>, isNamed: boolean, key: string, version: string, now: number, format: Format, tagSuffix: string, body: Pieces | undefined): Entry {
+    this.stats.rebuilds++;
+    const bytes = body?.toBuffer() ?? Buffer.alloc(0);
+    const plain = payload(bytes, bytes.length, `"${version}-${tagSuffix}"`, format, false, this.registry.revision, this.options.serverId);
+    const old = entries.get(key);
+    if (old) this.drop(entries, key, old);
+    const entry: Entry = { builtAt: now, version, revision: this.registry.revision, format, plain, named: isNamed, bytes: 0, held: true, usedAt: now };
+    entries.set(key, entry);
+    this.stats.entries++;
+    this.account(entry, plain.bytes);
+    return entry;
+  }
+
+  // What a read gets from an entry: nothing for an empty body (an app without instances), else plain or gzip.
+  private answer(entry: Entry, gzipped: boolean): Payload | Promise<Payload> | undefined {
     if (entry.plain.bytes === 0) return undefined;
     return gzipped ? this.gzipOf(entry) : entry.plain;
   }
