@@ -31,7 +31,8 @@
 // BENCH_REPLICATION_POLL_MS (200), BENCH_WATCHERS (10000), BENCH_WATCH_CHANGES (25), BENCH_WATCH_WAIT_SECONDS (60),
 // BENCH_WATCH_ADDRESSES (39), BENCH_WATCH_ZONE_REGISTRATIONS (200), BENCH_WATCH_ZONE_INTERVAL_MS (50),
 // BENCH_WATCH_CPU_PROF (a directory: profile the watched server, print its top functions during the wakes),
-// BENCH_SKIP (comma-separated: shapes, bare, steady, replication, watch, watch-bare, anti-entropy, health-checks).
+// BENCH_SKIP (comma-separated: shapes, bare, steady, replication, watch, watch-bare, anti-entropy, health-checks,
+// startup-sync). BENCH_SYNC_APPS (1000) × BENCH_SYNC_PER_APP (250) instances for the startup sync.
 // Quick check: BENCH_SECONDS=2 BENCH_RUNS=1 BENCH_STEADY_SECONDS=5 npm run bench   (≈ 1 min; defaults ≈ 6 min, + ≈ 1 min replication)
 // Replication only: BENCH_SKIP=shapes,bare,steady,watch npm run bench   (≈ 1 min)
 // Watch only: BENCH_SKIP=shapes,bare,steady,replication,anti-entropy npm run bench   (≈ 2 min per run; ≈ 1.5 min with watch-bare skipped)
@@ -52,6 +53,7 @@ const { steadyRun } = require('./run/steady');
 const { replicationRun } = require('./run/replication');
 const { watchRun } = require('./run/watch');
 const antiEntropyBench = require('./anti-entropy');
+const startupSyncBench = require('./startup-sync');
 const { execFileSync } = require('node:child_process');
 const { fmt, ms, medians, shapesTable, steadyTable, replicationTables, watchTables, profileTable } = require('./run/report');
 
@@ -76,7 +78,7 @@ async function main() {
   print();
   if (m.node !== process.version) console.error(`bench: warning: generator runs on ${process.version}, servers on ${m.node}; use \`npm run bench\``);
 
-  /** @type {{ started: string, machine: object, config: object, shapes: object | null, steady: object | null, replication: object | null, watch: object | null, antiEntropy: object | null, healthChecks?: string, notes: string[], failed?: boolean, finished?: string, markdown?: string }} */
+  /** @type {{ started: string, machine: object, config: object, shapes: object | null, steady: object | null, replication: object | null, watch: object | null, antiEntropy: object | null, healthChecks?: string, startupSync?: object, notes: string[], failed?: boolean, finished?: string, markdown?: string }} */
   const results = { started: started.toISOString(), machine: m, config: { ...CONFIG, skip: [...CONFIG.skip] }, shapes: null, steady: null, replication: null, watch: null, antiEntropy: null, notes: [] };
   const notes = results.notes;
 
@@ -384,6 +386,16 @@ async function main() {
     print('## Health checks');
     print();
     print(out.trim());
+    print();
+  });
+
+  if (!CONFIG.skip.has('startup-sync')) await part('startup sync', async () => {
+    console.error('bench: startup sync: a server joining a zone of 250,000 instances (bench/startup-sync.js)');
+    const result = await startupSyncBench.startupSyncBench((m) => console.error(m));
+    results.startupSync = result;
+    print('## Startup sync at fleet scale');
+    print();
+    for (const line of startupSyncBench.report(result)) print(line);
     print();
   });
 

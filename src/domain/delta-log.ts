@@ -174,10 +174,11 @@ export class DeltaLog {
     this.floor = Math.max(this.floor, oldest.view.record.revision);
   }
 
-  // Keeps `order` within twice the live entries (plus slack), amortised O(1) per record.
+  // Keeps `order` within twice the live entries (plus slack) and its dropped prefix within the live entries' number,
+  // so that a compaction copying n entries comes at most once per n records: amortised O(1) per record.
   private compact(): void {
     const held = this.order.length - this.head;
-    if (held <= 2 * this.entries.size + 64 && this.head <= 1024) return;
+    if (held <= 2 * this.entries.size + 64 && this.head <= Math.max(1024, this.entries.size)) return;
     this.order = this.order.filter((e, i) => i >= this.head && e.live);
     this.head = 0;
   }

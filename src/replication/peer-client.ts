@@ -128,7 +128,7 @@ export class HttpPeerClient implements PeerClient {
 
   async fetchApplication(name: string): Promise<RegistryFetch> {
     try {
-      const res = await this.http.get<string>(`apps/${encodeURIComponent(name)}`);
+      const res = await this.http.get<string>(`apps/${encodeURIComponent(name)}`, { headers: { 'accept-encoding': 'identity' } });
       return res.status === 200 ? { kind: 'ok', body: res.data } : { kind: 'failed', reason: `peer answered ${res.status}` };
     } catch (e) {
       return { kind: 'failed', reason: describe(e) };

@@ -139,18 +139,23 @@ async function syncByApplication(peer: PeerClient, registry: Registry, clock: Cl
   if (names === undefined) return undefined;
   let installed = 0;
   const all = [...names.keys()];
-  for (let i = 0; i < all.length; i += APPS_IN_FLIGHT) {
-    const fetched = await Promise.all(all.slice(i, i + APPS_IN_FLIGHT).map((name) => fetchApplication(name)));
-    for (const [k, result] of fetched.entries()) {
+  let next = 0;
+  // A pool, not rounds: while one application is installed the next ones are on their way, so the peer's serving and
+  // this server's installing overlap, and the event loop is held for one application at a time.
+  const worker = async (): Promise<void> => {
+    while (next < all.length) {
+      const name = all[next++];
+      const result = await fetchApplication(name);
       // An application that emptied meanwhile answers 404: nothing to install.
       if (result.kind !== 'ok') continue;
       try {
         installed += install(decodeApplicationJson(result.body, decodeDefaults(limits, clock.now())).instances, registry, limits);
       } catch (e) {
-        logger.warn('sync: unreadable application from peer', { peer: peer.url, app: all[i + k], reason: e instanceof Error ? e.message : String(e) });
+        logger.warn('sync: unreadable application from peer', { peer: peer.url, app: name, reason: e instanceof Error ? e.message : String(e) });
       }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(APPS_IN_FLIGHT, all.length) }, worker));
   logger.debug('sync: read peer application by application', { peer: peer.url, applications: all.length, installed });
   return installed;
 }
