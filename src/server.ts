@@ -29,7 +29,7 @@ import { ServerStatusPort } from './observability/server-status';
 import { HttpPeerClient, PeerClient } from './replication/peer-client';
 import { PeerNodes } from './replication/peer-nodes';
 import { AntiEntropy } from './replication/anti-entropy';
-import { syncFromPeers, syncOnce, SyncState } from './replication/startup-sync';
+import { SyncAttempt, syncFromPeers, syncOnce, SyncState } from './replication/startup-sync';
 import { CronScheduler, Scheduler } from './scheduling/scheduler';
 import { memoryReturnTask } from './scheduling/memory-return';
 import { deltaPruneTask, evictionTask, renewalIntervals, renewalThresholdTask, selfPreservationListener } from './scheduling/tasks';
@@ -331,13 +331,18 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     logger.info('zone server listening', { eureka: `${base}/eureka/`, dashboard: `${base}/`, port, host: s.host, scheme, auth: s.authEnabled, region: s.region, zone: s.zone, peers: membership.urls.length, ...(discovery && { peerDnsName: s.peerDnsName }), version: VERSION });
 
     const sleep = (ms: number): Promise<void> => new Promise((resolve) => scheduler.after(ms, resolve));
-    // Each attempt asks the peers known at that moment.
+    // Each attempt asks the peers known at that moment; while the peer DNS name has never answered, it asks DNS first.
     const currentClients = (): PeerClient[] => peers.nodes.map((n) => n.client);
-    const ready = syncFromPeers(currentClients(), () => syncOnce(currentClients(), registry, clock, limits, logger), syncState, {
+    const attempt = async (): Promise<SyncAttempt> => {
+      if (discovery !== undefined && !discovery.hasAnswered) await discovery.refresh();
+      return syncOnce(currentClients(), registry, clock, limits, logger);
+    };
+    const ready = syncFromPeers(currentClients(), attempt, syncState, {
       attempts: s.syncAttempts,
       retryWaitMs: s.syncRetryWaitMs,
       failureMode: s.syncFailureMode as 'refuse' | 'serve',
       emptyWaitMs: s.syncEmptyWaitMs,
+      expectPeers: discovery !== undefined && !discovery.hasAnswered,
     }, sleep, logger).then(() => {
       if (closed) return;
       // Expiry starts being judged from here: instances copied from peers get a full renewal window.

@@ -77,6 +77,7 @@ export interface PeerDiscoveryOptions {
 export class PeerDiscovery {
   private inFlight: Promise<void> | undefined;
   private failing = false;
+  private answered = false;
   private warnedSelfMissing = false;
   private closed = false;
 
@@ -93,6 +94,11 @@ export class PeerDiscovery {
       this.inFlight = undefined;
     });
     return this.inFlight;
+  }
+
+  /** Whether the name has resolved once (until then an empty peer set means "unknown", not "alone"). */
+  get hasAnswered(): boolean {
+    return this.answered;
   }
 
   /** Stops applying answers (one in flight is dropped). */
@@ -113,6 +119,7 @@ export class PeerDiscovery {
     }
     if (this.failing) this.logger.info('peer DNS name resolves again', { name: this.options.name });
     this.failing = false;
+    this.answered = true;
     if (!answer.selfListed && !this.warnedSelfMissing) {
       this.warnedSelfMissing = true;
       this.logger.warn('this server is not among the peer DNS records (or does not recognise itself there): check the name, or that its port and host name match a record', { name: this.options.name, port: this.options.self().port });

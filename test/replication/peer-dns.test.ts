@@ -114,12 +114,12 @@ describe('peer DNS discovery', () => {
   let dns: TestDns;
   const started: Started[] = [];
 
-  const start = async (overrides: Partial<Settings> = {}): Promise<Started> => {
+  const start = async (overrides: Partial<Settings> = {}, untilReady = true): Promise<Started> => {
     const logger = new RecordingLogger();
     const server = await compose({ settings: settingsFor(overrides), peerSet: { self: undefined, peers: [] } }, { logger, peerResolver: dns.resolver() }).listen();
     const s = { server, logger, url: `http://127.0.0.1:${server.port}/eureka/` };
     started.push(s);
-    await server.ready;
+    if (untilReady) await server.ready;
     return s;
   };
   const srvOf = (...servers: Started[]): Records => ({ srv: servers.map((s) => ({ target: '127.0.0.1', port: s.server.port })) });
@@ -211,10 +211,37 @@ describe('peer DNS discovery', () => {
     });
   });
 
+  describe('startup sync', () => {
+    it('takes a name that does not resolve at start for peers not reached yet, not for being alone', async () => {
+      const b = await start();
+      dns.zone.set(NAME, srvOf(b));
+      await waitFor(() => b.logger.messages('info').includes('peer DNS name resolves again'), 'B to resolve the name');
+      await register(b, 'known-to-b');
+
+      dns.failing = true;
+      const a = await start({ syncFailureMode: 'refuse', syncAttempts: 2, syncEmptyWaitMs: 60_000 }, false);
+      let ready = false;
+      void a.server.ready.then(() => (ready = true));
+      // Not ready with an empty registry: reads are refused as when no peer answers.
+      await waitFor(async () => (await http(a.server.port, 'GET', '/eureka/apps')).status === 403, 'A to refuse registry reads');
+      expect(ready).toBe(false);
+
+      dns.failing = false;
+      dns.zone.set(NAME, srvOf(a, b));
+      await waitFor(() => ready, 'A to sync once the name resolves', 10_000);
+      expect(holds(a, 'known-to-b')).toBe(true);
+      expect(peerUrls(a)).toEqual([b.url]);
+    });
+  });
+
   describe('A records', () => {
-    it('takes each address with the server\'s own port, so a server listed by its own address has no peer', async () => {
+    it('takes each address with the server\'s own port, so a server listed by its own address is alone, and ready at once', async () => {
       dns.zone.set(NAME, { a: ['127.0.0.1'] });
-      const alone = await start();
+      // Were it waiting for peers, these would keep it unready for hours.
+      const alone = await start({ syncFailureMode: 'refuse', syncAttempts: 1000, syncRetryWaitMs: 60_000 }, false);
+      let ready = false;
+      void alone.server.ready.then(() => (ready = true));
+      await waitFor(() => ready, 'the server to be ready');
       await waitFor(() => dns.queries >= 6, 'a few resolutions');
       expect(peerUrls(alone)).toEqual([]);
       expect(alone.logger.messages('warn').filter((m) => m.includes('not among the peer DNS records'))).toEqual([]);
