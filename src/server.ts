@@ -1,12 +1,15 @@
 // Composition root: compose() builds the whole object graph from a Config (registry, self-preservation, evictor,
-// response cache, metrics, recent changes, replication, startup sync, health checks, peer addresses, security, the HTTP app);
+// response cache, metrics, recent changes, peer set and its DNS discovery, replication, startup sync, health checks,
+// peer addresses, security, the HTTP app);
 // listen() starts it (syncs from peers, schedules the timers); close() closes whatever was built.
 import { randomBytes } from 'node:crypto';
 import { createServer, RequestListener, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
-import { Config } from './config/config';
+import { Config, localHostNames } from './config/config';
 import { HostLookup, PeerAddresses, systemLookup } from './config/peer-addresses';
+import { PeerDiscovery, PeerResolver, systemPeerResolver } from './config/peer-dns';
+import { PeerMembership } from './config/peer-membership';
 import { ConfigError } from './config/settings';
 import { Clock, systemClock } from './domain/clock';
 import { Evictor, ExpiryGate } from './domain/eviction';
@@ -26,11 +29,11 @@ import { ServerStatusPort } from './observability/server-status';
 import { HttpPeerClient, PeerClient } from './replication/peer-client';
 import { PeerNodes } from './replication/peer-nodes';
 import { AntiEntropy } from './replication/anti-entropy';
-import { syncFromPeers, syncOnce, SyncState } from './replication/startup-sync';
+import { SyncAttempt, syncFromPeers, syncOnce, SyncState } from './replication/startup-sync';
 import { CronScheduler, Scheduler } from './scheduling/scheduler';
 import { memoryReturnTask } from './scheduling/memory-return';
 import { deltaPruneTask, evictionTask, renewalIntervals, renewalThresholdTask, selfPreservationListener } from './scheduling/tasks';
-import { parseAddressList } from './security/address-set';
+import { canonicalAddress, parseAddressList } from './security/address-set';
 import { securityFromSettings } from './security/config';
 import { splitCredentials, stripCredentials } from './codecs/url-credentials';
 import { EventStreams } from './watch/event-stream';
@@ -63,6 +66,8 @@ export interface StartOptions {
   readonly peerClient?: (url: string) => PeerClient;
   /** Resolves peer host names to addresses (tests fake DNS); default: dns.promises.lookup. */
   readonly lookup?: HostLookup;
+  /** Resolves peerDnsName (tests point a Resolver at their own DNS server); default: the system's DNS servers. */
+  readonly peerResolver?: PeerResolver;
   /** Whether expired leases are hidden and evicted (tests that drive expiry by hand); default: self-preservation's rule. */
   readonly expiryGate?: ExpiryGate;
   /** This server's identity in the X-Registry-Server header; default: random per start. */
@@ -143,11 +148,23 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
   const watches = new WatchHub(registry, scheduler, { maxWaitMs: s.watchMaxWaitMs, maxWatchers: s.watchMaxWatchers, random });
   const streams = new EventStreams(registry, clock, scheduler, { keepAliveMs: s.watchKeepAliveMs, serverId });
   watches.shareCapWith(() => streams.size);
-  const clients = config.peerSet.peers.map((url) => (options.peerClient ?? ((u: string) => new HttpPeerClient(u, s.replicationTimeoutMs, security.peers)))(url));
-  // Peer URLs may carry user:password@; nothing shown (status, dashboard, logs) does.
-  const peerUrls = config.peerSet.peers.map(stripCredentials);
+  // The config file's peers, plus those peerDnsName lists as they come and go.
+  const membership = new PeerMembership(config.peerSet.peers);
+  const newClient = options.peerClient ?? ((u: string) => new HttpPeerClient(u, s.replicationTimeoutMs, security.peers));
+  const clientsByUrl = new Map(membership.urls.map((url) => [url, newClient(url)]));
+  const clients = [...clientsByUrl.values()];
+  let ownPort = s.port;
+  const ownHosts = new Set(localHostNames().map((h) => canonicalAddress(h) ?? h.toLowerCase()));
+  // Queries still out when the server closes are cancelled (an injected resolver belongs to the caller).
+  const ownResolver = s.peerDnsName && options.peerResolver === undefined ? systemPeerResolver(s.replicationTimeoutMs) : undefined;
+  const peerResolver = options.peerResolver ?? ownResolver;
+  const discovery =
+    s.peerDnsName && peerResolver
+      ? new PeerDiscovery(peerResolver, membership, { name: s.peerDnsName, scheme: s.tlsCertFile ? 'https' : 'http', self: () => ({ port: ownPort, hosts: ownHosts }) }, logger)
+      : undefined;
   if (s.authEnabled && !security.peers.credentials) {
     const bare = config.peerSet.peers.filter((url) => splitCredentials(url).credentials === undefined).map(stripCredentials);
+    if (discovery) bare.push(`peers found through ${s.peerDnsName}`);
     if (bare.length > 0) logger.warn('authentication is on but these peers get no credentials (set peerUsername/peerPassword or user:password@ in their URLs); if they require them, replication to them fails', { peers: bare.join(', ') });
   }
   const peers = new PeerNodes(
@@ -170,7 +187,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
   );
   // Peers converge by themselves: rounds start once startup sync is over (see listen()).
   const antiEntropy =
-    clients.length === 0
+    clients.length === 0 && discovery === undefined
       ? undefined
       : new AntiEntropy(registry, clock, scheduler, logger, clients, limits, {
           intervalMs: s.antiEntropyIntervalMs,
@@ -191,15 +208,44 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     valveMinInstances: s.healthCheckValveMinInstances,
   });
   const syncState = new SyncState(clock);
-  // Nothing to sync from: ready from the start, as the sync itself would decide.
-  if (clients.length === 0) syncState.markSynced();
-  const peerAddresses = new PeerAddresses(config.peerSet.peers, allowed.entries, options.lookup ?? systemLookup, logger);
+  // Nothing to sync from: ready from the start, as the sync itself would decide (with peerDnsName it decides in listen()).
+  if (clients.length === 0 && discovery === undefined) syncState.markSynced();
+  const peerAddresses = new PeerAddresses(membership.urls, allowed.entries, options.lookup ?? systemLookup, logger);
+  // Replication, comparisons and the peer-address check follow the peer set; what a peer that left had queued goes with it.
+  detach.push(
+    membership.subscribe((change) => {
+      for (const url of change.removed) {
+        const client = clientsByUrl.get(url);
+        if (client === undefined) continue;
+        clientsByUrl.delete(url);
+        antiEntropy?.removePeer(client);
+        peers.remove(client);
+      }
+      for (const url of change.added) {
+        const client = newClient(url);
+        clientsByUrl.set(url, client);
+        peers.add(client);
+        antiEntropy?.addPeer(client);
+      }
+      peerAddresses.update(membership.urls, membership.learnedAddresses());
+    }),
+  );
 
   // The operators' read model, implemented once here over the live components.
   const status = {
     registry,
     clock,
-    serverInfo: { id: serverId, version: VERSION, region: s.region, zone: s.zone, startedAt: clock.now(), peers: peerUrls },
+    // Peer URLs may carry user:password@; nothing shown (status, dashboard, logs) does.
+    serverInfo: {
+      id: serverId,
+      version: VERSION,
+      region: s.region,
+      zone: s.zone,
+      startedAt: clock.now(),
+      get peers() {
+        return membership.urls.map(stripCredentials);
+      },
+    },
     expiryGate,
     cache,
     // With an injected expiry rule self-preservation decides nothing, so its numbers are not reported.
@@ -237,6 +283,8 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     streams.close();
     await new Promise<void>((resolve) => setImmediate(resolve));
     scheduler.stop();
+    discovery?.close();
+    ownResolver?.cancel();
     antiEntropy?.close();
     healthChecks.close();
     peers.close();
@@ -273,18 +321,28 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
       });
     });
     const port = (http.address() as AddressInfo).port;
+    ownPort = port;
+    // The peers DNS lists now, before startup sync reads from them (the port is known only now: port 0 picks one).
+    await discovery?.refresh();
     const host = s.host === '0.0.0.0' || s.host === '::' ? '127.0.0.1' : s.host;
     const scheme = security.tls ? 'https' : 'http';
     // Where to point clients and a browser, first on the line.
     const base = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    logger.info('zone server listening', { eureka: `${base}/eureka/`, dashboard: `${base}/`, port, host: s.host, scheme, auth: s.authEnabled, region: s.region, zone: s.zone, peers: config.peerSet.peers.length, version: VERSION });
+    logger.info('zone server listening', { eureka: `${base}/eureka/`, dashboard: `${base}/`, port, host: s.host, scheme, auth: s.authEnabled, region: s.region, zone: s.zone, peers: membership.urls.length, ...(discovery && { peerDnsName: s.peerDnsName }), version: VERSION });
 
     const sleep = (ms: number): Promise<void> => new Promise((resolve) => scheduler.after(ms, resolve));
-    const ready = syncFromPeers(clients, () => syncOnce(clients, registry, clock, limits, logger), syncState, {
+    // Each attempt asks the peers known at that moment; while the peer DNS name has never answered, it asks DNS first.
+    const currentClients = (): PeerClient[] => peers.nodes.map((n) => n.client);
+    const attempt = async (): Promise<SyncAttempt> => {
+      if (discovery !== undefined && !discovery.hasAnswered) await discovery.refresh();
+      return syncOnce(currentClients(), registry, clock, limits, logger);
+    };
+    const ready = syncFromPeers(currentClients(), attempt, syncState, {
       attempts: s.syncAttempts,
       retryWaitMs: s.syncRetryWaitMs,
       failureMode: s.syncFailureMode as 'refuse' | 'serve',
       emptyWaitMs: s.syncEmptyWaitMs,
+      expectPeers: discovery !== undefined && !discovery.hasAnswered,
     }, sleep, logger).then(() => {
       if (closed) return;
       // Expiry starts being judged from here: instances copied from peers get a full renewal window.
@@ -298,7 +356,8 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     ready.catch((e: unknown) => logger.error('startup sync failed', { error: e instanceof Error ? e.stack : String(e) }));
     scheduler.every('prune-delta', s.deltaPruneIntervalMs, deltaPruneTask(registry, clock));
     if (s.memoryReturnIntervalMs > 0) scheduler.every('return-memory', s.memoryReturnIntervalMs, memoryReturnTask(s.memoryReturnMinBytes, logger));
-    if (peerAddresses.hasHostNames) scheduler.every('resolve-peer-addresses', s.peerAddressRefreshMs, () => void peerAddresses.refresh());
+    if (peerAddresses.hasHostNames || discovery) scheduler.every('resolve-peer-addresses', s.peerAddressRefreshMs, () => void peerAddresses.refresh());
+    if (discovery) scheduler.every('resolve-peer-dns', s.peerDnsRefreshMs, () => void discovery.refresh());
 
     return { registry, selfPreservation, peers, server: http, port, eurekaUrl: `${base}/eureka/`, ready, close };
   };

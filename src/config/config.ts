@@ -62,6 +62,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     if (value !== undefined) settings[name] = parseSetting(name, value, `environment ${envName(name)}`);
   }
   for (const [name, value] of flags.values) settings[name] = parseSetting(name, value, `flag --${flagName(name)}`);
+  if (settings.zoneFile) settings.zone = readZoneFile(settings.zoneFile as string);
   const result = settings as Settings;
   if (result.minRenewalIntervalSecs > result.maxRenewalIntervalSecs) {
     throw new ConfigError(`Invalid setting minRenewalIntervalSecs: ${result.minRenewalIntervalSecs} is above maxRenewalIntervalSecs (${result.maxRenewalIntervalSecs})`);
@@ -73,8 +74,21 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   return { settings: result, topology, peerSet, file };
 }
 
-/** Names and addresses this machine answers to, for finding itself in the zones file. */
-function localHostNames(): string[] {
+/** The zone written in `file` (blanks around it trimmed); throws ConfigError when it cannot be read or is blank. */
+function readZoneFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`Cannot read zoneFile ${file}: ${(e as Error).message}`);
+  }
+  const zone = text.trim();
+  if (zone === '' || /\s/.test(zone)) throw new ConfigError(`Invalid zoneFile ${file}: expected one zone name, got ${JSON.stringify(text.slice(0, 100))}`);
+  return zone;
+}
+
+/** Names and addresses this machine answers to, for finding itself among its peers (zones file, peer DNS records). */
+export function localHostNames(): string[] {
   const names = ['localhost', '127.0.0.1', '::1', hostname()];
   for (const addresses of Object.values(networkInterfaces())) for (const a of addresses ?? []) names.push(a.address);
   return names;

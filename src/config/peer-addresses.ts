@@ -1,6 +1,6 @@
-// The addresses peers connect from, for recognising them while authentication is off: the config file's peer hosts
-// (IP literals as written, host names resolved through DNS at start and again every peerAddressRefreshMs) plus the
-// peerAllowedAddresses setting.
+// The addresses peers connect from, for recognising them while authentication is off: the peers' hosts (IP literals
+// as written, host names resolved through DNS at start and again every peerAddressRefreshMs) plus the
+// peerAllowedAddresses setting. The peers are the config file's plus those peer DNS discovery adds (update()).
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { Logger } from '../observability/logger';
 import { AddressEntry, AddressSet, canonicalAddress } from '../security/address-set';
@@ -19,8 +19,8 @@ export function peerHost(url: string): string {
 /** The current set of peer addresses; `refresh()` resolves the host names again. */
 export class PeerAddresses {
   private set: AddressSet;
-  private readonly literals: readonly AddressEntry[];
-  private readonly names: readonly string[];
+  private literals: readonly AddressEntry[] = [];
+  private names: readonly string[] = [];
   // Last good addresses of each host name: a failed lookup keeps them, so a DNS outage does not turn peers away.
   private readonly resolved = new Map<string, readonly string[]>();
 
@@ -30,16 +30,21 @@ export class PeerAddresses {
     private readonly lookup: HostLookup,
     private readonly logger: Logger,
   ) {
-    const literals: AddressEntry[] = [];
-    const names = new Set<string>();
-    for (const url of peerUrls) {
-      const host = peerHost(url);
-      const address = canonicalAddress(host);
-      if (address !== undefined) literals.push({ address });
-      else names.add(host);
+    this.split(peerUrls);
+    this.set = this.build();
+  }
+
+  /**
+   * Follows a change of the peer set: literals count at once, host names keep what they resolved to, and `learned`
+   * (host name → addresses a DNS answer just gave) counts at once too, before the next refresh() looks them up.
+   */
+  update(peerUrls: readonly string[], learned: ReadonlyMap<string, readonly string[]>): void {
+    this.split(peerUrls);
+    const names = new Set(this.names);
+    for (const name of [...this.resolved.keys()]) if (!names.has(name)) this.resolved.delete(name);
+    for (const [name, addresses] of learned) {
+      if (names.has(name)) this.resolved.set(name, addresses.map(canonicalAddress).filter((a): a is string => a !== undefined));
     }
-    this.literals = literals;
-    this.names = [...names];
     this.set = this.build();
   }
 
@@ -48,7 +53,7 @@ export class PeerAddresses {
     return this.set.has(remoteAddress);
   }
 
-  /** Whether any peer is given by host name (else there is nothing to resolve, ever). */
+  /** Whether any peer is given by host name now (else refresh() has nothing to resolve). */
   get hasHostNames(): boolean {
     return this.names.length > 0;
   }
@@ -60,7 +65,8 @@ export class PeerAddresses {
       this.names.map(async (name) => {
         try {
           const addresses = (await this.lookup(name)).map(canonicalAddress).filter((a): a is string => a !== undefined);
-          this.resolved.set(name, addresses);
+          // A peer dropped while its name was being looked up stays dropped.
+          if (this.names.includes(name)) this.resolved.set(name, addresses);
         } catch (e) {
           this.logger.warn('cannot resolve a peer host name; its requests count as a client\'s until it resolves', {
             host: name,
@@ -71,6 +77,19 @@ export class PeerAddresses {
       }),
     );
     this.set = this.build();
+  }
+
+  private split(peerUrls: readonly string[]): void {
+    const literals: AddressEntry[] = [];
+    const names = new Set<string>();
+    for (const url of peerUrls) {
+      const host = peerHost(url);
+      const address = canonicalAddress(host);
+      if (address !== undefined) literals.push({ address });
+      else names.add(host);
+    }
+    this.literals = literals;
+    this.names = [...names];
   }
 
   private build(): AddressSet {

@@ -74,13 +74,26 @@ export class AntiEntropy implements ComparisonAnswers {
     private readonly clock: Clock,
     private readonly scheduler: Pick<Scheduler, 'after'>,
     private readonly logger: Logger,
-    private readonly peers: readonly PeerClient[],
+    private peers: readonly PeerClient[],
     private readonly limits: RegistrationLimits,
     private readonly options: AntiEntropyOptions,
   ) {
     for (const lease of registry.leases()) this.digest.set(lease.record.instance.app, lease.record.instance.id, fingerprint(lease.record));
     this.unsubscribe = registry.subscribe((e) => this.onEvent(e));
     for (const peer of peers) this.stats.set(peer.url, emptyComparisonStats());
+  }
+
+  /** Compares with a peer that joined from the next round on. */
+  addPeer(peer: PeerClient): void {
+    if (this.peers.includes(peer)) return;
+    this.peers = [...this.peers, peer];
+    this.stats.set(peer.url, emptyComparisonStats());
+  }
+
+  /** Forgets a peer that left (a comparison with it in flight ends unrecorded). */
+  removePeer(peer: PeerClient): void {
+    this.peers = this.peers.filter((p) => p !== peer);
+    if (!this.peers.some((p) => p.url === peer.url)) this.stats.delete(peer.url);
   }
 
   /** Starts the rounds (the first after one interval). */
@@ -105,9 +118,10 @@ export class AntiEntropy implements ComparisonAnswers {
     if (this.running) return;
     this.running = true;
     try {
+      // The peers as the round starts; one that leaves meanwhile is skipped.
       for (const peer of this.peers) {
         if (this.closed) return;
-        await this.compareWith(peer);
+        if (this.peers.includes(peer)) await this.compareWith(peer);
       }
     } finally {
       this.running = false;
@@ -174,6 +188,7 @@ export class AntiEntropy implements ComparisonAnswers {
     const stats = this.stats.get(peer.url) ?? emptyComparisonStats();
     this.stats.set(peer.url, stats);
     const outcome = await this.round(peer).catch((e: unknown): RoundFailure => ({ failed: e instanceof Error ? e.message : String(e) }));
+    if (!this.peers.includes(peer)) return;
     const now = this.clock.now();
     stats.lastComparisonAt = now;
     if ('unsupported' in outcome) {

@@ -20,27 +20,49 @@ export interface ReplicationOptions extends PeerNodeOptions {
 }
 
 export class PeerNodes implements ResultHandler {
-  readonly nodes: readonly PeerNode[];
+  private current: readonly PeerNode[];
   // When each lease's last heartbeat was forwarded, ms; weak, so cancelled leases cost nothing.
   private readonly lastForwarded = new WeakMap<object, number>();
   private readonly unsubscribe: () => void;
+  private closed = false;
 
   constructor(
     clients: readonly PeerClient[],
     private readonly registry: Registry,
     private readonly clock: Clock,
-    scheduler: Scheduler,
+    private readonly scheduler: Scheduler,
     private readonly logger: Logger,
     private readonly options: ReplicationOptions,
     private readonly limits: RegistrationLimits,
   ) {
-    this.nodes = clients.map((c) => new PeerNode(c, this, clock, scheduler, logger, options));
+    this.current = clients.map((c) => new PeerNode(c, this, clock, scheduler, logger, options));
     this.unsubscribe = registry.subscribe((e) => this.onEvent(e));
   }
 
+  /** The peers now (a new array after every add or remove, so a caller's copy never changes under it). */
+  get nodes(): readonly PeerNode[] {
+    return this.current;
+  }
+
+  /** Starts replicating to a peer that joined: changes from now on (what it missed, its startup sync or anti-entropy brings). */
+  add(client: PeerClient): void {
+    if (this.closed) return;
+    this.current = [...this.current, new PeerNode(client, this, this.clock, this.scheduler, this.logger, this.options)];
+  }
+
+  /** Stops replicating to a peer that left: its queue is discarded, its timers stopped and its client closed. */
+  remove(client: PeerClient): void {
+    const node = this.current.find((n) => n.client === client);
+    if (node === undefined) return;
+    this.current = this.current.filter((n) => n !== node);
+    if (node.queueDepth > 0) this.logger.info('peer left: its undelivered tasks are discarded', { peer: node.url, tasks: node.queueDepth });
+    node.close();
+  }
+
   close(): void {
+    this.closed = true;
     this.unsubscribe();
-    for (const node of this.nodes) node.close();
+    for (const node of this.current) node.close();
   }
 
   missingOnPeer(node: PeerNode, app: string, id: string): void {
@@ -61,7 +83,7 @@ export class PeerNodes implements ResultHandler {
   }
 
   private onEvent(event: RegistryEvent): void {
-    if (this.nodes.length === 0 || ('isReplication' in event && event.isReplication)) return;
+    if (this.current.length === 0 || ('isReplication' in event && event.isReplication)) return;
     switch (event.type) {
       case 'registered': {
         const i = event.view.record.instance;
@@ -110,7 +132,7 @@ export class PeerNodes implements ResultHandler {
   }
 
   private broadcast(task: PeerTask): void {
-    for (const node of this.nodes) node.enqueue(task);
+    for (const node of this.current) node.enqueue(task);
   }
 }
 

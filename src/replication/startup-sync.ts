@@ -21,6 +21,11 @@ export interface SyncOptions {
   readonly failureMode: 'serve' | 'refuse';
   /** How long reads are refused after a failed sync, ms (Eureka: 5 min). */
   readonly emptyWaitMs: number;
+  /**
+   * Sync even with no peer known yet: the peers come from DNS that has not answered, which says nothing about this
+   * server being alone. Each attempt then looks again; default false (no peers: nothing to sync, ready at once).
+   */
+  readonly expectPeers?: boolean;
 }
 
 /** Readiness and the registry read gate. */
@@ -172,7 +177,7 @@ export async function syncFromPeers(
   sleep: (ms: number) => Promise<void>,
   logger: Logger,
 ): Promise<void> {
-  if (peers.length === 0) {
+  if (peers.length === 0 && options.expectPeers !== true) {
     state.markSynced();
     return;
   }

@@ -56,6 +56,11 @@ describe('loadConfig', () => {
     it('is standalone, with no peers, without a config file', () => {
       expect(loadConfig([], {}).peerSet).toEqual({ self: undefined, peers: [] });
     });
+
+    it('reads the zone from zoneFile, trimmed, in place of the zone setting', () => {
+      const file = configFile('us-east-1b\n');
+      expect(loadConfig(['--zone', 'us-east-1a'], { EUREKA_ZONE_FILE: file }).settings.zone).toBe('us-east-1b');
+    });
   });
 
   describe('validation', () => {
@@ -98,6 +103,12 @@ describe('loadConfig', () => {
       expect(() => loadConfig(['--config', configFile({ zones: { a: ['ftp://x'] } })], {})).toThrow(/invalid server URL/);
       expect(() => loadConfig(['--config', configFile({ zones: { a: ['http://h/eureka/'], b: ['http://h/eureka'] } })], {})).toThrow(/listed twice/);
       expect(() => loadConfig(['--config', configFile('{not json')], {})).toThrow(/Cannot read config file/);
+    });
+
+    it('stops when zoneFile cannot be read or does not hold one zone name', () => {
+      expect(() => loadConfig(['--zone-file', join(tmpdir(), 'zone-registry-no-such-zone-file')], {})).toThrow(/Cannot read zoneFile/);
+      expect(() => loadConfig(['--zone-file', configFile('  \n')], {})).toThrow(/Invalid zoneFile .*expected one zone name/);
+      expect(() => loadConfig(['--zone-file', configFile('us-east-1a us-east-1b')], {})).toThrow(/Invalid zoneFile/);
     });
   });
 });

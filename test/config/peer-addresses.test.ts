@@ -85,4 +85,36 @@ describe('PeerAddresses', () => {
       expect(peers.has('10.0.0.1')).toBe(true);
     });
   });
+
+  describe('update', () => {
+    it('follows the peer set: a new literal and the addresses learned for a new name count at once, a dropped peer\'s do not', async () => {
+      const dns = fakeDns({ 'zone-registry-1.peers.internal': ['10.0.0.6'] });
+      const peers = new PeerAddresses(['http://10.0.0.1:8761/eureka/'], [], dns.lookup, new RecordingLogger());
+      peers.update(['http://10.0.0.1:8761/eureka/', 'http://10.0.0.2:8761/eureka/', 'http://zone-registry-1.peers.internal:8761/eureka/'], new Map([['zone-registry-1.peers.internal', ['10.0.0.5']]]));
+      expect(peers.has('10.0.0.2')).toBe(true);
+      expect(peers.has('10.0.0.5')).toBe(true);
+      expect(peers.hasHostNames).toBe(true);
+      // The next lookup replaces what was learned.
+      await peers.refresh();
+      expect(peers.has('10.0.0.6')).toBe(true);
+      expect(peers.has('10.0.0.5')).toBe(false);
+
+      peers.update(['http://10.0.0.1:8761/eureka/'], new Map());
+      expect(peers.has('10.0.0.1')).toBe(true);
+      expect(peers.has('10.0.0.2')).toBe(false);
+      expect(peers.has('10.0.0.6')).toBe(false);
+      expect(peers.hasHostNames).toBe(false);
+    });
+
+    it('does not bring back a peer dropped while its name was being looked up', async () => {
+      let answer: (addresses: string[]) => void = () => undefined;
+      const lookup: HostLookup = () => new Promise((resolve) => (answer = resolve));
+      const peers = new PeerAddresses(['http://peer-b.internal:8761/eureka/'], [], lookup, new RecordingLogger());
+      const refreshing = peers.refresh();
+      peers.update([], new Map());
+      answer(['10.0.0.5']);
+      await refreshing;
+      expect(peers.has('10.0.0.5')).toBe(false);
+    });
+  });
 });
