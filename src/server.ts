@@ -268,7 +268,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     settings: s,
     metrics,
     recentChanges,
-    security: { ...security.http, peerAddresses, peerAddressCheck: s.peerAddressCheck },
+    security: { ...security.http, peerAddresses, peerAddressCheck: s.peerAddressCheck, ...(discovery && { resolvePeersSoon: () => discovery.refreshSoon(clock.now()) }) },
     bodyDrain: { maxBytes: s.bodyDrainMaxBytes, timeoutMs: s.bodyDrainTimeoutMs },
   };
   const app = createApp(deps);

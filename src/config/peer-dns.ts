@@ -64,6 +64,9 @@ export async function resolvePeerDns(resolver: PeerResolver, name: string, schem
   return { kind: 'peers', peers: [...peers.values()], selfListed };
 }
 
+/** Shortest time between two resolutions asked for by refreshSoon, ms. */
+export const REFRESH_SOON_MIN_MS = 2000;
+
 /** Settings of {@link PeerDiscovery}. */
 export interface PeerDiscoveryOptions {
   readonly name: string;
@@ -80,6 +83,7 @@ export class PeerDiscovery {
   private answered = false;
   private warnedSelfMissing = false;
   private closed = false;
+  private lastSoonMs = -Infinity;
 
   constructor(
     private readonly resolver: PeerResolver,
@@ -94,6 +98,16 @@ export class PeerDiscovery {
       this.inFlight = undefined;
     });
     return this.inFlight;
+  }
+
+  /**
+   * Resolves again unless a resolution started less than REFRESH_SOON_MIN_MS before `nowMs` (ms): what strangers'
+   * requests may trigger is bounded.
+   */
+  refreshSoon(nowMs: number): void {
+    if (nowMs - this.lastSoonMs < REFRESH_SOON_MIN_MS) return;
+    this.lastSoonMs = nowMs;
+    void this.refresh();
   }
 
   /** Whether the name has resolved once (until then an empty peer set means "unknown", not "alone"). */

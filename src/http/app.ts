@@ -9,7 +9,7 @@ import { Logger } from '../observability/logger';
 import { observeOnFinish, RouteTimer, ServerMetrics } from '../observability/metrics';
 import { RecentChanges } from '../observability/recent-changes';
 import { DrainLimits, endAfterDrain, hasUnreadBody, isParts, writeParts } from './body';
-import { badPath, CLIENT_CLOSED, empty, FORBIDDEN, Reply, TIMED_OUT } from './errors';
+import { badPath, CLIENT_CLOSED, empty, FORBIDDEN, PEER_NOT_KNOWN_YET, Reply, TIMED_OUT } from './errors';
 import { EurekaApiDeps, EurekaHandler, EurekaRoute, eurekaRoutes, REPLICATION_HEADER } from './eureka-api';
 import { EurekaGuard, hasAdminCredentials } from './guard';
 import { operatorRouter, OperatorDeps } from './operator-routes';
@@ -138,7 +138,11 @@ export function createApp(deps: AppDeps): RequestListener {
     if (peerGate !== undefined && (isReplication || peersOnly) && !peerGate.admits(req, peersOnly, started)) {
       // A peers-only route (the batch) is refused before its body is read; any other write is an ordinary client's
       // (header ignored).
-      if (peersOnly) return send(req, res, FORBIDDEN, timer, started);
+      if (peersOnly) {
+        if (deps.security?.resolvePeersSoon === undefined) return send(req, res, FORBIDDEN, timer, started);
+        deps.security.resolvePeersSoon();
+        return send(req, res, PEER_NOT_KNOWN_YET, timer, started);
+      }
       isReplication = false;
     }
     // A promise only while a password is verified for the first time (scrypt, off the event loop).

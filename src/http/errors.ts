@@ -76,6 +76,13 @@ export const UNAUTHORIZED: Reply = Object.freeze({ status: 401, headers: Object.
 /** 403 with an empty body: credentials that do not allow the route, or a peer-only request from a stranger. */
 export const FORBIDDEN: Reply = empty(403);
 
+/**
+ * 503 with a short Retry-After: a replication batch from an address not known as a peer's yet, while peers are
+ * found through DNS (a server that has just appeared; the next resolution, which the batch triggers, will know it).
+ * Peers retry a 503; a stranger learns nothing from it that a 403 would not tell.
+ */
+export const PEER_NOT_KNOWN_YET: Reply = Object.freeze({ status: 503, headers: Object.freeze({ 'retry-after': '1', 'content-length': 0 }) });
+
 /** Too many passwords being verified: like a peer's 503, clients try another server or retry shortly. */
 export const VERIFYING: Reply = Object.freeze({ status: 503, headers: Object.freeze({ 'retry-after': '1' }) });
 

@@ -21,6 +21,11 @@ export interface HttpSecurity {
   readonly peerAddresses?: AddressMatcher;
   /** With authentication off: peer-only requests are honoured only from peerAddresses (false: from anyone). */
   readonly peerAddressCheck?: boolean;
+  /**
+   * Set when peers are found through DNS: asks for the peer name to be resolved again soon (a batch came from an
+   * address not known yet, likely a server that has just appeared); such a batch is answered 503, not 403.
+   */
+  readonly resolvePeersSoon?: () => void;
 }
 
 /** Whether a security configuration does anything at all (the HTTP layer builds no guard otherwise). */

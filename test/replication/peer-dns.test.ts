@@ -177,6 +177,24 @@ describe('peer DNS discovery', () => {
       expect(a.logger.messages('info')).toEqual(expect.arrayContaining(['peer added (DNS)', 'peer removed (DNS)']));
     });
 
+    it('answers a batch from a server it does not know yet 503 and resolves again, so the new server\'s retry lands', async () => {
+      // A resolves rarely: only the batch from the newcomer can make it look again.
+      const a = await start({ peerDnsRefreshMs: 3_600_000 });
+      dns.zone.set(NAME, srvOf(a));
+      const c = await start();
+      dns.zone.set(NAME, srvOf(a, c));
+      expect(peerUrls(a)).toEqual([]);
+      // C learns A at start; A does not know C until C's first batch makes it ask DNS again.
+      await waitFor(() => peerUrls(c).length === 1, 'C to find A');
+      await register(c, 'from-new-server');
+      await waitFor(() => holds(a, 'from-new-server'), "C's registration to reach A");
+      expect(peerUrls(a)).toEqual([c.url]);
+      const toA = c.server.peers.nodes[0];
+      // Refused once (503), then delivered: nothing lost on the way.
+      expect(toA.stats.batchFailures).toBeGreaterThan(0);
+      expect(toA.stats.changesLost).toBe(0);
+    });
+
     it('keeps the last peers while the name fails to resolve, and says so once', async () => {
       const a = await start();
       const b = await start();
