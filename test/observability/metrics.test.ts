@@ -12,6 +12,9 @@ import { REPLICATION_DURATION_BUCKETS } from '../../src/observability/server-sta
 import { javaLegacyBody, makeTestApp, TestApp } from '../helpers/app';
 import { makeInstance } from '../helpers/instances';
 import { parseProm, registerOver, sample, Sample, startTestServer } from './support';
+import { loadConfig } from '../../src/config/config';
+import { silentLogger } from '../../src/observability/logger';
+import { startServer } from '../../src/server';
 
 const P = 'zone_registry_';
 const DURATION = `${P}http_request_duration_seconds`;
@@ -182,6 +185,21 @@ describe('replication and self-preservation gauges', () => {
 });
 
 describe('a real server', () => {
+  it('names the Eureka, dashboard and metrics URLs on its start line, and serves each there', async () => {
+    const lines: [string, Record<string, unknown>][] = [];
+    const logger = { ...silentLogger, info: (message: string, fields: Record<string, unknown> = {}) => void lines.push([message, fields]) };
+    const server = await startServer(loadConfig(['--port', '0', '--host', '127.0.0.1'], {}), { logger });
+    try {
+      const [, fields] = lines.find(([m]) => m === 'zone server listening')!;
+      const base = `http://127.0.0.1:${server.port}`;
+      expect(fields).toMatchObject({ eureka: `${base}/eureka/`, dashboard: `${base}/`, metrics: `${base}/metrics` });
+      expect(Object.keys(fields).slice(0, 3)).toEqual(['eureka', 'dashboard', 'metrics']);
+      for (const url of [`${base}/eureka/apps`, `${base}/`, `${base}/metrics`]) expect((await fetch(url)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('serves /metrics with the process metrics next to the health routes', async () => {
     const server = await startTestServer();
     try {
