@@ -39,7 +39,7 @@ export const DEFAULT_RECENT = 50;
 const SETTING_GROUPS: Record<string, readonly (keyof Settings)[]> = {
   leases: ['leaseRenewalIntervalSecs', 'leaseDurationSecs', 'evictionIntervalMs', 'evictionMaxFraction', 'deltaRetentionMs', 'responseCacheMaxStalenessMs'],
   selfPreservation: ['selfPreservationEnabled', 'renewalPercentThreshold', 'selfPreservationMinInstances', 'renewalWindowMs', 'renewalThresholdUpdateIntervalMs'],
-  replication: ['replicationBatchSize', 'replicationMaxBatchingDelayMs', 'replicationMaxPending', 'replicationTaskExpiryMs', 'replicationTimeoutMs', 'replicationRetryBaseMs', 'replicationRetryMaxMs'],
+  replication: ['peerProbeIntervalMs', 'replicationBatchSize', 'replicationMaxBatchingDelayMs', 'replicationMaxPending', 'replicationTaskExpiryMs', 'replicationTimeoutMs', 'replicationRetryBaseMs', 'replicationRetryMaxMs'],
   startupSync: ['syncAttempts', 'syncRetryWaitMs', 'syncFailureMode', 'syncEmptyWaitMs'],
   healthChecks: ['healthChecksEnabled', 'healthCheckIntervalMs', 'healthCheckTimeoutMs', 'healthCheckFailuresBeforeDown', 'healthCheckSuccessesBeforeUp', 'healthCheckConcurrency', 'healthCheckValveFraction', 'healthCheckValveMinInstances'],
   // File paths only: secrets (peerPassword, the credentials themselves) never leave the server.
