@@ -1,5 +1,5 @@
 // Deregistration when the process is asked to stop: on SIGTERM/SIGINT the client deregisters, then the process is
-// left to exit the way it would have without the hook.
+// left to exit the way it would have without the hook. And a watch on the parent process, for commands run by npx.
 
 /** Something that can be stopped (an EurekaClient, a sidecar). */
 export interface Stoppable {

@@ -1,6 +1,6 @@
-// The one read model operators see: registry counts, self-preservation arithmetic, each peer's replication state,
-// response-cache stats and startup-sync state. /eureka/status, the dashboard overview and the metrics all read this
-// port; the composition root implements it once over the live components.
+// The one read model operators see: registry counts, self-preservation and the leases it holds, each peer's probes
+// and replication state, response-cache and startup-sync state. /eureka/status, the dashboard overview and the
+// metrics all read this port; the composition root implements it once over the live components.
 import { cpus } from 'node:os';
 import { Clock } from '../domain/clock';
 import { ExpiryGate } from '../domain/eviction';

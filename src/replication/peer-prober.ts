@@ -1,7 +1,6 @@
-// Live peer health: every interval each peer's readiness endpoint is asked (through the peer's own client, so its
-// credentials and CA apply) whether it answers, whether it is ready and how long the round trip takes. State is kept
-// per peer URL; the peers are read from a function every round, so a peer that joins is probed from the next round
-// and one that leaves is forgotten.
+// Live peer health: every interval each peer's readiness endpoint is asked, through the peer's own client (its
+// credentials and CA), whether it answers, is ready, and how long that takes. State is kept per peer URL, from a peer
+// list read every round: a peer that joins is probed from the next round, one that leaves is forgotten.
 import { Clock } from '../domain/clock';
 import { Logger } from '../observability/logger';
 import { PeerProbeState, PeerProbeStats } from '../observability/server-status';
