@@ -28,6 +28,7 @@ import { registryEventLogger } from './observability/registry-log';
 import { ServerStatusPort } from './observability/server-status';
 import { HttpPeerClient, PeerClient } from './replication/peer-client';
 import { PeerNodes } from './replication/peer-nodes';
+import { PeerProber } from './replication/peer-prober';
 import { AntiEntropy } from './replication/anti-entropy';
 import { SyncAttempt, syncFromPeers, syncOnce, SyncState } from './replication/startup-sync';
 import { CronScheduler, Scheduler } from './scheduling/scheduler';
@@ -93,8 +94,11 @@ export interface ComposedServer {
   close(): Promise<void>;
 }
 
-/** Builds a zone server from a validated configuration without listening; throws ConfigError on a bad file or setting. */
-export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: StartOptions = {}): ComposedServer {
+/**
+ * Builds a zone server from a validated configuration without listening; throws ConfigError on a bad file or setting.
+ * The topology, when given, names each peer's zone.
+ */
+export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<Pick<Config, 'topology'>>, options: StartOptions = {}): ComposedServer {
   const s = config.settings;
   // Files first (credentials, key pair, CA): a bad one stops the start before anything listens.
   const security = securityFromSettings(s);
@@ -185,6 +189,12 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     },
     limits,
   );
+  // Each peer's own liveness, probed from the start (a peer that never answers shows so during the startup sync too).
+  const prober = new PeerProber(() => peers.nodes.map((n) => n.client), clock, scheduler, logger, {
+    intervalMs: s.peerProbeIntervalMs,
+    timeoutMs: Math.min(s.peerProbeIntervalMs, s.replicationTimeoutMs),
+  });
+  const zoneOfPeer = peerZones(config.topology);
   // Peers converge by themselves: rounds start once startup sync is over (see listen()).
   const antiEntropy =
     clients.length === 0 && discovery === undefined
@@ -250,7 +260,16 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     cache,
     // With an injected expiry rule self-preservation decides nothing, so its numbers are not reported.
     selfPreservation: options.expiryGate === undefined ? (now: number) => selfPreservation.state(now) : undefined,
-    peers: () => peers.nodes.map((n) => ({ url: n.url, queueDepth: n.queueDepth, stats: n.stats, comparison: antiEntropy?.statsFor(n.url) })),
+    peers: () =>
+      peers.nodes.map((n) => ({
+        url: n.url,
+        zone: zoneOfPeer.get(n.url),
+        queueDepth: n.queueDepth,
+        stats: n.stats,
+        comparison: antiEntropy?.statsFor(n.url),
+        probe: prober.statsFor(n.url),
+        requestDurations: n.requestDurations,
+      })),
     isReady: () => syncState.isReady(),
     allowsRegistryReads: (now: number) => syncState.allowsRegistryReads(now),
     watchStatus: () => ({ parked: watches.size, streams: streams.size, maxWatchers: s.watchMaxWatchers, answered: { ...watches.stats.answered }, refused: watches.stats.refused }),
@@ -286,6 +305,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     discovery?.close();
     ownResolver?.cancel();
     antiEntropy?.close();
+    prober.close();
     healthChecks.close();
     peers.close();
     metrics.close();
@@ -328,8 +348,10 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     const scheme = security.tls ? 'https' : 'http';
     // Where to point clients and a browser, first on the line.
     const base = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    logger.info('zone server listening', { eureka: `${base}/eureka/`, dashboard: `${base}/`, port, host: s.host, scheme, auth: s.authEnabled, region: s.region, zone: s.zone, peers: membership.urls.length, ...(discovery && { peerDnsName: s.peerDnsName }), version: VERSION });
+    logger.info('zone server listening', { eureka: `${base}/eureka/`, dashboard: `${base}/`, metrics: `${base}/metrics`, port, host: s.host, scheme, auth: s.authEnabled, region: s.region, zone: s.zone, peers: membership.urls.length, ...(discovery && { peerDnsName: s.peerDnsName }), version: VERSION });
 
+    // Peers found through DNS may come later: the prober reads the peer set at each round.
+    if (clients.length > 0 || discovery !== undefined) prober.start();
     const sleep = (ms: number): Promise<void> => new Promise((resolve) => scheduler.after(ms, resolve));
     // Each attempt asks the peers known at that moment; while the peer DNS name has never answered, it asks DNS first.
     const currentClients = (): PeerClient[] => peers.nodes.map((n) => n.client);
@@ -363,6 +385,13 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
   };
 
   return { registry, selfPreservation, peers, cache, metrics, status, deps, app, listen, close };
+}
+
+/** Each server URL of the zones file (credentials stripped, as peers are shown) → its zone. */
+function peerZones(topology: Config['topology'] | undefined): ReadonlyMap<string, string> {
+  const zones = new Map<string, string>();
+  for (const [zone, urls] of topology?.zones ?? []) for (const url of urls) zones.set(stripCredentials(url), zone);
+  return zones;
 }
 
 /** Starts a zone server from a validated configuration: compose, then listen. */

@@ -3,7 +3,7 @@
 // registry commands). Human tables by default, --json for scripts. Exit codes: 0 done, 1 failed (message on stderr),
 // 2 bad command line.
 import { parseArgs } from 'node:util';
-import { AdminApplication, AdminClient, AdminError, AdminInstance, AdminInstanceHealth, DEFAULT_SERVER, parseServer, UsageError } from './client';
+import { AdminApplication, AdminClient, AdminError, AdminInstance, AdminInstanceHealth, DEFAULT_SERVER, parseServer, SERVER_ENV, UsageError } from './client';
 import { ago, clean, duration, table } from './format';
 
 /** Where the CLI writes; tests capture it. */
@@ -12,11 +12,14 @@ export interface AdminIo {
   err(text: string): void;
   /** Wall clock for "ago" columns; default Date.now. */
   now?(): number;
+  /** Environment (ZONE_REGISTRY_URL); default: none. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 const processIo: AdminIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  env: process.env,
 };
 
 export const USAGE = `Usage: zone-registry-admin [--server URL] [--json] [--timeout MS] COMMAND
@@ -28,14 +31,21 @@ Commands:
   status APP ID OUT_OF_SERVICE|UP    set an operator status override (PUT …/status?value=)
   status APP ID UP --remove-override remove the override instead (DELETE …/status): the instance's
                                      own status counts again from its next heartbeat
-  peers                              replication health of the server's peers
-  health                             liveness, readiness, registry and self-preservation (exit 1 unless ready)
+  deregister APP ID                  remove an instance now (DELETE …/APP/ID); a client that still runs
+                                     registers it again at its next heartbeat
+  metadata APP ID KEY=VALUE...       set metadata entries (PUT …/metadata?KEY=VALUE); the others stay
+  peers                              the server's peers: zone, health, whether its probes reach them
+                                     (ready, round trip, last seen) and replication to them
+  health [--strict]                  liveness, readiness, registry, self-preservation and leases held
+                                     past expiry, peers; exit 1 unless ready, and with --strict also
+                                     while self-preservation holds leases or a peer is failing
 
 Options:
-  --server URL     the server's Eureka URL (default ${DEFAULT_SERVER});
+  --server URL     the server's Eureka URL (default: $${SERVER_ENV}, else ${DEFAULT_SERVER});
                    http://user:password@host:port/eureka/ sends Basic auth
-  --json           print JSON instead of tables
+  --json           print JSON instead of tables (default: tables)
   --timeout MS     per-request timeout (default 10000)
+  --strict         health only: also fail on self-preservation or a failing peer (default: off)
   -h, --help       this help
 `;
 
@@ -62,6 +72,7 @@ export async function runAdmin(argv: readonly string[], io: AdminIo = processIo)
         json: { type: 'boolean' },
         timeout: { type: 'string' },
         'remove-override': { type: 'boolean' },
+        strict: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -78,9 +89,13 @@ export async function runAdmin(argv: readonly string[], io: AdminIo = processIo)
   try {
     const timeout = values.timeout === undefined ? 10_000 : Number(values.timeout);
     if (!Number.isInteger(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of milliseconds, got "${values.timeout}"`);
-    const ctx: Context = { client: new AdminClient(parseServer(values.server ?? DEFAULT_SERVER), timeout), json: values.json ?? false, io, now: io.now?.() ?? Date.now() };
+    const fromEnv = io.env?.[SERVER_ENV];
+    const server = values.server ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_SERVER);
+    const ctx: Context = { client: new AdminClient(parseServer(server), timeout), json: values.json ?? false, io, now: io.now?.() ?? Date.now() };
     const removeOverride = values['remove-override'] ?? false;
     if (removeOverride && command !== 'status') throw new UsageError('--remove-override belongs to the status command');
+    const strict = values.strict ?? false;
+    if (strict && command !== 'health') throw new UsageError('--strict belongs to the health command');
     switch (command) {
       case 'apps':
         arity(command, args, 0);
@@ -91,12 +106,18 @@ export async function runAdmin(argv: readonly string[], io: AdminIo = processIo)
       case 'status':
         arity(command, args, 3, 'APP ID OUT_OF_SERVICE|UP');
         return await status(ctx, args[0], args[1], args[2], removeOverride);
+      case 'deregister':
+        arity(command, args, 2, 'APP ID');
+        return await deregister(ctx, args[0], args[1]);
+      case 'metadata':
+        if (args.length < 3) throw new UsageError('metadata needs APP ID KEY=VALUE...');
+        return await metadata(ctx, args[0], args[1], args.slice(2));
       case 'peers':
         arity(command, args, 0);
         return await peers(ctx);
       case 'health':
         arity(command, args, 0);
-        return await health(ctx);
+        return await health(ctx, strict);
       default:
         throw new UsageError(`unknown command "${clean(command)}"`);
     }
@@ -247,9 +268,50 @@ async function status(ctx: Context, appName: string, id: string, rawStatus: stri
   return 0;
 }
 
+async function deregister(ctx: Context, appName: string, id: string): Promise<number> {
+  const app = appName.toUpperCase();
+  await ctx.client.deregister(app, id);
+  if (ctx.json) printJson(ctx, { app, id, action: 'deregistered' });
+  else ctx.io.out(`${clean(app)}/${clean(id)}: deregistered. If its client still runs, it registers again at its next heartbeat; stop the client (or set OUT_OF_SERVICE) to keep it out.\n`);
+  return 0;
+}
+
+async function metadata(ctx: Context, appName: string, id: string, pairs: readonly string[]): Promise<number> {
+  const entries = pairs.map((pair): [string, string] => {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`metadata entries are KEY=VALUE, got "${pair}"`);
+    return [pair.slice(0, eq), pair.slice(eq + 1)];
+  });
+  const app = appName.toUpperCase();
+  await ctx.client.updateMetadata(app, id, entries);
+  // Read it back so the operator sees what clients will see. The change is done even if this read fails.
+  let after: AdminInstance | undefined;
+  try {
+    after = (await ctx.client.application(app)).instances.find((i) => i.id === id);
+  } catch {
+    after = undefined;
+  }
+  if (ctx.json) {
+    printJson(ctx, { app, id, action: 'metadata-set', set: Object.fromEntries(entries), metadata: after?.metadata ?? null });
+    return 0;
+  }
+  const now = after ? ` Now: ${Object.entries(after.metadata).map(([k, v]) => `${k}=${v}`).join(', ') || 'no metadata'}.` : '';
+  ctx.io.out(`${clean(app)}/${clean(id)}: metadata ${entries.map(([k, v]) => `${k}=${v}`).join(', ')} set.${clean(now)}\n`);
+  return 0;
+}
+
+type PeerHealthWord = 'healthy' | 'failing' | 'not-ready' | 'idle';
+const PEER_HEALTH_WORDS: readonly string[] = ['healthy', 'failing', 'not-ready', 'idle'];
+
 interface PeerRow {
   url: string;
-  health: 'healthy' | 'failing' | 'idle';
+  zone: string | null;
+  health: PeerHealthWord;
+  /** Whether the server's last probe of it was answered, and ready (2xx) or not (503); null: not probed, or unknown. */
+  reachable: boolean | null;
+  ready: boolean | null;
+  lastSeenAt: number | null;
+  rttMs: number | null;
   queueDepth: number;
   batchesSent: number;
   batchFailures: number;
@@ -272,10 +334,17 @@ function peerRows(status: Record<string, unknown>): PeerRow[] {
     const consecutiveFailures = n('consecutiveFailures');
     const batchesSent = n('batchesSent');
     // The server's verdict (the rule its dashboard shows); a server from before it said one: judged by its batches.
-    const told = p.health === 'healthy' || p.health === 'failing' || p.health === 'idle' ? p.health : undefined;
+    const told = typeof p.health === 'string' && PEER_HEALTH_WORDS.includes(p.health) ? (p.health as PeerHealthWord) : undefined;
+    const bool = (k: string): boolean | null => (typeof p[k] === 'boolean' ? (p[k] as boolean) : null);
+    const num = (k: string): number | null => (typeof p[k] === 'number' ? (p[k] as number) : null);
     return {
       url: String(p.url ?? ''),
+      zone: typeof p.zone === 'string' ? p.zone : null,
       health: told ?? (consecutiveFailures > 0 ? 'failing' : batchesSent === 0 ? 'idle' : 'healthy'),
+      reachable: bool('reachable'),
+      ready: bool('ready'),
+      lastSeenAt: num('lastSeenAt'),
+      rttMs: num('rttMs'),
       healthSummary: String(p.healthSummary ?? ''),
       queueDepth: n('queueDepth'),
       batchesSent,
@@ -289,6 +358,13 @@ function peerRows(status: Record<string, unknown>): PeerRow[] {
       lastFailureAt: n('lastFailureAt'),
     };
   });
+}
+
+/** What the server's probes say of a peer, in a word or two. */
+function probeText(p: PeerRow): string {
+  if (p.reachable === null) return '-';
+  if (!p.reachable) return 'unreachable';
+  return p.ready === true ? 'ready' : p.ready === false ? 'not ready' : 'reachable';
 }
 
 async function peers(ctx: Context): Promise<number> {
@@ -305,34 +381,37 @@ async function peers(ctx: Context): Promise<number> {
     table(
       [
         { header: 'PEER' },
+        { header: 'ZONE' },
         { header: 'HEALTH' },
-        { header: 'LAST SUCCESS' },
+        { header: 'PROBE' },
+        { header: 'LAST SEEN' },
+        { header: 'RTT', right: true },
+        { header: 'LAST BATCH' },
         { header: 'QUEUE', right: true },
-        { header: 'BATCHES', right: true },
-        { header: 'FAILURES', right: true },
         { header: 'LAG', right: true },
         { header: 'LOST CHANGES', right: true },
-        { header: 'DROPPED HEARTBEATS', right: true },
-        { header: 'LAST ERROR' },
+        { header: 'DETAIL' },
       ],
       rows.map((p) => [
         p.url,
-        p.health === 'failing' ? (p.consecutiveFailures > 0 ? `failing (${p.consecutiveFailures} in a row)` : 'failing (registry comparison)') : p.health,
+        p.zone ?? '-',
+        p.health,
+        probeText(p),
+        p.lastSeenAt === null ? '-' : ago(p.lastSeenAt, ctx.now),
+        p.rttMs === null ? '-' : `${p.rttMs} ms`,
         ago(p.lastSuccessAt, ctx.now),
         p.queueDepth,
-        p.batchesSent,
-        p.batchFailures,
-        p.lastSuccessAt ? duration(p.lastLagMs) : '-',
+        // A failing peer's last lag would say it is fine.
+        p.lastSuccessAt && p.health !== 'failing' ? duration(p.lastLagMs) : '-',
         p.changesLost,
-        p.heartbeatsDropped,
-        p.lastError ? `${p.lastError} (${ago(p.lastFailureAt, ctx.now)})` : p.health === 'failing' && p.healthSummary ? p.healthSummary : '-',
+        p.health !== 'healthy' && p.healthSummary ? p.healthSummary : p.lastError ? `last error: ${p.lastError} (${ago(p.lastFailureAt, ctx.now)})` : '-',
       ]),
     ),
   );
   return 0;
 }
 
-async function health(ctx: Context): Promise<number> {
+async function health(ctx: Context, strict: boolean): Promise<number> {
   const live = await ctx.client.health('health/live');
   const ready = await ctx.client.health('health/ready');
   let status: Record<string, unknown> | undefined;
@@ -344,11 +423,18 @@ async function health(ctx: Context): Promise<number> {
     statusError = e.message;
   }
   const registry = (status?.registry ?? undefined) as { applications?: number; instances?: number; statusCounts?: Record<string, number> } | undefined;
-  const sp = (status?.selfPreservation ?? undefined) as { enabled?: boolean; active?: boolean; reason?: string; expectedRenewalsPerMin?: number; threshold?: number; renewalsLastMin?: number } | undefined;
+  const sp = (status?.selfPreservation ?? undefined) as { enabled?: boolean; active?: boolean; cause?: string; since?: number; reason?: string; expectedRenewalsPerMin?: number; threshold?: number; renewalsLastMin?: number } | undefined;
+  const held = (status?.heldPastExpiry ?? undefined) as { instances?: number; since?: number } | undefined;
   const hc = (status?.healthChecks ?? undefined) as { enabled?: boolean; instances?: { probed?: number; refused?: number }; markedDown?: number; valve?: { engaged?: boolean; failingFraction?: number } } | undefined;
   const peerList = status && Array.isArray(status.peers) ? peerRows(status) : [];
   const failing = peerList.filter((p) => p.health === 'failing');
+  const healthyPeers = peerList.filter((p) => p.health === 'healthy').length;
   const healthy = live.code === 200 && ready.code === 200;
+  // The first renewal window after a start suspends expiry by design: not a problem to report.
+  const problems: string[] = [];
+  if (sp?.active && sp.cause !== 'startup-window') problems.push(`self-preservation is active${held?.instances ? ` and holds ${plural(held.instances, 'instance')} past lease expiry` : ''}`);
+  for (const p of failing) problems.push(`peer ${p.url} is failing: ${p.healthSummary}`);
+  if (statusError && strict) problems.push(`the server status cannot be read: ${statusError}`);
   if (ctx.json) {
     printJson(ctx, {
       server: ctx.client.target.display,
@@ -361,8 +447,10 @@ async function health(ctx: Context): Promise<number> {
       leaseExpirationEnabled: status?.leaseExpirationEnabled ?? null,
       registry: registry ?? null,
       selfPreservation: sp ?? null,
+      heldPastExpiry: held ?? null,
       healthChecks: hc ?? null,
-      peers: { total: peerList.length, failing: failing.map((p) => p.url) },
+      peers: { total: peerList.length, healthy: healthyPeers, failing: failing.map((p) => p.url) },
+      ...(strict && { strict: { ok: healthy && problems.length === 0, problems } }),
       ...(statusError ? { statusError } : {}),
     });
   } else {
@@ -378,14 +466,22 @@ async function health(ctx: Context): Promise<number> {
         lines.push(['Registry', `${plural(registry.applications ?? 0, 'application')}, ${plural(registry.instances ?? 0, 'instance')}${counts ? ` (${counts})` : ''}; reads ${status.registryReadsAllowed === false ? 'REFUSED (403)' : 'allowed'}`]);
       }
       if (sp) {
-        lines.push(['Self-preservation', `${sp.enabled === false ? 'off' : sp.active ? 'ACTIVE' : 'inactive'}: ${sp.reason ?? ''}`]);
+        const since = sp.active && sp.since ? ` (since ${ago(sp.since, ctx.now)})` : '';
+        lines.push(['Self-preservation', `${sp.enabled === false ? 'off' : sp.active ? 'ACTIVE' : 'inactive'}${since}: ${sp.reason ?? ''}`]);
         lines.push(['Renewals', `${sp.renewalsLastMin ?? '?'} last minute, threshold ${sp.threshold ?? '?'}, expected ${sp.expectedRenewalsPerMin ?? '?'} / min`]);
+      }
+      if (held && (held.instances ?? 0) > 0) {
+        lines.push(['Held leases', `${plural(held.instances ?? 0, 'instance')} held past lease expiry${held.since ? ` since ${ago(held.since, ctx.now)}` : ''}: they stopped renewing but are not evicted`]);
       }
       if (hc) {
         const valve = hc.valve?.engaged ? `; SAFETY VALVE ENGAGED (${Math.round((hc.valve.failingFraction ?? 0) * 100)} % of probes failing): nothing is marked DOWN` : '';
         lines.push(['Health checks', hc.enabled ? `on: ${hc.instances?.probed ?? 0} probed, ${hc.markedDown ?? 0} held DOWN, ${hc.instances?.refused ?? 0} refused${valve}` : 'off']);
       }
-      lines.push(['Peers', peerList.length === 0 ? 'none (standalone)' : `${peerList.length - failing.length} of ${peerList.length} replicating${failing.length ? `; failing: ${failing.map((p) => p.url).join(', ')}` : ''}`]);
+      const others = (word: PeerHealthWord, label: string): string => {
+        const list = peerList.filter((p) => p.health === word);
+        return list.length ? `; ${label}: ${list.map((p) => (word === 'failing' ? `${p.url} (${p.healthSummary})` : p.url)).join(', ')}` : '';
+      };
+      lines.push(['Peers', peerList.length === 0 ? 'none (standalone)' : `${healthyPeers} of ${peerList.length} healthy${others('failing', 'failing')}${others('not-ready', 'not ready')}${others('idle', 'idle')}`]);
     } else if (statusError) {
       lines.push(['Status', `unavailable: ${statusError}`]);
     }
@@ -393,7 +489,8 @@ async function health(ctx: Context): Promise<number> {
     ctx.io.out(lines.map(([k, v]) => `${k.padEnd(width)}  ${clean(v)}`).join('\n') + '\n');
   }
   if (!healthy) ctx.io.err(`zone-registry-admin: ${live.code !== 200 ? `not live (${clean(live.status)})` : `not ready (${clean(ready.status)})`}\n`);
-  return healthy ? 0 : 1;
+  if (strict) for (const problem of problems) ctx.io.err(`zone-registry-admin: strict: ${clean(problem)}\n`);
+  return healthy && !(strict && problems.length > 0) ? 0 : 1;
 }
 
 if (require.main === module) {

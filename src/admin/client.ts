@@ -16,6 +16,9 @@ export class UsageError extends Error {}
 /** Default --server. */
 export const DEFAULT_SERVER = 'http://127.0.0.1:8761/eureka/';
 
+/** Environment variable read for the server when --server is not given. */
+export const SERVER_ENV = 'ZONE_REGISTRY_URL';
+
 /** Where a server is and how to log in to it. */
 export interface ServerTarget {
   /** Base URL of the Eureka API without credentials, ending in `/`. */
@@ -178,6 +181,23 @@ export class AdminClient {
     const res = await this.request('DELETE', url, `remove the override of ${app}/${id}`);
     if (res.status === 404) throw new AdminError(`instance ${id} of ${app.toUpperCase()} is not registered on ${this.target.display}`);
     this.expect(res, [200], `remove the override of ${app}/${id}`);
+  }
+
+  /** Deregisters an instance (DELETE apps/APP/ID), as its client does when it shuts down. */
+  async deregister(app: string, id: string): Promise<void> {
+    const url = this.eureka(`apps/${encodeURIComponent(app.toUpperCase())}/${encodeURIComponent(id)}`);
+    const res = await this.request('DELETE', url, `deregister ${app}/${id}`);
+    if (res.status === 404) throw new AdminError(`instance ${id} of ${app.toUpperCase()} is not registered on ${this.target.display}`);
+    this.expect(res, [200], `deregister ${app}/${id}`);
+  }
+
+  /** Sets metadata entries of an instance (PUT apps/APP/ID/metadata?key=value&…); other entries stay. */
+  async updateMetadata(app: string, id: string, entries: readonly (readonly [string, string])[]): Promise<void> {
+    const query = new URLSearchParams(entries.map(([k, v]): [string, string] => [k, v])).toString();
+    const url = this.eureka(`apps/${encodeURIComponent(app.toUpperCase())}/${encodeURIComponent(id)}/metadata?${query}`);
+    const res = await this.request('PUT', url, `update the metadata of ${app}/${id}`);
+    if (res.status === 404) throw new AdminError(`instance ${id} of ${app.toUpperCase()} is not registered on ${this.target.display}`);
+    this.expect(res, [200], `update the metadata of ${app}/${id}`);
   }
 
   /**

@@ -1,5 +1,5 @@
 // Deregistration when the process is asked to stop: on SIGTERM/SIGINT the client deregisters, then the process is
-// left to exit the way it would have without the hook.
+// left to exit the way it would have without the hook. And a watch on the parent process, for commands run by npx.
 
 /** Something that can be stopped (an EurekaClient, a sidecar). */
 export interface Stoppable {
@@ -59,4 +59,32 @@ export function installShutdownHooks(client: Stoppable, options: ShutdownHookOpt
     process.on(signal, listener);
   }
   return uninstall;
+}
+
+/** Options of {@link watchParent}. */
+export interface ParentWatchOptions {
+  /** How often the parent is checked, ms (default 1 000). */
+  readonly intervalMs?: number;
+  /** Reads the parent's pid (default: process.ppid); tests fake it. */
+  readonly ppid?: () => number;
+}
+
+/**
+ * Calls `onGone` once when the process's parent exits (the process is re-parented: its parent pid changes), checking
+ * every `intervalMs` on a timer that does not keep the process alive. Why: `npx` and `npm exec` run a bin through
+ * `sh -c`; a SIGTERM sent to npm ends that shell and leaves the node process running, orphaned, without a signal.
+ * A process started by init (parent pid 0 or 1: a container's PID 1, a systemd service) has no parent to lose, and
+ * is not watched. Returns a function that stops watching.
+ */
+export function watchParent(onGone: (parentPid: number) => void, options: ParentWatchOptions = {}): () => void {
+  const ppid = options.ppid ?? (() => process.ppid);
+  const parent = ppid();
+  if (parent <= 1) return () => undefined;
+  const timer = setInterval(() => {
+    if (ppid() === parent) return;
+    clearInterval(timer);
+    onGone(parent);
+  }, options.intervalMs ?? 1000);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -1,8 +1,10 @@
-// `zone-registry sidecar …`: the sidecar as a command. Parses flags, starts the sidecar, deregisters on
-// SIGTERM/SIGINT/SIGHUP (and on a crash of the sidecar itself) and exits.
+#!/usr/bin/env node
+// `zone-registry-sidecar …` (also `zone-registry sidecar …`): the sidecar as a command. Parses flags, starts the
+// sidecar, deregisters on SIGTERM/SIGINT/SIGHUP, when its parent process exits (npx, npm exec) and on a crash of the
+// sidecar itself, then exits.
 import { ClientLogLevel, consoleClientLogger } from './logger';
 import { ServersConfigError } from './servers';
-import { installShutdownHooks } from './shutdown';
+import { installShutdownHooks, watchParent } from './shutdown';
 import { SidecarOptions, startSidecar } from './sidecar';
 
 /** Thrown for bad command-line arguments (exit code 2). */
@@ -15,16 +17,39 @@ export class SidecarHelpRequested extends SidecarUsageError {
   }
 }
 
-/** The command's help text. */
-export const SIDECAR_USAGE = `Usage: zone-registry sidecar --app NAME --port PORT --health-url URL (--server URL … | --config zones.json [--zone ZONE])
-  [--host-name H] [--ip-addr IP] [--vip-address V] [--secure-vip-address V] [--instance-id ID]
-  [--metadata key=value …] [--health-interval-ms 5000] [--health-timeout-ms MS] [--unhealthy-threshold 1]
-  [--lease-renewal-interval-secs 30] [--lease-duration-secs 90] [--log-level error|warn|info|debug]
+/** The command's help text: every flag with its default. */
+export const SIDECAR_USAGE = `Usage: zone-registry-sidecar --app NAME --port PORT --health-url URL (--server URL ... | --config FILE) [options]
+       zone-registry sidecar ...   (the same)
 
 Registers the application with the Eureka servers, heartbeats for it, marks it DOWN while its health URL does not
-answer 2xx and UP again when it does, and deregisters it on SIGTERM/SIGINT.`;
+answer 2xx and UP again when it does, and deregisters it on SIGTERM, SIGINT or SIGHUP, and when its parent process
+exits (npx and npm exec do not pass SIGTERM on to it).
 
-const VALUE_FLAGS = new Set([
+Required:
+  --app NAME                       application name to register
+  --port PORT                      port the application serves on
+  --health-url URL                 the application's health URL (http or https); 2xx means healthy
+  --server URL                     a Eureka server's base URL, e.g. http://host:8761/eureka/ (repeatable)
+  --config FILE                    or: a zones file, whose servers are used (own zone first with --zone)
+
+Options:
+  --zone ZONE                      own zone (default: none)
+  --host-name NAME                 host name to register (default: this machine's host name)
+  --ip-addr IP                     address to register (default: the first non-internal IPv4, else 127.0.0.1)
+  --vip-address NAME               VIP address (default: the app name in lower case)
+  --secure-vip-address NAME        secure VIP address (default: none)
+  --instance-id ID                 instance id (default: HOST-NAME:APP:PORT)
+  --metadata KEY=VALUE             a metadata entry, repeatable (default: none)
+  --health-interval-ms MS          time between two health checks (default 5000)
+  --health-timeout-ms MS           timeout of a health check (default: 3000, or the interval if shorter)
+  --unhealthy-threshold N          failed checks in a row before DOWN (default 1)
+  --lease-renewal-interval-secs S  heartbeat interval promised to the servers (default 30)
+  --lease-duration-secs S          lease duration (default 90)
+  --log-level LEVEL                error, warn, info or debug (default info)
+  -h, --help                       this help`;
+
+/** Flags that take a value. */
+export const SIDECAR_VALUE_FLAGS: ReadonlySet<string> = new Set([
   'app', 'port', 'health-url', 'server', 'config', 'zone', 'host-name', 'ip-addr', 'vip-address', 'secure-vip-address', 'instance-id',
   'metadata', 'health-interval-ms', 'health-timeout-ms', 'unhealthy-threshold', 'lease-renewal-interval-secs', 'lease-duration-secs', 'log-level',
 ]);
@@ -54,7 +79,7 @@ export function parseSidecarArgs(argv: readonly string[]): SidecarCommand {
     if (!arg.startsWith('--')) throw new SidecarUsageError(`Unexpected argument "${arg}"`);
     const eq = arg.indexOf('=');
     const flag = arg.slice(2, eq < 0 ? undefined : eq);
-    if (!VALUE_FLAGS.has(flag)) throw new SidecarUsageError(`Unknown flag --${flag}`);
+    if (!SIDECAR_VALUE_FLAGS.has(flag)) throw new SidecarUsageError(`Unknown flag --${flag}`);
     const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new SidecarUsageError(`Flag --${flag} needs a value`);
     if (REPEATABLE.has(flag)) lists.set(flag, [...(lists.get(flag) ?? []), value]);
@@ -141,6 +166,12 @@ export async function runSidecarCli(argv: readonly string[]): Promise<void> {
       process.exit(0);
     },
   });
+  // Under npx / npm exec a SIGTERM to npm ends the shell between them and leaves this process orphaned: its
+  // parent's exit is the signal then, handled like one.
+  watchParent((parentPid) => {
+    logger.warn('parent process exited: deregistering', { parentPid });
+    process.kill(process.pid, 'SIGTERM');
+  });
   const crash = (e: unknown): void => {
     logger.error('sidecar crashed, deregistering', { error: e instanceof Error ? e.stack : String(e) });
     const timer = setTimeout(() => process.exit(1), 5000);
@@ -151,4 +182,11 @@ export async function runSidecarCli(argv: readonly string[]): Promise<void> {
   };
   process.once('uncaughtException', crash);
   process.once('unhandledRejection', crash);
+}
+
+if (require.main === module) {
+  runSidecarCli(process.argv.slice(2)).catch((e: unknown) => {
+    process.stderr.write(`zone-registry-sidecar: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
 }

@@ -14,6 +14,9 @@ export function usage(width = 100): string {
     'Settings come from flags, then EUREKA_* environment variables, then the config file ("settings" in a zones file),',
     'then the defaults below.',
     '',
+    'Installed beside it: zone-registry-admin (the operators\' command line: zone-registry-admin --help) and',
+    'zone-registry-sidecar (the same as zone-registry sidecar).',
+    '',
     'Settings:',
   ];
   for (const [name, spec] of Object.entries(SETTINGS)) {

@@ -35,6 +35,11 @@ export interface SelfPreservationState {
   readonly instances: number;
   /** True when expiry is suspended now. */
   readonly active: boolean;
+  /**
+   * Since when expiry has been suspended without a break, epoch ms (0 while it is not): the opening for the startup
+   * window, otherwise the first time a state read (each eviction pass reads it) found it suspended.
+   */
+  readonly since: number;
   /** Which rule decided. */
   readonly cause: 'disabled' | 'few-instances' | 'startup-window' | 'below-threshold' | 'above-threshold';
   /** Why, in plain words. */
@@ -50,6 +55,7 @@ export class SelfPreservation implements ExpiryGate {
   private readonly buckets = new Float64Array(BUCKETS);
   private readonly bucketStamp = new Float64Array(BUCKETS).fill(-1);
   private readonly bucketMs: number;
+  private suspendedSince = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -120,6 +126,13 @@ export class SelfPreservation implements ExpiryGate {
   }
 
   state(now: number): SelfPreservationState {
+    const decided = this.decide(now);
+    if (!decided.active) this.suspendedSince = 0;
+    else if (this.suspendedSince === 0) this.suspendedSince = decided.cause === 'startup-window' ? this.openedAt : now;
+    return { ...decided, since: this.suspendedSince };
+  }
+
+  private decide(now: number): Omit<SelfPreservationState, 'since'> {
     const { enabled, renewalPercentThreshold, minInstances, windowMs } = this.options;
     const expected = Math.round(this.expectedPerMin * 1000) / 1000;
     const threshold = Math.floor(expected * renewalPercentThreshold + 1e-9);

@@ -11,7 +11,7 @@ import { collectDefaultMetrics, Counter, Gauge, Metric, Registry as PromRegistry
 import { INSTANCE_STATUSES } from '../domain/model';
 import { RegistryEvent } from '../domain/registry';
 import { unreachable } from '../domain/unreachable';
-import { HealthCheckStats, PeerStatus, PROBE_DURATION_BUCKETS, PROBE_OUTCOMES, ServerStatusPort } from './server-status';
+import { DurationCounts, HealthCheckStats, heldPastExpiry, peerHealth, PeerStatus, PROBE_DURATION_BUCKETS, PROBE_OUTCOMES, REPLICATION_DURATION_BUCKETS, ServerStatusPort } from './server-status';
 
 /** Prefix of every metric of this server. */
 export const METRIC_PREFIX = 'zone_registry_';
@@ -178,27 +178,30 @@ export function observeOnFinish(res: ServerResponse, startedAt: number, timer: D
   res.on('finish', () => timer.observe(res, (performance.now() - startedAt) / 1000));
 }
 
-/** The probe-duration histogram, a prom-client metric whose values come from the health checks' own counts. */
-function probeDurations(metricName: string, stats: () => HealthCheckStats): object {
-  const help = 'Time from the start of a health probe to its result (the status line, the TCP connect, the timeout or the error).';
+/**
+ * A histogram as a prom-client metric whose values come from counts kept elsewhere (DurationCounts), read at scrape
+ * time: one series per labelled source.
+ */
+function countedHistogram(metricName: string, help: string, bounds: readonly number[], labelNames: readonly string[], sources: () => Iterable<{ labels: Record<string, string>; durations: DurationCounts }>): object {
   return {
     name: metricName,
     help,
     type: 'histogram',
     aggregator: 'sum',
-    labelNames: [],
+    labelNames: [...labelNames],
     reset: () => undefined,
     async get() {
-      const d = stats().durations;
       const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
-      let cumulative = 0;
-      PROBE_DURATION_BUCKETS.forEach((le, i) => {
-        cumulative += d.counts[i];
-        values.push({ metricName: `${metricName}_bucket`, labels: { le }, value: cumulative });
-      });
-      values.push({ metricName: `${metricName}_bucket`, labels: { le: '+Inf' }, value: d.count });
-      values.push({ metricName: `${metricName}_sum`, labels: {}, value: d.sumSecs });
-      values.push({ metricName: `${metricName}_count`, labels: {}, value: d.count });
+      for (const { labels, durations: d } of sources()) {
+        let cumulative = 0;
+        bounds.forEach((le, i) => {
+          cumulative += d.counts[i];
+          values.push({ metricName: `${metricName}_bucket`, labels: { ...labels, le }, value: cumulative });
+        });
+        values.push({ metricName: `${metricName}_bucket`, labels: { ...labels, le: '+Inf' }, value: d.count });
+        values.push({ metricName: `${metricName}_sum`, labels, value: d.sumSecs });
+        values.push({ metricName: `${metricName}_count`, labels, value: d.count });
+      }
       return { name: metricName, help, type: 'histogram', aggregator: 'sum', values };
     },
   };
@@ -261,7 +264,8 @@ export class ServerMetrics {
         this.set(n);
       },
     });
-    new Gauge({ name: name('registry_revision'), help: 'Registry revision: moves on every content change (not on heartbeats).', registers: [reg], collect() { this.set(registry.revision); } });
+    // Named without the prefix's word twice (was zone_registry_registry_revision).
+    new Gauge({ name: name('revision'), help: 'Registry revision: moves on every content change (not on heartbeats).', registers: [reg], collect() { this.set(registry.revision); } });
     new Gauge({ name: name('delta_entries'), help: 'Changes currently held for /apps/delta.', registers: [reg], collect() { this.set(registry.deltaSize); } });
     new Gauge({ name: name('delta_bytes'), help: 'Estimated bytes the changes held for /apps/delta take (bounded by deltaMaxBytes).', registers: [reg], collect() { this.set(registry.deltaBytes); } });
     new Counter({ name: name('delta_dropped_early_total'), help: 'Changes that left /apps/delta before deltaRetentionMs to stay within deltaMaxBytes.', registers: [reg], collect() { this.reset(); this.inc(registry.deltaDroppedEarly); } });
@@ -336,6 +340,7 @@ export class ServerMetrics {
     if (sources.expiryGate) {
       const gate = sources.expiryGate;
       new Gauge({ name: name('lease_expiration_enabled'), help: '1 when expired leases are evicted, 0 while expiry is suspended.', registers: [reg], collect() { this.set(gate.isLeaseExpirationEnabled(now()) ? 1 : 0); } });
+      new Gauge({ name: name('held_instances'), help: 'Instances whose lease has expired but which stay registered because expiry is suspended (self-preservation); 0 while leases expire.', registers: [reg], collect() { this.set(heldPastExpiry(sources, now()).instances); } });
     }
     if (sources.isReady) {
       const isReady = sources.isReady;
@@ -343,7 +348,8 @@ export class ServerMetrics {
     }
     if (sources.allowsRegistryReads) {
       const allows = sources.allowsRegistryReads;
-      new Gauge({ name: name('registry_reads_allowed'), help: '0 while a failed startup sync makes registry reads answer 403.', registers: [reg], collect() { this.set(allows(now()) ? 1 : 0); } });
+      // Was zone_registry_registry_reads_allowed.
+      new Gauge({ name: name('reads_allowed'), help: '0 while a failed startup sync makes registry reads answer 403.', registers: [reg], collect() { this.set(allows(now()) ? 1 : 0); } });
     }
 
     // Replication, per peer (label peer = the peer's base URL).
@@ -373,9 +379,73 @@ export class ServerMetrics {
     perPeer('replication_changes_lost_total', 'Registers, cancels and status changes that could not be delivered to a peer (expired or queue full).', (p) => p.stats.changesLost, 'counter');
     perPeer('replication_heartbeats_dropped_total', 'Heartbeats dropped for a peer (expired or queue full): harmless, the next one follows.', (p) => p.stats.heartbeatsDropped, 'counter');
     perPeer('replication_queue_depth', 'Tasks waiting to be sent to a peer.', (p) => p.queueDepth, 'gauge');
-    perPeer('replication_lag_seconds', 'Queue time of the oldest task of the last batch a peer accepted.', (p) => p.stats.lastLagMs / 1000, 'gauge');
+    // A failing peer has no lag to report: its last good value would say it is fine.
+    new Gauge({
+      name: name('replication_lag_seconds'),
+      help: 'Queue time of the oldest task of the last batch a peer accepted; absent while the peer is failing (see peer_up and peer_healthy).',
+      labelNames: ['peer'],
+      registers: [reg],
+      collect() {
+        this.reset();
+        const at = now();
+        for (const p of peers()) if (peerHealth(p, at).health !== 'failing') this.set({ peer: p.url }, p.stats.lastLagMs / 1000);
+      },
+    });
     perPeer('replication_consecutive_failures', 'Failed batches since the last success (0: healthy).', (p) => p.stats.consecutiveFailures, 'gauge');
     perPeer('replication_last_success_timestamp_seconds', 'When a peer last accepted a batch (Unix time; 0: never).', (p) => p.stats.lastSuccessAt / 1000, 'gauge');
+    reg.registerMetric(
+      countedHistogram(name('replication_request_duration_seconds'), 'Time from sending a replication batch to a peer to its answer (or the error or timeout), per request.', REPLICATION_DURATION_BUCKETS, ['peer'], function* () {
+        for (const p of peers()) if (p.requestDurations) yield { labels: { peer: p.url }, durations: p.requestDurations };
+      }) as unknown as Metric,
+    );
+
+    // Each peer's liveness as this server's probes see it, and the verdict operators are shown.
+    new Gauge({
+      name: name('peer_up'),
+      help: "1 when a peer answered its last probe (GET /health/ready beside its Eureka URL), 0 when it did not; absent until probed. Labelled with the peer's zone in the zones file.",
+      labelNames: ['peer', 'zone'],
+      registers: [reg],
+      collect() {
+        this.reset();
+        for (const p of peers()) if (p.probe && p.probe.state !== 'pending') this.set({ peer: p.url, zone: p.zone ?? '' }, p.probe.state === 'unreachable' ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: name('peer_ready'),
+      help: '1 when a peer answered its last probe 2xx (ready), 0 when 503 (its startup sync is not over) or no answer; absent while unknown (a Java Eureka peer).',
+      labelNames: ['peer'],
+      registers: [reg],
+      collect() {
+        this.reset();
+        for (const p of peers()) {
+          const state = p.probe?.state;
+          if (state === 'ready' || state === 'not-ready' || state === 'unreachable') this.set({ peer: p.url }, state === 'ready' ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: name('peer_probe_rtt_seconds'),
+      help: 'Round-trip time of the last probe a peer answered.',
+      labelNames: ['peer'],
+      registers: [reg],
+      collect() {
+        this.reset();
+        for (const p of peers()) if (p.probe && p.probe.rttMs >= 0) this.set({ peer: p.url }, p.probe.rttMs / 1000);
+      },
+    });
+    perPeer('peer_last_seen_timestamp_seconds', 'When a peer last answered a probe (Unix time; 0: never).', (p) => (p.probe?.lastSeenAt ?? 0) / 1000, 'gauge');
+    perPeer('peer_probe_failures_total', 'Probes of a peer that got no answer (or a proxy\'s 502/504).', (p) => p.probe?.failures ?? 0, 'counter');
+    new Gauge({
+      name: name('peer_healthy'),
+      help: "1 when a peer's verdict (the dashboard's and the admin CLI's) is healthy, 0 when failing, not ready or idle.",
+      labelNames: ['peer'],
+      registers: [reg],
+      collect() {
+        this.reset();
+        const at = now();
+        for (const p of peers()) this.set({ peer: p.url }, peerHealth(p, at).health === 'healthy' ? 1 : 0);
+      },
+    });
 
     // Response cache.
     if (sources.cache) {
@@ -404,7 +474,8 @@ export class ServerMetrics {
       const hc = (): HealthCheckStats => (snapshot ??= port.stats());
       new Counter({ name: name('health_probes_total'), help: 'Health probes, by result: healthy (2xx, or a TCP connect), unhealthy (another status), timeout, error (connection failed).', labelNames: ['result'], registers: [reg], collect() { this.reset(); const p = hc().probes; for (const result of PROBE_OUTCOMES) this.inc({ result }, p[result]); } });
       new Counter({ name: name('health_probe_failures_total'), help: 'Health probes that did not pass (unhealthy, timeout or error).', registers: [reg], collect() { this.reset(); const p = hc().probes; this.inc(p.unhealthy + p.timeout + p.error); } });
-      reg.registerMetric(probeDurations(name('health_probe_duration_seconds'), hc) as unknown as Metric);
+      const probeHelp = 'Time from the start of a health probe to its result (the status line, the TCP connect, the timeout or the error).';
+      reg.registerMetric(countedHistogram(name('health_probe_duration_seconds'), probeHelp, PROBE_DURATION_BUCKETS, [], () => [{ labels: {}, durations: hc().durations }]) as unknown as Metric);
       new Counter({ name: name('health_marked_down_total'), help: 'Instances this server marked DOWN because their health checks failed.', registers: [reg], collect() { this.reset(); this.inc(hc().markedDownTotal); } });
       new Counter({ name: name('health_marked_up_total'), help: 'Instances given back their own status because their health checks passed again (or are no longer run here).', registers: [reg], collect() { this.reset(); this.inc(hc().markedUpTotal); } });
       new Counter({ name: name('health_withheld_total'), help: 'Marks DOWN held back because the safety valve was engaged.', registers: [reg], collect() { this.reset(); this.inc(hc().withheldTotal); } });

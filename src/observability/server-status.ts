@@ -1,6 +1,6 @@
-// The one read model operators see: registry counts, self-preservation arithmetic, each peer's replication state,
-// response-cache stats and startup-sync state. /eureka/status, the dashboard overview and the metrics all read this
-// port; the composition root implements it once over the live components.
+// The one read model operators see: registry counts, self-preservation and the leases it holds, each peer's probes
+// and replication state, response-cache and startup-sync state. /eureka/status, the dashboard overview and the
+// metrics all read this port; the composition root implements it once over the live components.
 import { cpus } from 'node:os';
 import { Clock } from '../domain/clock';
 import { ExpiryGate } from '../domain/eviction';
@@ -41,13 +41,56 @@ export interface PeerComparisonStats {
   lastError: string;
 }
 
+/**
+ * What the last probe of a peer's readiness endpoint said. ready: a 2xx; not-ready: 503 (a zone-registry server whose
+ * startup sync is not over); reachable: any other answer, readiness unknown (a Java Eureka server has no readiness
+ * endpoint and answers 404); unreachable: no answer within the timeout, a failed connection, or a proxy's 502/504;
+ * pending: no probe has finished yet.
+ */
+export type PeerProbeState = 'pending' | 'ready' | 'not-ready' | 'reachable' | 'unreachable';
+
+/** A peer as this server's own probes see it (timestamps: epoch ms, 0: never). */
+export interface PeerProbeStats {
+  readonly state: PeerProbeState;
+  /** When the state became what it is now. */
+  readonly since: number;
+  readonly lastProbeAt: number;
+  /** When the peer last answered a probe (any HTTP status). */
+  readonly lastSeenAt: number;
+  /** Round-trip time of the last answered probe, ms (-1: none answered yet). */
+  readonly rttMs: number;
+  /** HTTP status of the last answer (0: none yet). */
+  readonly lastStatus: number;
+  /** Why the last failed probe failed. */
+  readonly lastError: string;
+  readonly consecutiveFailures: number;
+  readonly probes: number;
+  readonly failures: number;
+}
+
+/** Upper bounds of the histogram of replication requests to a peer, seconds. */
+export const REPLICATION_DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Durations counted in fixed buckets: counts per bound (not cumulative; one more for above the last), their sum and number. */
+export interface DurationCounts {
+  readonly counts: readonly number[];
+  readonly sumSecs: number;
+  readonly count: number;
+}
+
 /** One peer as operators see it: its base URL (credentials stripped), tasks waiting, counters. */
 export interface PeerStatus {
   readonly url: string;
+  /** Its zone in the zones file, when it is listed there. */
+  readonly zone?: string;
   readonly queueDepth: number;
   readonly stats: PeerReplicationStats;
   /** The registry comparison with it, when anti-entropy runs. */
   readonly comparison?: PeerComparisonStats;
+  /** What this server's probes of it say, when it is probed. */
+  readonly probe?: PeerProbeStats;
+  /** Durations of the replication batch requests sent to it (REPLICATION_DURATION_BUCKETS). */
+  readonly requestDurations?: DurationCounts;
 }
 
 /** Response-cache counters. */
@@ -178,24 +221,59 @@ export interface ServerStatusPort {
   readonly healthChecks?: HealthCheckPort;
 }
 
-/** A peer's replication health as operators are told it. */
-export type PeerHealth = 'healthy' | 'failing' | 'idle';
+/** A peer's health as operators are told it: failing, not ready (reachable, still syncing), healthy, or idle (nothing known yet). */
+export type PeerHealth = 'healthy' | 'failing' | 'not-ready' | 'idle';
 
-/** Judges a peer's replication health from its stats and the registry comparison with it (the one rule: /eureka/status, the dashboard and the admin CLI all show it). */
+/**
+ * Judges a peer's health from this server's probes of it, the batches sent to it and the registry comparison with
+ * it; the freshest evidence of a failure wins over an older success. The one rule: /eureka/status, the dashboard, the
+ * metrics and the admin CLI all show it.
+ */
 export function peerHealth(p: PeerStatus, now: number): { health: PeerHealth; summary: string } {
   const s = p.stats;
+  const probe = p.probe;
+  const lastBatch = s.lastSuccessAt > 0 ? `last batch accepted ${ago(now - s.lastSuccessAt)}` : 'no batch accepted yet';
+  // Probes reach every peer every peerProbeIntervalMs, batches or not: a peer that stopped answering is failing
+  // even when this server has had nothing to send it since it died.
+  if (probe !== undefined && probe.state === 'unreachable' && probe.lastProbeAt >= s.lastSuccessAt) {
+    const seen = probe.lastSeenAt > 0 ? `last seen ${ago(now - probe.lastSeenAt)}` : 'never answered';
+    return { health: 'failing', summary: `unreachable (${probe.lastError}), ${seen}; ${lastBatch}` };
+  }
   if (s.consecutiveFailures > 0) {
     const since = s.lastSuccessAt > 0 ? `last success ${ago(now - s.lastSuccessAt)}` : 'never reached';
     return { health: 'failing', summary: `${s.consecutiveFailures} failed batch${s.consecutiveFailures === 1 ? '' : 'es'} in a row, ${since}` };
   }
-  // The registry comparison reaches every peer every antiEntropyIntervalMs, batches or not: a peer it cannot reach is
-  // failing even when this server has had nothing to send it since it died.
+  // The registry comparison reaches every peer every antiEntropyIntervalMs too.
   const c = p.comparison;
   if (c !== undefined && c.state === 'failing' && c.lastComparisonAt >= s.lastSuccessAt) {
     return { health: 'failing', summary: `registry comparison failing (${c.lastError}), last batch ${s.lastSuccessAt > 0 ? `accepted ${ago(now - s.lastSuccessAt)}` : 'never sent'}` };
   }
-  if (s.batchesSent === 0) return { health: 'idle', summary: p.queueDepth > 0 ? `${p.queueDepth} change(s) waiting for the first batch` : 'nothing replicated yet' };
-  return { health: 'healthy', summary: `last batch accepted ${ago(now - s.lastSuccessAt)}, lag ${s.lastLagMs} ms` };
+  const answered = probe !== undefined && probe.lastSeenAt > 0 ? `, round trip ${probe.rttMs} ms` : '';
+  if (probe?.state === 'not-ready') return { health: 'not-ready', summary: `reachable but not ready (its startup sync is not over)${answered}; ${lastBatch}` };
+  const reached = probe?.state === 'ready' ? `reachable and ready${answered}` : probe?.state === 'reachable' ? `reachable${answered} (readiness unknown: answered ${probe.lastStatus})` : undefined;
+  if (s.batchesSent === 0) {
+    if (reached !== undefined) return { health: 'healthy', summary: `${reached}; nothing replicated yet${p.queueDepth > 0 ? ` (${p.queueDepth} change(s) waiting)` : ''}` };
+    return { health: 'idle', summary: p.queueDepth > 0 ? `${p.queueDepth} change(s) waiting for the first batch` : probe?.state === 'pending' ? 'not probed yet, nothing replicated yet' : 'nothing replicated yet' };
+  }
+  return { health: 'healthy', summary: `last batch accepted ${ago(now - s.lastSuccessAt)}, lag ${s.lastLagMs} ms${reached !== undefined ? `; ${reached}` : ''}` };
+}
+
+/** Instances held past their lease's expiry while expiry is suspended (self-preservation), and since when it is suspended. */
+export interface HeldPastExpiry {
+  readonly instances: number;
+  /** Epoch ms expiry has been suspended since (0: not suspended, or not known). */
+  readonly since: number;
+}
+
+/**
+ * Counts the instances whose lease has expired but which stay because lease expiry is suspended now: one pass over
+ * the leases, only while it is suspended.
+ */
+export function heldPastExpiry(port: Pick<ServerStatusPort, 'registry' | 'expiryGate' | 'selfPreservation'>, now: number): HeldPastExpiry {
+  if (port.expiryGate === undefined || port.expiryGate.isLeaseExpirationEnabled(now)) return { instances: 0, since: 0 };
+  let instances = 0;
+  for (const lease of port.registry.leases()) if (lease.isExpired(now)) instances++;
+  return { instances, since: port.selfPreservation?.(now).since ?? 0 };
 }
 
 function ago(ms: number): string {
@@ -222,9 +300,20 @@ export function statusDocument(port: ServerStatusPort & { readonly serverInfo: S
     },
     peers: (port.peers?.() ?? []).map((p) => {
       const verdict = peerHealth(p, now);
-      return { url: p.url, queueDepth: p.queueDepth, ...p.stats, health: verdict.health, healthSummary: verdict.summary, comparison: p.comparison };
+      return {
+        url: p.url,
+        zone: p.zone ?? null,
+        health: verdict.health,
+        healthSummary: verdict.summary,
+        ...probeFacts(p.probe),
+        queueDepth: p.queueDepth,
+        ...p.stats,
+        comparison: p.comparison,
+        probe: p.probe,
+      };
     }),
     selfPreservation: port.selfPreservation?.(now),
+    heldPastExpiry: heldPastExpiry(port, now),
     registryReadsAllowed: port.allowsRegistryReads?.(now) ?? true,
     region: info.region,
     zone: info.zone,
@@ -243,6 +332,18 @@ export function statusDocument(port: ServerStatusPort & { readonly serverInfo: S
     healthChecks: port.healthChecks?.stats(),
     leaseExpirationEnabled: port.expiryGate.isLeaseExpirationEnabled(now),
     responseCache: port.cache === undefined ? undefined : { ...port.cache.stats },
+  };
+}
+
+/** A peer's probe in four facts (null: not probed, or not known yet): reachable, ready, last seen (epoch ms), round trip (ms). */
+export function probeFacts(probe: PeerProbeStats | undefined): { reachable: boolean | null; ready: boolean | null; lastSeenAt: number | null; rttMs: number | null } {
+  if (probe === undefined || probe.state === 'pending') return { reachable: null, ready: null, lastSeenAt: probe?.lastSeenAt ?? null, rttMs: null };
+  const reachable = probe.state !== 'unreachable';
+  return {
+    reachable,
+    ready: probe.state === 'ready' ? true : probe.state === 'not-ready' ? false : null,
+    lastSeenAt: probe.lastSeenAt,
+    rttMs: reachable && probe.rttMs >= 0 ? probe.rttMs : null,
   };
 }
 

@@ -17,6 +17,9 @@ export type BatchResult =
   /** Any other answer: the batch is discarded (Eureka's "permanent error"). */
   | { readonly kind: 'failed'; readonly reason: string };
 
+/** What a peer's readiness endpoint answered: its status, or why there was no answer. */
+export type ProbeAnswer = { readonly kind: 'answer'; readonly status: number } | { readonly kind: 'error'; readonly reason: string };
+
 /** A peer's registry, as fetched for startup sync. */
 export type RegistryFetch = { readonly kind: 'ok'; readonly body: string } | { readonly kind: 'failed'; readonly reason: string };
 
@@ -33,7 +36,20 @@ export interface PeerClient {
   compare?(path: string, body: string): Promise<PeerExchange>;
   /** GET apps/{name} (JSON): one application, for a startup sync application by application. */
   fetchApplication?(name: string): Promise<RegistryFetch>;
+  /** GET of the peer's readiness endpoint (see readinessUrl) within `timeoutMs`; absent on clients that cannot (the peer is then not probed). */
+  probe?(timeoutMs: number): Promise<ProbeAnswer>;
   close(): void;
+}
+
+/**
+ * Where a server with this Eureka base URL answers GET /health/ready: beside the path's `eureka` segment
+ * (http://h:8761/eureka/v2/ → http://h:8761/health/ready, http://lb/zone-a/eureka/ → http://lb/zone-a/health/ready),
+ * at the root when the path has none.
+ */
+export function readinessUrl(eurekaUrl: string): string {
+  const url = new URL(eurekaUrl);
+  const at = url.pathname.search(/\/eureka(\/|$)/);
+  return `${url.origin}${at < 0 ? '/' : url.pathname.slice(0, at + 1)}health/ready`;
 }
 
 /** The answer to a comparison request: its status and body, or why there is none. */
@@ -66,6 +82,7 @@ export class HttpPeerClient implements PeerClient {
   private readonly http: AxiosInstance;
   private readonly client: HttpClient;
   private readonly clock: Clock;
+  private readonly readiness: string;
 
   /**
    * @param url the peer's Eureka base URL, ending in '/', e.g. http://10.0.1.5:8761/eureka/; a user:password@ in it
@@ -91,6 +108,7 @@ export class HttpPeerClient implements PeerClient {
       noProxy: true,
     });
     this.http = this.client.http;
+    this.readiness = readinessUrl(this.url);
   }
 
   async sendBatch(body: string): Promise<BatchResult> {
@@ -139,6 +157,16 @@ export class HttpPeerClient implements PeerClient {
     try {
       const res = await this.http.post<string>(`peerreplication/${path}`, body);
       return { kind: 'answer', status: res.status, body: typeof res.data === 'string' ? res.data : '' };
+    } catch (e) {
+      return { kind: 'error', reason: describe(e) };
+    }
+  }
+
+  async probe(timeoutMs: number): Promise<ProbeAnswer> {
+    try {
+      // An absolute URL: axios does not put the base URL before it. Credentials and the CA apply as to any request.
+      const res = await this.http.get<string>(this.readiness, { timeout: timeoutMs });
+      return { kind: 'answer', status: res.status };
     } catch (e) {
       return { kind: 'error', reason: describe(e) };
     }

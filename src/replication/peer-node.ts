@@ -5,8 +5,9 @@ import { Clock } from '../domain/clock';
 import { InstanceStatus, InstanceView } from '../domain/model';
 import { EQUAL_JITTER, honourRetryAfterMs, retryDelayMs, RetryPolicy } from '../domain/retry-policy';
 import { instanceJson } from '../codecs/json';
+import { DurationCounter } from '../observability/duration-counts';
 import { Logger } from '../observability/logger';
-import { PeerReplicationStats } from '../observability/server-status';
+import { PeerReplicationStats, REPLICATION_DURATION_BUCKETS } from '../observability/server-status';
 import { Scheduler } from '../scheduling/scheduler';
 import { BatchResult, PeerClient } from './peer-client';
 import { batchEnvelopeBytes, encodeReplicationItem, OutgoingItem, ReplicationItemResult, replicationListOf } from './protocol';
@@ -58,6 +59,8 @@ export function emptyPeerStats(): PeerStats {
 
 export class PeerNode {
   readonly stats: PeerStats = emptyPeerStats();
+  /** How long each batch request took, answered or not (REPLICATION_DURATION_BUCKETS). */
+  readonly requestDurations = new DurationCounter(REPLICATION_DURATION_BUCKETS);
   private readonly queue: TaskQueue<TaskPayload>;
   private sending = false;
   private wakeAt: number | undefined;
@@ -127,7 +130,9 @@ export class PeerNode {
     if (taken.length === 0) return this.wake();
     const { batch, body } = this.fit(taken);
     this.sending = true;
+    const startedAt = performance.now();
     const result = await this.client.sendBatch(body).catch((e: unknown) => ({ kind: 'retry' as const, reason: String(e) }));
+    this.requestDurations.observe((performance.now() - startedAt) / 1000);
     this.sending = false;
     if (this.closed) return;
     const now = this.clock.now();

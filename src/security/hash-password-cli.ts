@@ -7,7 +7,11 @@ export const HASH_PASSWORD_USAGE = `Usage: zone-registry hash-password [--passwo
        printf '%s\\n' "$PASSWORD" | zone-registry hash-password
 
 Reads the password from the first line of stdin (typed: it is echoed) and prints a salted scrypt hash
-(scrypt$N$r$p$<salt>$<hash>) to put in the credentials file as a user's "passwordScrypt".`;
+(scrypt$N$r$p$<salt>$<hash>) to put in the credentials file as a user's "passwordScrypt".
+
+Options:
+  --password-stdin  read the password from stdin (the default, and the only way: never from a flag)
+  -h, --help        this help`;
 
 /** Longest password read, characters. */
 export const MAX_PASSWORD_CHARS = 4096;

@@ -141,6 +141,42 @@ describe('against a standalone server', () => {
     expect(r).toEqual({ code: 1, out: '', err: `zone-registry-admin: application NOTHING is not registered on ${url}\n` });
   });
 
+  it('deregister: removes the instance (exit 0), and says when it is not registered (exit 1)', async () => {
+    await registerOver(url, { app: 'scratch', instanceId: 'scratch-1', hostName: 'scratch-1.internal', ipAddr: '10.0.9.1', port: 8080 });
+    let r = await admin('deregister', 'scratch', 'scratch-1', '--server', url);
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(r.out).toMatch(/^SCRATCH\/scratch-1: deregistered\. If its client still runs, it registers again at its next heartbeat/);
+    expect(server.registry.lease('SCRATCH', 'scratch-1')).toBeUndefined();
+    r = await admin('deregister', 'SCRATCH', 'scratch-1', '--server', url, '--json');
+    expect(r).toEqual({ code: 1, out: '', err: `zone-registry-admin: instance scratch-1 of SCRATCH is not registered on ${url}\n` });
+  });
+
+  it('metadata: sets entries (the others stay) and shows them as clients will see them', async () => {
+    let r = await admin('metadata', 'orders', 'orders-2', 'weight=3', 'release=2024 spring', '--server', url);
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(r.out).toBe('ORDERS/orders-2: metadata weight=3, release=2024 spring set. Now: zone=us-east-1b, weight=3, release=2024 spring.\n');
+    expect(server.registry.lease('ORDERS', 'orders-2')!.record.instance.metadata).toEqual({ zone: 'us-east-1b', weight: '3', release: '2024 spring' });
+    r = await admin('metadata', 'ORDERS', 'orders-2', 'weight=1', '--json', '--server', url);
+    expect(JSON.parse(r.out)).toEqual({ app: 'ORDERS', id: 'orders-2', action: 'metadata-set', set: { weight: '1' }, metadata: { zone: 'us-east-1b', weight: '1', release: '2024 spring' } });
+    r = await admin('metadata', 'ORDERS', 'nobody', 'a=b', '--server', url);
+    expect(r).toEqual({ code: 1, out: '', err: `zone-registry-admin: instance nobody of ORDERS is not registered on ${url}\n` });
+  });
+
+  it('reads the server from ZONE_REGISTRY_URL when --server is not given; --server wins', async () => {
+    const run = async (env: Record<string, string>, ...argv: string[]): Promise<Run> => {
+      let out = '';
+      let err = '';
+      const code = await runAdmin(argv, { out: (t) => (out += t), err: (t) => (err += t), env });
+      return { code, out, err };
+    };
+    const r = await run({ ZONE_REGISTRY_URL: `http://127.0.0.1:${server.port}` }, 'apps', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).map((a: { name: string }) => a.name)).toContain('ORDERS');
+    const [dead] = await freePorts(1);
+    expect((await run({ ZONE_REGISTRY_URL: `http://127.0.0.1:${dead}/eureka/` }, 'apps', '--server', url)).code).toBe(0);
+    expect((await run({ ZONE_REGISTRY_URL: `http://127.0.0.1:${dead}/eureka/` }, 'apps')).err).toContain(`cannot reach http://127.0.0.1:${dead}/eureka/`);
+  });
+
   it('peers: says the server runs standalone', async () => {
     expect(await admin('peers', '--server', url)).toEqual({ code: 0, out: 'No peers: the server runs standalone.\n', err: '' });
     expect(JSON.parse((await admin('peers', '--json', '--server', url)).out)).toEqual([]);
@@ -155,7 +191,8 @@ describe('against a standalone server', () => {
     expect(lines['Self-preservation']).toBe('inactive: fewer than 10 instances are registered: expired leases are evicted');
 
     const json = JSON.parse((await admin('health', '--json', '--server', url)).out);
-    expect(json).toMatchObject({ healthy: true, live: { code: 200, status: 'UP' }, ready: { code: 200, status: 'UP' }, registryReadsAllowed: true, registry: { instances: 4 }, selfPreservation: { active: false }, peers: { total: 0, failing: [] } });
+    expect(json).toMatchObject({ healthy: true, live: { code: 200, status: 'UP' }, ready: { code: 200, status: 'UP' }, registryReadsAllowed: true, registry: { instances: 4 }, selfPreservation: { active: false }, heldPastExpiry: { instances: 0, since: 0 }, peers: { total: 0, failing: [] } });
+    expect(await admin('health', '--strict', '--server', url)).toMatchObject({ code: 0, err: '' });
   });
 
   it('accepts the server root URL and finds /eureka/ under it', async () => {
@@ -256,16 +293,16 @@ describe('a server with a peer that is down and reads refused', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('peers: the dead peer is failing, with its queue and last error', async () => {
+  it('peers: the dead peer is failing and unreachable, listed with its zone, queue and why', async () => {
+    await waitFor(async () => line((await admin('peers', '--server', server.eurekaUrl)).out, deadPeer)[3] === 'unreachable', 'a failed probe of the dead peer');
     const r = await admin('peers', '--server', server.eurekaUrl);
     expect(r.code).toBe(0);
-    expect(columns(r.out.split('\n')[0])).toEqual(['PEER', 'HEALTH', 'LAST SUCCESS', 'QUEUE', 'BATCHES', 'FAILURES', 'LAG', 'LOST CHANGES', 'DROPPED HEARTBEATS', 'LAST ERROR']);
+    expect(columns(r.out.split('\n')[0])).toEqual(['PEER', 'ZONE', 'HEALTH', 'PROBE', 'LAST SEEN', 'RTT', 'LAST BATCH', 'QUEUE', 'LAG', 'LOST CHANGES', 'DETAIL']);
     const row = line(r.out, deadPeer);
-    expect(row[1]).toMatch(/^failing \(\d+ in a row\)$/);
-    expect(row[2]).toBe('never');
-    expect(row[9]).toMatch(/ECONNREFUSED/);
+    expect(row.slice(1, 7)).toEqual(['b', 'failing', 'unreachable', 'never', '-', 'never']);
+    expect(row[10]).toMatch(/^unreachable \(.*ECONNREFUSED.*\), never answered; no batch accepted yet$/);
     const json = JSON.parse((await admin('peers', '--json', '--server', server.eurekaUrl)).out);
-    expect(json).toEqual([expect.objectContaining({ url: deadPeer, health: 'failing', batchesSent: 0 })]);
+    expect(json).toEqual([expect.objectContaining({ url: deadPeer, zone: 'b', health: 'failing', reachable: false, ready: null, lastSeenAt: 0, rttMs: null, batchesSent: 0 })]);
     expect(json[0].batchFailures).toBeGreaterThan(0);
   });
 
@@ -275,7 +312,7 @@ describe('a server with a peer that is down and reads refused', () => {
     expect(r.err).toBe('zone-registry-admin: not ready (SYNCING)\n');
     expect(r.out).toMatch(/^Ready +SYNCING \(503\)$/m);
     expect(r.out).toMatch(/reads REFUSED \(403\)/);
-    expect(r.out).toMatch(/^Peers +0 of 1 replicating; failing: http:\/\/127\.0\.0\.1:\d+\/eureka\/$/m);
+    expect(r.out).toMatch(/^Peers +0 of 1 healthy; failing: http:\/\/127\.0\.0\.1:\d+\/eureka\/ \(unreachable .*\)$/m);
   });
 
   it('apps: a refused read is an error that says why', async () => {
@@ -296,14 +333,13 @@ describe('a server whose peer died when there was nothing to send it', () => {
     const urls = ports.map((p) => `http://127.0.0.1:${p}/eureka/`);
     const file = join(dir, 'zones.json');
     writeFileSync(file, JSON.stringify({ region: 'r', zones: { a: [urls[0]], b: [urls[1]] } }));
-    const flags = (zone: string, port: number) => ['--config', file, '--zone', zone, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'error', '--sync-attempts', '1', '--replication-timeout-ms', '300', '--anti-entropy-interval-ms', '200', '--anti-entropy-jitter-fraction', '0'];
+    // Comparisons are rare here: the probes must tell on their own.
+    const flags = (zone: string, port: number) => ['--config', file, '--zone', zone, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'error', '--sync-attempts', '1', '--replication-timeout-ms', '300', '--anti-entropy-interval-ms', '600000', '--peer-probe-interval-ms', '200'];
     b = await startServer(loadConfig(flags('b', ports[1]), {}), { logger: silentLogger });
     a = await startServer(loadConfig(flags('a', ports[0]), {}), { logger: silentLogger });
     await Promise.all([a.ready, b.ready]);
     await registerOver(a.eurekaUrl, { instanceId: 'i-1' });
     await waitFor(() => a.peers.nodes[0].stats.batchesSent > 0, 'a batch accepted by the peer');
-    await b.close();
-    b = undefined;
   });
   afterAll(async () => {
     await a.close();
@@ -311,13 +347,36 @@ describe('a server whose peer died when there was nothing to send it', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('peers and health: the peer is failing by the registry comparison, though no batch failed', async () => {
-    await waitFor(async () => line((await admin('peers', '--server', a.eurekaUrl)).out, a.peers.nodes[0].url)[1] !== 'healthy', 'the comparison to fail', 10_000);
+  it('peers and health: the live peer is healthy, reachable and ready, with its round trip', async () => {
+    await waitFor(async () => line((await admin('peers', '--server', a.eurekaUrl)).out, a.peers.nodes[0].url)[3] === 'ready', 'a probe of the peer');
     const row = line((await admin('peers', '--server', a.eurekaUrl)).out, a.peers.nodes[0].url);
-    expect(row[1]).toBe('failing (registry comparison)');
-    expect(row[9]).toMatch(/^registry comparison failing \(.*ECONNREFUSED.*\), last batch accepted/);
+    expect(row.slice(1, 4)).toEqual(['b', 'healthy', 'ready']);
+    expect(row[4]).toMatch(/ ago$/);
+    expect(row[5]).toMatch(/^\d+(\.\d)? ms$/);
+    const r = await admin('health', '--strict', '--server', a.eurekaUrl);
+    expect(r.out).toMatch(/^Peers +1 of 1 healthy$/m);
+  });
+
+  it('peers and health: the peer is failing once its probes go unanswered, though no batch failed', async () => {
+    await b?.close();
+    b = undefined;
+    await waitFor(async () => line((await admin('peers', '--server', a.eurekaUrl)).out, a.peers.nodes[0].url)[2] !== 'healthy', 'a probe to fail', 10_000);
+    const row = line((await admin('peers', '--server', a.eurekaUrl)).out, a.peers.nodes[0].url);
+    expect(row.slice(2, 4)).toEqual(['failing', 'unreachable']);
+    expect(row[4]).toMatch(/ ago$/);
+    expect(row[8]).toBe('-');
+    expect(row[10]).toMatch(/^unreachable \(.*ECONNREFUSED.*\), last seen (just now|.* ago); last batch accepted (just now|.* ago)$/);
     expect(a.peers.nodes[0].stats.consecutiveFailures).toBe(0);
-    expect((await admin('health', '--server', a.eurekaUrl)).out).toMatch(/^Peers +0 of 1 replicating; failing: /m);
+    expect((await admin('health', '--server', a.eurekaUrl)).out).toMatch(/^Peers +0 of 1 healthy; failing: /m);
+  });
+
+  it('health --strict: exit 1 naming the failing peer; without --strict: exit 0', async () => {
+    expect((await admin('health', '--server', a.eurekaUrl)).code).toBe(0);
+    const r = await admin('health', '--strict', '--server', a.eurekaUrl);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^zone-registry-admin: strict: peer http:\/\/127\.0\.0\.1:\d+\/eureka\/ is failing: unreachable/);
+    const json = JSON.parse((await admin('health', '--strict', '--json', '--server', a.eurekaUrl)).out);
+    expect(json.strict).toEqual({ ok: false, problems: [expect.stringMatching(/^peer .* is failing/)] });
   });
 });
 
@@ -373,6 +432,11 @@ describe('credentials and errors', () => {
     [['apps', '--server', 'not a url'], '--server must be a URL'],
     [['apps', '--timeout', '0'], '--timeout must be a positive number'],
     [['peers', '--remove-override'], '--remove-override belongs to the status command'],
+    [['apps', '--strict'], '--strict belongs to the health command'],
+    [['deregister', 'ORDERS'], 'deregister needs APP ID'],
+    [['metadata', 'ORDERS', 'orders-1'], 'metadata needs APP ID KEY=VALUE'],
+    [['metadata', 'ORDERS', 'orders-1', 'novalue'], 'metadata entries are KEY=VALUE, got "novalue"'],
+    [['metadata', 'ORDERS', 'orders-1', '=x'], 'metadata entries are KEY=VALUE'],
   ])('exits 2 with usage for %j', async (argv, message) => {
     const r = await admin(...(argv as string[]));
     expect(r.code).toBe(2);
@@ -381,10 +445,14 @@ describe('credentials and errors', () => {
     expect(r.err).toContain('Usage: zone-registry-admin');
   });
 
-  it('prints help on --help', async () => {
+  it('prints help on --help, every option with its default', async () => {
     const r = await admin('--help');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^Usage: zone-registry-admin/);
+    const options = r.out.slice(r.out.indexOf('Options:')).split('\n').filter((l) => /^  --/.test(l));
+    expect(options.map((l) => l.trim().split(/\s/)[0])).toEqual(['--server', '--json', '--timeout', '--strict']);
+    for (const option of options) expect(option).toMatch(/\(default/);
+    expect(r.out).toContain('$ZONE_REGISTRY_URL');
   });
 });
 

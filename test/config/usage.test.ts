@@ -7,6 +7,8 @@ describe('usage', () => {
     const text = usage();
     expect(text).toMatch(/^Usage: zone-registry \[--config FILE\]/);
     expect(text).toContain('zone-registry sidecar --help');
+    expect(text).toContain('zone-registry-admin --help');
+    expect(text).toContain('zone-registry-sidecar');
     for (const [name, spec] of Object.entries(SETTINGS)) expect(text).toContain(`--${flagName(name)} (${envName(name)}, default ${JSON.stringify(spec.default)})`);
   });
 

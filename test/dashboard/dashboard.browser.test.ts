@@ -1,7 +1,8 @@
 // The dashboard end to end in headless Chromium (bundled with @sparticuz/chromium, or CHROMIUM_PATH) driven by
 // playwright-core: two zone servers of a three-zone region (the third zone's server is down, so one peer fails),
 // instances registered over HTTP, an operator's status override showing up on the next refresh, registry text
-// rendered as text. DASHBOARD_SCREENSHOT=docs/dashboard.png also writes the README's screenshot.
+// rendered as text, links to instances' pages, and a server in self-preservation holding expired leases.
+// DASHBOARD_SCREENSHOT=docs/dashboard.png also writes the README's screenshot.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -12,6 +13,8 @@ import { RunningServer, startServer } from '../../src/server';
 import { launchChromium } from '../helpers/browser';
 import { freePorts } from '../helpers/cluster';
 import { registerOver } from '../observability/support';
+import { javaLegacyBody } from '../helpers/bodies';
+import { waitFor } from '../helpers/wait';
 
 const XSS = '<img src=x onerror="window.__xss=1">';
 
@@ -28,7 +31,7 @@ const problems: string[] = [];
 
 async function startZone(file: string, zone: string, port: number): Promise<RunningServer> {
   const flags = ['--config', file, '--zone', zone, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'error'];
-  const fast = ['--sync-attempts', '1', '--sync-retry-wait-ms', '10', '--sync-failure-mode', 'serve', '--replication-timeout-ms', '500', '--replication-retry-base-ms', '50', '--replication-retry-max-ms', '400'];
+  const fast = ['--sync-attempts', '1', '--sync-retry-wait-ms', '10', '--sync-failure-mode', 'serve', '--replication-timeout-ms', '500', '--replication-retry-base-ms', '50', '--replication-retry-max-ms', '400', '--peer-probe-interval-ms', '500'];
   const server = await startServer(loadConfig([...flags, ...fast], {}), { logger: silentLogger });
   servers.push(server);
   return server;
@@ -95,9 +98,16 @@ it('shows the server, its peers, self-preservation, health checks and the regist
   expect(await page.locator('details[data-app="ORDERS"] > summary').innerText()).toMatch(/3 instances[\s\S]*3 UP[\s\S]*us-east-1a: 1/);
   expect(await page.locator('#self-preservation').innerText()).toMatch(/fewer than 10 instances/i);
   expect(await page.locator('#health-checks').innerText()).toMatch(/OFF[\s\S]*does not probe/);
-  // Replication health as it really is: zone b accepts batches, zone c is down.
+  // Peer health as it really is: zone b answers its probes and accepts batches, zone c is down.
   await page.locator(`tr[data-peer="${peerB}"] .badge`, { hasText: 'healthy' }).waitFor({ timeout: 10_000 });
   await page.locator(`tr[data-peer="${peerC}"] .badge`, { hasText: 'failing' }).waitFor({ timeout: 10_000 });
+  await page.locator(`tr[data-peer="${peerB}"] td.reachable`, { hasText: /^ready, [\d.]+ ms$/ }).waitFor({ timeout: 10_000 });
+  await page.locator(`tr[data-peer="${peerC}"] td.reachable`, { hasText: /^unreachable since / }).waitFor({ timeout: 10_000 });
+  expect(await page.locator(`tr[data-peer="${peerB}"] td.zone`).innerText()).toBe('us-east-1b');
+  expect(await page.locator(`tr[data-peer="${peerC}"] td.zone`).innerText()).toBe('us-east-1c');
+  expect(await page.locator(`tr[data-peer="${peerC}"] td.seen`).innerText()).toBe('never');
+  expect(await page.locator(`tr[data-peer="${peerC}"] .badge`).getAttribute('title')).toMatch(/^unreachable \(.*ECONNREFUSED.*\), never answered/);
+  expect(await page.locator('[data-test="peers-state"]').innerText()).toBe('1 of 2 failing');
   expect(await page.locator('#recent').innerText()).toMatch(/cancelled[\s\S]*CATALOG/);
   expect(await page.locator('#server').innerText()).toContain('leaseDurationSecs');
 });
@@ -140,6 +150,49 @@ it('shows a registration pushed by the event stream long before its next poll', 
   await page.locator(row('BILLING', 'billing-9')).waitFor({ timeout: 10_000 });
   expect((await fetch(`${base}/eureka/apps/BILLING/billing-9`, { method: 'DELETE' })).status).toBe(200);
   await page.locator(row('BILLING', 'billing-9')).waitFor({ state: 'detached', timeout: 10_000 });
+  await page.goto(`${base}/`);
+});
+
+it("links each instance's status and home pages, and only http(s) URLs", async () => {
+  const links = page.locator(`${row('ORDERS', 'orders-1')} td.pages a`);
+  await links.first().waitFor();
+  expect(await links.evaluateAll((as) => as.map((a) => [a.textContent, a.getAttribute('href'), a.getAttribute('rel')]))).toEqual([
+    ['status', 'http://orders-1.internal:8080/actuator/info', 'noopener noreferrer'],
+    ['home', 'http://orders-1.internal:8080/', 'noopener noreferrer'],
+  ]);
+  const body = javaLegacyBody({ app: 'sneaky', instanceId: 'sneaky-1', hostName: 'sneaky-1.internal', ipAddr: '10.0.1.99', port: 8080 });
+  Object.assign(body.instance, { statusPageUrl: 'javascript:window.__xss=2', homePageUrl: ' JAVASCRIPT:window.__xss=3' });
+  const res = await fetch(`${base}/eureka/apps/SNEAKY`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(res.status).toBe(204);
+  await page.locator(row('SNEAKY', 'sneaky-1')).waitFor({ timeout: 10_000 });
+  expect(await page.locator(`${row('SNEAKY', 'sneaky-1')} td.pages`).innerText()).toBe('—');
+  expect(await page.locator('a[href^="javascript" i], a[href*="javascript:" i]').count()).toBe(0);
+  expect((await fetch(`${base}/eureka/apps/SNEAKY/sneaky-1`, { method: 'DELETE' })).status).toBe(200);
+  await page.locator(row('SNEAKY', 'sneaky-1')).waitFor({ state: 'detached', timeout: 10_000 });
+});
+
+it('says how many instances self-preservation holds past their lease expiry, and since when', async () => {
+  // A server of its own whose renewal window and leases are a second or two long.
+  const solo = await startServer(
+    loadConfig(['--port', '0', '--host', '127.0.0.1', '--log-level', 'error', '--renewal-window-ms', '1000', '--self-preservation-min-instances', '1', '--min-renewal-interval-secs', '1', '--eviction-interval-ms', '100'], {}),
+    { logger: silentLogger },
+  );
+  servers.push(solo);
+  await solo.ready;
+  for (const id of ['held-1', 'held-2', 'held-3']) {
+    await registerOver(solo.eurekaUrl, { app: 'quiet', instanceId: id, hostName: `${id}.internal`, ipAddr: '10.0.5.1', port: 8080, renewalIntervalInSecs: 1, durationInSecs: 2 });
+    expect((await fetch(`${solo.eurekaUrl}apps/QUIET/${id}`, { method: 'PUT' })).status).toBe(200);
+  }
+  // No more heartbeats: renewals leave the window after a second, the leases expire a second later, and stay.
+  const held = async (): Promise<number> => ((await (await fetch(`${solo.eurekaUrl}status`)).json()) as { heldPastExpiry: { instances: number } }).heldPastExpiry.instances;
+  await waitFor(async () => (await held()) === 3, 'three leases held past expiry', 15_000);
+  await page.goto(`http://127.0.0.1:${solo.port}/`);
+  await page.locator('#held').waitFor({ state: 'visible', timeout: 10_000 });
+  expect(await page.locator('#held').innerText()).toMatch(/^Self-preservation: 3 of 3 instances are held past their lease expiry since \d\d:\d\d:\d\d \(.+\)\. They stopped renewing but are not evicted: 0 renewals in the last minute/);
+  expect(await page.locator('[data-test="held"]').innerText()).toBe('3 held past expiry');
+  expect(await page.locator(`${row('QUIET', 'held-1')} td.lease`).innerText()).toMatch(/^held: expired .+ ago$/);
+  expect(await page.locator('[data-test="sp-state"]').innerText()).toBe('ON: expiry suspended');
+  expect(solo.registry.size).toBe(3);
   await page.goto(`${base}/`);
 });
 

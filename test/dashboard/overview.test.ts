@@ -4,8 +4,8 @@ import request from 'supertest';
 import { defaultSettings } from '../../src/config/settings';
 import { createApp } from '../../src/http/app';
 import { DASHBOARD_JS } from '../../src/http/dashboard/assets';
-import { Overview, peerHealth } from '../../src/http/dashboard/overview';
-import { PeerStatus } from '../../src/observability/server-status';
+import { Overview, peerHealth, webUrl } from '../../src/http/dashboard/overview';
+import { PeerProbeStats, PeerStatus } from '../../src/observability/server-status';
 import { emptyComparisonStats } from '../../src/replication/anti-entropy';
 import { PeerNode, PeerStats } from '../../src/replication/peer-node';
 import { DATA_CENTER_CLASS } from '../../src/domain/model';
@@ -98,6 +98,32 @@ describe('GET /api/overview', () => {
     expect(JSON.stringify(res.body)).not.toContain('do-not-show');
   });
 
+  it('offers the status and home pages of an instance only as http(s) URLs', async () => {
+    const body = javaLegacyBody({ app: 'pages', instanceId: 'p-1', hostName: 'p-1.local', ipAddr: '10.1.0.9', port: 8080 });
+    Object.assign(body.instance, { statusPageUrl: 'javascript:alert(document.cookie)', homePageUrl: 'https://p-1.local:8443/home?a=1' });
+    expect((await request(t.app).post('/eureka/apps/PAGES').set('Content-Type', 'application/json').send(JSON.stringify(body))).status).toBe(204);
+    const o = await overview(t);
+    const pages = o.applications.find((a) => a.name === 'PAGES')!.instances[0];
+    expect(pages).toMatchObject({ statusPageUrl: null, homePageUrl: 'https://p-1.local:8443/home?a=1' });
+    expect(o.applications.find((a) => a.name === 'ORDERS')!.instances[0]).toMatchObject({ homePageUrl: 'http://o-1.local:8080/', statusPageUrl: 'http://o-1.local:8080/actuator/info' });
+  });
+
+  it('counts the instances held past expiry while expiry is suspended, and since when', async () => {
+    let suspended = false;
+    const held = makeTestApp({ expiryGate: { isLeaseExpirationEnabled: () => !suspended } });
+    await register(held, 'orders', 'o-1', {}, 30);
+    await register(held, 'orders', 'o-2', {}, 90);
+    held.clock.advance(60_000);
+    // Expired but leases expire: awaiting eviction, not held.
+    expect((await overview(held)).heldPastExpiry).toEqual({ instances: 0, since: 0 });
+    suspended = true;
+    // An injected expiry rule says nothing of since when.
+    expect((await overview(held)).heldPastExpiry).toEqual({ instances: 1, since: 0 });
+    held.clock.advance(60_000);
+    expect((await overview(held)).heldPastExpiry).toEqual({ instances: 2, since: 0 });
+    await held.close();
+  });
+
   it('reports no health checks on a server that does not run them', async () => {
     const o = await overview(t);
     expect(o.healthChecks).toMatchObject({ enabled: false, instances: { probed: 0, off: 0, refused: 0 } });
@@ -156,6 +182,48 @@ describe('peer health', () => {
     // A batch accepted after the failed comparison: the peer is back.
     const back = { ...(peer({ batchesSent: 4, lastSuccessAt: T0 - 500, lastLagMs: 5 }) as unknown as PeerStatus), comparison };
     expect(peerHealth(back, T0).health).toBe('healthy');
+  });
+
+  const probe = (over: Partial<PeerProbeStats>): PeerProbeStats => ({ state: 'ready', since: T0 - 60_000, lastProbeAt: T0 - 1000, lastSeenAt: T0 - 1000, rttMs: 1.5, lastStatus: 200, lastError: '', consecutiveFailures: 0, probes: 12, failures: 0, ...over });
+  const probed = (stats: Partial<PeerStats>, p: Partial<PeerProbeStats>): PeerStatus => ({ ...(peer(stats) as unknown as PeerStatus), probe: probe(p) });
+
+  it('is failing when its probes go unanswered, though its last batch was accepted (nothing to send since)', () => {
+    const dead = probed({ batchesSent: 3, lastSuccessAt: T0 - 180_000, lastLagMs: 21 }, { state: 'unreachable', lastSeenAt: T0 - 100_000, lastStatus: 200, lastError: 'ECONNREFUSED', consecutiveFailures: 30 });
+    expect(peerHealth(dead, T0)).toEqual({ health: 'failing', summary: 'unreachable (ECONNREFUSED), last seen 100 s ago; last batch accepted 3 min ago' });
+    // A batch accepted after the failed probe is fresher evidence.
+    expect(peerHealth(probed({ batchesSent: 4, lastSuccessAt: T0 - 500 }, { state: 'unreachable', lastError: 'timeout' }), T0).health).toBe('healthy');
+  });
+
+  it('is failing, not idle, when it never answered (a server whose only peer never answered its startup sync)', () => {
+    expect(peerHealth(probed({}, { state: 'unreachable', lastSeenAt: 0, rttMs: -1, lastStatus: 0, lastError: 'ECONNREFUSED' }), T0)).toEqual({ health: 'failing', summary: 'unreachable (ECONNREFUSED), never answered; no batch accepted yet' });
+  });
+
+  it('is not ready while it answers 503, healthy when reachable and ready with nothing to replicate yet', () => {
+    expect(peerHealth(probed({}, { state: 'not-ready', lastStatus: 503 }), T0)).toEqual({ health: 'not-ready', summary: 'reachable but not ready (its startup sync is not over), round trip 1.5 ms; no batch accepted yet' });
+    expect(peerHealth(probed({}, {}), T0)).toEqual({ health: 'healthy', summary: 'reachable and ready, round trip 1.5 ms; nothing replicated yet' });
+    expect(peerHealth(probed({}, { state: 'pending', lastProbeAt: 0, lastSeenAt: 0, rttMs: -1 }), T0)).toEqual({ health: 'idle', summary: 'not probed yet, nothing replicated yet' });
+  });
+
+  it('takes a Java Eureka peer that answers 404 for reachable, readiness unknown', () => {
+    expect(peerHealth(probed({ batchesSent: 2, lastSuccessAt: T0 - 2000, lastLagMs: 3 }, { state: 'reachable', lastStatus: 404 }), T0)).toEqual({
+      health: 'healthy',
+      summary: 'last batch accepted 2 s ago, lag 3 ms; reachable, round trip 1.5 ms (readiness unknown: answered 404)',
+    });
+  });
+});
+
+describe('webUrl', () => {
+  it.each([
+    ['http://h:8080/', 'http://h:8080/'],
+    ['HTTPS://H/x y', 'https://h/x%20y'],
+    ['javascript:alert(1)', null],
+    ['JaVaScRiPt:alert(1)', null],
+    ['data:text/html,<b>x</b>', null],
+    ['/relative', null],
+    ['not a url', null],
+    [undefined, null],
+  ])('%j → %j', (raw, expected) => {
+    expect(webUrl(raw)).toBe(expected);
   });
 });
 

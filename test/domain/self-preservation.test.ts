@@ -1,7 +1,9 @@
 import { ManualClock } from '../../src/domain/clock';
 import { Evictor } from '../../src/domain/eviction';
 import { SelfPreservation, SelfPreservationOptions } from '../../src/domain/self-preservation';
-import { renewalThresholdTask, selfPreservationListener } from '../../src/scheduling/tasks';
+import { evictionTask, renewalThresholdTask, selfPreservationListener } from '../../src/scheduling/tasks';
+import { heldPastExpiry } from '../../src/observability/server-status';
+import { Logger } from '../../src/observability/logger';
 import { makeInstance } from '../helpers/instances';
 import { Registry } from '../../src/domain/registry';
 import { makeRegistry } from './registry-fixture';
@@ -652,5 +654,121 @@ describe('SelfPreservation against hostile registrations', () => {
       sp.instanceRemoved(3600);
       expect(sp.state(clock.now()).expectedRenewalsPerMin).toBe(0);
     });
+  });
+});
+
+describe('self-preservation over time (eviction passes on the injected clock, the server\'s default settings)', () => {
+  const SERVER_DEFAULTS: SelfPreservationOptions = { enabled: true, renewalPercentThreshold: 0.85, minInstances: 10, windowMs: 60_000, minRenewalIntervalSecs: 10, maxRenewalIntervalSecs: 300 };
+  const EVICTION_MS = 5000;
+
+  /**
+   * A registry, self-preservation and the eviction task wired as the server wires them, opened a window ago, and a
+   * fleet whose members heartbeat every 30 s (the Java client's rhythm: the first heartbeat one interval after
+   * registering). step() moves time by a second: due heartbeats, then an eviction pass every 5 s.
+   */
+  function fleet() {
+    const { registry, clock } = makeRegistry({ maxInstancesPerApp: 1000 });
+    const sp = new SelfPreservation(clock, SERVER_DEFAULTS, clock.now() - WINDOW_MS);
+    registry.subscribe(selfPreservationListener(sp));
+    const warnings: string[] = [];
+    const logger: Logger = { error() {}, warn: (m) => void warnings.push(m), info() {}, debug() {}, debugEnabled: false };
+    const evict = evictionTask(new Evictor(registry, sp, { intervalMs: EVICTION_MS, maxFraction: 0.15, random: () => 0 }), sp, clock, logger);
+    const nextBeat = new Map<string, number>();
+    const silenced = new Set<string>();
+    const start = clock.now();
+    let everActive = false;
+    const add = (id: string): void => {
+      registry.register(makeInstance({ id }));
+      nextBeat.set(id, clock.now() + 30_000);
+    };
+    const step = (): void => {
+      clock.advance(1000);
+      const now = clock.now();
+      for (const [id, at] of nextBeat) {
+        if (at > now || silenced.has(id)) continue;
+        registry.renew('ORDERS', id, { isReplication: false });
+        nextBeat.set(id, at + 30_000);
+      }
+      if ((now - start) % EVICTION_MS === 0) evict();
+      everActive ||= sp.state(now).active;
+    };
+    const run = (ms: number): void => {
+      for (let t = 0; t < ms; t += 1000) step();
+    };
+    return { registry, clock, sp, warnings, add, run, silenced, everActive: () => everActive };
+  }
+
+  it('never engages when the fleet grows tenfold at once (new instances count from their first heartbeat)', () => {
+    const f = fleet();
+    for (let i = 0; i < 12; i++) f.add(`old-${i}`);
+    f.run(180_000);
+    expect(f.sp.state(f.clock.now())).toMatchObject({ instances: 12, expectedRenewalsPerMin: 24, active: false });
+    for (let i = 0; i < 120; i++) f.add(`new-${i}`);
+    f.run(300_000);
+    expect(f.everActive()).toBe(false);
+    expect(f.warnings).toEqual([]);
+    expect(f.registry.size).toBe(132);
+    expect(f.sp.state(f.clock.now())).toMatchObject({ instances: 132, expectedRenewalsPerMin: 264, active: false, since: 0 });
+  });
+
+  it('never engages when the new instances register over a minute rather than at once', () => {
+    const f = fleet();
+    for (let i = 0; i < 12; i++) f.add(`old-${i}`);
+    f.run(180_000);
+    for (let s = 0; s < 60; s++) {
+      f.add(`new-${2 * s}`);
+      f.add(`new-${2 * s + 1}`);
+      f.run(1000);
+    }
+    f.run(240_000);
+    expect(f.everActive()).toBe(false);
+    expect(f.warnings).toEqual([]);
+  });
+
+  it('engages on a real partition after the scale-up, holds the silent instances past expiry, and says since when', () => {
+    const f = fleet();
+    for (let i = 0; i < 12; i++) f.add(`old-${i}`);
+    f.run(120_000);
+    for (let i = 0; i < 120; i++) f.add(`new-${i}`);
+    f.run(240_000);
+    expect(f.everActive()).toBe(false);
+    // A partition: 100 of the 132 instances can no longer reach this server.
+    for (let i = 0; i < 100; i++) f.silenced.add(`new-${i}`);
+    const cutAt = f.clock.now();
+    f.run(60_000);
+    const state = f.sp.state(f.clock.now());
+    expect(state).toMatchObject({ active: true, cause: 'below-threshold' });
+    expect(state.since).toBeGreaterThan(cutAt);
+    expect(state.since).toBeLessThanOrEqual(f.clock.now());
+    expect(f.warnings).toEqual(['self-preservation engaged: lease expiration suspended']);
+    // Their leases run out (90 s) but nothing is evicted: they are held, and counted.
+    f.run(120_000);
+    expect(f.registry.size).toBe(132);
+    const held = heldPastExpiry({ registry: f.registry, expiryGate: f.sp, selfPreservation: (now) => f.sp.state(now) }, f.clock.now());
+    expect(held).toEqual({ instances: 100, since: state.since });
+    // The partition heals: renewals come back, expiry resumes, nothing is held any more.
+    f.silenced.clear();
+    f.run(90_000);
+    expect(f.sp.state(f.clock.now())).toMatchObject({ active: false, since: 0 });
+    expect(heldPastExpiry({ registry: f.registry, expiryGate: f.sp }, f.clock.now())).toEqual({ instances: 0, since: 0 });
+  });
+});
+
+describe('SelfPreservation since', () => {
+  it('is the opening during the startup window, 0 while leases expire, and the first read that found it engaged', () => {
+    const clock = new ManualClock();
+    const openedAt = clock.now();
+    const sp = new SelfPreservation(clock, { ...DEFAULTS, minInstances: 1 }, openedAt);
+    addInstances(sp, 10);
+    clock.advance(1000);
+    expect(sp.state(clock.now())).toMatchObject({ active: true, cause: 'startup-window', since: openedAt });
+    renew(sp, 20);
+    clock.advance(WINDOW_MS - 500);
+    expect(sp.state(clock.now())).toMatchObject({ active: false, since: 0 });
+    clock.advance(WINDOW_MS);
+    const engagedAt = clock.now();
+    expect(sp.state(engagedAt)).toMatchObject({ active: true, cause: 'below-threshold', since: engagedAt });
+    clock.advance(5000);
+    expect(sp.state(clock.now()).since).toBe(engagedAt);
   });
 });

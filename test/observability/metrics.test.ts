@@ -6,10 +6,15 @@ import { Registry } from '../../src/domain/registry';
 import { SelfPreservationState } from '../../src/domain/self-preservation';
 import { DURATION_BUCKETS, RequestDurations, ServerMetrics, UNMATCHED_ROUTE } from '../../src/observability/metrics';
 import { emptyPeerStats, PeerNode, PeerStats } from '../../src/replication/peer-node';
-import { HealthCheckStats } from '../../src/observability/server-status';
+import { HealthCheckStats, PeerProbeStats, PeerStatus } from '../../src/observability/server-status';
+import { DurationCounter } from '../../src/observability/duration-counts';
+import { REPLICATION_DURATION_BUCKETS } from '../../src/observability/server-status';
 import { javaLegacyBody, makeTestApp, TestApp } from '../helpers/app';
 import { makeInstance } from '../helpers/instances';
 import { parseProm, registerOver, sample, Sample, startTestServer } from './support';
+import { loadConfig } from '../../src/config/config';
+import { silentLogger } from '../../src/observability/logger';
+import { startServer } from '../../src/server';
 
 const P = 'zone_registry_';
 const DURATION = `${P}http_request_duration_seconds`;
@@ -144,7 +149,7 @@ describe('replication and self-preservation gauges', () => {
       { url: 'http://b.example:8761/eureka/', queueDepth: 3, stats: stats({ batchesSent: 40, tasksSent: 90, lastLagMs: 25, lastSuccessAt: 1_699_999_999_000 }) },
       { url: 'http://c.example:8761/eureka/', queueDepth: 120, stats: stats({ batchFailures: 7, consecutiveFailures: 7, changesLost: 2, heartbeatsDropped: 30, lastError: 'ECONNREFUSED' }) },
     ] as unknown as PeerNode[];
-    const sp: SelfPreservationState = { enabled: true, expectedRenewalsPerMin: 40, threshold: 34, renewalsLastMin: 12, instances: 20, active: true, cause: 'below-threshold', reason: 'partition' };
+    const sp: SelfPreservationState = { enabled: true, expectedRenewalsPerMin: 40, threshold: 34, renewalsLastMin: 12, instances: 20, active: true, since: 1, cause: 'below-threshold', reason: 'partition' };
     const metrics = new ServerMetrics({ registry, clock, peers: () => peers, selfPreservation: () => sp, isReady: () => true }, { processMetrics: false });
     const s = parseProm(await metrics.text());
     const b = { peer: 'http://b.example:8761/eureka/' };
@@ -159,6 +164,8 @@ describe('replication and self-preservation gauges', () => {
     expect(sample(s, `${P}replication_changes_lost_total`, c)).toBe(2);
     expect(sample(s, `${P}replication_heartbeats_dropped_total`, c)).toBe(30);
     expect(sample(s, `${P}replication_queue_depth`, c)).toBe(120);
+    // A failing peer's last good lag would say it is fine: no value at all.
+    expect(s.filter((x) => x.name === `${P}replication_lag_seconds` && x.labels.peer === c.peer)).toEqual([]);
     expect(sample(s, `${P}renewals_last_minute`)).toBe(12);
     expect(sample(s, `${P}renewal_threshold`)).toBe(34);
     expect(sample(s, `${P}expected_renewals_per_minute`)).toBe(40);
@@ -178,6 +185,21 @@ describe('replication and self-preservation gauges', () => {
 });
 
 describe('a real server', () => {
+  it('names the Eureka, dashboard and metrics URLs on its start line, and serves each there', async () => {
+    const lines: [string, Record<string, unknown>][] = [];
+    const logger = { ...silentLogger, info: (message: string, fields: Record<string, unknown> = {}) => void lines.push([message, fields]) };
+    const server = await startServer(loadConfig(['--port', '0', '--host', '127.0.0.1'], {}), { logger });
+    try {
+      const [, fields] = lines.find(([m]) => m === 'zone server listening')!;
+      const base = `http://127.0.0.1:${server.port}`;
+      expect(fields).toMatchObject({ eureka: `${base}/eureka/`, dashboard: `${base}/`, metrics: `${base}/metrics` });
+      expect(Object.keys(fields).slice(0, 3)).toEqual(['eureka', 'dashboard', 'metrics']);
+      for (const url of [`${base}/eureka/apps`, `${base}/`, `${base}/metrics`]) expect((await fetch(url)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('serves /metrics with the process metrics next to the health routes', async () => {
     const server = await startTestServer();
     try {
@@ -191,13 +213,89 @@ describe('a real server', () => {
       expect(sample(s, `${P}info`, { zone: 'default', region: 'default' })).toBe(1);
       expect(sample(s, `${P}self_preservation_active`)).toBe(0);
       expect(sample(s, `${P}lease_expiration_enabled`)).toBe(1);
-      expect(sample(s, `${P}registry_reads_allowed`)).toBe(1);
+      expect(sample(s, `${P}reads_allowed`)).toBe(1);
+      expect(sample(s, `${P}revision`)).toBeGreaterThan(0);
+      expect(sample(s, `${P}held_instances`)).toBe(0);
       expect(s.some((x) => x.name === 'process_cpu_user_seconds_total')).toBe(true);
       for (const path of ['/health', '/health/live', '/health/ready']) {
         const h = await fetch(base + path);
         expect(h.status).toBe(200);
         expect(await h.json()).toEqual({ status: 'UP' });
       }
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('peer probe and replication request series', () => {
+  const probe = (over: Partial<PeerProbeStats>): PeerProbeStats => ({ state: 'ready', since: 1, lastProbeAt: 1_700_000_000_000, lastSeenAt: 1_700_000_000_000, rttMs: 2.5, lastStatus: 200, lastError: '', consecutiveFailures: 0, probes: 10, failures: 0, ...over });
+
+  it("reports each peer's liveness, readiness, round trip and verdict, and the duration of batch requests", async () => {
+    const clock = new ManualClock(1_700_000_001_000);
+    const registry = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 180_000, maxInstancesPerApp: 10 });
+    const durations = new DurationCounter(REPLICATION_DURATION_BUCKETS);
+    durations.observe(0.0008);
+    durations.observe(0.02);
+    durations.observe(30);
+    const peers: PeerStatus[] = [
+      { url: 'http://b:8761/eureka/', zone: 'b', queueDepth: 0, stats: { ...emptyPeerStats(), batchesSent: 2, lastSuccessAt: 1_699_999_999_000, lastLagMs: 40 }, probe: probe({}), requestDurations: durations },
+      { url: 'http://c:8761/eureka/', zone: 'c', queueDepth: 0, stats: { ...emptyPeerStats(), batchesSent: 2, lastSuccessAt: 1_699_999_000_000, lastLagMs: 40 }, probe: probe({ state: 'unreachable', lastSeenAt: 1_699_999_000_000, failures: 4 }) },
+      { url: 'http://d:8761/eureka/', queueDepth: 0, stats: emptyPeerStats(), probe: probe({ state: 'reachable', lastStatus: 404 }) },
+      { url: 'http://e:8761/eureka/', queueDepth: 0, stats: emptyPeerStats(), probe: probe({ state: 'pending', lastSeenAt: 0, rttMs: -1 }) },
+    ];
+    const metrics = new ServerMetrics({ registry, clock, peers: () => peers }, { processMetrics: false });
+    const s = parseProm(await metrics.text());
+    const [b, c, d, e] = peers.map((p) => ({ peer: p.url }));
+    expect(sample(s, `${P}peer_up`, { ...b, zone: 'b' })).toBe(1);
+    expect(sample(s, `${P}peer_up`, { ...c, zone: 'c' })).toBe(0);
+    expect(sample(s, `${P}peer_up`, { ...d, zone: '' })).toBe(1);
+    expect(s.filter((x) => x.name === `${P}peer_up` && x.labels.peer === e.peer)).toEqual([]);
+    expect(sample(s, `${P}peer_ready`, b)).toBe(1);
+    expect(sample(s, `${P}peer_ready`, c)).toBe(0);
+    expect(s.filter((x) => x.name === `${P}peer_ready` && (x.labels.peer === d.peer || x.labels.peer === e.peer))).toEqual([]);
+    expect(sample(s, `${P}peer_probe_rtt_seconds`, b)).toBe(0.0025);
+    expect(sample(s, `${P}peer_last_seen_timestamp_seconds`, c)).toBe(1_699_999_000);
+    expect(sample(s, `${P}peer_probe_failures_total`, c)).toBe(4);
+    expect(sample(s, `${P}peer_healthy`, b)).toBe(1);
+    expect(sample(s, `${P}peer_healthy`, c)).toBe(0);
+    expect(sample(s, `${P}replication_lag_seconds`, b)).toBe(0.04);
+    expect(s.filter((x) => x.name === `${P}replication_lag_seconds` && x.labels.peer === c.peer)).toEqual([]);
+    const H = `${P}replication_request_duration_seconds`;
+    expect(sample(s, `${H}_bucket`, { ...b, le: '0.001' })).toBe(1);
+    expect(sample(s, `${H}_bucket`, { ...b, le: '0.025' })).toBe(2);
+    expect(sample(s, `${H}_bucket`, { ...b, le: '10' })).toBe(2);
+    expect(sample(s, `${H}_bucket`, { ...b, le: '+Inf' })).toBe(3);
+    expect(sample(s, `${H}_count`, b)).toBe(3);
+    expect(sample(s, `${H}_sum`, b)).toBeCloseTo(30.0208, 6);
+    expect(s.filter((x) => x.name.startsWith(H) && x.labels.peer === c.peer)).toEqual([]);
+    metrics.close();
+  });
+
+  it('counts the instances held past expiry while expiry is suspended', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const registry = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 180_000, maxInstancesPerApp: 10 });
+    registry.register(makeInstance({ id: 'a', durationSecs: 30 }));
+    registry.register(makeInstance({ id: 'b', durationSecs: 90 }));
+    let enabled = false;
+    const metrics = new ServerMetrics({ registry, clock, expiryGate: { isLeaseExpirationEnabled: () => enabled } }, { processMetrics: false });
+    clock.advance(60_000);
+    expect(sample(parseProm(await metrics.text()), `${P}held_instances`)).toBe(1);
+    enabled = true;
+    expect(sample(parseProm(await metrics.text()), `${P}held_instances`)).toBe(0);
+    metrics.close();
+  });
+});
+
+describe('metric names', () => {
+  it('never repeat a word (zone_registry_registry_…), on a server with peers, health checks and every optional part', async () => {
+    const server = await startTestServer(['--health-checks-enabled', 'true']);
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+      const names = [...text.matchAll(/^# TYPE (zone_registry_\w+) /gm)].map((m) => m[1]);
+      expect(names.length).toBeGreaterThan(40);
+      const doubled = names.filter((n) => /(^|_)([a-z]+)_\2(_|$)/.test(n));
+      expect(doubled).toEqual([]);
     } finally {
       await server.close();
     }

@@ -462,6 +462,15 @@ describe('hash-password command', () => {
       expect(((await v.identify(basic('u', 's3cret: with spaces'))) as Principal).name).toBe('u');
     });
 
+    it('--help prints the usage with its options to stdout, reading nothing', async () => {
+      const r = await hashCommand(['--help'], []);
+      expect(r).toMatchObject({ code: 0, err: '' });
+      expect(r.out).toMatch(/^Usage: zone-registry hash-password/);
+      const options = r.out.slice(r.out.indexOf('Options:')).split('\n').filter((l) => /^  -/.test(l));
+      expect(options.map((l) => l.trim().split(/\s+/)[0])).toEqual(['--password-stdin', '-h,']);
+      expect(options[0]).toMatch(/\(the default/);
+    });
+
     it('salts every hash: the same password twice gives different lines', async () => {
       const [a, b] = await Promise.all([hashCommand([], ['same\n']), hashCommand([], ['same\n'])]);
       expect(a.out).not.toBe(b.out);

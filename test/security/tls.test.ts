@@ -77,17 +77,27 @@ describe('https peers', () => {
   }
 
   it('replicate over https when peerCaFile trusts their certificate', async () => {
-    const [a, b] = await pair(['--peer-ca-file', cert.certFile]);
+    const [a, b] = await pair(['--peer-ca-file', cert.certFile, '--peer-probe-interval-ms', '200']);
     expect((await call(a.port, 'POST', '/eureka/apps/ORDERS', { body: instanceBody('ORDERS', 'tls-peer-1'), headers: { authorization: AUTH.orders }, ca: cert.cert })).status).toBe(204);
     await waitFor(() => b.registry.lease('ORDERS', 'tls-peer-1') !== undefined, 'the registration to reach the https peer');
     expect(a.peers.nodes[0].url).toBe(`https://127.0.0.1:${b.port}/eureka/`);
+    // Its probes go the same way: https, the CA of peerCaFile.
+    await waitFor(async () => (await peerProbe(a)).state === 'ready', "the probe to find the https peer ready");
   });
 
   it('do not replicate to a peer whose certificate is not trusted', async () => {
-    const [a, b] = await pair(['--sync-failure-mode', 'serve']);
+    const [a, b] = await pair(['--sync-failure-mode', 'serve', '--peer-probe-interval-ms', '200']);
     expect((await call(a.port, 'POST', '/eureka/apps/ORDERS', { body: instanceBody('ORDERS', 'tls-peer-2'), headers: { authorization: AUTH.orders }, ca: cert.cert })).status).toBe(204);
     await waitFor(() => a.peers.nodes[0].stats.consecutiveFailures > 0, 'the batch to fail');
     expect(a.peers.nodes[0].stats.lastError).toMatch(/SELF_SIGNED|self[- ]signed/i);
     expect(b.registry.lease('ORDERS', 'tls-peer-2')).toBeUndefined();
+    await waitFor(async () => (await peerProbe(a)).state === 'unreachable', 'the probe to fail');
+    expect((await peerProbe(a)).lastError).toMatch(/SELF_SIGNED|self[- ]signed/i);
   });
+
+  /** What server `s` says of its peer's probe in /eureka/status. */
+  async function peerProbe(s: RunningServer): Promise<{ state: string; lastError: string }> {
+    const reply = await call(s.port, 'GET', '/eureka/status', { ca: cert.cert });
+    return (JSON.parse(reply.text) as { peers: { probe: { state: string; lastError: string } }[] }).peers[0].probe;
+  }
 });

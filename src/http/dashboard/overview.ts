@@ -6,7 +6,7 @@ import { ExpiryGate } from '../../domain/eviction';
 import { INSTANCE_STATUSES, InstanceStatus, zoneOf } from '../../domain/model';
 import { SelfPreservationState } from '../../domain/self-preservation';
 import { RecentChange, RecentChanges } from '../../observability/recent-changes';
-import { HealthCheckStats, InstanceHealth, PeerComparisonStats, PeerHealth, peerHealth, PeerReplicationStats, ServerInfo, ServerStatusPort } from '../../observability/server-status';
+import { HealthCheckStats, HeldPastExpiry, heldPastExpiry, InstanceHealth, PeerComparisonStats, PeerHealth, peerHealth, PeerProbeStats, PeerReplicationStats, probeFacts, ServerInfo, ServerStatusPort } from '../../observability/server-status';
 
 export { peerHealth } from '../../observability/server-status';
 export type { PeerHealth } from '../../observability/server-status';
@@ -39,21 +39,30 @@ export const DEFAULT_RECENT = 50;
 const SETTING_GROUPS: Record<string, readonly (keyof Settings)[]> = {
   leases: ['leaseRenewalIntervalSecs', 'leaseDurationSecs', 'evictionIntervalMs', 'evictionMaxFraction', 'deltaRetentionMs', 'responseCacheMaxStalenessMs'],
   selfPreservation: ['selfPreservationEnabled', 'renewalPercentThreshold', 'selfPreservationMinInstances', 'renewalWindowMs', 'renewalThresholdUpdateIntervalMs'],
-  replication: ['replicationBatchSize', 'replicationMaxBatchingDelayMs', 'replicationMaxPending', 'replicationTaskExpiryMs', 'replicationTimeoutMs', 'replicationRetryBaseMs', 'replicationRetryMaxMs'],
+  replication: ['peerProbeIntervalMs', 'replicationBatchSize', 'replicationMaxBatchingDelayMs', 'replicationMaxPending', 'replicationTaskExpiryMs', 'replicationTimeoutMs', 'replicationRetryBaseMs', 'replicationRetryMaxMs'],
   startupSync: ['syncAttempts', 'syncRetryWaitMs', 'syncFailureMode', 'syncEmptyWaitMs'],
   healthChecks: ['healthChecksEnabled', 'healthCheckIntervalMs', 'healthCheckTimeoutMs', 'healthCheckFailuresBeforeDown', 'healthCheckSuccessesBeforeUp', 'healthCheckConcurrency', 'healthCheckValveFraction', 'healthCheckValveMinInstances'],
   // File paths only: secrets (peerPassword, the credentials themselves) never leave the server.
   security: ['authEnabled', 'authAnonymousReads', 'tlsCertFile', 'peerCaFile', 'rateLimitFullFetchesPerSec', 'rateLimitRequestsPerClientPerSec'],
 };
 
-/** A peer's replication health, judged. */
-
+/** A peer: its zone, its health judged, what this server's probes of it say, and its replication state. */
 export interface PeerOverview extends PeerReplicationStats {
   readonly url: string;
+  /** Its zone in the zones file (null: not listed there). */
+  readonly zone: string | null;
   readonly queueDepth: number;
   readonly health: PeerHealth;
   /** In plain words. */
   readonly summary: string;
+  /** Whether its last probe was answered, and 2xx (ready) or 503; null: not probed, or unknown. */
+  readonly reachable: boolean | null;
+  readonly ready: boolean | null;
+  /** When it last answered a probe, epoch ms (0: never; null: not probed). */
+  readonly lastSeenAt: number | null;
+  /** Round trip of its last answered probe, ms (null: none). */
+  readonly rttMs: number | null;
+  readonly probe: PeerProbeStats | null;
   /** The registry comparison with it (anti-entropy), when it runs. */
   readonly comparison?: PeerComparisonStats;
 }
@@ -74,7 +83,9 @@ export interface InstanceOverview {
   readonly health: InstanceHealth | null;
   readonly zone: string | null;
   readonly vipAddress: string | null;
+  /** Its home and status pages, only when they are http(s) URLs (anything else is never offered as a link). */
   readonly homePageUrl: string | null;
+  readonly statusPageUrl: string | null;
   readonly lastRenewalTimestamp: number;
   readonly leaseExpiresAt: number;
   /** Time left on the lease, ms; negative once expired (awaiting eviction, or kept by self-preservation). */
@@ -111,6 +122,8 @@ export interface Overview {
     readonly settings: Record<string, Record<string, string | number | boolean>> | null;
   };
   readonly selfPreservation: SelfPreservationState | null;
+  /** Instances kept past their lease's expiry because expiry is suspended, and since when. */
+  readonly heldPastExpiry: HeldPastExpiry;
   /** The active health checks of this server (null when it does not run them). */
   readonly healthChecks: HealthCheckStats | null;
   readonly peers: PeerOverview[];
@@ -184,7 +197,8 @@ export function buildOverview(src: OverviewSources, query: OverviewQuery = {}): 
         health: src.healthChecks?.instance(i.app, i.id) ?? null,
         zone,
         vipAddress: i.vipAddress ?? null,
-        homePageUrl: i.homePageUrl ?? null,
+        homePageUrl: webUrl(i.homePageUrl),
+        statusPageUrl: webUrl(i.statusPageUrl),
         lastRenewalTimestamp: lease.lastRenewalTimestamp,
         leaseExpiresAt: expiresAt,
         leaseMsLeft: expiresAt - now,
@@ -221,8 +235,9 @@ export function buildOverview(src: OverviewSources, query: OverviewQuery = {}): 
       settings,
     },
     selfPreservation: src.selfPreservation?.(now) ?? null,
+    heldPastExpiry: heldPastExpiry(src, now),
     healthChecks: src.healthChecks?.stats() ?? null,
-    peers: (src.peers?.() ?? []).map((p) => ({ url: p.url, queueDepth: p.queueDepth, ...p.stats, ...peerHealth(p, now), comparison: p.comparison })),
+    peers: (src.peers?.() ?? []).map((p) => ({ url: p.url, zone: p.zone ?? null, queueDepth: p.queueDepth, ...p.stats, ...peerHealth(p, now), ...probeFacts(p.probe), probe: p.probe ?? null, comparison: p.comparison })),
     totals: { applications: appCount, instances: registry.size, byStatus },
     filter: { q, limit, matchedApplications: applications.length, matchedInstances, detailedInstances: detailed },
     applications,
@@ -231,6 +246,18 @@ export function buildOverview(src: OverviewSources, query: OverviewQuery = {}): 
       removals: recent ? (q === '' ? recent.removals.newest(recentLimit) : recent.removals.newest().filter(recentFilter).slice(0, recentLimit)) : [],
     },
   };
+}
+
+/** The URL as the dashboard may link it: an absolute http(s) URL, normalised; anything else (javascript:, data:, relative, malformed) is null. */
+export function webUrl(raw: string | undefined): string | null {
+  if (raw === undefined || raw.length > 2048) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return null;
+  }
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
 }
 
 function matches(q: string, ...fields: (string | null)[]): boolean {

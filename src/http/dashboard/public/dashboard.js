@@ -23,7 +23,7 @@
   /** @type {Record<string, string>} */
   var STATUS_CLASS = { UP: 'st-up', DOWN: 'st-down', OUT_OF_SERVICE: 'st-oos', STARTING: 'st-starting', UNKNOWN: 'st-unknown' };
   /** @type {Record<string, string>} */
-  var PEER_CLASS = { healthy: 'ok', failing: 'bad', idle: 'idle' };
+  var PEER_CLASS = { healthy: 'ok', failing: 'bad', 'not-ready': 'warn', idle: 'idle' };
   var params = new URLSearchParams(window.location.search);
   var refreshMs = Math.min(60000, Math.max(500, Number(params.get('refresh')) || 3000));
   // While the event stream is live, changes arrive by it; the rest (peers, lease ages) is refreshed this often.
@@ -193,6 +193,21 @@
   }
 
   /** @param {Overview} d */
+  function renderHeld(d) {
+    var h = d.heldPastExpiry;
+    var banner = byId('held');
+    if (h.instances === 0) {
+      banner.hidden = true;
+      banner.replaceChildren();
+      return;
+    }
+    var since = h.since > 0 ? ' since ' + clock(h.since) + ' (' + duration(d.now - h.since) + ')' : '';
+    var why = d.selfPreservation ? d.selfPreservation.reason : 'lease expiry is suspended';
+    banner.textContent = 'Self-preservation: ' + h.instances + ' of ' + d.totals.instances + ' instances are held past their lease expiry' + since + '. They stopped renewing but are not evicted: ' + why + '.';
+    banner.hidden = false;
+  }
+
+  /** @param {Overview} d */
   function renderHealthChecks(d) {
     var h = d.healthChecks;
     /** @type {Child[]} */
@@ -237,21 +252,36 @@
     return parts.length ? parts : el('span', { class: 'muted', text: '—' });
   }
 
+  /** @param {PeerOverview} p */
+  function reachability(p) {
+    if (p.reachable === null) return p.probe && p.probe.state === 'pending' ? 'not probed yet' : '—';
+    if (!p.reachable) return 'unreachable' + (p.probe && p.probe.since > 0 ? ' since ' + clock(p.probe.since) : '');
+    var rtt = p.rttMs !== null ? ', ' + p.rttMs + ' ms' : '';
+    if (p.ready === true) return 'ready' + rtt;
+    if (p.ready === false) return 'not ready' + rtt;
+    return 'reachable' + rtt + (p.probe ? ' (answered ' + p.probe.lastStatus + ')' : '');
+  }
+
   /** @param {Overview} d */
   function renderPeers(d) {
     var now = d.now;
     var failing = d.peers.filter(function (p) { return p.health === 'failing'; }).length;
+    var healthy = d.peers.filter(function (p) { return p.health === 'healthy'; }).length;
     /** @type {Child[]} */
     var title = ['Peers'];
-    if (d.peers.length > 0) title.push(el('span', { class: 'badge ' + (failing ? 'bad' : 'ok'), text: failing ? failing + ' of ' + d.peers.length + ' failing' : d.peers.length + ' healthy' }));
+    if (d.peers.length > 0) title.push(el('span', { class: 'badge ' + (failing ? 'bad' : healthy === d.peers.length ? 'ok' : 'warn'), 'data-test': 'peers-state', text: failing ? failing + ' of ' + d.peers.length + ' failing' : healthy + ' of ' + d.peers.length + ' healthy' }));
     var rows = d.peers.map(function (p) {
+      var lagKnown = p.lastSuccessAt > 0 && p.health !== 'failing';
       return el('tr', { class: p.health === 'failing' ? 'failing' : null, 'data-peer': p.url }, [
         el('td', { class: 'mono', text: p.url }),
-        el('td', null, el('span', { class: 'badge ' + (PEER_CLASS[p.health] || 'idle'), title: p.summary, text: p.health })),
+        el('td', { class: 'zone', text: p.zone || '—' }),
+        el('td', { class: 'health' }, el('span', { class: 'badge ' + (PEER_CLASS[p.health] || 'idle'), title: p.summary, text: p.health })),
+        el('td', { class: 'reachable' + (p.reachable === false ? ' expired' : ''), title: p.probe && p.probe.lastError ? p.probe.lastError : null, text: reachability(p) }),
+        el('td', { class: 'seen', title: p.lastSeenAt ? iso(p.lastSeenAt) : null, text: p.lastSeenAt === null ? '—' : ago(p.lastSeenAt, now) }),
         el('td', { title: iso(p.lastSuccessAt), text: ago(p.lastSuccessAt, now) }),
         el('td', { class: 'num', text: p.queueDepth }),
         el('td', { class: 'num', text: p.batchesSent + ' / ' + p.batchFailures }),
-        el('td', { class: 'num', text: p.lastSuccessAt > 0 ? duration(p.lastLagMs) : '—' }),
+        el('td', { class: 'num', title: lagKnown ? null : 'no lag is shown for a failing peer: its last value would say it is fine', text: lagKnown ? duration(p.lastLagMs) : '—' }),
         el('td', { class: 'num' + (p.changesLost > 0 ? ' expired' : ''), text: p.changesLost }),
         el('td', { class: 'num', text: p.heartbeatsDropped }),
         el('td', { class: 'small', title: p.lastFailureAt > 0 ? 'at ' + iso(p.lastFailureAt) : null, text: p.lastError ? p.lastError + ' (' + ago(p.lastFailureAt, now) + ')' : '—' }),
@@ -260,7 +290,7 @@
     });
     fill('peers', [
       el('h2', null, title),
-      table(['Peer', 'Health', 'Last successful batch', '#Queue', '#Batches ok / failed', '#Lag of last batch', '#Lost changes', '#Dropped heartbeats', 'Last error', 'Registry comparison'], rows, 'No peers: this server runs standalone.')
+      table(['Peer', 'Zone', 'Health', 'Probe', 'Last seen', 'Last successful batch', '#Queue', '#Batches ok / failed', '#Lag of last batch', '#Lost changes', '#Dropped heartbeats', 'Last error', 'Registry comparison'], rows, 'No peers: this server runs standalone.')
     ]);
   }
 
@@ -296,6 +326,19 @@
       return el('span', { class: 'chip' }, [el('span', { class: 'k', text: 'zone ' }), z + ': ' + byZone[z]]);
     }));
   }
+  // Links only to http(s) URLs (the server sends nothing else; checked again here): never javascript: or data:.
+  /** @param {string | null} url @param {string} label */
+  function pageLink(url, label) {
+    if (!url || !/^https?:\/\//i.test(url)) return null;
+    return el('a', { href: url, target: '_blank', rel: 'noopener noreferrer', title: url, text: label });
+  }
+  /** @param {InstanceOverview} i */
+  function pageLinks(i) {
+    var links = [pageLink(i.statusPageUrl, 'status'), pageLink(i.homePageUrl, 'home')].filter(function (a) { return a !== null; });
+    if (links.length === 0) return el('span', { class: 'muted', text: '—' });
+    return el('span', { class: 'chips' }, links);
+  }
+
   /** @param {Readonly<Record<string, string>>} md */
   function metadataChips(md) {
     var keys = Object.keys(md).sort();
@@ -310,8 +353,11 @@
     var now = d.now;
     var t = d.totals;
     var f = d.filter;
+    var held = d.heldPastExpiry.instances;
     /** @type {Child[]} */
-    var title = ['Applications', el('span', { class: 'muted small', text: t.applications + ' applications, ' + t.instances + ' instances' }), countChips(t.byStatus)];
+    var title = ['Applications', el('span', { class: 'muted small', text: t.applications + ' applications, ' + t.instances + ' instances' }), countChips(t.byStatus),
+      held > 0 ? el('span', { class: 'badge warn', 'data-test': 'held', title: 'leases expired, kept by self-preservation', text: held + ' held past expiry' }) : null];
+    var suspended = !d.server.leaseExpirationEnabled;
     var notes = [];
     if (f.q) notes.push(el('p', { class: 'muted small', text: 'Filter "' + f.q + '": ' + f.matchedInstances + ' instances in ' + f.matchedApplications + ' applications.' }));
     if (f.detailedInstances < f.matchedInstances) notes.push(el('p', { class: 'muted small', text: 'Showing details of the first ' + f.detailedInstances + ' of ' + f.matchedInstances + ' instances; narrow the filter to see the others.' }));
@@ -330,7 +376,8 @@
           el('td', { class: 'health' }, healthCell(i)),
           el('td', { text: i.zone || '—' }),
           el('td', { title: iso(i.lastRenewalTimestamp), text: ago(i.lastRenewalTimestamp, now) }),
-          el('td', { class: 'num' + (expired ? ' expired' : ''), title: 'expires ' + iso(i.leaseExpiresAt) + ', heartbeat every ' + i.renewalIntervalSecs + ' s', text: expired ? 'expired ' + duration(-i.leaseMsLeft) + ' ago' : duration(i.leaseMsLeft) }),
+          el('td', { class: 'num lease' + (expired ? ' expired' : ''), title: 'expires ' + iso(i.leaseExpiresAt) + ', heartbeat every ' + i.renewalIntervalSecs + ' s', text: expired ? (suspended ? 'held: ' : '') + 'expired ' + duration(-i.leaseMsLeft) + ' ago' : duration(i.leaseMsLeft) }),
+          el('td', { class: 'pages' }, pageLinks(i)),
           el('td', null, metadataChips(i.metadata))
         ]);
       });
@@ -339,7 +386,7 @@
         if (details.open !== open || a.name in state.open) state.open[a.name] = details.open;
       } }, [
         el('summary', null, [el('span', { class: 'app-name', text: a.name }), el('span', { class: 'muted small', text: a.total + (a.total === 1 ? ' instance' : ' instances') }), countChips(a.byStatus), zoneChips(a.byZone)]),
-        el('div', { class: 'table-wrap' }, rows.length ? table(['Instance', 'Host', 'Address', 'Status', 'Override', 'Health check', 'Zone', 'Last renewal', '#Lease left', 'Metadata'], rows) : el('div', { class: 'empty', text: 'Details not shown (instance limit reached).' }))
+        el('div', { class: 'table-wrap' }, rows.length ? table(['Instance', 'Host', 'Address', 'Status', 'Override', 'Health check', 'Zone', 'Last renewal', '#Lease left', 'Pages', 'Metadata'], rows) : el('div', { class: 'empty', text: 'Details not shown (instance limit reached).' }))
       ]);
       return details;
     });
@@ -400,6 +447,7 @@
   /** @param {Overview} d */
   function render(d) {
     renderHeader(d);
+    renderHeld(d);
     renderSelfPreservation(d);
     renderHealthChecks(d);
     renderPeers(d);
