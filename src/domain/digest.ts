@@ -64,34 +64,16 @@ function mapText(map: Readonly<Record<string, string>> | undefined): string {
  */
 export function agreedText(record: InstanceRecord): string {
   const i = record.instance;
-  return [
-    i.app,
-    i.id,
-    i.instanceId ?? '',
-    i.hostName,
-    i.ipAddr,
-    i.sid ?? '',
-    i.status,
-    i.overriddenStatus,
-    record.statusSource,
-    `${i.port.port}:${i.port.enabled}`,
-    `${i.securePort.port}:${i.securePort.enabled}`,
-    i.countryId,
-    i.dataCenterInfo.name,
-    mapText(i.dataCenterInfo.metadata),
-    i.renewalIntervalSecs,
-    i.durationSecs,
-    mapText(i.metadata),
-    i.appGroupName ?? '',
-    i.homePageUrl ?? '',
-    i.statusPageUrl ?? '',
-    i.healthCheckUrl ?? '',
-    i.secureHealthCheckUrl ?? '',
-    i.vipAddress ?? '',
-    i.secureVipAddress ?? '',
-    i.asgName ?? '',
-    i.lastDirtyTimestamp,
-  ].join(SEP);
+  // One concatenation, not an array joined: this runs for every change and every instance a startup sync installs.
+  return (
+    i.app + SEP + i.id + SEP + (i.instanceId ?? '') + SEP + i.hostName + SEP + i.ipAddr + SEP + (i.sid ?? '') + SEP +
+    i.status + SEP + i.overriddenStatus + SEP + record.statusSource + SEP +
+    `${i.port.port}:${i.port.enabled}` + SEP + `${i.securePort.port}:${i.securePort.enabled}` + SEP + i.countryId + SEP +
+    i.dataCenterInfo.name + SEP + mapText(i.dataCenterInfo.metadata) + SEP + i.renewalIntervalSecs + SEP + i.durationSecs + SEP +
+    mapText(i.metadata) + SEP + (i.appGroupName ?? '') + SEP + (i.homePageUrl ?? '') + SEP + (i.statusPageUrl ?? '') + SEP +
+    (i.healthCheckUrl ?? '') + SEP + (i.secureHealthCheckUrl ?? '') + SEP + (i.vipAddress ?? '') + SEP +
+    (i.secureVipAddress ?? '') + SEP + (i.asgName ?? '') + SEP + i.lastDirtyTimestamp
+  );
 }
 
 /** The fingerprint of an instance's agreed fields. */
@@ -102,39 +84,41 @@ export function fingerprint(record: InstanceRecord): Hash64 {
 interface AppDigest {
   hi: number;
   lo: number;
-  count: number;
+  /** Each instance's fingerprint, by id: the app's digest is their XOR. */
+  readonly byId: Map<string, Hash64>;
 }
 
 /** Per-application and whole-registry digests, updated one instance at a time. */
 export class RegistryDigest {
   private readonly apps = new Map<string, AppDigest>();
-  private readonly byInstance = new Map<string, Hash64>();
+  private instances = 0;
   private rootHi = 0;
   private rootLo = 0;
 
   /** Sets the fingerprint of instance `id` of `app` (undefined: the instance is gone). O(1). */
   set(app: string, id: string, hash: Hash64 | undefined): void {
-    const key = `${app}/${id}`;
-    const old = this.byInstance.get(key);
-    if (old === undefined && hash === undefined) return;
     let digest = this.apps.get(app);
+    const old = digest?.byId.get(id);
+    if (old === undefined && hash === undefined) return;
     if (digest === undefined) {
-      digest = { hi: 0, lo: 0, count: 0 };
+      digest = { hi: 0, lo: 0, byId: new Map() };
       this.apps.set(app, digest);
     }
-    if (old !== undefined) this.toggle(digest, old, -1);
+    if (old !== undefined) this.toggle(digest, old);
     if (hash !== undefined) {
-      this.toggle(digest, hash, 1);
-      this.byInstance.set(key, hash);
+      this.toggle(digest, hash);
+      digest.byId.set(id, hash);
+      if (old === undefined) this.instances++;
     } else {
-      this.byInstance.delete(key);
+      digest.byId.delete(id);
+      this.instances--;
+      if (digest.byId.size === 0) this.apps.delete(app);
     }
-    if (digest.count === 0) this.apps.delete(app);
   }
 
   /** The fingerprint held for an instance. */
   instance(app: string, id: string): Hash64 | undefined {
-    return this.byInstance.get(`${app}/${id}`);
+    return this.apps.get(app)?.byId.get(id);
   }
 
   /** Digest of the whole registry (EMPTY_HASH when empty). */
@@ -155,13 +139,12 @@ export class RegistryDigest {
 
   /** Instances held. */
   get size(): number {
-    return this.byInstance.size;
+    return this.instances;
   }
 
-  private toggle(digest: AppDigest, h: Hash64, delta: 1 | -1): void {
+  private toggle(digest: AppDigest, h: Hash64): void {
     digest.hi = (digest.hi ^ h.hi) >>> 0;
     digest.lo = (digest.lo ^ h.lo) >>> 0;
-    digest.count += delta;
     this.rootHi = (this.rootHi ^ h.hi) >>> 0;
     this.rootLo = (this.rootLo ^ h.lo) >>> 0;
   }

@@ -210,7 +210,9 @@ export class Registry {
       isReplication,
       healthDown: this.healthDown.has(key),
     });
-    instance = { ...instance, status: decision.status, overriddenStatus: override ?? 'UNKNOWN' };
+    const overriddenStatus = override ?? 'UNKNOWN';
+    // Most registrations already say what is decided (UP, no override): their instance is kept as it came, uncopied.
+    if (instance.status !== decision.status || instance.overriddenStatus !== overriddenStatus) instance = { ...instance, status: decision.status, overriddenStatus };
 
     const serviceUp = existing?.record.serviceUpTimestamp || (decision.status === 'UP' ? now : 0);
     const durationMs = instance.durationSecs > 0 ? instance.durationSecs * 1000 : this.options.defaultLeaseDurationMs;
