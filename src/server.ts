@@ -206,6 +206,8 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
           maxRepairItems: s.replicationBatchSize,
           maxRepairBytes: Math.floor(s.maxReplicationBodyBytes / 2),
         });
+  // The startup sync installs a whole registry: its digest is built once after it (see listen()), not per install.
+  antiEntropy?.defer();
   // Probes the instances whose client talks to this server; off: only clears verdicts such instances carry.
   const healthChecks = new HealthChecks(registry, clock, scheduler, logger, { http: new HttpProber(), tcp: new TcpProber() }, {
     enabled: s.healthChecksEnabled,
@@ -371,6 +373,8 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
       selfPreservation.openForTraffic(clock.now(), renewalIntervals(registry));
       scheduler.every('evict', s.evictionIntervalMs, evictionTask(evictor, selfPreservation, clock, logger));
       scheduler.every('renewal-threshold', s.renewalThresholdUpdateIntervalMs, renewalThresholdTask(selfPreservation, registry));
+      // The digest was left alone while the sync installed the peers' registry: built now, a slice per turn.
+      void antiEntropy?.catchUp();
       antiEntropy?.start();
       healthChecks.start();
     });

@@ -116,6 +116,14 @@ export class RegistryDigest {
     }
   }
 
+  /** Forgets every instance: the digest of nothing. */
+  clear(): void {
+    this.apps.clear();
+    this.instances = 0;
+    this.rootHi = 0;
+    this.rootLo = 0;
+  }
+
   /** The fingerprint held for an instance. */
   instance(app: string, id: string): Hash64 | undefined {
     return this.apps.get(app)?.byId.get(id);

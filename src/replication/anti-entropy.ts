@@ -57,6 +57,9 @@ export interface ComparisonAnswers {
   applyRepairs(body: string): RepairOutcome | undefined;
 }
 
+/** Instances fingerprinted per turn of the event loop while the digest catches up (about 5 ms). */
+const CATCH_UP_SLICE = 2000;
+
 /** Most entries a peer's versions answer may hold per application (instances and removals). */
 const MAX_VERSIONS_PER_APP = 1_000_000;
 
@@ -68,6 +71,10 @@ export class AntiEntropy implements ComparisonAnswers {
   private cancelNext: (() => void) | undefined;
   private running = false;
   private closed = false;
+  // While deferred, changes are not fingerprinted (a startup sync installing a whole registry would hash every
+  // instance on its way to ready); `rebuilding` until the digest has caught up with the registry again.
+  private deferred = false;
+  private rebuilding: Promise<void> | undefined;
 
   constructor(
     private readonly registry: Registry,
@@ -96,6 +103,43 @@ export class AntiEntropy implements ComparisonAnswers {
     if (!this.peers.some((p) => p.url === peer.url)) this.stats.delete(peer.url);
   }
 
+  /**
+   * Stops fingerprinting changes until {@link catchUp}: for a startup sync, which installs a whole registry and
+   * would otherwise hash every instance before the server is ready. Meanwhile the digest says nothing true, so
+   * peers comparing with this server see it differ, as they would see any server that is still syncing.
+   */
+  defer(): void {
+    this.deferred = true;
+  }
+
+  /**
+   * Rebuilds the digest from the registry after {@link defer}, `sliceSize` instances per turn of the event loop, with
+   * changes fingerprinted again from the first slice on (an instance changed meanwhile is set twice, to the same
+   * value); resolves once the digest matches the registry. Rounds wait for it.
+   */
+  catchUp(sliceSize = CATCH_UP_SLICE): Promise<void> {
+    if (!this.deferred) return this.rebuilding ?? Promise.resolve();
+    this.deferred = false;
+    this.digest.clear();
+    const rebuild = async (): Promise<void> => {
+      let inSlice = 0;
+      // A Map iterated while it changes visits what is added and skips what is deleted: the walk ends current.
+      for (const lease of this.registry.leases()) {
+        if (this.closed) return;
+        const i = lease.record.instance;
+        this.digest.set(i.app, i.id, fingerprint(lease.record));
+        if (++inSlice >= sliceSize) {
+          inSlice = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      }
+    };
+    this.rebuilding = rebuild().finally(() => {
+      this.rebuilding = undefined;
+    });
+    return this.rebuilding;
+  }
+
   /** Starts the rounds (the first after one interval). */
   start(): void {
     this.scheduleNext();
@@ -118,6 +162,8 @@ export class AntiEntropy implements ComparisonAnswers {
     if (this.running) return;
     this.running = true;
     try {
+      // A digest still catching up would make every peer look different.
+      await this.catchUp();
       // The peers as the round starts; one that leaves meanwhile is skipped.
       for (const peer of this.peers) {
         if (this.closed) return;
@@ -310,6 +356,7 @@ export class AntiEntropy implements ComparisonAnswers {
   }
 
   private onEvent(event: RegistryEvent): void {
+    if (this.deferred) return;
     switch (event.type) {
       case 'registered':
       case 'status-updated':

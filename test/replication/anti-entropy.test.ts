@@ -133,4 +133,51 @@ describe('AntiEntropy', () => {
       expect(side.statsFor(URL)).toMatchObject({ state: 'failing', failures: 1, lastError: 'ECONNREFUSED', inSyncSince: 0 });
     });
   });
+
+  describe('catchUp', () => {
+    // The digest a side would hold had it fingerprinted every change: the same registry, digested from scratch.
+    const fresh = (r: Registry, clock: ManualClock) => new AntiEntropy(r, clock, NEVER, new RecordingLogger(), [], LIMITS, OPTIONS).digest;
+
+    it('leaves changes unhashed while deferred, then rebuilds a digest equal to one built from scratch, changes during the rebuild included', async () => {
+      const { clock, a, aSide } = pair();
+      a.register(makeInstance({ app: 'OLD', id: 'gone-while-deferred' }));
+      a.register(makeInstance({ app: 'OLD', id: 'kept' }));
+      aSide.defer();
+      for (let i = 0; i < 50; i++) a.register(makeInstance({ app: `APP-${i % 5}`, id: `i-${i}` }));
+      a.cancel('OLD', 'gone-while-deferred', false);
+      // Deferred: the digest still holds what it held before, not the 50 instances installed since.
+      expect(aSide.digest.size).toBe(2);
+
+      const rebuilding = aSide.catchUp(7);
+      // Between slices the registry keeps changing: a new instance, a cancel, a status change.
+      for (let turn = 0; turn < 3; turn++) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        a.register(makeInstance({ app: 'APP-1', id: `late-${turn}` }));
+        a.cancel('APP-2', `i-${2 + 5 * turn}`, false);
+        a.statusUpdate('APP-3', `i-${3 + 5 * turn}`, 'OUT_OF_SERVICE', undefined, false);
+      }
+      await rebuilding;
+      const expected = fresh(a, clock);
+      expect(aSide.digest.size).toBe(a.size);
+      expect(aSide.digest.root).toEqual(expected.root);
+      expect([...aSide.digest.applications()].sort()).toEqual([...expected.applications()].sort());
+      // And incremental again afterwards.
+      a.register(makeInstance({ app: 'APP-4', id: 'after' }));
+      expect(aSide.digest.root).toEqual(fresh(a, clock).root);
+    });
+
+    it('makes a round wait for the rebuild, so that the first comparison after a sync sees the registry as it is', async () => {
+      const { a, b, aSide, toB } = pair();
+      for (let i = 0; i < 20; i++) {
+        a.register(makeInstance({ app: 'SAME', id: `i-${i}` }), true, 1_000);
+        b.register(makeInstance({ app: 'SAME', id: `i-${i}` }), true, 1_000);
+      }
+      aSide.defer();
+      aSide.catchUp(3);
+      await aSide.runRound();
+      // Equal registries: one digest exchange, nothing more.
+      expect(toB.paths).toEqual(['digest']);
+      expect(aSide.statsFor(URL)).toMatchObject({ state: 'in-sync' });
+    });
+  });
 });
