@@ -1,5 +1,6 @@
 // Composition root: compose() builds the whole object graph from a Config (registry, self-preservation, evictor,
-// response cache, metrics, recent changes, replication, startup sync, health checks, peer addresses, security, the HTTP app);
+// response cache, metrics, recent changes, replication, startup sync, health checks, peer addresses, security, the HTTP
+// app, the DNS interface);
 // listen() starts it (syncs from peers, schedules the timers); close() closes whatever was built.
 import { randomBytes } from 'node:crypto';
 import { createServer, RequestListener, Server } from 'node:http';
@@ -11,6 +12,9 @@ import { ConfigError } from './config/settings';
 import { Clock, systemClock } from './domain/clock';
 import { Evictor, ExpiryGate } from './domain/eviction';
 import { Registry } from './domain/registry';
+import { parseDomain } from './dns/names';
+import { DnsResponder } from './dns/responder';
+import { DnsServer, dnsOffStatus } from './dns/server';
 import { SelfPreservation } from './domain/self-preservation';
 import { HealthChecks } from './health/health-checks';
 import { HttpProber } from './health/http';
@@ -48,6 +52,8 @@ export interface RunningServer {
   readonly port: number;
   /** Base URL of the Eureka API, e.g. http://127.0.0.1:8761/eureka/ (https:// with tlsCertFile/tlsKeyFile) */
   readonly eurekaUrl: string;
+  /** UDP and TCP port of the DNS interface; undefined when dnsEnabled is false. */
+  readonly dnsPort?: number;
   /** Resolves when startup sync is over and the server reports ready. */
   readonly ready: Promise<void>;
   close(): Promise<void>;
@@ -95,6 +101,8 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
   const security = securityFromSettings(s);
   const allowed = parseAddressList(s.peerAllowedAddresses);
   if ('error' in allowed) throw new ConfigError(`Invalid setting peerAllowedAddresses: ${allowed.error}`);
+  const dnsDomain = parseDomain(s.dnsDomain);
+  if ('error' in dnsDomain) throw new ConfigError(`Invalid setting dnsDomain: ${dnsDomain.error}`);
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: s.logLevel, format: s.logFormat });
   const scheduler = options.scheduler ?? new CronScheduler(logger);
@@ -194,6 +202,15 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
   // Nothing to sync from: ready from the start, as the sync itself would decide.
   if (clients.length === 0) syncState.markSynced();
   const peerAddresses = new PeerAddresses(config.peerSet.peers, allowed.entries, options.lookup ?? systemLookup, logger);
+  const { domain } = dnsDomain;
+  const dns = s.dnsEnabled
+    ? new DnsServer(
+        new DnsResponder(registry, { domain, ttlSecs: s.dnsTtlSecs, maxUdpBytes: s.dnsMaxUdpBytes, allowsReads: (now) => syncState.allowsRegistryReads(now) }),
+        { host: s.dnsHost || s.host, port: s.dnsPort, domain, ttlSecs: s.dnsTtlSecs, rateLimitPerSourcePerSec: s.dnsRateLimitPerSourcePerSec, tcpMaxConnections: s.dnsTcpMaxConnections, tcpIdleTimeoutMs: s.dnsTcpIdleTimeoutMs },
+        clock,
+        logger,
+      )
+    : undefined;
 
   // The operators' read model, implemented once here over the live components.
   const status = {
@@ -209,6 +226,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     allowsRegistryReads: (now: number) => syncState.allowsRegistryReads(now),
     watchStatus: () => ({ parked: watches.size, streams: streams.size, maxWatchers: s.watchMaxWatchers, answered: { ...watches.stats.answered }, refused: watches.stats.refused }),
     healthChecks,
+    dns: () => dns?.status() ?? dnsOffStatus(domain, s.dnsTtlSecs),
   } satisfies ServerStatusPort;
   const metrics = new ServerMetrics(status);
   const recentChanges = new RecentChanges(registry, () => clock.now());
@@ -243,6 +261,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     metrics.close();
     recentChanges.close();
     for (const off of detach) off();
+    await dns?.close();
     if (server === undefined) return;
     const listening = server;
     // Read before closing: a closed server has no address.
@@ -273,11 +292,12 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
       });
     });
     const port = (http.address() as AddressInfo).port;
+    const dnsPort = await dns?.listen();
     const host = s.host === '0.0.0.0' || s.host === '::' ? '127.0.0.1' : s.host;
     const scheme = security.tls ? 'https' : 'http';
     // Where to point clients and a browser, first on the line.
     const base = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    logger.info('zone server listening', { eureka: `${base}/eureka/`, dashboard: `${base}/`, port, host: s.host, scheme, auth: s.authEnabled, region: s.region, zone: s.zone, peers: config.peerSet.peers.length, version: VERSION });
+    logger.info('zone server listening', { eureka: `${base}/eureka/`, dashboard: `${base}/`, port, host: s.host, scheme, auth: s.authEnabled, region: s.region, zone: s.zone, peers: config.peerSet.peers.length, dns: dnsPort === undefined ? 'off' : `${s.dnsHost || s.host}:${dnsPort} ${domain}`, version: VERSION });
 
     const sleep = (ms: number): Promise<void> => new Promise((resolve) => scheduler.after(ms, resolve));
     const ready = syncFromPeers(clients, () => syncOnce(clients, registry, clock, limits, logger), syncState, {
@@ -300,7 +320,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'>, options: S
     if (s.memoryReturnIntervalMs > 0) scheduler.every('return-memory', s.memoryReturnIntervalMs, memoryReturnTask(s.memoryReturnMinBytes, logger));
     if (peerAddresses.hasHostNames) scheduler.every('resolve-peer-addresses', s.peerAddressRefreshMs, () => void peerAddresses.refresh());
 
-    return { registry, selfPreservation, peers, server: http, port, eurekaUrl: `${base}/eureka/`, ready, close };
+    return { registry, selfPreservation, peers, server: http, port, eurekaUrl: `${base}/eureka/`, dnsPort, ready, close };
   };
 
   return { registry, selfPreservation, peers, cache, metrics, status, deps, app, listen, close };
