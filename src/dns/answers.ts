@@ -112,7 +112,8 @@ function build(
   const answers: DnsRecord[] = [];
   const additionals: DnsRecord[] = [];
   const addresses = new Set<string>();
-  const targets = new Set<string>();
+  const services = new Set<string>();
+  const glued = new Set<string>();
   for (const i of instances) {
     // Only UP: DOWN, STARTING, OUT_OF_SERVICE and UNKNOWN instances take no traffic (what Eureka clients filter on).
     if (i.status !== 'UP') continue;
@@ -130,12 +131,12 @@ function build(
     // An instance without an IP is still reachable by its host name, resolved elsewhere (no additional record).
     const target = address !== undefined ? addrName(address.ip, options.domain) : isHostName(i.hostName) ? i.hostName.replace(/\.$/, '') : undefined;
     if (target === undefined) continue;
-    const key = `${target}:${port.port}`;
-    if (targets.has(key)) continue;
-    targets.add(key);
+    const key = `${target} ${port.port}`;
+    if (services.has(key)) continue;
+    services.add(key);
     answers.push({ name: owner, type: 'SRV', ttl, class: 'IN', data: { priority: SRV_PRIORITY, weight: SRV_WEIGHT, port: port.port, target } });
-    if (address !== undefined && !targets.has(target)) {
-      targets.add(target);
+    if (address !== undefined && !glued.has(target)) {
+      glued.add(target);
       additionals.push({ name: target, type: address.family === 4 ? 'A' : 'AAAA', ttl, class: 'IN', data: address.ip });
     }
   }
