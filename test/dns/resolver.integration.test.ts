@@ -4,6 +4,7 @@
 import { createSocket } from 'node:dgram';
 import { promises as dns } from 'node:dns';
 import * as dnsPacket from 'dns-packet';
+import { DnsStatus } from '../../src/observability/server-status';
 import { RunningServer } from '../../src/server';
 import { Cluster } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
@@ -146,7 +147,7 @@ describe('DNS interface', () => {
       expect(sample(samples, 'zone_registry_dns_queries_total', { transport: 'udp', type: 'A', rcode: 'NXDOMAIN' })).toBeGreaterThanOrEqual(1);
       expect(sample(samples, 'zone_registry_dns_queries_total', { transport: 'udp', type: 'A', rcode: 'REFUSED' })).toBeGreaterThanOrEqual(1);
       expect(sample(samples, 'zone_registry_dns_truncated_total')).toBeGreaterThanOrEqual(1);
-      const status = await (await fetch(`${eureka}status`, { headers: { accept: 'application/json' } })).json();
+      const status = await statusOf(eureka);
       expect(status.dns).toMatchObject({ enabled: true, host: '127.0.0.1', port: server.dnsPort, domain: 'registry', ttlSecs: 5 });
     });
   });
@@ -172,14 +173,19 @@ describe('DNS interface', () => {
     it('gives each server its own DNS port and says so in /eureka/status', async () => {
       const ports = [cluster.server(0).dnsPort, cluster.server(1).dnsPort];
       expect(new Set(ports).size).toBe(2);
-      const status = await (await fetch(`${cluster.urls[1]}status`, { headers: { accept: 'application/json' } })).json();
+      const status = await statusOf(cluster.urls[1]);
       expect(status.dns.port).toBe(ports[1]);
     });
   });
 });
 
+/** The DNS part of a server's /eureka/status. */
+async function statusOf(eureka: string): Promise<{ dns: DnsStatus }> {
+  return (await (await fetch(`${eureka}status`, { headers: { accept: 'application/json' } })).json()) as { dns: DnsStatus };
+}
+
 /** DNS answers a server sent over TCP so far, from /eureka/status. */
 async function tcpAnswers(eureka: string): Promise<number> {
-  const status = await (await fetch(`${eureka}status`, { headers: { accept: 'application/json' } })).json();
-  return (status.dns.queries as { transport: string; count: number }[]).filter((q) => q.transport === 'tcp').reduce((sum, q) => sum + q.count, 0);
+  const status = await statusOf(eureka);
+  return status.dns.queries.filter((q) => q.transport === 'tcp').reduce((sum, q) => sum + q.count, 0);
 }
