@@ -143,10 +143,9 @@ export class DnsServer {
     if (answer !== undefined) this.send(socket, answer, from);
   }
 
+  // Without a callback: a failed send is reported as the socket's 'error' (logged), and no request object is kept.
   private send(socket: UdpSocket, answer: Buffer, to: RemoteInfo): void {
-    socket.send(answer, to.port, to.address, (e) => {
-      if (e) this.logger.debug('dns: udp send failed', { to: to.address, error: e.message });
-    });
+    socket.send(answer, to.port, to.address);
   }
 
   private bindTcp(port: number): Promise<Server> {
