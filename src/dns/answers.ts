@@ -31,6 +31,18 @@ const SRV_PRIORITY = 1;
 const SRV_WEIGHT = 1;
 
 /**
+ * Most bytes of answer records, and of additional records, one answer is built with: what a TCP message holds beside
+ * its header, the longest question and an OPT record. An app with more instances than that (about 1,100 SRV or 2,000
+ * A records) is answered with the first of them in registry order; building more would cost CPU for bytes no
+ * transport can carry.
+ */
+export const MAX_SECTION_BYTES = 65535 - 12 - 259 - 11;
+
+// Encoded size of a record: owner name, type, class, TTL, data length, data (dns-packet does not compress names).
+const nameBytes = (name: string): number => Buffer.byteLength(name) + 2;
+const recordBytes = (owner: string, dataBytes: number): number => nameBytes(owner) + 10 + dataBytes;
+
+/**
  * The records answering `qtype` for `name` (a parsed query name; `owner` its spelling in lower case, the owner of
  * the records). `isZone` says whether a label is some instance's zone (a name with children but no records).
  */
@@ -65,9 +77,8 @@ export function answerFor(registry: RegistryReads, name: DnsName, owner: string,
     }
     case 'vip': {
       const kind = name.secure ? 'svip' : 'vip';
-      let leases = registry.byVip(kind, name.vip);
-      // A VIP is matched as spelled; a query in another case (resolvers may change it) finds a lower-case VIP.
-      if (leases.length === 0 && name.vip !== name.vip.toLowerCase()) leases = registry.byVip(kind, name.vip.toLowerCase());
+      // DNS names have no case, Eureka's VIPs do: DNS finds the VIPs spelled in lower case (as clients usually spell them).
+      const leases = registry.byVip(kind, name.vip);
       if (leases.length === 0) return nxdomain();
       const wantsAddresses = qtype === 'A' || qtype === 'AAAA' || qtype === 'ANY';
       return build(leases.map((l) => l.record.instance), owner, qtype, wantsAddresses, qtype === 'SRV' || qtype === 'ANY', name.secure, options, records);
@@ -111,6 +122,8 @@ function build(
   const ttl = options.ttlSecs;
   const answers: DnsRecord[] = [];
   const additionals: DnsRecord[] = [];
+  let answerBytes = 0;
+  let additionalBytes = 0;
   const addresses = new Set<string>();
   const services = new Set<string>();
   const glued = new Set<string>();
@@ -121,6 +134,9 @@ function build(
     if (wantsAddresses && address !== undefined && !addresses.has(address.ip)) {
       const type = address.family === 4 ? 'A' : 'AAAA';
       if (qtype === type || qtype === 'ANY') {
+        const size = recordBytes(owner, address.family === 4 ? 4 : 16);
+        if (answerBytes + size > MAX_SECTION_BYTES) break;
+        answerBytes += size;
         addresses.add(address.ip);
         answers.push({ name: owner, type, ttl, class: 'IN', data: address.ip });
       }
@@ -133,9 +149,14 @@ function build(
     if (target === undefined) continue;
     const key = `${target} ${port.port}`;
     if (services.has(key)) continue;
+    const size = recordBytes(owner, 6 + nameBytes(target));
+    if (answerBytes + size > MAX_SECTION_BYTES) break;
+    answerBytes += size;
     services.add(key);
     answers.push({ name: owner, type: 'SRV', ttl, class: 'IN', data: { priority: SRV_PRIORITY, weight: SRV_WEIGHT, port: port.port, target } });
-    if (address !== undefined && !glued.has(target)) {
+    const glue = address === undefined || glued.has(target) ? 0 : recordBytes(target, address.family === 4 ? 4 : 16);
+    if (address !== undefined && glue > 0 && additionalBytes + glue <= MAX_SECTION_BYTES) {
+      additionalBytes += glue;
       glued.add(target);
       additionals.push({ name: target, type: address.family === 4 ? 'A' : 'AAAA', ttl, class: 'IN', data: address.ip });
     }

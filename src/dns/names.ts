@@ -1,6 +1,6 @@
 // The names the DNS interface serves, read from a query name: what a name asks for (an app, an app in a zone, an
 // SRV service, a VIP, an address) or that it lies outside the domain. Pure: strings in, a value out. Names are
-// case-insensitive (RFC 4343) except a VIP's spelling, which the registry matches exactly.
+// case-insensitive (RFC 4343): every part of a name is read in lower case, a VIP's too.
 import { isIPv4, isIPv6 } from 'node:net';
 
 /** What a query name under the domain asks for. */
@@ -11,7 +11,7 @@ export type DnsName =
   | { readonly kind: 'app'; readonly app: string; readonly zone?: string }
   /** `_<app>._tcp[.<zone>].<domain>` (the port) or `_<app>._tls[.<zone>].<domain>` (the secure port): SRV. */
   | { readonly kind: 'service'; readonly app: string; readonly secure: boolean; readonly zone?: string }
-  /** `<vip>.vip.<domain>` / `<vip>.svip.<domain>`: the instances listing the (secure) VIP; the spelling as queried. */
+  /** `<vip>.vip.<domain>` / `<vip>.svip.<domain>`: the instances listing the (secure) VIP, in lower case. */
   | { readonly kind: 'vip'; readonly vip: string; readonly secure: boolean }
   /** `<hex>.addr.<domain>`: the address spelled in hex (8 digits: IPv4, 32: IPv6), what SRV targets are. */
   | { readonly kind: 'addr'; readonly address: string; readonly family: 4 | 6 }
@@ -49,14 +49,13 @@ export function parseName(qname: string, domain: string): DnsName | 'outside' {
   const lower = qname.toLowerCase();
   if (lower === domain) return { kind: 'apex' };
   if (!lower.endsWith(domain) || lower.charCodeAt(lower.length - domain.length - 1) !== 46 /* . */) return 'outside';
-  const head = qname.slice(0, qname.length - domain.length - 1);
+  const head = lower.slice(0, lower.length - domain.length - 1);
   if (head === '' || head.startsWith('.') || head.includes('..')) return { kind: 'unknown' };
-  const labels = head.split('.');
-  const lowered = head.toLowerCase().split('.');
+  const lowered = head.split('.');
   const top = lowered[lowered.length - 1];
-  const n = labels.length;
+  const n = lowered.length;
   if (n === 1) return { kind: 'app', app: lowered[0] };
-  if (top === 'vip' || top === 'svip') return { kind: 'vip', vip: labels.slice(0, -1).join('.'), secure: top === 'svip' };
+  if (top === 'vip' || top === 'svip') return { kind: 'vip', vip: lowered.slice(0, -1).join('.'), secure: top === 'svip' };
   if (top === 'addr') {
     if (n !== 2) return { kind: 'unknown' };
     const address = addressFromLabel(lowered[0]);

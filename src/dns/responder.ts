@@ -28,14 +28,17 @@ interface Prepared {
   readonly sections: EncodedSections;
 }
 
-// Names kept per revision; past it the cache starts over (random names must not grow it without bound).
+// Names, and encoded bytes, kept per revision; past either the cache starts over (random names must not grow it
+// without bound). An answer holds at most ~128 KB (answers.MAX_SECTION_BYTES twice).
 const MAX_CACHED_NAMES = 4096;
+const MAX_CACHED_BYTES = 32 * 1024 * 1024;
 const TRANSPORTS: readonly Transport[] = ['udp', 'tcp'];
 
 /** Answers DNS messages from the registry. */
 export class DnsResponder {
   private readonly cache = new Map<string, Prepared>();
   private cachedRevision = -1;
+  private cachedBytes = 0;
   private zones: { readonly revision: number; readonly names: ReadonlySet<string> } | undefined;
   private rotation = 0;
   private readonly opt: Buffer;
@@ -80,18 +83,23 @@ export class DnsResponder {
     // No zone transfers, and no recursion ever: a name outside the domain is refused, not looked up.
     if (q.qtype === 'AXFR' || q.qtype === 'IXFR') return bare('REFUSED');
     const revision = this.registry.revision;
-    if (revision !== this.cachedRevision || this.cache.size >= MAX_CACHED_NAMES) {
+    if (revision !== this.cachedRevision || this.cache.size >= MAX_CACHED_NAMES || this.cachedBytes > MAX_CACHED_BYTES) {
       this.cache.clear();
+      this.cachedBytes = 0;
       this.cachedRevision = revision;
     }
-    const key = `${q.qtype} ${q.qname}`;
+    // Names have no case: every spelling of a name shares its entry, and records are owned by the lower-case name.
+    const owner = q.qname.toLowerCase();
+    const key = `${q.qtype} ${owner}`;
     let prepared = this.cache.get(key);
     if (prepared === undefined) {
-      const name = parseName(q.qname, this.options.domain);
+      const name = parseName(owner, this.options.domain);
       if (name === 'outside') return bare('REFUSED');
-      const records = answerFor(this.registry, name, q.qname, q.qtype, this.options, (label) => this.isZone(label));
-      prepared = { rcode: records.rcode, sections: { answers: encodeRecords(records.answers), authority: encodeRecords(records.authority), additionals: encodeRecords(records.additionals) } };
+      const records = answerFor(this.registry, name, owner, q.qtype, this.options, (label) => this.isZone(label));
+      const sections = { answers: encodeRecords(records.answers), authority: encodeRecords(records.authority), additionals: encodeRecords(records.additionals) };
+      prepared = { rcode: records.rcode, sections };
       this.cache.set(key, prepared);
+      for (const section of [sections.answers, sections.authority, sections.additionals]) for (const b of section) this.cachedBytes += b.length;
     }
     // Checked per query, after the name: what is outside the domain is refused whatever the sync's state.
     if (this.options.allowsReads !== undefined && !this.options.allowsReads(now)) return bare('SERVFAIL');

@@ -32,9 +32,9 @@ describe('names', () => {
       expect(parse('_orders._tcp.us-east-1a.registry')).toEqual({ kind: 'service', app: 'orders', secure: false, zone: 'us-east-1a' });
     });
 
-    it('reads VIP names, dotted ones included, keeping their spelling', () => {
+    it('reads VIP names, dotted ones included, in lower case', () => {
       expect(parse('orders.vip.registry')).toEqual({ kind: 'vip', vip: 'orders', secure: false });
-      expect(parse('Orders.Example.com.SVIP.registry')).toEqual({ kind: 'vip', vip: 'Orders.Example.com', secure: true });
+      expect(parse('Orders.Example.com.SVIP.registry')).toEqual({ kind: 'vip', vip: 'orders.example.com', secure: true });
     });
 
     it('reads addr names of IPv4 and IPv6 addresses', () => {

@@ -12,7 +12,7 @@ let readsAllowed: boolean;
 let responder: DnsResponder;
 
 beforeEach(() => {
-  f = makeRegistry();
+  f = makeRegistry({ maxInstancesPerApp: 5000 });
   readsAllowed = true;
   responder = new DnsResponder(f.registry, { domain: 'registry', ttlSecs: 5, maxUdpBytes: 1232, allowsReads: () => readsAllowed });
 });
@@ -35,12 +35,24 @@ function answer(message: Buffer, transport: 'udp' | 'tcp' = 'udp') {
 
 describe('DnsResponder', () => {
   describe('respond', () => {
-    it('answers authoritatively, echoing id, question and RD, without recursion available', () => {
+    it('answers authoritatively, echoing id, question (its case too) and RD, without recursion available', () => {
       register(1);
       const { packet } = answer(query('Orders.Registry', 'A', { id: 77 }));
       expect(packet).toMatchObject({ id: 77, type: 'response', rcode: 'NOERROR', flag_aa: true, flag_rd: true, flag_ra: false, flag_tc: false });
       expect(packet.questions).toEqual([{ name: 'Orders.Registry', type: 'A', class: 'IN' }]);
-      expect(packet.answers).toEqual([expect.objectContaining({ name: 'Orders.Registry', type: 'A', ttl: 5, data: '10.0.0.1' })]);
+      expect(packet.answers).toEqual([expect.objectContaining({ name: 'orders.registry', type: 'A', ttl: 5, data: '10.0.0.1' })]);
+      expect(answer(query('ORDERS.registry', 'A')).packet.answers).toEqual(packet.answers);
+    });
+
+    it('answers an app of thousands of instances with what a TCP message holds, the first in registry order', () => {
+      for (let n = 1; n <= 3000; n++) register(n);
+      for (const type of ['A', 'SRV'] as const) {
+        const { bytes, packet } = answer(query('orders.registry', type), 'tcp');
+        expect(bytes.length).toBeLessThanOrEqual(65535);
+        expect(packet.flag_tc).toBe(false);
+        expect(packet.answers!.length).toBeGreaterThan(type === 'A' ? 2000 : 1000);
+        expect(packet.answers!.length).toBeLessThan(3000);
+      }
     });
 
     it('refuses names outside the domain, non-IN classes and zone transfers', () => {
