@@ -176,6 +176,19 @@ describe('DnsServer', () => {
   });
 
   describe('listen', () => {
+    it('listens on an IPv6 address with a udp6 socket', async () => {
+      await start({ host: '::1' });
+      const port = server!.port!;
+      const socket = createSocket('udp6');
+      const received: Buffer[] = [];
+      socket.on('message', (m) => received.push(m));
+      closers.push(() => socket.close());
+      socket.send(query('orders.registry', 'A', 6), port, '::1');
+      await waitFor(() => received.length === 1, 'the answer over IPv6');
+      expect(dnsPacket.decode(received[0]).answers!.length).toBeGreaterThan(0);
+      expect(server!.status()).toMatchObject({ host: '::1', port });
+    });
+
     it('binds UDP and TCP on the same port, and a fixed port that is taken fails the start', async () => {
       const port = await start();
       const other = new DnsServer(new DnsResponder(f.registry, { domain: 'registry', ttlSecs: 5, maxUdpBytes: 1232 }), { ...BASE, port }, systemClock, silentLogger);
