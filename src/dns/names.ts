@@ -50,7 +50,9 @@ export function parseName(qname: string, domain: string): DnsName | 'outside' {
   if (lower === domain) return { kind: 'apex' };
   if (!lower.endsWith(domain) || lower.charCodeAt(lower.length - domain.length - 1) !== 46 /* . */) return 'outside';
   const head = lower.slice(0, lower.length - domain.length - 1);
-  if (head === '' || head.startsWith('.') || head.includes('..')) return { kind: 'unknown' };
+  // Only printable ASCII names are served: records are owned by the name as read, and a label of other bytes may not
+  // survive being written again (an international name arrives as punycode, which is ASCII).
+  if (head === '' || head.startsWith('.') || head.includes('..') || !/^[!-~]+$/.test(head)) return { kind: 'unknown' };
   const lowered = head.split('.');
   const top = lowered[lowered.length - 1];
   const n = lowered.length;

@@ -53,6 +53,8 @@ describe('names', () => {
       expect(parse('xyz.addr.registry')).toEqual({ kind: 'unknown' });
       expect(parse('0a000007.x.addr.registry')).toEqual({ kind: 'unknown' });
       expect(parse('.vip.registry')).toEqual({ kind: 'unknown' });
+      expect(parse('\u00e4pp.registry')).toEqual({ kind: 'unknown' });
+      expect(parse('has space.registry')).toEqual({ kind: 'unknown' });
     });
 
     it('calls outside what is not under the domain, suffixes that only look alike included', () => {
