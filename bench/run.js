@@ -17,6 +17,8 @@
 //     change's answer to the last watcher's answer (target p99 < 100 ms over the changes), server memory per parked
 //     watcher (target < 8 KB), heartbeat throughput with them parked (target ≥ 0.9 of without); and, on three local
 //     zones, a registration on zone A reaching a client watching zone C (target p99 < 100 ms).
+//  6. The DNS interface (bench/dns.js): queries per second and p99 of an SRV query for an app with 3 instances, against
+//     bench/bare-dns-server.js, a bare node:dgram server answering the same bytes (target ≥ 0.7 × its queries/s).
 // Each part runs BENCH_RUNS times on a fresh server; medians are reported. The server (ours or bare) is pinned to
 // core 0 and this process — the load generator — to core 1, so they never compete for a core.
 // Results: markdown on stdout, everything (every run, every number) in bench/results/<timestamp>.json.
@@ -31,8 +33,10 @@
 // BENCH_REPLICATION_POLL_MS (200), BENCH_WATCHERS (10000), BENCH_WATCH_CHANGES (25), BENCH_WATCH_WAIT_SECONDS (60),
 // BENCH_WATCH_ADDRESSES (39), BENCH_WATCH_ZONE_REGISTRATIONS (200), BENCH_WATCH_ZONE_INTERVAL_MS (50),
 // BENCH_WATCH_CPU_PROF (a directory: profile the watched server, print its top functions during the wakes),
-// BENCH_SKIP (comma-separated: shapes, bare, steady, replication, watch, watch-bare, anti-entropy, health-checks,
-// startup-sync). BENCH_SYNC_APPS (1000) × BENCH_SYNC_PER_APP (250) instances for the startup sync.
+// BENCH_DNS_SECONDS, BENCH_DNS_RUNS, BENCH_DNS_IN_FLIGHT (bench/dns.js), BENCH_SYNC_APPS (1000) × BENCH_SYNC_PER_APP (250)
+// instances for the startup sync,
+// BENCH_SKIP (comma-separated: shapes, bare, steady, replication, watch, watch-bare, anti-entropy, health-checks, dns,
+// startup-sync).
 // Quick check: BENCH_SECONDS=2 BENCH_RUNS=1 BENCH_STEADY_SECONDS=5 npm run bench   (≈ 1 min; defaults ≈ 6 min, + ≈ 1 min replication)
 // Replication only: BENCH_SKIP=shapes,bare,steady,watch npm run bench   (≈ 1 min)
 // Watch only: BENCH_SKIP=shapes,bare,steady,replication,anti-entropy npm run bench   (≈ 2 min per run; ≈ 1.5 min with watch-bare skipped)
@@ -54,6 +58,7 @@ const { replicationRun } = require('./run/replication');
 const { watchRun } = require('./run/watch');
 const antiEntropyBench = require('./anti-entropy');
 const startupSyncBench = require('./startup-sync');
+const dnsBench = require('./dns');
 const { execFileSync } = require('node:child_process');
 const { fmt, ms, medians, shapesTable, steadyTable, replicationTables, watchTables, profileTable } = require('./run/report');
 
@@ -78,7 +83,7 @@ async function main() {
   print();
   if (m.node !== process.version) console.error(`bench: warning: generator runs on ${process.version}, servers on ${m.node}; use \`npm run bench\``);
 
-  /** @type {{ started: string, machine: object, config: object, shapes: object | null, steady: object | null, replication: object | null, watch: object | null, antiEntropy: object | null, healthChecks?: string, startupSync?: object, notes: string[], failed?: boolean, finished?: string, markdown?: string }} */
+  /** @type {{ started: string, machine: object, config: object, shapes: object | null, steady: object | null, replication: object | null, watch: object | null, antiEntropy: object | null, healthChecks?: string, startupSync?: object, dns?: object, notes: string[], failed?: boolean, finished?: string, markdown?: string }} */
   const results = { started: started.toISOString(), machine: m, config: { ...CONFIG, skip: [...CONFIG.skip] }, shapes: null, steady: null, replication: null, watch: null, antiEntropy: null, notes: [] };
   const notes = results.notes;
 
@@ -396,6 +401,16 @@ async function main() {
     print('## Startup sync at fleet scale');
     print();
     for (const line of startupSyncBench.report(result)) print(line);
+    print();
+  });
+
+  if (!CONFIG.skip.has('dns')) await part('dns', async () => {
+    console.error('bench: dns: SRV queries against ours and a bare node:dgram server (bench/dns.js)');
+    const { result, markdown } = await dnsBench.run();
+    results.dns = result;
+    print('## DNS');
+    print();
+    print(markdown);
     print();
   });
 

@@ -1,6 +1,6 @@
 // Composition root: compose() builds the whole object graph from a Config (registry, self-preservation, evictor,
 // response cache, metrics, recent changes, peer set and its DNS discovery, replication, startup sync, health checks,
-// peer addresses, security, the HTTP app);
+// peer addresses, security, the HTTP app, the DNS interface);
 // listen() starts it (syncs from peers, schedules the timers); close() closes whatever was built.
 import { randomBytes } from 'node:crypto';
 import { createServer, RequestListener, Server } from 'node:http';
@@ -14,6 +14,9 @@ import { ConfigError } from './config/settings';
 import { Clock, systemClock } from './domain/clock';
 import { Evictor, ExpiryGate } from './domain/eviction';
 import { Registry } from './domain/registry';
+import { parseDomain } from './dns/names';
+import { DnsResponder } from './dns/responder';
+import { DnsServer, dnsOffStatus } from './dns/server';
 import { SelfPreservation } from './domain/self-preservation';
 import { HealthChecks } from './health/health-checks';
 import { HttpProber } from './health/http';
@@ -52,6 +55,8 @@ export interface RunningServer {
   readonly port: number;
   /** Base URL of the Eureka API, e.g. http://127.0.0.1:8761/eureka/ (https:// with tlsCertFile/tlsKeyFile) */
   readonly eurekaUrl: string;
+  /** UDP and TCP port of the DNS interface; undefined when dnsEnabled is false. */
+  readonly dnsPort?: number;
   /** Resolves when startup sync is over and the server reports ready. */
   readonly ready: Promise<void>;
   close(): Promise<void>;
@@ -104,6 +109,8 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
   const security = securityFromSettings(s);
   const allowed = parseAddressList(s.peerAllowedAddresses);
   if ('error' in allowed) throw new ConfigError(`Invalid setting peerAllowedAddresses: ${allowed.error}`);
+  const dnsDomain = parseDomain(s.dnsDomain);
+  if ('error' in dnsDomain) throw new ConfigError(`Invalid setting dnsDomain: ${dnsDomain.error}`);
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: s.logLevel, format: s.logFormat });
   const scheduler = options.scheduler ?? new CronScheduler(logger);
@@ -242,6 +249,15 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
       peerAddresses.update(membership.urls, membership.learnedAddresses());
     }),
   );
+  const { domain } = dnsDomain;
+  const dns = s.dnsEnabled
+    ? new DnsServer(
+        new DnsResponder(registry, { domain, ttlSecs: s.dnsTtlSecs, maxUdpBytes: s.dnsMaxUdpBytes, allowsReads: (now) => syncState.allowsRegistryReads(now) }),
+        { host: s.dnsHost || s.host, port: s.dnsPort, domain, ttlSecs: s.dnsTtlSecs, rateLimitPerSourcePerSec: s.dnsRateLimitPerSourcePerSec, tcpMaxConnections: s.dnsTcpMaxConnections, tcpIdleTimeoutMs: s.dnsTcpIdleTimeoutMs },
+        clock,
+        logger,
+      )
+    : undefined;
 
   // The operators' read model, implemented once here over the live components.
   const status = {
@@ -276,6 +292,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
     allowsRegistryReads: (now: number) => syncState.allowsRegistryReads(now),
     watchStatus: () => ({ parked: watches.size, streams: streams.size, maxWatchers: s.watchMaxWatchers, answered: { ...watches.stats.answered }, refused: watches.stats.refused }),
     healthChecks,
+    dns: () => dns?.status() ?? dnsOffStatus(domain, s.dnsTtlSecs),
   } satisfies ServerStatusPort;
   const metrics = new ServerMetrics(status);
   const recentChanges = new RecentChanges(registry, () => clock.now());
@@ -313,6 +330,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
     metrics.close();
     recentChanges.close();
     for (const off of detach) off();
+    await dns?.close();
     if (server === undefined) return;
     const listening = server;
     // Read before closing: a closed server has no address.
@@ -346,11 +364,12 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
     ownPort = port;
     // The peers DNS lists now, before startup sync reads from them (the port is known only now: port 0 picks one).
     await discovery?.refresh();
+    const dnsPort = await dns?.listen();
     const host = s.host === '0.0.0.0' || s.host === '::' ? '127.0.0.1' : s.host;
     const scheme = security.tls ? 'https' : 'http';
     // Where to point clients and a browser, first on the line.
     const base = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    logger.info('zone server listening', { eureka: `${base}/eureka/`, dashboard: `${base}/`, metrics: `${base}/metrics`, port, host: s.host, scheme, auth: s.authEnabled, region: s.region, zone: s.zone, peers: membership.urls.length, ...(discovery && { peerDnsName: s.peerDnsName }), version: VERSION });
+    logger.info('zone server listening', { eureka: `${base}/eureka/`, dashboard: `${base}/`, metrics: `${base}/metrics`, port, host: s.host, scheme, auth: s.authEnabled, region: s.region, zone: s.zone, peers: membership.urls.length, ...(discovery && { peerDnsName: s.peerDnsName }), dns: dnsPort === undefined ? 'off' : `${s.dnsHost || s.host}:${dnsPort} ${domain}`, version: VERSION });
 
     // Peers found through DNS may come later: the prober reads the peer set at each round.
     if (clients.length > 0 || discovery !== undefined) prober.start();
@@ -385,7 +404,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
     if (peerAddresses.hasHostNames || discovery) scheduler.every('resolve-peer-addresses', s.peerAddressRefreshMs, () => void peerAddresses.refresh());
     if (discovery) scheduler.every('resolve-peer-dns', s.peerDnsRefreshMs, () => void discovery.refresh());
 
-    return { registry, selfPreservation, peers, server: http, port, eurekaUrl: `${base}/eureka/`, ready, close };
+    return { registry, selfPreservation, peers, server: http, port, eurekaUrl: `${base}/eureka/`, dnsPort, ready, close };
   };
 
   return { registry, selfPreservation, peers, cache, metrics, status, deps, app, listen, close };

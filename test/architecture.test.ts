@@ -19,6 +19,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   // Active health checks: the registry's events and verdicts, timers (the probe passes and timeouts) from
   // scheduling/, and from observability/ the Logger and the read-model types they report through (never metrics).
   health: ['domain', 'scheduling', 'observability'],
+  // The DNS interface: registry reads from domain/, the per-source token buckets from security/, and from
+  // observability/ the Logger and the read-model types it reports through.
+  dns: ['domain', 'security', 'observability'],
 };
 
 /** Every folder of src/ and its place; a new folder is added here (and to the rules below when it has any). */
@@ -36,6 +39,7 @@ const FOLDERS: Record<string, string> = {
   admin: 'the admin command line',
   watch: 'parked long-polls on the delta and event streams of changes (the HTTP routes adapt them)',
   health: 'active health checks: probe adapters (HTTP, TCP), their schedule, the verdict policy and the safety valve',
+  dns: 'the authoritative DNS interface: names, answers from the registry, the UDP and TCP listeners',
 };
 
 /** Folders that must never import the adapters named. */

@@ -488,6 +488,17 @@ export class ServerMetrics {
       new Counter({ name: name('health_valve_engagements_total'), help: 'Times the safety valve engaged.', registers: [reg], collect() { this.reset(); this.inc(hc().valve.engagements); } });
     }
 
+    // The DNS interface, when it is on.
+    if (sources.dns?.().enabled) {
+      const dns = sources.dns;
+      new Counter({ name: name('dns_queries_total'), help: 'DNS queries answered, by transport (udp, tcp), record type asked (A, AAAA, SRV, ANY, SOA, other) and response code.', labelNames: ['transport', 'type', 'rcode'], registers: [reg], collect() { this.reset(); for (const q of dns().queries) this.inc({ transport: q.transport, type: q.type, rcode: q.rcode }, q.count); } });
+      new Counter({ name: name('dns_truncated_total'), help: 'UDP answers sent truncated (TC) because their records did not fit in 512 bytes or the client\'s EDNS0 size; the client asks again over TCP.', registers: [reg], collect() { this.reset(); this.inc(dns().truncated); } });
+      new Counter({ name: name('dns_malformed_total'), help: 'DNS messages not answered: shorter than a header, responses, or oversized.', registers: [reg], collect() { this.reset(); this.inc(dns().malformed); } });
+      new Counter({ name: name('dns_rate_limited_total'), help: 'UDP queries past dnsRateLimitPerSourcePerSec, by what was done: dropped, or answered empty and truncated.', labelNames: ['action'], registers: [reg], collect() { this.reset(); const r = dns().rateLimited; this.inc({ action: 'dropped' }, r.dropped); this.inc({ action: 'truncated' }, r.truncated); } });
+      new Gauge({ name: name('dns_tcp_connections'), help: 'DNS TCP connections open.', registers: [reg], collect() { this.set(dns().tcp.open); } });
+      new Counter({ name: name('dns_tcp_refused_total'), help: 'DNS TCP connections closed on arrival because dnsTcpMaxConnections were open.', registers: [reg], collect() { this.reset(); this.inc(dns().tcp.refused); } });
+    }
+
     reg.registerMetric(this.http as unknown as Metric);
   }
 

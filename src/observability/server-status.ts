@@ -200,6 +200,42 @@ export interface HealthCheckPort {
   instance(app: string, id: string): InstanceHealth | undefined;
 }
 
+/** Record types DNS queries are counted by; any other type counts as `other`. */
+export const DNS_QUERY_TYPES = ['A', 'AAAA', 'SRV', 'ANY', 'SOA', 'other'] as const;
+export type DnsQueryType = (typeof DNS_QUERY_TYPES)[number];
+
+/** Response codes DNS queries are answered with. */
+export const DNS_RCODES = ['NOERROR', 'NXDOMAIN', 'REFUSED', 'FORMERR', 'SERVFAIL', 'NOTIMP', 'BADVERS'] as const;
+export type DnsRcode = (typeof DNS_RCODES)[number];
+
+/** DNS queries answered over one transport with one record type and response code (counters since start). */
+export interface DnsQueryCount {
+  readonly transport: 'udp' | 'tcp';
+  readonly type: DnsQueryType;
+  readonly rcode: DnsRcode;
+  readonly count: number;
+}
+
+/** The DNS interface as operators see it (counters since start). */
+export interface DnsStatus {
+  readonly enabled: boolean;
+  /** Where it listens (UDP and TCP share the port); absent while it is off or not listening yet. */
+  readonly host?: string;
+  readonly port?: number;
+  readonly domain: string;
+  readonly ttlSecs: number;
+  /** Queries answered, by transport, type and response code (only the combinations seen). */
+  readonly queries: readonly DnsQueryCount[];
+  /** UDP answers sent with TC because their records did not all fit. */
+  readonly truncated: number;
+  /** Datagrams and TCP messages not answered: shorter than a header, or responses. */
+  readonly malformed: number;
+  /** UDP queries past dnsRateLimitPerSourcePerSec: dropped, or answered with an empty truncated reply. */
+  readonly rateLimited: { readonly dropped: number; readonly truncated: number };
+  /** TCP connections open now, and those closed on arrival because dnsTcpMaxConnections were open. */
+  readonly tcp: { readonly open: number; readonly refused: number };
+}
+
 /** The state operators read; optional parts are absent where a server (or a test) does not run them. */
 export interface ServerStatusPort {
   readonly registry: Registry;
@@ -219,6 +255,8 @@ export interface ServerStatusPort {
   readonly watchStatus?: () => WatchStatus;
   /** The active health checks, when the server runs them. */
   readonly healthChecks?: HealthCheckPort;
+  /** The DNS interface, when the server has one (on or off). */
+  readonly dns?: () => DnsStatus;
 }
 
 /** A peer's health as operators are told it: failing, not ready (reachable, still syncing), healthy, or idle (nothing known yet). */
@@ -330,6 +368,7 @@ export function statusDocument(port: ServerStatusPort & { readonly serverInfo: S
     },
     watch: port.watchStatus?.(),
     healthChecks: port.healthChecks?.stats(),
+    dns: port.dns?.(),
     leaseExpirationEnabled: port.expiryGate.isLeaseExpirationEnabled(now),
     responseCache: port.cache === undefined ? undefined : { ...port.cache.stats },
   };

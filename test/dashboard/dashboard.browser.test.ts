@@ -27,10 +27,11 @@ let page: Page;
 let base: string;
 let peerB: string;
 let peerC: string;
+let dnsPort: number | undefined;
 const problems: string[] = [];
 
-async function startZone(file: string, zone: string, port: number): Promise<RunningServer> {
-  const flags = ['--config', file, '--zone', zone, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'error'];
+async function startZone(file: string, zone: string, port: number, extra: readonly string[] = []): Promise<RunningServer> {
+  const flags = ['--config', file, '--zone', zone, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'error', ...extra];
   const fast = ['--sync-attempts', '1', '--sync-retry-wait-ms', '10', '--sync-failure-mode', 'serve', '--replication-timeout-ms', '500', '--replication-retry-base-ms', '50', '--replication-retry-max-ms', '400', '--peer-probe-interval-ms', '500'];
   const server = await startServer(loadConfig([...flags, ...fast], {}), { logger: silentLogger });
   servers.push(server);
@@ -46,7 +47,8 @@ beforeAll(async () => {
   writeFileSync(file, JSON.stringify({ region: 'us-east-1', zones: { 'us-east-1a': [url(ports[0])], 'us-east-1b': [peerB], 'us-east-1c': [peerC] } }));
   // us-east-1c is never started: its peer entry fails.
   await startZone(file, 'us-east-1b', ports[1]);
-  const a = await startZone(file, 'us-east-1a', ports[0]);
+  const a = await startZone(file, 'us-east-1a', ports[0], ['--dns-enabled', 'true', '--dns-port', '0']);
+  dnsPort = a.dnsPort;
   await Promise.all(servers.map((s) => s.ready));
   base = `http://127.0.0.1:${a.port}`;
 
@@ -93,6 +95,7 @@ it('shows the server, its peers, self-preservation, health checks and the regist
   await page.locator(row('ORDERS', 'orders-1')).waitFor({ timeout: 10_000 });
   expect(await page.title()).toBe('zone-registry · us-east-1a');
   expect(await page.locator('#server-line').innerText()).toContain('us-east-1');
+  expect(await page.locator('#server-line [data-test="dns"]').innerText()).toBe(`DNS 127.0.0.1:${dnsPort} registry`);
   expect(await page.locator(`${row('ORDERS', 'orders-1')} td.status`).innerText()).toBe('UP');
   expect(await page.locator(row('ORDERS', 'orders-1')).innerText()).toContain('10.0.1.11:8080');
   expect(await page.locator('details[data-app="ORDERS"] > summary').innerText()).toMatch(/3 instances[\s\S]*3 UP[\s\S]*us-east-1a: 1/);

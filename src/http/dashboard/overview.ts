@@ -6,7 +6,7 @@ import { ExpiryGate } from '../../domain/eviction';
 import { INSTANCE_STATUSES, InstanceStatus, zoneOf } from '../../domain/model';
 import { SelfPreservationState } from '../../domain/self-preservation';
 import { RecentChange, RecentChanges } from '../../observability/recent-changes';
-import { HealthCheckStats, HeldPastExpiry, heldPastExpiry, InstanceHealth, PeerComparisonStats, PeerHealth, peerHealth, PeerProbeStats, PeerReplicationStats, probeFacts, ServerInfo, ServerStatusPort } from '../../observability/server-status';
+import { DnsStatus, HealthCheckStats, HeldPastExpiry, heldPastExpiry, InstanceHealth, PeerComparisonStats, PeerHealth, peerHealth, PeerProbeStats, PeerReplicationStats, probeFacts, ServerInfo, ServerStatusPort } from '../../observability/server-status';
 
 export { peerHealth } from '../../observability/server-status';
 export type { PeerHealth } from '../../observability/server-status';
@@ -42,6 +42,7 @@ const SETTING_GROUPS: Record<string, readonly (keyof Settings)[]> = {
   replication: ['peerProbeIntervalMs', 'replicationBatchSize', 'replicationMaxBatchingDelayMs', 'replicationMaxPending', 'replicationTaskExpiryMs', 'replicationTimeoutMs', 'replicationRetryBaseMs', 'replicationRetryMaxMs'],
   startupSync: ['syncAttempts', 'syncRetryWaitMs', 'syncFailureMode', 'syncEmptyWaitMs'],
   healthChecks: ['healthChecksEnabled', 'healthCheckIntervalMs', 'healthCheckTimeoutMs', 'healthCheckFailuresBeforeDown', 'healthCheckSuccessesBeforeUp', 'healthCheckConcurrency', 'healthCheckValveFraction', 'healthCheckValveMinInstances'],
+  dns: ['dnsEnabled', 'dnsHost', 'dnsPort', 'dnsDomain', 'dnsTtlSecs', 'dnsMaxUdpBytes', 'dnsRateLimitPerSourcePerSec', 'dnsTcpMaxConnections', 'dnsTcpIdleTimeoutMs'],
   // File paths only: secrets (peerPassword, the credentials themselves) never leave the server.
   security: ['authEnabled', 'authAnonymousReads', 'tlsCertFile', 'peerCaFile', 'rateLimitFullFetchesPerSec', 'rateLimitRequestsPerClientPerSec'],
 };
@@ -126,6 +127,8 @@ export interface Overview {
   readonly heldPastExpiry: HeldPastExpiry;
   /** The active health checks of this server (null when it does not run them). */
   readonly healthChecks: HealthCheckStats | null;
+  /** The DNS interface: on (where it listens, what it answered) or off; null when the server has none. */
+  readonly dns: DnsStatus | null;
   readonly peers: PeerOverview[];
   readonly totals: { readonly applications: number; readonly instances: number; readonly byStatus: Record<InstanceStatus, number> };
   readonly filter: { readonly q: string; readonly limit: number; readonly matchedApplications: number; readonly matchedInstances: number; readonly detailedInstances: number };
@@ -237,6 +240,7 @@ export function buildOverview(src: OverviewSources, query: OverviewQuery = {}): 
     selfPreservation: src.selfPreservation?.(now) ?? null,
     heldPastExpiry: heldPastExpiry(src, now),
     healthChecks: src.healthChecks?.stats() ?? null,
+    dns: src.dns?.() ?? null,
     peers: (src.peers?.() ?? []).map((p) => ({ url: p.url, zone: p.zone ?? null, queueDepth: p.queueDepth, ...p.stats, ...peerHealth(p, now), ...probeFacts(p.probe), probe: p.probe ?? null, comparison: p.comparison })),
     totals: { applications: appCount, instances: registry.size, byStatus },
     filter: { q, limit, matchedApplications: applications.length, matchedInstances, detailedInstances: detailed },

@@ -154,8 +154,36 @@
       el('span', { title: 'started ' + iso(s.startedAt) }, ['up ', duration(s.uptimeMs)]),
       el('span', { class: 'badge ' + (s.ready ? 'ok' : 'warn'), text: s.ready ? 'READY' : 'SYNCING' }),
       s.registryReadsAllowed ? null : el('span', { class: 'badge bad', text: 'READS REFUSED (403)' }),
-      el('span', { class: 'badge ' + (s.leaseExpirationEnabled ? 'ok' : 'warn'), text: s.leaseExpirationEnabled ? 'lease expiry on' : 'lease expiry suspended' })
+      el('span', { class: 'badge ' + (s.leaseExpirationEnabled ? 'ok' : 'warn'), text: s.leaseExpirationEnabled ? 'lease expiry on' : 'lease expiry suspended' }),
+      dnsLine(d)
     ]);
+  }
+
+  /**
+   * Where the DNS interface answers, or that it is off.
+   * @param {Overview} d
+   */
+  function dnsLine(d) {
+    var dns = d.dns;
+    if (!dns) return null;
+    if (!dns.enabled || dns.port === undefined) return el('span', { 'data-test': 'dns', title: 'dnsEnabled is false' }, ['DNS ', el('b', { text: 'off' })]);
+    var host = dns.host && dns.host.indexOf(':') >= 0 ? '[' + dns.host + ']' : dns.host;
+    return el('span', { 'data-test': 'dns', title: 'UDP and TCP; e.g. dig @' + dns.host + ' -p ' + dns.port + ' <app>.' + dns.domain + ' SRV' }, ['DNS ', el('b', { text: host + ':' + dns.port }), ' ', dns.domain]);
+  }
+
+  /**
+   * DNS queries answered since start, and how many were NXDOMAIN or REFUSED.
+   * @param {NonNullable<Overview['dns']>} dns
+   */
+  function dnsNumber(dns) {
+    /** @type {Record<string, number>} */
+    var by = {};
+    var total = 0;
+    dns.queries.forEach(function (q) {
+      by[q.rcode] = (by[q.rcode] || 0) + q.count;
+      total += q.count;
+    });
+    return number('DNS queries', total, (by.NXDOMAIN || 0) + ' NXDOMAIN, ' + (by.REFUSED || 0) + ' refused, ' + dns.truncated + ' truncated');
   }
 
   /** @param {Overview} d */
@@ -420,7 +448,7 @@
   }
 
   /** @type {Record<string, string>} */
-  var GROUP_TITLES = { leases: 'Leases and eviction', selfPreservation: 'Self-preservation', replication: 'Replication', startupSync: 'Startup sync', healthChecks: 'Health checks', security: 'Security' };
+  var GROUP_TITLES = { leases: 'Leases and eviction', selfPreservation: 'Self-preservation', replication: 'Replication', startupSync: 'Startup sync', healthChecks: 'Health checks', dns: 'DNS', security: 'Security' };
   /** @param {Overview} d */
   function renderServer(d) {
     var s = d.server;
@@ -429,7 +457,8 @@
       number('Version', s.version),
       number('Uptime', duration(s.uptimeMs), 'since ' + iso(s.startedAt)),
       number('Registry revision', s.revision),
-      s.responseCache ? number('Response cache', s.responseCache.hits + ' hits', s.responseCache.rebuilds + ' rebuilds') : null
+      s.responseCache ? number('Response cache', s.responseCache.hits + ' hits', s.responseCache.rebuilds + ' rebuilds') : null,
+      d.dns && d.dns.enabled ? dnsNumber(d.dns) : null
     ]);
     /** @type {HTMLDivElement[]} */
     var groups = [];
