@@ -37,7 +37,7 @@ import { SyncAttempt, syncFromPeers, syncOnce, SyncState } from './replication/s
 import { CronScheduler, Scheduler } from './scheduling/scheduler';
 import { memoryReturnTask } from './scheduling/memory-return';
 import { deltaPruneTask, evictionTask, renewalIntervals, renewalThresholdTask, selfPreservationListener } from './scheduling/tasks';
-import { canonicalAddress, parseAddressList } from './security/address-set';
+import { canonicalAddress, parseAddressList } from './codecs/address-set';
 import { securityFromSettings } from './security/config';
 import { splitCredentials, stripCredentials } from './codecs/url-credentials';
 import { EventStreams } from './watch/event-stream';

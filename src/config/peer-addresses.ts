@@ -3,7 +3,7 @@
 // peerAllowedAddresses setting. The peers are the config file's plus those peer DNS discovery adds (update()).
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { Logger } from '../observability/logger';
-import { AddressEntry, AddressSet, canonicalAddress } from '../security/address-set';
+import { AddressEntry, AddressSet, canonicalAddress } from '../codecs/address-set';
 
 /** Resolves a host name to all its addresses. */
 export type HostLookup = (host: string) => Promise<readonly string[]>;

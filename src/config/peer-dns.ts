@@ -4,7 +4,7 @@
 // publishNotReadyAddresses a running server always lists at least itself, so an empty answer is a DNS fault.
 import { Resolver } from 'node:dns/promises';
 import { Logger } from '../observability/logger';
-import { canonicalAddress } from '../security/address-set';
+import { canonicalAddress } from '../codecs/address-set';
 import { DiscoveredPeer, PeerMembership } from './peer-membership';
 
 /** The part of node:dns/promises' Resolver peer discovery uses (tests point one at a DNS server of their own). */

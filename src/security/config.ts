@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { ConfigError, Settings } from '../config/settings';
 import { CredentialVerifier, CredentialWarning, loadCredentials } from './credentials';
-import { AddressMatcher } from './address-set';
+import { AddressMatcher } from '../codecs/address-set';
 import { BasicCredentials } from '../codecs/url-credentials';
 
 /** Security of the HTTP layer, as the composition root derives it from the settings. */

@@ -3,7 +3,7 @@
 // credential decides (access.ts) and this gate is not built.
 import { IncomingMessage } from 'node:http';
 import { Logger } from '../observability/logger';
-import { AddressMatcher } from './address-set';
+import { AddressMatcher } from '../codecs/address-set';
 import { HttpSecurity } from './config';
 
 const WARN_EVERY_MS = 60_000;

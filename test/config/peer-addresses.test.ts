@@ -1,5 +1,5 @@
 import { HostLookup, PeerAddresses, peerHost } from '../../src/config/peer-addresses';
-import { AddressEntry } from '../../src/security/address-set';
+import { AddressEntry } from '../../src/codecs/address-set';
 import { RecordingLogger } from '../helpers/replication-fixtures';
 
 /** A DNS that answers from a table the test edits; a missing name fails like ENOTFOUND. */

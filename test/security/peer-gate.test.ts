@@ -1,5 +1,5 @@
 import { IncomingMessage } from 'node:http';
-import { AddressSet } from '../../src/security/address-set';
+import { AddressSet } from '../../src/codecs/address-set';
 import { HttpSecurity } from '../../src/security/config';
 import { PeerGate } from '../../src/security/peer-gate';
 import { CredentialVerifier } from '../../src/security/credentials';

@@ -1,4 +1,4 @@
-import { AddressSet, canonicalAddress, parseAddressList } from '../../src/security/address-set';
+import { AddressSet, canonicalAddress, parseAddressList } from '../../src/codecs/address-set';
 
 const entries = (text: string) => {
   const parsed = parseAddressList(text);
