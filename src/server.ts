@@ -1,15 +1,14 @@
 // Composition root: compose() builds the whole object graph from a Config (registry, self-preservation, evictor,
-// response cache, metrics, recent changes, peer set and its DNS discovery, replication, startup sync, health checks,
-// peer addresses, security, the HTTP app, the DNS interface);
+// response cache, watch, the peer set (replication, probes, anti-entropy, peer addresses, DNS discovery: see
+// replication/peer-set.ts), startup sync, health checks, security, metrics, the HTTP app, the DNS interface);
 // listen() starts it (syncs from peers, schedules the timers); close() closes whatever was built.
 import { randomBytes } from 'node:crypto';
 import { createServer, RequestListener, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
-import { Config, localHostNames } from './config/config';
-import { HostLookup, PeerAddresses, systemLookup } from './config/peer-addresses';
-import { PeerDiscovery, PeerResolver, systemPeerResolver } from './config/peer-dns';
-import { PeerMembership } from './config/peer-membership';
+import { Config } from './config/config';
+import { HostLookup } from './config/peer-addresses';
+import { PeerResolver } from './config/peer-dns';
 import { ConfigError } from './config/settings';
 import { Clock, systemClock } from './domain/clock';
 import { Evictor, ExpiryGate } from './domain/eviction';
@@ -29,17 +28,15 @@ import { ServerMetrics } from './observability/metrics';
 import { RecentChanges } from './observability/recent-changes';
 import { registryEventLogger } from './observability/registry-log';
 import { ServerStatusPort } from './observability/server-status';
-import { HttpPeerClient, PeerClient } from './replication/peer-client';
+import { PeerClient } from './replication/peer-client';
 import { PeerNodes } from './replication/peer-nodes';
-import { PeerProber } from './replication/peer-prober';
-import { AntiEntropy } from './replication/anti-entropy';
+import { composePeers, peerZones } from './replication/peer-set';
 import { SyncAttempt, syncFromPeers, syncOnce, SyncState } from './replication/startup-sync';
 import { CronScheduler, Scheduler } from './scheduling/scheduler';
 import { memoryReturnTask } from './scheduling/memory-return';
 import { deltaPruneTask, evictionTask, renewalIntervals, renewalThresholdTask, selfPreservationListener } from './scheduling/tasks';
-import { canonicalAddress, parseAddressList } from './codecs/address-set';
+import { parseAddressList } from './codecs/address-set';
 import { securityFromSettings } from './security/config';
-import { splitCredentials, stripCredentials } from './codecs/url-credentials';
 import { EventStreams } from './watch/event-stream';
 import { WatchHub } from './watch/watch-hub';
 
@@ -159,62 +156,21 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
   const watches = new WatchHub(registry, scheduler, { maxWaitMs: s.watchMaxWaitMs, maxWatchers: s.watchMaxWatchers, random });
   const streams = new EventStreams(registry, clock, scheduler, { keepAliveMs: s.watchKeepAliveMs, serverId });
   watches.shareCapWith(() => streams.size);
-  // The config file's peers, plus those peerDnsName lists as they come and go.
-  const membership = new PeerMembership(config.peerSet.peers);
-  const newClient = options.peerClient ?? ((u: string) => new HttpPeerClient(u, s.replicationTimeoutMs, security.peers));
-  const clientsByUrl = new Map(membership.urls.map((url) => [url, newClient(url)]));
-  const clients = [...clientsByUrl.values()];
-  let ownPort = s.port;
-  const ownHosts = new Set(localHostNames().map((h) => canonicalAddress(h) ?? h.toLowerCase()));
-  // Queries still out when the server closes are cancelled (an injected resolver belongs to the caller).
-  const ownResolver = s.peerDnsName && options.peerResolver === undefined ? systemPeerResolver(s.replicationTimeoutMs) : undefined;
-  const peerResolver = options.peerResolver ?? ownResolver;
-  const discovery =
-    s.peerDnsName && peerResolver
-      ? new PeerDiscovery(peerResolver, membership, { name: s.peerDnsName, scheme: s.tlsCertFile ? 'https' : 'http', self: () => ({ port: ownPort, hosts: ownHosts }) }, logger)
-      : undefined;
-  if (s.authEnabled && !security.peers.credentials) {
-    const bare = config.peerSet.peers.filter((url) => splitCredentials(url).credentials === undefined).map(stripCredentials);
-    if (discovery) bare.push(`peers found through ${s.peerDnsName}`);
-    if (bare.length > 0) logger.warn('authentication is on but these peers get no credentials (set peerUsername/peerPassword or user:password@ in their URLs); if they require them, replication to them fails', { peers: bare.join(', ') });
-  }
-  const peers = new PeerNodes(
-    clients,
+  // The config file's peers, plus those peerDnsName lists as they come and go, and all that follows them.
+  const peerSet = composePeers(s, config.peerSet.peers, peerZones(config.topology?.zones), {
     registry,
     clock,
     scheduler,
     logger,
-    {
-      batchSize: s.replicationBatchSize,
-      maxBatchingDelayMs: s.replicationMaxBatchingDelayMs,
-      maxPending: s.replicationMaxPending,
-      maxBatchBytes: s.maxReplicationBodyBytes,
-      taskExpiryMs: s.replicationTaskExpiryMs,
-      retryBaseMs: s.replicationRetryBaseMs,
-      retryMaxMs: s.replicationRetryMaxMs,
-      random,
-    },
+    random,
     limits,
-  );
-  // Each peer's own liveness, probed from the start (a peer that never answers shows so during the startup sync too).
-  const prober = new PeerProber(() => peers.nodes.map((n) => n.client), clock, scheduler, logger, {
-    intervalMs: s.peerProbeIntervalMs,
-    timeoutMs: Math.min(s.peerProbeIntervalMs, s.replicationTimeoutMs),
+    transport: security.peers,
+    allowedAddresses: allowed.entries,
+    peerClient: options.peerClient,
+    peerResolver: options.peerResolver,
+    lookup: options.lookup,
   });
-  const zoneOfPeer = peerZones(config.topology);
-  // Peers converge by themselves: rounds start once startup sync is over (see listen()).
-  const antiEntropy =
-    clients.length === 0 && discovery === undefined
-      ? undefined
-      : new AntiEntropy(registry, clock, scheduler, logger, clients, limits, {
-          intervalMs: s.antiEntropyIntervalMs,
-          jitterFraction: s.antiEntropyJitterFraction,
-          random,
-          maxRepairItems: s.replicationBatchSize,
-          maxRepairBytes: Math.floor(s.maxReplicationBodyBytes / 2),
-        });
-  // The startup sync installs a whole registry: its digest is built once after it (see listen()), not per install.
-  antiEntropy?.defer();
+  const { nodes: peers, antiEntropy, discovery, addresses: peerAddresses } = peerSet;
   // Probes the instances whose client talks to this server; off: only clears verdicts such instances carry.
   const healthChecks = new HealthChecks(registry, clock, scheduler, logger, { http: new HttpProber(), tcp: new TcpProber() }, {
     enabled: s.healthChecksEnabled,
@@ -228,27 +184,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
   });
   const syncState = new SyncState(clock);
   // Nothing to sync from: ready from the start, as the sync itself would decide (with peerDnsName it decides in listen()).
-  if (clients.length === 0 && discovery === undefined) syncState.markSynced();
-  const peerAddresses = new PeerAddresses(membership.urls, allowed.entries, options.lookup ?? systemLookup, logger);
-  // Replication, comparisons and the peer-address check follow the peer set; what a peer that left had queued goes with it.
-  detach.push(
-    membership.subscribe((change) => {
-      for (const url of change.removed) {
-        const client = clientsByUrl.get(url);
-        if (client === undefined) continue;
-        clientsByUrl.delete(url);
-        antiEntropy?.removePeer(client);
-        peers.remove(client);
-      }
-      for (const url of change.added) {
-        const client = newClient(url);
-        clientsByUrl.set(url, client);
-        peers.add(client);
-        antiEntropy?.addPeer(client);
-      }
-      peerAddresses.update(membership.urls, membership.learnedAddresses());
-    }),
-  );
+  if (peerSet.alone) syncState.markSynced();
   const { domain } = dnsDomain;
   const dns = s.dnsEnabled
     ? new DnsServer(
@@ -271,23 +207,14 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
       zone: s.zone,
       startedAt: clock.now(),
       get peers() {
-        return membership.urls.map(stripCredentials);
+        return peerSet.urls();
       },
     },
     expiryGate,
     cache,
     // With an injected expiry rule self-preservation decides nothing, so its numbers are not reported.
     selfPreservation: options.expiryGate === undefined ? (now: number) => selfPreservation.state(now) : undefined,
-    peers: () =>
-      peers.nodes.map((n) => ({
-        url: n.url,
-        zone: zoneOfPeer.get(n.url),
-        queueDepth: n.queueDepth,
-        stats: n.stats,
-        comparison: antiEntropy?.statsFor(n.url),
-        probe: prober.statsFor(n.url),
-        requestDurations: n.requestDurations,
-      })),
+    peers: () => peerSet.status(),
     isReady: () => syncState.isReady(),
     allowsRegistryReads: (now: number) => syncState.allowsRegistryReads(now),
     watchStatus: () => ({ parked: watches.size, streams: streams.size, maxWatchers: s.watchMaxWatchers, answered: { ...watches.stats.answered }, refused: watches.stats.refused }),
@@ -321,12 +248,8 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
     streams.close();
     await new Promise<void>((resolve) => setImmediate(resolve));
     scheduler.stop();
-    discovery?.close();
-    ownResolver?.cancel();
-    antiEntropy?.close();
-    prober.close();
+    peerSet.close();
     healthChecks.close();
-    peers.close();
     metrics.close();
     recentChanges.close();
     for (const off of detach) off();
@@ -361,7 +284,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
       });
     });
     const port = (http.address() as AddressInfo).port;
-    ownPort = port;
+    peerSet.setOwnPort(port);
     // The peers DNS lists now, before startup sync reads from them (the port is known only now: port 0 picks one).
     await discovery?.refresh();
     const dnsPort = await dns?.listen();
@@ -369,18 +292,17 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
     const scheme = security.tls ? 'https' : 'http';
     // Where to point clients and a browser, first on the line.
     const base = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    logger.info('zone server listening', { eureka: `${base}/eureka/`, dashboard: `${base}/`, metrics: `${base}/metrics`, port, host: s.host, scheme, auth: s.authEnabled, region: s.region, zone: s.zone, peers: membership.urls.length, ...(discovery && { peerDnsName: s.peerDnsName }), dns: dnsPort === undefined ? 'off' : `${s.dnsHost || s.host}:${dnsPort} ${domain}`, version: VERSION });
+    logger.info('zone server listening', { eureka: `${base}/eureka/`, dashboard: `${base}/`, metrics: `${base}/metrics`, port, host: s.host, scheme, auth: s.authEnabled, region: s.region, zone: s.zone, peers: peerSet.urls().length, ...(discovery && { peerDnsName: s.peerDnsName }), dns: dnsPort === undefined ? 'off' : `${s.dnsHost || s.host}:${dnsPort} ${domain}`, version: VERSION });
 
     // Peers found through DNS may come later: the prober reads the peer set at each round.
-    if (clients.length > 0 || discovery !== undefined) prober.start();
+    if (!peerSet.alone) peerSet.prober.start();
     const sleep = (ms: number): Promise<void> => new Promise((resolve) => scheduler.after(ms, resolve));
     // Each attempt asks the peers known at that moment; while the peer DNS name has never answered, it asks DNS first.
-    const currentClients = (): PeerClient[] => peers.nodes.map((n) => n.client);
     const attempt = async (): Promise<SyncAttempt> => {
       if (discovery !== undefined && !discovery.hasAnswered) await discovery.refresh();
-      return syncOnce(currentClients(), registry, clock, limits, logger);
+      return syncOnce(peerSet.clients(), registry, clock, limits, logger);
     };
-    const ready = syncFromPeers(currentClients(), attempt, syncState, {
+    const ready = syncFromPeers(peerSet.clients(), attempt, syncState, {
       attempts: s.syncAttempts,
       retryWaitMs: s.syncRetryWaitMs,
       failureMode: s.syncFailureMode as 'refuse' | 'serve',
@@ -408,13 +330,6 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
   };
 
   return { registry, selfPreservation, peers, cache, metrics, status, deps, app, listen, close };
-}
-
-/** Each server URL of the zones file (credentials stripped, as peers are shown) → its zone. */
-function peerZones(topology: Config['topology'] | undefined): ReadonlyMap<string, string> {
-  const zones = new Map<string, string>();
-  for (const [zone, urls] of topology?.zones ?? []) for (const url of urls) zones.set(stripCredentials(url), zone);
-  return zones;
 }
 
 /** Starts a zone server from a validated configuration: compose, then listen. */
