@@ -1,6 +1,7 @@
 // GET /metrics: the registry's series after registrations, cancels, evictions and overrides; request durations by
 // route pattern; per-peer replication and self-preservation gauges; one prom-client Registry per server.
 import request from 'supertest';
+import { heldPastExpiry } from '../../src/observability/server-status';
 import { ManualClock } from '../../src/domain/clock';
 import { Registry } from '../../src/domain/registry';
 import { SelfPreservationState } from '../../src/domain/self-preservation';
@@ -284,6 +285,28 @@ describe('peer probe and replication request series', () => {
     enabled = true;
     expect(sample(parseProm(await metrics.text()), `${P}held_instances`)).toBe(0);
     metrics.close();
+  });
+
+  it('counts held instances at most once a second, however often it is read', () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const registry = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 180_000, maxInstancesPerApp: 10 });
+    registry.register(makeInstance({ id: 'a', durationSecs: 30 }));
+    registry.register(makeInstance({ id: 'b', durationSecs: 90 }));
+    const port = { registry, expiryGate: { isLeaseExpirationEnabled: () => false } };
+    let walks = 0;
+    const leases = registry.leases.bind(registry);
+    registry.leases = () => {
+      walks++;
+      return leases();
+    };
+    clock.advance(60_000);
+    expect(heldPastExpiry(port, clock.now()).instances).toBe(1);
+    clock.advance(40_000);
+    // Within the second: the count of a moment ago, without a walk.
+    expect(heldPastExpiry(port, clock.now() - 39_500).instances).toBe(1);
+    expect(walks).toBe(1);
+    expect(heldPastExpiry(port, clock.now()).instances).toBe(2);
+    expect(walks).toBe(2);
   });
 });
 
