@@ -57,7 +57,8 @@ interface Plan {
   readonly initial: readonly { readonly id: string; readonly home: number; readonly metadata: Record<string, string> }[];
   readonly faults: readonly Fault[];
   /** Sorted by atMs. */
-  readonly writes: readonly { readonly atMs: number; readonly write: Write }[];
+  /** `burst`: one of the writes the overflow's cut must outlast. */
+  readonly writes: readonly { readonly atMs: number; readonly write: Write; readonly burst?: true }[];
 }
 
 const COLORS = ['red', 'green', 'blue'];
@@ -124,18 +125,18 @@ function planFor(seed: number): Plan {
   };
 
   const times = Array.from({ length: WRITES }, () => int(CHAOS_MS)).sort((a, b) => a - b);
-  const writes: { atMs: number; write: Write }[] = [];
+  const writes: { atMs: number; write: Write; burst?: true }[] = [];
   const burstAt = overflow.atMs + 100;
   let burstDone = false;
   for (const atMs of times) {
     if (!burstDone && atMs >= burstAt) {
       burstDone = true;
       // The burst: an operator's metadata write on every instance, through one server, and a few registrations homed there.
-      for (const id of aliveIds()) writes.push({ atMs: burstAt, write: { kind: 'metadata', id, server: overflow.writer, entries: { burst: `b${seed}` } } });
+      for (const id of aliveIds()) writes.push({ atMs: burstAt, burst: true, write: { kind: 'metadata', id, server: overflow.writer, entries: { burst: `b${seed}` } } });
       for (let k = 0; k < 8; k++) {
         const id = `n-${String(newIds++).padStart(2, '0')}`;
         alive.set(id, overflow.writer);
-        writes.push({ atMs: burstAt, write: { kind: 'register', id, home: overflow.writer, metadata: { version: `v${++version}`, color: pick(COLORS) } } });
+        writes.push({ atMs: burstAt, burst: true, write: { kind: 'register', id, home: overflow.writer, metadata: { version: `v${++version}`, color: pick(COLORS) } } });
       }
     }
     writes.push({ atMs, write: writeAt() });
@@ -218,6 +219,10 @@ class ChaosRun {
   private readonly ready: boolean[];
   private stopped = false;
   private drivers: Promise<unknown> = Promise.resolve();
+  // Resolved once every write of the burst has been answered: the overflow's cut lasts at least until then, so that a
+  // slow machine sending the burst late still overflows the queue (the plan's times are only the earliest).
+  private burstWritten!: () => void;
+  private readonly burstDone = new Promise<void>((resolve) => (this.burstWritten = resolve));
 
   constructor(
     readonly cluster: Cluster,
@@ -252,6 +257,7 @@ class ChaosRun {
   /** Stops the faults, the writes and the fleet (the cluster is closed by its owner). */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.burstWritten();
     await this.drivers.catch(() => undefined);
     await this.fleet.stop();
     this.links.clear();
@@ -295,8 +301,19 @@ class ChaosRun {
     for (const f of this.plan.faults) {
       switch (f.kind) {
         case 'isolate':
-        case 'overflow':
           steps.push({ atMs: f.atMs, act: () => this.links.isolate(f.server, 1) }, { atMs: f.atMs + f.forMs, act: () => this.links.isolate(f.server, -1) });
+          break;
+        case 'overflow':
+          steps.push(
+            { atMs: f.atMs, act: () => this.links.isolate(f.server, 1) },
+            {
+              atMs: f.atMs + f.forMs,
+              act: async () => {
+                await this.burstDone;
+                this.links.isolate(f.server, -1);
+              },
+            },
+          );
           break;
         case 'cut':
           steps.push({ atMs: f.atMs, act: () => this.links.cut(f.from, f.to, 1) }, { atMs: f.atMs + f.forMs, act: () => this.links.cut(f.from, f.to, -1) });
@@ -334,7 +351,9 @@ class ChaosRun {
   }
 
   private async runWrites(started: number): Promise<void> {
-    for (const { atMs, write } of this.plan.writes) {
+    let burstLeft = this.plan.writes.filter((w) => w.burst).length;
+    if (burstLeft === 0) this.burstWritten();
+    for (const { atMs, write, burst } of this.plan.writes) {
       await pause(started + atMs - Date.now());
       if (this.stopped) return;
       let outcome: number | string;
@@ -345,7 +364,9 @@ class ChaosRun {
       }
       const k = `${write.kind} ${outcome}`;
       this.outcomes.set(k, (this.outcomes.get(k) ?? 0) + 1);
+      if (burst && --burstLeft === 0) this.burstWritten();
     }
+    this.burstWritten();
   }
 
   private async apply(w: Write): Promise<number> {
