@@ -26,7 +26,7 @@ const path = require('node:path');
 const zlib = require('node:zlib');
 const { num } = require('./env');
 const { fleet, heartbeatPath, registrationBody, registrationPath } = require('./instances');
-const { cpuMs, machineCpuMs, memory, request, openLoop, closedLoop } = require('./load');
+const { cpuMs, machineCpuMs, coreTicks, memory, request, openLoop, closedLoop } = require('./load');
 const { ROOT, CONFIG: BENCH } = require('./run/config');
 const { tempDirs, freePort, sleep, startProcess, stopProcess, serverScript, awaitQuiet, assertAlive, pinSelf } = require('./run/processes');
 
@@ -44,13 +44,20 @@ const CONFIG = {
   afterSeconds: num('BENCH_STORM_AFTER_SECONDS', 35),
   /** Comma-separated: full (the scenario as stated), delta (the Java client's behaviour). */
   variants: (process.env.BENCH_STORM_VARIANTS || 'full,delta').split(',').map((s) => s.trim()).filter(Boolean),
-  /** Most connections per open loop (each moved client's loop and each server's heartbeat loop has its own). */
+  /** Most connections of the moved clients' registrations, and as many of their fetches, per server. */
   sockets: Math.floor(num('BENCH_STORM_SOCKETS', 256)),
   /** Closed-loop full fetches on A before the storm, s: what one server and this machine carry. */
   capacitySeconds: num('BENCH_STORM_CAPACITY_SECONDS', 5),
   /** Clients' heartbeat and fetch interval, s. */
   clientIntervalSecs: 30,
 };
+/**
+ * The servers' delta retention, s: the storm's changes stay in the delta for the whole ramp (as with Eureka's 180 s),
+ * while the initial registrations, made before the heartbeats that precede the kill, have left it when the storm
+ * starts (as in a region that has run for hours).
+ */
+const deltaRetentionSecs = () => CONFIG.rampSeconds + 20;
+if (CONFIG.beforeSeconds < deltaRetentionSecs() + 5) throw new Error(`BENCH_STORM_BEFORE_SECONDS must be at least BENCH_STORM_RAMP_SECONDS + 25 (${deltaRetentionSecs() + 5}), so that the initial registrations leave the delta before the kill`);
 for (const v of CONFIG.variants) if (!['full', 'delta'].includes(v)) throw new Error(`BENCH_STORM_VARIANTS: unknown variant ${v} (full, delta)`);
 const TARGETS = { p99Ms: 1000 };
 const JSON_GZIP = { accept: 'application/json', 'accept-encoding': 'gzip' };
@@ -81,9 +88,7 @@ async function startCluster(dir) {
   }
   const file = path.join(dir, 'zones.json');
   fs.writeFileSync(file, JSON.stringify({ region: 'bench', zones: Object.fromEntries(ZONES.map((z, i) => [z, [`http://127.0.0.1:${ports[i]}/eureka/`]])), settings: {} }, null, 2));
-  // Changes stay in the delta for less than the heartbeats before the kill, so the initial registrations have left it
-  // when the storm starts (as in a region running for hours) and the storm's own changes stay in it throughout.
-  const retentionMs = Math.max(CONFIG.clientIntervalSecs + CONFIG.rampSeconds + 5, CONFIG.beforeSeconds - 10) * 1000;
+  const retentionMs = deltaRetentionSecs() * 1000;
   const procs = [];
   try {
     for (let i = 0; i < 3; i++) {
@@ -186,7 +191,7 @@ async function stormRun(variant, log) {
 
     // The storm.
     out.loadAverageAtKill = loadAverage();
-    const cpu0 = { a: cpuMs(A.pid), b: cpuMs(B.pid), machine: machineCpuMs(), gen: process.cpuUsage() };
+    const cpu0 = { a: cpuMs(A.pid), b: cpuMs(B.pid), machine: machineCpuMs(), gen: process.cpuUsage(), cores: coreTicks() };
     const rss0 = [memory(A.pid).rss, memory(B.pid).rss];
     const killed = new Promise((r) => C.child.once('exit', r));
     C.child.kill('SIGKILL');
@@ -196,20 +201,19 @@ async function stormRun(variant, log) {
     const watcher = watchStatus([A, B], tKill);
     const total = CONFIG.rampSeconds + CONFIG.afterSeconds;
     const own = [A, B].map((p, z) => openLoop({ port: p.port, streams: [hbStream(z)], seconds: total, maxSockets: 64 }));
-    const storm = [A, B].map((p, z) => {
-      const list = moved[z];
-      const rate = list.length / CONFIG.rampSeconds;
-      return openLoop({
-        port: p.port,
-        streams: [
-          { name: 'register', rate, next: (k) => registerSpec(list[k]) },
-          { name: variant, rate, next: () => fetch },
-        ],
-        // (count + 0.5) / rate: exactly `count` of each, whatever the rounding.
-        seconds: (list.length + 0.5) / rate,
-        maxSockets: CONFIG.sockets,
-        drainSeconds: CONFIG.afterSeconds,
-      });
+    // Registrations and fetches on connections of their own: each is a different client's request, and a client's
+    // registration does not wait for another client's fetch to free a connection.
+    const stormLoop = (p, z, stream) => {
+      const rate = moved[z].length / CONFIG.rampSeconds;
+      // (count + 0.5) / rate: exactly `count` requests, whatever the rounding.
+      return openLoop({ port: p.port, streams: [{ ...stream, rate }], seconds: (moved[z].length + 0.5) / rate, maxSockets: CONFIG.sockets, drainSeconds: CONFIG.afterSeconds });
+    };
+    const storm = [A, B].map(async (p, z) => {
+      const [reg, fet] = await Promise.all([
+        stormLoop(p, z, { name: 'register', next: (k) => registerSpec(moved[z][k]) }),
+        stormLoop(p, z, { name: variant, next: () => fetch }),
+      ]);
+      return { register: reg.streams[0], fetch: fet.streams[0], seconds: Math.max(reg.seconds, fet.seconds), sendLagP99Ms: Math.max(reg.sendLagP99Ms, fet.sendLagP99Ms), connections: reg.connections + fet.connections, maxInFlight: reg.maxInFlight + fet.maxInFlight };
     });
     // Each moved client's next heartbeat, one interval after it moved, on its new server.
     const movedHb = [A, B].map(async (p, z) => {
@@ -219,17 +223,19 @@ async function stormRun(variant, log) {
     });
     const [ownR, stormR, movedR] = await Promise.all([Promise.all(own), Promise.all(storm), Promise.all(movedHb)]);
     const wallMs = performance.now() - tKill;
-    await watcher.stop();
     const g = process.cpuUsage(cpu0.gen);
     const cpuA = cpuMs(A.pid) - cpu0.a;
     const cpuB = cpuMs(B.pid) - cpu0.b;
     const genMs = (g.user + g.system) / 1000;
-    out.cpuPct = { a: (cpuA / wallMs) * 100, b: (cpuB / wallMs) * 100, generator: (genMs / wallMs) * 100, other: (Math.max(0, machineCpuMs() - cpu0.machine - cpuA - cpuB - genMs) / wallMs) * 100 };
+    const machineMs = machineCpuMs() - cpu0.machine;
+    const cores = coreTicks().map(([busy, all], i) => (100 * (busy - cpu0.cores[i][0])) / Math.max(1, all - cpu0.cores[i][1]));
+    await watcher.stop();
+    out.cpuPct = { a: (cpuA / wallMs) * 100, b: (cpuB / wallMs) * 100, generator: (genMs / wallMs) * 100, other: (Math.max(0, machineMs - cpuA - cpuB - genMs) / wallMs) * 100, core0Busy: cores[0], core1Busy: cores[1] };
     out.stormSeconds = wallMs / 1000;
     for (const p of [A, B]) assertAlive(p);
     out.rss = [A, B].map((p, i) => ({ before: rss0[i], after: memory(p.pid).rss, peak: memory(p.pid).peakRss }));
     out.own = ownR.map((r) => ({ ...r.streams[0], sendLagP99Ms: r.sendLagP99Ms }));
-    out.storm = stormR.map((r) => ({ register: r.streams[0], fetch: r.streams[1], seconds: r.seconds, sendLagP99Ms: r.sendLagP99Ms, connections: r.connections, maxInFlight: r.maxInFlight }));
+    out.storm = stormR;
     out.movedHeartbeats = movedR.map((r) => r.streams[0]);
     out.after = await Promise.all([A, B].map(async (p) => (await status(p.port)).registry.instances));
 
@@ -312,7 +318,7 @@ function report({ runs }) {
       lines.push(`| apps hashcode on A and B during the storm (a Java client full-fetches when it differs from its copy's) | ${hashes.join(', ')} (before: ${r.beforeStatus.map((s) => s.hashcode).join(', ')}) | unchanged ${ok(hashes.length === 1 && hashes[0] === r.beforeStatus[0].hashcode)} |`);
     }
     lines.push(
-      `| CPU from the kill to the end (${fmt(r.stormSeconds)} s): A · B (sharing core 0) · generator | ${fmt(r.cpuPct.a)} % · ${fmt(r.cpuPct.b)} % · ${fmt(r.cpuPct.generator)} % of a core | |`,
+      `| CPU from the kill to the end (${fmt(r.stormSeconds)} s): A · B (sharing core 0) · generator | ${fmt(r.cpuPct.a)} % · ${fmt(r.cpuPct.b)} % · ${fmt(r.cpuPct.generator)} % of a core (core 0 ${fmt(r.cpuPct.core0Busy)} % busy, core 1 ${fmt(r.cpuPct.core1Busy)} %, incl. network softirq) | |`,
       `| RSS before → after (peak): A · B | ${r.rss.map((m) => `${fmt(m.before / 2 ** 20)} → ${fmt(m.after / 2 ** 20)} MiB (${fmt(m.peak / 2 ** 20)})`).join(' · ')} | |`,
       `| generator send lag p99 · connections (A · B) · other processes' CPU · load average at the kill | ${ms(Math.max(sa.sendLagP99Ms, sb.sendLagP99Ms))} ms · ${fmt(sa.connections)} · ${fmt(sb.connections)} · ${fmt(r.cpuPct.other)} % · ${fmt(r.loadAverageAtKill, 2)} | |`,
       '',

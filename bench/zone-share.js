@@ -54,6 +54,8 @@ const CONFIG = {
   bareSeconds: num('BENCH_ZONE_SHARE_BARE_SECONDS', 4),
   /** A directory: profile the server (node --cpu-prof) and report its top functions over the measured window; empty: none. */
   cpuProf: process.env.BENCH_ZONE_SHARE_CPU_PROF || '',
+  /** Extra server flags, space-separated (e.g. `--log-level info`: its log's tail is printed at the end); empty: none. */
+  serverArgs: (process.env.BENCH_ZONE_SHARE_SERVER_ARGS || '').split(' ').filter(Boolean),
 };
 const TARGETS = { p99Ms: 50, rssBytes: 1.5 * 1024 ** 3 };
 /** Lease asked for: longer than fill + waits + measurement, so nothing expires while measured (renewals come every 30 s anyway). */
@@ -129,7 +131,7 @@ async function zoneShareRun(log) {
     const deltaMaxBytes = Math.max(2 ** 20, Math.ceil((CONFIG.deltaChanges + 0.5) * changeBytes(own[0])));
     const args = [
       '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn', '--config', file, '--zone', 'a',
-      '--max-instances-per-app', '100000', '--delta-max-bytes', String(deltaMaxBytes),
+      '--max-instances-per-app', '100000', '--delta-max-bytes', String(deltaMaxBytes), ...CONFIG.serverArgs,
     ];
     const profFile = CONFIG.cpuProf ? path.resolve(CONFIG.cpuProf, `zone-share-${Date.now()}.cpuprofile`) : '';
     if (profFile) fs.mkdirSync(path.dirname(profFile), { recursive: true });
@@ -176,16 +178,28 @@ async function zoneShareRun(log) {
       for (let i = 0; i < rates.itemsPerBatch; i++) items.push(heartbeatItem(zone[peerWalk[p]++ % zone.length], filled.lastDirtyTimestamp));
       return { method: 'POST', path: '/eureka/peerreplication/batch', headers: PEER_HEADERS, body: batchBody(items) };
     };
+    // Clients and peers on connections of their own (a peer's batches do not wait for clients' fetches).
     /** @type {import('./load').Stream[]} */
-    const streams = [
+    const clientStreams = [
       { name: 'heartbeat', rate: rates.heartbeat, next: () => ({ method: 'PUT', path: heartbeatPath(own[(hbWalk++ * hbStride) % own.length]), headers: { accept: 'application/json' } }) },
       { name: 'delta', rate: rates.delta, next: () => DELTA },
-      { name: 'batch-b', rate: rates.batchesPerPeer, next: peerBatch(0) },
-      { name: 'batch-c', rate: rates.batchesPerPeer, next: peerBatch(1) },
       { name: 'change', rate: rates.churn, next: () => registerSpec(churnRef(), `3.0.${churned}`) },
       { name: 'full', rate: rates.full, next: () => FULL },
     ].filter((s) => s.rate > 0);
-    const mix = (seconds) => openLoop({ port, streams, seconds, maxSockets: CONFIG.sockets });
+    /** @type {import('./load').Stream[]} */
+    const peerStreams = [
+      { name: 'batch-b', rate: rates.batchesPerPeer, next: peerBatch(0) },
+      { name: 'batch-c', rate: rates.batchesPerPeer, next: peerBatch(1) },
+    ];
+    const streams = [...clientStreams, ...peerStreams];
+    const mix = async (seconds) => {
+      const [clients, peers] = await Promise.all([
+        openLoop({ port, streams: clientStreams, seconds, maxSockets: CONFIG.sockets }),
+        openLoop({ port, streams: peerStreams, seconds, maxSockets: 16 }),
+      ]);
+      const ordered = streams.map((st) => [...clients.streams, ...peers.streams].find((x) => x.name === st.name));
+      return { streams: /** @type {import('./load').StreamResult[]} */ (ordered), sendLagP99Ms: Math.max(clients.sendLagP99Ms, peers.sendLagP99Ms), connections: clients.connections + peers.connections, maxInFlight: clients.maxInFlight + peers.maxInFlight };
+    };
     await awaitQuiet(ours);
     if (CONFIG.warmupSeconds > 0) {
       log(`open loop warm-up: ${CONFIG.warmupSeconds} s`);
@@ -234,6 +248,7 @@ async function zoneShareRun(log) {
   } finally {
     await stopProcess(ours);
     await stopProcess(stub);
+    if (ours && CONFIG.serverArgs.length) log(`zone a's output (tail):\n${ours.output()}`);
   }
   // The profile is written as the server exits.
   if (out.profileFile && out.measuredWindowUs && fs.existsSync(out.profileFile)) out.profile = topSelfTime(out.profileFile, { windows: [out.measuredWindowUs], count: 20 });
