@@ -18,7 +18,7 @@
 // figure), and the share of the bare server's time the mix takes, Σ rate / bare throughput of that request (each
 // request weighed by what its bytes cost node:http alone; > 1 means no server could carry it on this core).
 //
-// Usage: npm run build && node bench/zone-share.js      (also a part of `npm run bench`; settings: see CONFIG)
+// Usage: npm run build && node bench/zone-share.js      (also a part of `npm run bench`; settings: see CONFIG; ≈ 2.5 min)
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
