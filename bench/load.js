@@ -559,4 +559,4 @@ function request(port, spec, timeoutMs = 30000) {
   });
 }
 
-module.exports = { Samples, median, cpuMs, machineCpuMs, memory, withCpu, encodeRequest, closedLoop, autocannonLoop, openLoop, request, clkTck };
+module.exports = { Samples, median, cpuMs, machineCpuMs, coreTicks, memory, withCpu, encodeRequest, closedLoop, autocannonLoop, openLoop, request, clkTck };

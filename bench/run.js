@@ -19,6 +19,13 @@
 //     zones, a registration on zone A reaching a client watching zone C (target p99 < 100 ms).
 //  6. The DNS interface (bench/dns.js): queries per second and p99 of an SRV query for an app with 3 instances, against
 //     bench/bare-dns-server.js, a bare node:dgram server answering the same bytes (target ≥ 0.7 × its queries/s).
+//  7. Anti-entropy, health checks and startup sync at fleet scale (bench/anti-entropy.js, health-checks.js, startup-sync.js).
+//  8. Zone share (bench/zone-share.js): one zone server's share of a three-zone region of 250,000 instances — its own
+//     zone's heartbeats and delta polls, the other zones' heartbeats as peer batches, changes and full fetches, open
+//     loop (targets: heartbeat and delta p99 < 50 ms, RSS < 1.5 GiB), the offered load stated against the bare server.
+//  9. Failure storm (bench/failure-storm.js): three zones of 60,000 instances, zone C killed, its 20,000 clients
+//     re-register and fetch on A and B within 30 s (targets: no errors, p99 < 1 s, no self-preservation); full fetches
+//     as stated, and the Java client's delta fetches.
 // Each part runs BENCH_RUNS times on a fresh server; medians are reported. The server (ours or bare) is pinned to
 // core 0 and this process — the load generator — to core 1, so they never compete for a core.
 // Results: markdown on stdout, everything (every run, every number) in bench/results/<timestamp>.json.
@@ -36,11 +43,20 @@
 // BENCH_DNS_SECONDS, BENCH_DNS_RUNS, BENCH_DNS_IN_FLIGHT (bench/dns.js), BENCH_SYNC_APPS (1000) × BENCH_SYNC_PER_APP (250)
 // instances for the startup sync,
 // BENCH_SKIP (comma-separated: shapes, bare, steady, replication, watch, watch-bare, anti-entropy, health-checks, dns,
-// startup-sync).
+// startup-sync, zone-share, failure-storm).
+// Zone share (defaults and meaning in bench/zone-share.js CONFIG): BENCH_ZONE_SHARE_SECONDS (30), BENCH_ZONE_SHARE_WARMUP_SECONDS (5),
+// BENCH_ZONE_SHARE_APPS × BENCH_ZONE_SHARE_PER_APP (1000 × 250), BENCH_ZONE_SHARE_DELTA_CHANGES (1800: 10/s × 180 s),
+// BENCH_ZONE_SHARE_CHURN (10/s), BENCH_ZONE_SHARE_FULL_RATE (5/s), BENCH_ZONE_SHARE_BATCH_MS (20: one batch per peer
+// per 20 ms; 90 makes them 250 items), BENCH_ZONE_SHARE_SOCKETS (256), BENCH_ZONE_SHARE_BARE_SECONDS (4),
+// BENCH_ZONE_SHARE_CPU_PROF (a directory: profile the server, print its top functions over the measured window).  ≈ 2.5 min.
+// Failure storm (bench/failure-storm.js CONFIG): BENCH_STORM_VARIANTS (full,delta), BENCH_STORM_APPS × BENCH_STORM_PER_APP
+// (600 × 100), BENCH_STORM_RAMP_SECONDS (30), BENCH_STORM_BEFORE_SECONDS (60), BENCH_STORM_AFTER_SECONDS (35),
+// BENCH_STORM_SOCKETS (256), BENCH_STORM_CAPACITY_SECONDS (5).  ≈ 3 min per variant.
 // Quick check: BENCH_SECONDS=2 BENCH_RUNS=1 BENCH_STEADY_SECONDS=5 npm run bench   (≈ 1 min; defaults ≈ 6 min, + ≈ 1 min replication)
 // Replication only: BENCH_SKIP=shapes,bare,steady,watch npm run bench   (≈ 1 min)
 // Watch only: BENCH_SKIP=shapes,bare,steady,replication,anti-entropy npm run bench   (≈ 2 min per run; ≈ 1.5 min with watch-bare skipped)
 // Anti-entropy only: BENCH_SKIP=shapes,bare,steady,replication,watch npm run bench   (≈ 1 min)
+// Zone share or failure storm alone: npm run build && node bench/zone-share.js (or bench/failure-storm.js)
 // This file runs the parts and prints; bench/run/ holds the rest: config.js (settings, targets), processes.js (servers
 // started pinned with taskset and the orphan guard, always stopped), requests.js (request shapes and closed-loop
 // measurement), shapes.js, steady.js, replication.js and watch.js (the parts), report.js (medians and tables);
@@ -59,6 +75,8 @@ const { watchRun } = require('./run/watch');
 const antiEntropyBench = require('./anti-entropy');
 const startupSyncBench = require('./startup-sync');
 const dnsBench = require('./dns');
+const zoneShareBench = require('./zone-share');
+const failureStormBench = require('./failure-storm');
 const { execFileSync } = require('node:child_process');
 const { fmt, ms, medians, shapesTable, steadyTable, replicationTables, watchTables, profileTable } = require('./run/report');
 
@@ -83,7 +101,7 @@ async function main() {
   print();
   if (m.node !== process.version) console.error(`bench: warning: generator runs on ${process.version}, servers on ${m.node}; use \`npm run bench\``);
 
-  /** @type {{ started: string, machine: object, config: object, shapes: object | null, steady: object | null, replication: object | null, watch: object | null, antiEntropy: object | null, healthChecks?: string, startupSync?: object, dns?: object, notes: string[], failed?: boolean, finished?: string, markdown?: string }} */
+  /** @type {{ started: string, machine: object, config: object, shapes: object | null, steady: object | null, replication: object | null, watch: object | null, antiEntropy: object | null, healthChecks?: string, startupSync?: object, dns?: object, zoneShare?: object, failureStorm?: object, notes: string[], failed?: boolean, finished?: string, markdown?: string }} */
   const results = { started: started.toISOString(), machine: m, config: { ...CONFIG, skip: [...CONFIG.skip] }, shapes: null, steady: null, replication: null, watch: null, antiEntropy: null, notes: [] };
   const notes = results.notes;
 
@@ -412,6 +430,25 @@ async function main() {
     print();
     print(markdown);
     print();
+  });
+
+  if (!CONFIG.skip.has('zone-share')) await part('zone share', async () => {
+    console.error("bench: zone share: one zone server's share of a three-zone region of 250,000 instances (bench/zone-share.js)");
+    const result = await zoneShareBench.zoneShareBench((m) => console.error(m));
+    results.zoneShare = result;
+    print('## Zone share at fleet scale');
+    print();
+    for (const line of zoneShareBench.report(result)) print(line);
+    print();
+  });
+
+  if (!CONFIG.skip.has('failure-storm')) await part('failure storm', async () => {
+    console.error('bench: failure storm: three zones of 60,000 instances, one killed (bench/failure-storm.js)');
+    const result = await failureStormBench.failureStormBench((m) => console.error(m));
+    results.failureStorm = result;
+    print('## Zone failure storm');
+    print();
+    for (const line of failureStormBench.report(result)) print(line);
   });
 
   if (notes.length) {

@@ -5,8 +5,8 @@
 // was held (heartbeats sent to B during the sync, every 20 ms, and their longest answer time), A's CPU time for
 // serving the sync, and both servers' RSS afterwards.
 //
-// A is filled through POST /peerreplication/batch (250 registrations per request, as a peer would send them), which
-// is quicker than 250,000 registrations and leaves the same registry. Both servers run as child processes on the
+// A is filled through POST /peerreplication/batch (250 registrations per request, as a peer would send them; bench/fill.js),
+// which is quicker than 250,000 registrations and leaves the same registry. Both servers run as child processes on the
 // Node of the npm scripts, started with the same flags `npm start` accepts.
 //
 // Usage: npm run build && node bench/startup-sync.js      (BENCH_SYNC_APPS, BENCH_SYNC_PER_APP, BENCH_SYNC_RUNS)
@@ -18,7 +18,8 @@ const http = require('node:http');
 const { spawn } = require('node:child_process');
 const { num } = require('./env');
 const { cpuMs, memory } = require('./load');
-const { instanceRef, registrationBody } = require('./instances');
+const { fleet } = require('./instances');
+const { BATCH_ITEMS, fillThroughPeerBatches } = require('./fill');
 
 const ROOT = path.resolve(__dirname, '..');
 const NODE = fs.existsSync(path.join(ROOT, 'node_modules/.bin/node')) ? path.join(ROOT, 'node_modules/.bin/node') : process.execPath;
@@ -26,8 +27,6 @@ const CONFIG = {
   apps: Math.floor(num('BENCH_SYNC_APPS', 1000)),
   perApp: Math.floor(num('BENCH_SYNC_PER_APP', 250)),
   runs: Math.max(1, Math.floor(num('BENCH_SYNC_RUNS', 1))),
-  /** Registrations per batch while filling A (replicationBatchSize). */
-  batch: 250,
   /** Batches in flight while filling A. */
   fillConcurrency: 4,
   /** Period of the heartbeats sent to B during its sync, ms. */
@@ -98,23 +97,8 @@ function stop(server) {
 
 /** Fills A through peer batches; resolves with the instances it holds. */
 async function fill(portA) {
-  const refs = [];
-  for (let a = 0; a < CONFIG.apps; a++) for (let n = 0; n < CONFIG.perApp; n++) refs.push(instanceRef(a, n, CONFIG.perApp));
-  const now = Date.now();
-  let next = 0;
-  const worker = async () => {
-    while (next < refs.length) {
-      const slice = refs.slice(next, next + CONFIG.batch);
-      next += CONFIG.batch;
-      const items = slice.map((ref) => {
-        const instance = JSON.parse(registrationBody(ref, { now })).instance;
-        return { appName: ref.app, id: ref.id, lastDirtyTimestamp: now, status: 'UP', overriddenStatus: 'UNKNOWN', instanceInfo: instance, action: 'Register' };
-      });
-      const res = await call(portA, 'POST', '/eureka/peerreplication/batch', JSON.stringify({ replicationList: items }), { 'content-type': 'application/json' });
-      if (res.status !== 200) throw new Error(`filling A: batch answered ${res.status} ${res.body.slice(0, 200)}`);
-    }
-  };
-  await Promise.all(Array.from({ length: CONFIG.fillConcurrency }, worker));
+  const refs = fleet(CONFIG.apps, CONFIG.perApp);
+  await fillThroughPeerBatches(portA, refs, { concurrency: CONFIG.fillConcurrency });
   return refs;
 }
 
@@ -227,7 +211,7 @@ function report(r) {
     `| A's CPU serving the sync | ${fmt(r.aCpuMs / 1000, 1)} s | |`,
     `| longest heartbeat answer from B during its sync (${fmt(r.probes)} sent, one per ${CONFIG.probeEveryMs} ms) | ${fmt(r.longestProbeMs)} ms | |`,
     `| RSS after: A · B | ${fmt(r.rssA / 2 ** 20)} MiB · ${fmt(r.rssB / 2 ** 20)} MiB | |`,
-    `| filling A (peer batches of ${CONFIG.batch}, not a target) | ${fmt(r.fillSeconds, 1)} s | |`,
+    `| filling A (peer batches of ${BATCH_ITEMS}, not a target) | ${fmt(r.fillSeconds, 1)} s | |`,
   ];
 }
 

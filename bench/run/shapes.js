@@ -117,4 +117,4 @@ async function shapesRun(run, refs) {
   return { ours, bare, checks };
 }
 
-module.exports = { shapesRun };
+module.exports = { shapesRun, saveCapture };
