@@ -40,6 +40,9 @@ export function reducingCollection(): ReducingCollection {
  */
 export const MAX_LIVE_BYTES = 256 * 1024 * 1024;
 
+/** Growth of the committed heap between two periods that still counts as settled (1/16). */
+const SETTLED_GROWTH = 1 + 1 / 16;
+
 /**
  * The task: run every period; gives memory back when the heap stopped growing, at least `minFreeBytes` of it is
  * free, and the free part is at least as large as the live part (a spike left it twice the size it needs: a big heap
@@ -55,8 +58,9 @@ export function memoryReturnTask(
   return () => {
     const before = usage();
     const free = before.heapTotal - before.heapUsed;
-    // Still growing: the spike is not over, and a collection now would only make V8 grow the heap again.
-    const settled = before.heapTotal <= previousTotal;
+    // Still growing: the spike is not over, and a collection now would only make V8 grow the heap again. A heap that
+    // stopped growing still moves by a few MB between periods (V8 resizes its young generation): that is settled.
+    const settled = before.heapTotal <= previousTotal * SETTLED_GROWTH;
     previousTotal = before.heapTotal;
     if (!settled || free < minFreeBytes || free < before.heapUsed || before.heapUsed > MAX_LIVE_BYTES) return;
     const started = performance.now();
