@@ -27,8 +27,8 @@ const zlib = require('node:zlib');
 const { num } = require('./env');
 const { fleet, heartbeatPath, registrationBody, registrationPath } = require('./instances');
 const { cpuMs, machineCpuMs, coreTicks, memory, request, openLoop, closedLoop } = require('./load');
-const { ROOT, CONFIG: BENCH } = require('./run/config');
-const { tempDirs, freePort, sleep, startProcess, stopProcess, serverScript, awaitQuiet, assertAlive, pinSelf } = require('./run/processes');
+const { CONFIG: BENCH } = require('./run/config');
+const { tempDirs, freePort, sleep, startProcess, stopProcess, serverScript, awaitQuiet, assertAlive } = require('./run/processes');
 
 const CONFIG = {
   apps: Math.floor(num('BENCH_STORM_APPS', 600)),
@@ -376,18 +376,4 @@ function report({ runs }) {
 
 module.exports = { failureStormBench, report, CONFIG, TARGETS };
 
-if (require.main === module) {
-  pinSelf();
-  failureStormBench()
-    .then((r) => {
-      console.log(report(r).join('\n'));
-      const file = path.join(__dirname, 'results', `failure-storm-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, JSON.stringify(r, null, 2) + '\n');
-      console.error(`results in ${path.relative(ROOT, file)}`);
-    })
-    .catch((e) => {
-      console.error(e);
-      process.exitCode = 1;
-    });
-}
+if (require.main === module) require('./standalone').runStandalone('failure-storm', () => failureStormBench(), report);

@@ -27,7 +27,7 @@ const { fleet, heartbeatPath, registrationBody, registrationPath } = require('./
 const { BATCH_ITEMS, heartbeatItem, batchBody, fillThroughPeerBatches } = require('./fill');
 const { cpuMs, memory, request, withCpu, openLoop, closedLoop } = require('./load');
 const { ROOT, CONFIG: BENCH, DISTURBED_PCT } = require('./run/config');
-const { PINNING, tempDirs, freePort, startProcess, stopProcess, startBare, serverScript, awaitQuiet, assertAlive, pinSelf } = require('./run/processes');
+const { PINNING, tempDirs, freePort, startProcess, stopProcess, startBare, serverScript, awaitQuiet, assertAlive } = require('./run/processes');
 const { saveCapture } = require('./run/shapes');
 const { topSelfTime } = require('./cpu-profile');
 
@@ -353,18 +353,4 @@ function report(r) {
 
 module.exports = { zoneShareBench, report, TARGETS, CONFIG };
 
-if (require.main === module) {
-  pinSelf();
-  zoneShareBench()
-    .then((r) => {
-      console.log(report(r).join('\n'));
-      const file = path.join(__dirname, 'results', `zone-share-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, JSON.stringify(r, null, 2) + '\n');
-      console.error(`results in ${path.relative(ROOT, file)}`);
-    })
-    .catch((e) => {
-      console.error(e);
-      process.exitCode = 1;
-    });
-}
+if (require.main === module) require('./standalone').runStandalone('zone-share', () => zoneShareBench(), report);
