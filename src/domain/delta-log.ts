@@ -4,6 +4,7 @@ import { InstanceInfo, InstanceView } from './model';
 
 interface Entry {
   readonly key: string;
+  readonly app: string;
   readonly view: InstanceView;
   readonly changedAt: number;
   readonly bytes: number;
@@ -50,10 +51,18 @@ export function estimatedChangeBytes(i: InstanceInfo): number {
  * Latest change per instance within the retention window and the byte budget, oldest first. Changes are recorded in
  * revision order, so the changes after a revision are found by binary search; `coveredFrom` says which revisions the
  * log can still answer for (a reader at an older revision may have missed a change that has left).
+ *
+ * The live changes are also held per application, for the delta document: applications in the order their first
+ * change (while they had none in the log) arrived, an application leaving when its last change does and coming back
+ * last, and each application's changes oldest first. Listeners hear which application's changes moved.
  */
 export class DeltaLog {
   // The live entry per key; `order` holds every entry in record order, replaced ones marked not live until compacted.
   private readonly entries = new Map<string, Entry>();
+  // The live entries per application, oldest first.
+  private readonly apps = new Map<string, Map<string, Entry>>();
+  // Replaced, never mutated, on (un)subscribe.
+  private listeners: readonly ((app: string) => void)[] = [];
   private order: Entry[] = [];
   private head = 0;
   private gen = 0;
@@ -73,15 +82,24 @@ export class DeltaLog {
   /** Records the latest state of the instance under `key` at `now` (ms); revisions must not decrease between calls. */
   record(key: string, view: InstanceView, now: number): void {
     const previous = this.entries.get(key);
+    const app = view.record.instance.app;
     if (previous) {
       previous.live = false;
       this.heldBytes -= previous.bytes;
+      // Within its application the change moves last; the application keeps its place.
+      if (previous.app === app) this.apps.get(app)?.delete(key);
+      else this.unlist(previous);
     }
-    const entry: Entry = { key, view, changedAt: now, bytes: estimatedChangeBytes(view.record.instance), live: true };
+    const entry: Entry = { key, app, view, changedAt: now, bytes: estimatedChangeBytes(view.record.instance), live: true };
     this.entries.set(key, entry);
     this.order.push(entry);
     this.heldBytes += entry.bytes;
     this.gen++;
+    let listed = this.apps.get(app);
+    if (listed === undefined) this.apps.set(app, (listed = new Map()));
+    listed.set(key, entry);
+    this.changed(app);
+    if (previous !== undefined && previous.app !== app) this.changed(previous.app);
     // A client that misses a change dropped early usually sees apps__hashcode disagree and fetches the full registry;
     // a change that leaves the status counts equal goes unseen until then (see deltaMaxBytes). A watcher at an older
     // revision is told to fetch the full registry (coveredFrom).
@@ -143,6 +161,30 @@ export class DeltaLog {
     return this.liveFrom(lo);
   }
 
+  /** Applications with changes in the log, in the delta document's order (see the class). */
+  applicationNames(): IterableIterator<string> {
+    return this.apps.keys();
+  }
+
+  /** The changes of one application, oldest first (none when it has none). */
+  *application(app: string): Iterable<InstanceView> {
+    const listed = this.apps.get(app);
+    if (listed !== undefined) for (const entry of listed.values()) yield entry.view;
+  }
+
+  /** Changes one application has in the log. */
+  applicationSize(app: string): number {
+    return this.apps.get(app)?.size ?? 0;
+  }
+
+  /** Calls `listener` with each application whose changes moved (after they did); returns the unsubscribe function. */
+  subscribe(listener: (app: string) => void): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
   /** Number of entries currently held (before pruning). */
   get size(): number {
     return this.entries.size;
@@ -172,6 +214,19 @@ export class DeltaLog {
     this.entries.delete(oldest.key);
     this.heldBytes -= oldest.bytes;
     this.floor = Math.max(this.floor, oldest.view.record.revision);
+    this.unlist(oldest);
+    this.changed(oldest.app);
+  }
+
+  // Takes a replaced or dropped entry out of its application's list; the application leaves with its last entry.
+  private unlist(entry: Entry): void {
+    const listed = this.apps.get(entry.app) as Map<string, Entry>;
+    listed.delete(entry.key);
+    if (listed.size === 0) this.apps.delete(entry.app);
+  }
+
+  private changed(app: string): void {
+    for (const listener of this.listeners) listener(app);
   }
 
   // Keeps `order` within twice the live entries (plus slack) and its dropped prefix within the live entries' number,

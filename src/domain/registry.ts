@@ -547,6 +547,26 @@ export class Registry {
     return appsHashcode(this.counts);
   }
 
+  /** Applications with changes in the delta log, in the delta document's order (see DeltaLog). */
+  deltaApplicationNames(): IterableIterator<string> {
+    return this.delta.applicationNames();
+  }
+
+  /** One application's changes in the delta log, oldest first. */
+  deltaApplication(app: string): Iterable<InstanceView> {
+    return this.delta.application(app);
+  }
+
+  /** Changes one application has in the delta log. */
+  deltaApplicationSize(app: string): number {
+    return this.delta.applicationSize(app);
+  }
+
+  /** Calls `listener` with each application whose changes in the delta log moved; returns the unsubscribe function. */
+  subscribeDelta(listener: (app: string) => void): () => void {
+    return this.delta.subscribe(listener);
+  }
+
   /** The delta log's changes at `now`, oldest first. */
   deltaChanges(now: number): InstanceView[] {
     return this.delta.changes(now);

@@ -2,8 +2,8 @@
 // registry revision they were built at. A change invalidates them for the next read (Eureka serves a 30 s old copy);
 // heartbeats never do; a burst of writes between two reads costs one rebuild. Named payloads (per app, per VIP: names
 // come from clients) are bounded by bytes and count, least recently used dropped first; the full registry and the
-// delta are few, always wanted, and too costly to rebuild per read, so they are kept outside that budget. The full
-// registry is assembled from per-application segments (segment-cache.ts): a change re-encodes only its application.
+// delta are few, always wanted, and too costly to rebuild per read, so they are kept outside that budget. Both are
+// assembled from per-application segments (segment-cache.ts): a change re-encodes only its application's.
 import { gzip, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { Clock } from '../domain/clock';
@@ -14,7 +14,7 @@ import { CODECS } from '../codecs/documents';
 import { contentTypeFor, Format } from '../codecs/negotiate';
 import { Reply } from './errors';
 import { Pieces } from '../codecs/record-fragments';
-import { FullDocument, GzipBody, SegmentCache, SegmentCacheOptions } from './segment-cache';
+import { deltaSource, fullRegistrySource, GzipBody, SegmentCache, SegmentCacheOptions, SegmentedDocument } from './segment-cache';
 
 const gzipAsync = promisify(gzip);
 // Below this size compressing inline is cheaper than a trip to the thread pool.
@@ -103,7 +103,7 @@ export interface ResponseCacheOptions {
    * its pieces, each read writing them all; default FLATTEN_GZIP_MAX_BYTES.
    */
   readonly flattenGzipMaxBytes?: number;
-  /** Tuning of the full registry's segments (default: segment-cache.ts's constants). */
+  /** Tuning of the full registry's and the delta's segments (default: segment-cache.ts's constants). */
   readonly segments?: SegmentCacheOptions;
 }
 
@@ -114,8 +114,8 @@ interface Entry {
   readonly revision: number;
   readonly plain: Payload;
   readonly named: boolean;
-  /** The full registry's: its bytes are the segment cache's, counted there. */
-  readonly document?: FullDocument;
+  /** The full registry's or the delta's: its bytes are the segment cache's, counted there. */
+  readonly document?: SegmentedDocument;
   gzip?: Payload | Promise<Payload>;
   /** Plain plus gzip body bytes, once the gzip variant exists. */
   bytes: number;
@@ -129,7 +129,7 @@ interface Entry {
 export interface ResponseCacheStats {
   hits: number;
   rebuilds: number;
-  /** Body bytes held (plain + gzip), full registry (its segments) and delta included. */
+  /** Body bytes held (plain + gzip), full registry and delta (their segments) included. */
   readonly bytes: number;
   /** Payloads held, full registry and delta included. */
   entries: number;
@@ -143,9 +143,9 @@ export class ResponseCache {
   // Per app and per VIP: least recently used first.
   private readonly named = new Map<string, Entry>();
   private namedBytes = 0;
-  // Bytes of the entries' own bodies (the full registry's are the segments').
+  // Bytes of the entries' own bodies (the full registry's and the delta's are their segments').
   private entryBytes = 0;
-  private readonly segments: SegmentCache;
+  private readonly segments: Record<'apps' | 'delta', SegmentCache>;
   readonly stats: ResponseCacheStats;
 
   constructor(
@@ -153,8 +153,12 @@ export class ResponseCache {
     private readonly clock: Clock,
     private readonly options: ResponseCacheOptions,
   ) {
-    this.segments = new SegmentCache(registry, options.segments);
-    const held = (): number => this.entryBytes + this.segments.bytes;
+    this.segments = {
+      apps: new SegmentCache(fullRegistrySource(registry), options.segments),
+      // Its records are snapshots: nothing to refresh with age.
+      delta: new SegmentCache(deltaSource(registry), { ...options.segments, renewalMaxAgeMs: Number.POSITIVE_INFINITY }),
+    };
+    const held = (): number => this.entryBytes + this.segments.apps.bytes + this.segments.delta.bytes;
     this.stats = {
       hits: 0,
       rebuilds: 0,
@@ -166,9 +170,10 @@ export class ResponseCache {
     };
   }
 
-  /** Stops following the registry (the full registry's segments). */
+  /** Stops following the registry (the segments). */
   close(): void {
-    this.segments.close();
+    this.segments.apps.close();
+    this.segments.delta.close();
   }
 
   /** This server's identity (see SERVER_HEADER). */
@@ -183,16 +188,14 @@ export class ResponseCache {
   get(kind: PayloadKind, name: string, format: Format, gzipped: boolean): Payload | Promise<Payload> | undefined {
     const now = this.clock.now();
     // The delta ages by whole steps: changes leaving the window one by one would otherwise rebuild it on every poll.
-    const at = kind === 'delta' ? now - (now % DELTA_AGING_STEP_MS) : now;
-    if (kind === 'delta') this.registry.pruneDelta(at);
-    if (kind === 'apps') return this.full(format, gzipped, now);
+    if (kind === 'delta') this.registry.pruneDelta(now - (now % DELTA_AGING_STEP_MS));
+    if (kind === 'apps' || kind === 'delta') return this.segmented(kind, format, gzipped, now);
     const isNamed = name !== '';
     const key = isNamed ? `${kind}\u0000${name}\u0000${format}` : NAMELESS_KEYS[kind][format];
-    // Aging changes out of the delta log alters the delta without a new revision.
-    const version = kind === 'delta' ? `${this.registry.revision}.${this.registry.deltaGeneration}` : `${this.registry.revision}`;
+    const version = `${this.registry.revision}`;
     const entries = isNamed ? this.named : this.nameless;
     // Built (and its tag spelt) only on a miss: a hit allocates nothing here.
-    const entry = this.lookup(entries, isNamed, key, version, now, this.options.maxStalenessMs) ?? this.store(entries, isNamed, key, version, now, format, `${kind}-${format}`, this.build(kind, name, format, at));
+    const entry = this.lookup(entries, isNamed, key, version, now, this.options.maxStalenessMs) ?? this.store(entries, isNamed, key, version, now, format, `${kind}-${format}`, this.build(kind, name, format));
     return this.answer(entry, gzipped);
   }
 
@@ -250,22 +253,24 @@ export class ResponseCache {
     return gzipped ? this.gzipOf(entry) : entry.plain;
   }
 
-  // The full registry: the segment cache's document of now, unless the one held is younger than maxStalenessMs.
-  private full(format: Format, gzipped: boolean, now: number): Payload | Promise<Payload> {
-    const key = NAMELESS_KEYS.apps[format];
+  // The full registry or the delta: the segment cache's document of now, unless the one held is younger than
+  // maxStalenessMs.
+  private segmented(kind: 'apps' | 'delta', format: Format, gzipped: boolean, now: number): Payload | Promise<Payload> {
+    const key = NAMELESS_KEYS[kind][format];
     let entry = this.nameless.get(key);
-    const document = entry !== undefined && now - entry.builtAt < this.options.maxStalenessMs ? entry.document : this.segments.document(format, now);
+    const document = entry !== undefined && now - entry.builtAt < this.options.maxStalenessMs ? entry.document : this.segments[kind].document(format, now);
     if (entry !== undefined && entry.document === document) {
       this.stats.hits++;
       entry.usedAt = now;
     } else {
-      const doc = document as FullDocument;
+      const doc = document as SegmentedDocument;
       const revision = this.registry.revision;
-      // Heartbeats age a segment's lastRenewalTimestamps into a new document without a new revision.
+      // Heartbeats age a segment's lastRenewalTimestamps, and changes age out of the delta, into a new document
+      // without a new revision.
       const version = `${revision}.${doc.generation}`;
       this.stats.rebuilds++;
       if (entry) this.drop(this.nameless, key, entry);
-      const plain = payload(doc.parts, doc.bytes, `"${version}-apps-${format}"`, format, false, revision, this.options.serverId);
+      const plain = payload(doc.parts, doc.bytes, `"${version}-${kind}-${format}"`, format, false, revision, this.options.serverId);
       entry = { builtAt: now, version, revision, format, plain, named: false, document: doc, bytes: 0, held: true, usedAt: now };
       this.nameless.set(key, entry);
       this.stats.entries++;
@@ -338,15 +343,9 @@ export class ResponseCache {
   }
 
   // undefined for an app without instances: cached as empty, answered 404.
-  // `at`: the time the delta is cut at (a whole aging step).
-  private build(kind: PayloadKind, name: string, format: Format, at: number): Pieces | undefined {
+  private build(kind: 'app' | 'vip' | 'svip', name: string, format: Format): Pieces | undefined {
     const codec = CODECS[format];
     switch (kind) {
-      case 'apps':
-        throw new Error('the full registry is assembled from segments');
-      case 'delta':
-        // The hashcode is the full registry's, from the same instant as the changes (the client's reconcile check).
-        return codec.applications(groupByApp(this.registry.deltaChanges(at)), this.registry.revision, this.registry.hashcode());
       case 'app': {
         const views = [...this.registry.application(name)];
         return views.length === 0 ? undefined : codec.application(name, views);

@@ -1,12 +1,13 @@
-// The full registry document (GET /apps) per format, kept as segments of encoded bytes across changes: a change
-// re-encodes only the segment of its application, and the document is its head, the segments in registry order and
-// its tail, handed to the socket as a list of buffers. The gzip variant is one gzip member stitched from per-segment
+// An `applications` document per format (the full registry, GET /apps, and the delta, GET /apps/delta), kept as
+// segments of encoded bytes across changes: a change re-encodes only the segment of its application, and the document
+// is its head, the segments in the source's order and its tail, handed to the socket as a list of buffers. The gzip variant is one gzip member stitched from per-segment
 // DEFLATE pieces (see stitched-gzip.ts), so a change recompresses only its segment and the one after it (each piece is
 // compressed against the end of the segment before it: alone, the first records of each would compress poorly).
 import { Format } from '../codecs/negotiate';
 import { CODECS } from '../codecs/documents';
 import { Pieces } from '../codecs/record-fragments';
-import { Registry, RegistryEvent } from '../domain/registry';
+import { InstanceView } from '../domain/model';
+import { Registry } from '../domain/registry';
 import { crc32, crc32Combine, crc32Shift, DEFLATE_WINDOW_BYTES, deflatePiece, deflatePieceSync, GZIP_HEADER, gzipTrailer, storedBlocks } from './stitched-gzip';
 
 /**
@@ -31,6 +32,61 @@ const INLINE_DEFLATE_BYTES = 64 * 1024;
 const MAX_DEFLATES_IN_FLIGHT = 2;
 // The full registry's versions__delta, as Eureka writes it.
 const FULL_VERSIONS_DELTA = 1;
+
+/** What a segment cache lays out: applications in document order, each a list of instances, under a head. */
+export interface SegmentSource {
+  /** Applications holding instances, in document order: a new one comes last, one that empties leaves. */
+  applicationNames(): Iterable<string>;
+  applicationSize(app: string): number;
+  application(app: string): Iterable<InstanceView>;
+  /** Calls `listener` with each application whose instances changed, after they did; returns the unsubscribe. */
+  subscribe(listener: (app: string) => void): () => void;
+  /** Moves whenever the head may change. */
+  readonly revision: number;
+  /** The head's versions__delta. */
+  versionsDelta(): number;
+  /** The head's apps__hashcode. */
+  hashcode(): string;
+}
+
+/** The full registry (GET /apps): every instance, applications in registration order. */
+export function fullRegistrySource(registry: Registry): SegmentSource {
+  return {
+    *applicationNames() {
+      for (const [app] of registry.applications()) yield app;
+    },
+    applicationSize: (app) => registry.applicationSize(app),
+    application: (app) => registry.application(app),
+    // Every content change has an event, emitted after the registry changed; heartbeats are not content.
+    subscribe: (listener) =>
+      registry.subscribe((e) => {
+        if (e.type !== 'renewed') listener(e.view.record.instance.app);
+      }),
+    get revision() {
+      return registry.revision;
+    },
+    versionsDelta: () => FULL_VERSIONS_DELTA,
+    hashcode: () => registry.hashcode(),
+  };
+}
+
+/**
+ * The delta (GET /apps/delta): the delta log's changes per application, under the registry's revision and the full
+ * registry's hashcode (the client's reconcile check). Its records are snapshots: they never age.
+ */
+export function deltaSource(registry: Registry): SegmentSource {
+  return {
+    applicationNames: () => registry.deltaApplicationNames(),
+    applicationSize: (app) => registry.deltaApplicationSize(app),
+    application: (app) => registry.deltaApplication(app),
+    subscribe: (listener) => registry.subscribeDelta(listener),
+    get revision() {
+      return registry.revision;
+    },
+    versionsDelta: () => registry.revision,
+    hashcode: () => registry.hashcode(),
+  };
+}
 const FORMATS: readonly Format[] = ['json', 'xml'];
 const TAILS: Readonly<Record<Format, Buffer>> = { json: Buffer.from(CODECS.json.applicationsTail), xml: Buffer.from(CODECS.xml.applicationsTail) };
 
@@ -65,14 +121,14 @@ interface Piece {
 }
 
 interface Segment {
-  /** Application names, in registry order. */
+  /** Application names, in the source's order. */
   apps: string[];
   instances: number;
   readonly encoded: Record<Format, Encoded | undefined>;
 }
 
-/** The full registry in one format at one moment: plain parts, and the gzip parts built from them on demand. */
-export interface FullDocument {
+/** The document in one format at one moment: plain parts, and the gzip parts built from them on demand. */
+export interface SegmentedDocument {
   /** Moves with every assembly of this format: a different document, different bytes. */
   readonly generation: number;
   /** The plain bytes, in order. */
@@ -104,9 +160,11 @@ export class SegmentCache {
   private segments: Segment[] = [];
   private readonly segmentOf = new Map<string, Segment>();
   private readonly sizes = new Map<string, number>();
-  private readonly documents: Record<Format, FullDocument | undefined> = { json: undefined, xml: undefined };
+  private readonly documents: Record<Format, SegmentedDocument | undefined> = { json: undefined, xml: undefined };
   // A change not yet in the format's document.
   private readonly changed: Record<Format, boolean> = { json: true, xml: true };
+  // The source's revision each format's document was laid out at (its head).
+  private readonly laidOutAt: Record<Format, number> = { json: -1, xml: -1 };
   // When the oldest segment of the format passes RENEWAL_MAX_AGE_MS, ms.
   private readonly refreshAt: Record<Format, number> = { json: 0, xml: 0 };
   private generation = 0;
@@ -120,14 +178,14 @@ export class SegmentCache {
   private readonly renewalRefreshInstances: number;
 
   constructor(
-    private readonly registry: Registry,
+    private readonly source: SegmentSource,
     options: SegmentCacheOptions = {},
   ) {
     this.segmentInstances = options.segmentInstances ?? SEGMENT_INSTANCES;
     this.renewalMaxAgeMs = options.renewalMaxAgeMs ?? RENEWAL_MAX_AGE_MS;
     this.renewalRefreshInstances = options.renewalRefreshInstances ?? RENEWAL_REFRESH_INSTANCES;
-    for (const [app] of registry.applications()) this.append(app, registry.applicationSize(app));
-    this.unsubscribe = registry.subscribe(this.onEvent);
+    for (const app of source.applicationNames()) this.append(app, source.applicationSize(app));
+    this.unsubscribe = source.subscribe(this.onChange);
   }
 
   /** Bytes held: plain segments of both formats plus the DEFLATE pieces built so far. */
@@ -135,26 +193,24 @@ export class SegmentCache {
     return this.heldBytes;
   }
 
-  /** Stops following the registry. */
+  /** Stops following the source. */
   close(): void {
     this.unsubscribe();
   }
 
   /**
-   * The full registry in `format` as of now: the same object while nothing changed, else a new one that re-encodes
+   * The document in `format` as of now: the same object while nothing changed, else a new one that re-encodes
    * the changed segments and, within RENEWAL_REFRESH_INSTANCES, the ones past RENEWAL_MAX_AGE_MS.
    */
-  document(format: Format, now: number): FullDocument {
+  document(format: Format, now: number): SegmentedDocument {
     const current = this.documents[format];
-    if (current !== undefined && !this.changed[format] && now < this.refreshAt[format]) return current;
+    if (current !== undefined && !this.changed[format] && now < this.refreshAt[format] && this.laidOutAt[format] === this.source.revision) return current;
     return this.assemble(format, now);
   }
 
-  // Every content change has an event, emitted after the registry changed: the segment of its app is re-encoded.
-  private readonly onEvent = (e: RegistryEvent): void => {
-    if (e.type === 'renewed') return;
-    const app = e.view.record.instance.app;
-    const size = this.registry.applicationSize(app);
+  // The segment of a changed application is re-encoded.
+  private readonly onChange = (app: string): void => {
+    const size = this.source.applicationSize(app);
     this.changed.json = this.changed.xml = true;
     const segment = this.segmentOf.get(app);
     if (segment === undefined) {
@@ -168,7 +224,7 @@ export class SegmentCache {
       this.sizes.set(app, size);
       return;
     }
-    // The registry forgets an app with no instances: it comes back last, as in Registry.applications().
+    // The source forgets an app with no instances: it comes back last.
     segment.apps.splice(segment.apps.indexOf(app), 1);
     this.segmentOf.delete(app);
     this.sizes.delete(app);
@@ -205,7 +261,7 @@ export class SegmentCache {
   }
 
   // Drops emptied segments, splits grown ones, encodes what changed, and lays the document out.
-  private assemble(format: Format, now: number): FullDocument {
+  private assemble(format: Format, now: number): SegmentedDocument {
     this.regroup();
     const codec = CODECS[format];
     let budget = this.renewalRefreshInstances;
@@ -232,7 +288,8 @@ export class SegmentCache {
     }
     this.changed[format] = false;
     this.refreshAt[format] = agedLeft ? now : oldest + this.renewalMaxAgeMs;
-    const head = Buffer.from(codec.applicationsHead(FULL_VERSIONS_DELTA, this.registry.hashcode()), 'utf8');
+    this.laidOutAt[format] = this.source.revision;
+    const head = Buffer.from(codec.applicationsHead(this.source.versionsDelta(), this.source.hashcode()), 'utf8');
     const tail = TAILS[format];
     const parts: Buffer[] = [head];
     let bytes = head.length + tail.length;
@@ -244,7 +301,7 @@ export class SegmentCache {
     }
     parts.push(tail);
     let gzipped: GzipBody | Promise<GzipBody> | undefined;
-    const document: FullDocument = {
+    const document: SegmentedDocument = {
       generation: ++this.generation,
       parts,
       bytes,
@@ -293,7 +350,7 @@ export class SegmentCache {
     const out = new Pieces();
     for (const app of segment.apps) {
       if (separator !== '') out.addMeasured(separator, separator.length);
-      codec.writeApplication(out, app, this.registry.application(app));
+      codec.writeApplication(out, app, this.source.application(app));
     }
     const plain = out.toBuffer();
     const lead = separator.length;

@@ -5,10 +5,10 @@ import { makeInstance } from '../helpers/instances';
 const T0 = 1_700_000_000_000;
 const RETENTION = 180_000;
 
-function view(id: string, revision: number, metadata: Record<string, string> = {}): InstanceView {
+function view(id: string, revision: number, metadata: Record<string, string> = {}, app?: string): InstanceView {
   return {
     record: {
-      instance: makeInstance({ id, metadata }),
+      instance: makeInstance({ id, metadata, ...(app === undefined ? {} : { app }) }),
       statusSource: 'client',
       actionType: 'ADDED',
       lastUpdatedTimestamp: T0,
@@ -200,6 +200,63 @@ describe('DeltaLog', () => {
       for (const since of [log.coveredFrom, 3_500, 4_990, 5_000]) {
         expect(revisions(log.changesSince(since, 5_000))).toEqual(alive.filter((r) => r > since));
       }
+    });
+  });
+
+  describe('per application', () => {
+    const ids = (log: DeltaLog, app: string): string[] => [...log.application(app)].map((v) => v.record.instance.id);
+
+    it('lists applications in the order their first change came, each application oldest change first', () => {
+      const log = new DeltaLog(RETENTION);
+      log.record('B/1', view('1', 1, {}, 'B'), T0);
+      log.record('A/2', view('2', 2, {}, 'A'), T0);
+      log.record('B/3', view('3', 3, {}, 'B'), T0);
+      log.record('B/1', view('1', 4, {}, 'B'), T0);
+      expect([...log.applicationNames()]).toEqual(['B', 'A']);
+      expect(ids(log, 'B')).toEqual(['3', '1']);
+      expect(log.applicationSize('B')).toBe(2);
+      expect(ids(log, 'C')).toEqual([]);
+    });
+
+    it('keeps an application whose only change is replaced in its place', () => {
+      const log = new DeltaLog(RETENTION);
+      log.record('A/1', view('1', 1, {}, 'A'), T0);
+      log.record('B/2', view('2', 2, {}, 'B'), T0);
+      log.record('A/1', view('1', 3, {}, 'A'), T0);
+      expect([...log.applicationNames()]).toEqual(['A', 'B']);
+    });
+
+    it('lets an application leave with its last change and come back last', () => {
+      const log = new DeltaLog(RETENTION);
+      log.record('A/1', view('1', 1, {}, 'A'), T0);
+      log.record('B/2', view('2', 2, {}, 'B'), T0 + 10_000);
+      log.prune(T0 + RETENTION + 1);
+      expect([...log.applicationNames()]).toEqual(['B']);
+      log.record('A/3', view('3', 3, {}, 'A'), T0 + RETENTION + 1);
+      expect([...log.applicationNames()]).toEqual(['B', 'A']);
+    });
+
+    it('tells listeners which application moved: recorded, replaced, aged out or dropped for bytes', () => {
+      const big = { note: 'x'.repeat(2000) };
+      const log = new DeltaLog(RETENTION, 3 * estimatedChangeBytes(view('1', 1, big, 'A').record.instance));
+      const heard: string[] = [];
+      const stop = log.subscribe((app) => heard.push(app));
+      log.record('A/1', view('1', 1, big, 'A'), T0);
+      log.record('B/2', view('2', 2, big, 'B'), T0 + 10_000);
+      log.record('A/1', view('1', 3, big, 'A'), T0 + 10_000);
+      expect(heard).toEqual(['A', 'B', 'A']);
+      heard.length = 0;
+      log.record('C/3', view('3', 4, big, 'C'), T0 + 10_000);
+      log.record('D/4', view('4', 5, big, 'D'), T0 + 10_000);
+      // The fourth change passed the budget: the oldest (B's) left.
+      expect(heard).toEqual(['C', 'D', 'B']);
+      heard.length = 0;
+      log.prune(T0 + 10_000 + RETENTION + 1);
+      expect(heard.sort()).toEqual(['A', 'C', 'D']);
+      expect([...log.applicationNames()]).toEqual([]);
+      stop();
+      log.record('E/5', view('5', 6, big, 'E'), T0 + 10_000 + RETENTION + 1);
+      expect(heard.sort()).toEqual(['A', 'C', 'D']);
     });
   });
 

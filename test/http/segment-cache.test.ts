@@ -1,15 +1,15 @@
-// The full registry assembled from per-application segments: under random changes and reads it is byte for byte the
-// document a from-scratch encoding gives (JSON and XML), its gzip variant decompresses to it, ETags move with the
+// The full registry and the delta assembled from per-application segments: under random changes and reads each is byte
+// for byte the document a from-scratch encoding gives (JSON and XML), its gzip variant decompresses to it, ETags move with the
 // content only, renewal times age out within their bound, and the bytes it holds are counted and released.
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { CODECS } from '../../src/codecs/documents';
 import { Format } from '../../src/codecs/negotiate';
 import { ManualClock } from '../../src/domain/clock';
-import { InstanceStatus } from '../../src/domain/model';
+import { InstanceStatus, InstanceView } from '../../src/domain/model';
 import { Registry } from '../../src/domain/registry';
 import { Payload, ResponseCache } from '../../src/http/response-cache';
-import { SegmentCache, SegmentCacheOptions } from '../../src/http/segment-cache';
+import { fullRegistrySource, SegmentCache, SegmentCacheOptions } from '../../src/http/segment-cache';
 import { makeInstance } from '../helpers/instances';
 
 const T0 = 1_700_000_000_000;
@@ -164,10 +164,54 @@ describe('SegmentCache', () => {
       );
     });
 
+    it('is byte for byte the from-scratch delta after any changes, heartbeats and aging, in JSON and XML, plain and gzip', async () => {
+      const age = fc.record({ kind: fc.constant('age' as const), ms: fc.constantFrom(1_000, 30_000, 90_000) });
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.oneof(...changes, heartbeat, age, read, read), { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 4 }), async (ops, segmentInstances) => {
+          const { registry, clock, cache } = setup({ segmentInstances });
+          const seen = new Map<string, Buffer>();
+          try {
+            for (const op of [...ops, { kind: 'read', format: 'json', gzipped: true } as const, { kind: 'read', format: 'xml', gzipped: false } as const]) {
+              if (op.kind === 'age') clock.advance(op.ms);
+              else apply(registry, clock, op);
+              if (op.kind !== 'read') continue;
+              const p = await cache.get('delta', '', op.format, op.gzipped);
+              if (p === undefined) throw new Error('no delta');
+              const body = joined(p.body);
+              expect(body.length).toBe(p.bytes);
+              const plain = op.gzipped ? gunzipSync(body) : body;
+              // The log's changes in time order, grouped by application in the log's order of applications.
+              const changed = registry.deltaChanges(clock.now());
+              const apps = new Map<string, InstanceView[]>();
+              for (const app of registry.deltaApplicationNames()) apps.set(app, changed.filter((v) => v.record.instance.app === app));
+              expect([...apps.values()].flat()).toHaveLength(changed.length);
+              expect(plain.equals(CODECS[op.format].applications(apps, registry.revision, registry.hashcode()).toBuffer())).toBe(true);
+              const known = seen.get(`${p.etag}`);
+              if (known) expect(known.equals(plain)).toBe(true);
+              seen.set(p.etag, plain);
+            }
+            // Nothing stays counted once every change aged out.
+            clock.advance(181_000);
+            for (const format of FORMATS) for (const gzipped of [false, true]) await cache.get('delta', '', format, gzipped);
+            for (const a of APPS) for (const i of IDS) registry.cancel(a, i);
+            clock.advance(181_000);
+            for (const format of FORMATS) for (const gzipped of [false, true]) {
+              await cache.get('apps', '', format, gzipped);
+              await cache.get('delta', '', format, gzipped);
+            }
+            expect(cache.stats.bytes).toBe(0);
+          } finally {
+            cache.close();
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+
     it('keeps the same document across heartbeats within the age bound', () => {
       const { registry, clock } = setup({});
       registry.register(makeInstance({ id: 'a' }));
-      const segments = new SegmentCache(registry);
+      const segments = new SegmentCache(fullRegistrySource(registry));
       const first = segments.document('json', clock.now());
       clock.advance(30_000);
       registry.renew('ORDERS', 'a', { isReplication: false });
@@ -178,7 +222,7 @@ describe('SegmentCache', () => {
     it('encodes only the segment of the changed application', () => {
       const { registry, clock } = setup({});
       for (const a of APPS) for (const i of IDS) registry.register(makeInstance({ app: a, id: i }));
-      const segments = new SegmentCache(registry, { segmentInstances: IDS.length });
+      const segments = new SegmentCache(fullRegistrySource(registry), { segmentInstances: IDS.length });
       const before = segments.document('xml', clock.now()).parts;
       registry.updateMetadata('C', 'i1', { zone: 'b' });
       const after = segments.document('xml', clock.now()).parts;
@@ -192,7 +236,7 @@ describe('SegmentCache', () => {
     it('puts an application that emptied and came back last, as the registry lists it', () => {
       const { registry, clock } = setup({});
       for (const a of ['A', 'B', 'C']) registry.register(makeInstance({ app: a, id: 'x' }));
-      const segments = new SegmentCache(registry, { segmentInstances: 2 });
+      const segments = new SegmentCache(fullRegistrySource(registry), { segmentInstances: 2 });
       segments.document('xml', clock.now());
       registry.cancel('A', 'x');
       registry.register(makeInstance({ app: 'A', id: 'y' }));
@@ -204,7 +248,7 @@ describe('SegmentCache', () => {
     it('splits a shared segment whose applications grew past twice its size', () => {
       const { registry, clock } = setup({});
       for (const a of ['A', 'B']) registry.register(makeInstance({ app: a, id: 'x' }));
-      const segments = new SegmentCache(registry, { segmentInstances: 2 });
+      const segments = new SegmentCache(fullRegistrySource(registry), { segmentInstances: 2 });
       expect(segments.document('json', clock.now()).parts).toHaveLength(3);
       for (const i of IDS) registry.register(makeInstance({ app: 'A', id: i }));
       const parts = segments.document('json', clock.now()).parts;
@@ -216,7 +260,7 @@ describe('SegmentCache', () => {
     it('refreshes aged segments within the per-read budget, the rest on later reads', () => {
       const { registry, clock } = setup({});
       for (const a of APPS) registry.register(makeInstance({ app: a, id: 'x' }));
-      const segments = new SegmentCache(registry, { segmentInstances: 1, renewalMaxAgeMs: 1000, renewalRefreshInstances: 2 });
+      const segments = new SegmentCache(fullRegistrySource(registry), { segmentInstances: 1, renewalMaxAgeMs: 1000, renewalRefreshInstances: 2 });
       segments.document('json', clock.now());
       clock.advance(5000);
       for (const a of APPS) registry.renew(a, 'x', { isReplication: false });

@@ -116,8 +116,9 @@ async function fullHashcode(): Promise<string> {
 
 /** What the delta answered before the watch existed: the log's changes, grouped by app, at the current revision. */
 function plainDeltaBytes(format: Format): Buffer {
+  t.registry.pruneDelta(t.clock.now());
   const apps = new Map<string, InstanceView[]>();
-  for (const v of t.registry.deltaChanges(t.clock.now())) apps.set(v.record.instance.app, [...(apps.get(v.record.instance.app) ?? []), v]);
+  for (const app of t.registry.deltaApplicationNames()) apps.set(app, [...t.registry.deltaApplication(app)]);
   return CODECS[format].applications(apps, t.registry.revision, t.registry.hashcode()).toBuffer();
 }
 
