@@ -56,6 +56,8 @@ const CONFIG = {
   cpuProf: process.env.BENCH_ZONE_SHARE_CPU_PROF || '',
   /** Extra server flags, space-separated (e.g. `--log-level info`: its log's tail is printed at the end); empty: none. */
   serverArgs: (process.env.BENCH_ZONE_SHARE_SERVER_ARGS || '').split(' ').filter(Boolean),
+  /** Extra flags to node running the server, space-separated (e.g. `--max-semi-space-size=64`); empty: none. */
+  serverNodeArgs: (process.env.BENCH_ZONE_SHARE_NODE_ARGS || '').split(' ').filter(Boolean),
 };
 const TARGETS = { p99Ms: 50, rssBytes: 1.5 * 1024 ** 3 };
 /** Lease asked for: longer than fill + waits + measurement, so nothing expires while measured (renewals come every 30 s anyway). */
@@ -135,7 +137,7 @@ async function zoneShareRun(log) {
     ];
     const profFile = CONFIG.cpuProf ? path.resolve(CONFIG.cpuProf, `zone-share-${Date.now()}.cpuprofile`) : '';
     if (profFile) fs.mkdirSync(path.dirname(profFile), { recursive: true });
-    const nodeOptions = profFile ? ['--cpu-prof', '--cpu-prof-dir', path.dirname(profFile), '--cpu-prof-name', path.basename(profFile)] : [];
+    const nodeOptions = [...CONFIG.serverNodeArgs, ...(profFile ? ['--cpu-prof', '--cpu-prof-dir', path.dirname(profFile), '--cpu-prof-name', path.basename(profFile)] : [])];
     out.profileFile = profFile || undefined;
     ours = await startProcess('zone a', serverScript(), args, port, 0, nodeOptions);
     log(`zone a: pid ${ours.pid}, port ${port}; stub peers b, c: pid ${stub.pid}; filling ${n} instances through peer batches`);

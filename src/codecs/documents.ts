@@ -14,7 +14,8 @@ export interface DocumentCodec {
   readonly applicationsTail: string;
   /** ASCII; empty when applications follow one another as they are. */
   readonly applicationSeparator: string;
-  writeApplication(out: Pieces, name: string, views: Iterable<InstanceView>): void;
+  /** Appends one application; `remember` false: records' encodings are not kept (see SplicedEncoder.write). */
+  writeApplication(out: Pieces, name: string, views: Iterable<InstanceView>, remember?: boolean): void;
   application(name: string, views: Iterable<InstanceView>): Pieces;
   instance(view: InstanceView): string;
   decodeInstance(body: string, defaults: DecodeDefaults): DecodedInstance;

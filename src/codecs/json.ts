@@ -59,14 +59,14 @@ export function instanceDocumentJson(view: InstanceView): string {
   return `{"instance":${instanceJson(view)}}`;
 }
 
-/** Appends one `{"name":…,"instance":[…]}` element of an `application` list. */
-export function writeApplicationJson(out: Pieces, name: string, views: Iterable<InstanceView>): void {
+/** Appends one `{"name":…,"instance":[…]}` element of an `application` list (`remember`: see SplicedEncoder.write). */
+export function writeApplicationJson(out: Pieces, name: string, views: Iterable<InstanceView>, remember = true): void {
   out.add(`{"name":${q(name)},"instance":[`);
   let first = true;
   for (const v of views) {
     if (!first) out.add(',');
     first = false;
-    instanceEncoder.write(v, out);
+    instanceEncoder.write(v, out, remember);
   }
   out.add(']}');
 }

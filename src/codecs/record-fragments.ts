@@ -50,8 +50,11 @@ export class Pieces {
 export interface SplicedEncoder {
   /** The instance as text. */
   text(view: InstanceView): string;
-  /** Appends the instance to a document. */
-  write(view: InstanceView, out: Pieces): void;
+  /**
+   * Appends the instance to a document. `remember` false: the record's encoding is used when already held but not
+   * kept when made (the caller holds the bytes itself, as the full registry's segments do).
+   */
+  write(view: InstanceView, out: Pieces, remember?: boolean): void;
 }
 
 interface Fragments {
@@ -63,13 +66,13 @@ interface Fragments {
 
 export function splicedEncoder(encode: FragmentEncoder): SplicedEncoder {
   const cache = new WeakMap<InstanceRecord, Fragments>();
-  const fragments = (record: InstanceRecord): Fragments => {
+  const fragments = (record: InstanceRecord, remember = true): Fragments => {
     let cached = cache.get(record);
     if (!cached) {
       const [head, tail] = encode(record);
       // Measuring flattens the concatenations in place, so only the flat text is held, not the tree of its parts.
       cached = { head, headBytes: Buffer.byteLength(head), tail, tailBytes: Buffer.byteLength(tail) };
-      cache.set(record, cached);
+      if (remember) cache.set(record, cached);
     }
     return cached;
   };
@@ -78,8 +81,8 @@ export function splicedEncoder(encode: FragmentEncoder): SplicedEncoder {
       const f = fragments(view.record);
       return f.head + view.lastRenewalTimestamp + f.tail;
     },
-    write: (view, out) => {
-      const f = fragments(view.record);
+    write: (view, out, remember) => {
+      const f = fragments(view.record, remember);
       const renewal = String(view.lastRenewalTimestamp);
       out.addMeasured(f.head, f.headBytes).addMeasured(renewal, renewal.length).addMeasured(f.tail, f.tailBytes);
     },

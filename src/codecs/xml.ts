@@ -166,10 +166,10 @@ export function instanceDocumentXml(view: InstanceView): string {
   return instanceXml(view);
 }
 
-/** Appends one `<application>` element of an `<applications>` document. */
-export function writeApplicationXml(out: Pieces, name: string, views: Iterable<InstanceView>): void {
+/** Appends one `<application>` element of an `<applications>` document (`remember`: see SplicedEncoder.write). */
+export function writeApplicationXml(out: Pieces, name: string, views: Iterable<InstanceView>, remember = true): void {
   out.add(`<application><name>${escapeXml(name)}</name>`);
-  for (const v of views) instanceEncoder.write(v, out);
+  for (const v of views) instanceEncoder.write(v, out, remember);
   out.add('</application>');
 }
 

@@ -20,7 +20,7 @@ const gzipAsync = promisify(gzip);
 // Below this size compressing inline is cheaper than a trip to the thread pool.
 const INLINE_GZIP_BYTES = 64 * 1024;
 /** Largest gzip full registry served as one buffer (copied once per revision) rather than as its pieces, bytes. */
-export const FLATTEN_GZIP_MAX_BYTES = 16 * 1024 * 1024;
+export const FLATTEN_GZIP_MAX_BYTES = 1024 * 1024;
 
 /** Most named payloads kept (VIP names come from clients); the least recently used are dropped past this. */
 export const MAX_NAMED_ENTRIES = 4096;

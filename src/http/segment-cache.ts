@@ -47,6 +47,11 @@ export interface SegmentSource {
   versionsDelta(): number;
   /** The head's apps__hashcode. */
   hashcode(): string;
+  /**
+   * Whether each record's encoding is kept for the next time its segment is encoded (see SplicedEncoder.write): worth
+   * it for a few records re-encoded often, not for a registry of 250,000 whose bytes the segments hold already.
+   */
+  readonly rememberEncodings: boolean;
 }
 
 /** The full registry (GET /apps): every instance, applications in registration order. */
@@ -67,6 +72,7 @@ export function fullRegistrySource(registry: Registry): SegmentSource {
     },
     versionsDelta: () => FULL_VERSIONS_DELTA,
     hashcode: () => registry.hashcode(),
+    rememberEncodings: false,
   };
 }
 
@@ -85,6 +91,7 @@ export function deltaSource(registry: Registry): SegmentSource {
     },
     versionsDelta: () => registry.revision,
     hashcode: () => registry.hashcode(),
+    rememberEncodings: true,
   };
 }
 const FORMATS: readonly Format[] = ['json', 'xml'];
@@ -350,7 +357,7 @@ export class SegmentCache {
     const out = new Pieces();
     for (const app of segment.apps) {
       if (separator !== '') out.addMeasured(separator, separator.length);
-      codec.writeApplication(out, app, this.source.application(app));
+      codec.writeApplication(out, app, this.source.application(app), this.source.rememberEncodings);
     }
     const plain = out.toBuffer();
     const lead = separator.length;
