@@ -58,6 +58,8 @@ const CONFIG = {
   serverArgs: (process.env.BENCH_ZONE_SHARE_SERVER_ARGS || '').split(' ').filter(Boolean),
   /** Extra flags to node running the server, space-separated (e.g. `--max-semi-space-size=64`); empty: none. */
   serverNodeArgs: (process.env.BENCH_ZONE_SHARE_NODE_ARGS || '').split(' ').filter(Boolean),
+  /** Cores the server (with its GC and thread-pool threads) may run on, as taskset takes them; default its own core 0. */
+  serverCores: process.env.BENCH_ZONE_SHARE_SERVER_CORES || '0',
 };
 const TARGETS = { p99Ms: 50, rssBytes: 1.5 * 1024 ** 3 };
 /** Lease asked for: longer than fill + waits + measurement, so nothing expires while measured (renewals come every 30 s anyway). */
@@ -139,7 +141,7 @@ async function zoneShareRun(log) {
     if (profFile) fs.mkdirSync(path.dirname(profFile), { recursive: true });
     const nodeOptions = [...CONFIG.serverNodeArgs, ...(profFile ? ['--cpu-prof', '--cpu-prof-dir', path.dirname(profFile), '--cpu-prof-name', path.basename(profFile)] : [])];
     out.profileFile = profFile || undefined;
-    ours = await startProcess('zone a', serverScript(), args, port, 0, nodeOptions);
+    ours = await startProcess('zone a', serverScript(), args, port, CONFIG.serverCores, nodeOptions);
     log(`zone a: pid ${ours.pid}, port ${port}; stub peers b, c: pid ${stub.pid}; filling ${n} instances through peer batches`);
     const filled = await fillThroughPeerBatches(port, refs, { durationSecs: LEASE_SECS });
     out.fillSeconds = filled.fillMs / 1000;

@@ -6,12 +6,15 @@
 import { loadConfig } from './config/config';
 import { ConfigError } from './config/settings';
 import { startServer } from './server';
+import { countExternalMemoryInHeapLimit } from './scheduling/external-memory';
 
 async function main(): Promise<void> {
   let running;
   try {
     // Settings, and the files they name (credentials, certificates), are checked before anything listens.
-    running = await startServer(loadConfig(process.argv.slice(2), process.env));
+    const config = loadConfig(process.argv.slice(2), process.env);
+    if (config.settings.gcCountsExternalMemory) countExternalMemoryInHeapLimit();
+    running = await startServer(config);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`zone-registry: ${e.message}\n`);

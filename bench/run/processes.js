@@ -106,12 +106,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  */
 
 /**
- * Starts a Node script pinned to `core` (0: the server's; the replication phase puts peers on 1) and waits until it answers HTTP on `port`.
+ * Starts a Node script pinned to `core` (0: the server's; the replication phase puts peers on 1; or a taskset list such as "0,1") and waits until it answers HTTP on `port`.
  * `nodeOptions` go to node itself, before the script (e.g. --cpu-prof).
  * @param {string} name
  * @param {string} script
  * @param {string[]} args
  * @param {number} port
+ * @param {number | string} [core]
  * @param {string[]} [nodeOptions]
  * @returns {Promise<Proc>}
  */
