@@ -107,6 +107,13 @@ export interface ResponseCacheOptions {
   readonly segments?: SegmentCacheOptions;
 }
 
+/** A gzip document being compressed off the event loop, and the one readers who came meanwhile share after it. */
+interface GzipBuild {
+  /** Settles (never rejects) when the compression is done. */
+  readonly done: Promise<void>;
+  next?: Promise<Payload>;
+}
+
 interface Entry {
   readonly builtAt: number;
   readonly format: Format;
@@ -146,6 +153,8 @@ export class ResponseCache {
   // Bytes of the entries' own bodies (the full registry's and the delta's are their segments').
   private entryBytes = 0;
   private readonly segments: Record<'apps' | 'delta', SegmentCache>;
+  // The gzip document being compressed per key (full registry or delta, per format), and the build that follows it.
+  private readonly gzipBuilds = new Map<string, GzipBuild>();
   readonly stats: ResponseCacheStats;
 
   constructor(
@@ -255,10 +264,19 @@ export class ResponseCache {
 
   // The full registry or the delta: the segment cache's document of now, unless the one held is younger than
   // maxStalenessMs.
+  // gzip: one compression at a time per document. A reader who finds the document changed while one is under way
+  // waits for it, then shares the next build with every reader who came meanwhile: it has every change made before
+  // they came (none is served late), and a storm of changes and fetches compresses one document per build time
+  // rather than one per fetch, most of them outdated before they were done.
   private segmented(kind: 'apps' | 'delta', format: Format, gzipped: boolean, now: number): Payload | Promise<Payload> {
     const key = NAMELESS_KEYS[kind][format];
     let entry = this.nameless.get(key);
-    const document = entry !== undefined && now - entry.builtAt < this.options.maxStalenessMs ? entry.document : this.segments[kind].document(format, now);
+    const fresh = entry !== undefined && (now - entry.builtAt < this.options.maxStalenessMs || this.segments[kind].isCurrent(entry.document, format, now));
+    if (gzipped && !fresh) {
+      const building = this.gzipBuilds.get(key);
+      if (building !== undefined) return (building.next ??= building.done.then(() => this.segmented(kind, format, true, this.clock.now())));
+    }
+    const document = fresh ? (entry as Entry).document : this.segments[kind].document(format, now);
     if (entry !== undefined && entry.document === document) {
       this.stats.hits++;
       entry.usedAt = now;
@@ -275,7 +293,22 @@ export class ResponseCache {
       this.nameless.set(key, entry);
       this.stats.entries++;
     }
-    return gzipped ? this.gzipOf(entry) : entry.plain;
+    if (!gzipped) return entry.plain;
+    const zipped = this.gzipOf(entry);
+    if (zipped instanceof Promise && !this.gzipBuilds.has(key)) {
+      const building: GzipBuild = {
+        done: zipped.then(
+          () => this.finished(key, building),
+          () => this.finished(key, building),
+        ),
+      };
+      this.gzipBuilds.set(key, building);
+    }
+    return zipped;
+  }
+
+  private finished(key: string, building: GzipBuild): void {
+    if (this.gzipBuilds.get(key) === building) this.gzipBuilds.delete(key);
   }
 
   private gzipOf(entry: Entry): Payload | Promise<Payload> {

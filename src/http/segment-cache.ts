@@ -211,8 +211,13 @@ export class SegmentCache {
    */
   document(format: Format, now: number): SegmentedDocument {
     const current = this.documents[format];
-    if (current !== undefined && !this.changed[format] && now < this.refreshAt[format] && this.laidOutAt[format] === this.source.revision) return current;
+    if (this.isCurrent(current, format, now)) return current as SegmentedDocument;
     return this.assemble(format, now);
+  }
+
+  /** Whether `document` is what {@link document} would answer now (nothing changed since it was laid out). */
+  isCurrent(document: SegmentedDocument | undefined, format: Format, now: number): boolean {
+    return document !== undefined && document === this.documents[format] && !this.changed[format] && now < this.refreshAt[format] && this.laidOutAt[format] === this.source.revision;
   }
 
   // The segment of a changed application is re-encoded.

@@ -290,6 +290,43 @@ describe('SegmentCache', () => {
     });
   });
 
+  describe('one gzip build at a time', () => {
+    it('has readers who came during a build after a change share the next one, which has every change made before they came', async () => {
+      const { registry, clock, cache } = setup({ segmentInstances: 4 });
+      for (let n = 0; n < 300; n++) registry.register(makeInstance({ app: `APP-${n % 3}`, id: `i-${n}`, metadata: { pad: 'p'.repeat(400) } }));
+      const building = cache.get('apps', '', 'json', true);
+      expect(building).toBeInstanceOf(Promise);
+      // Nothing changed: the build under way is this reader's document.
+      expect(cache.get('apps', '', 'json', true)).toBe(building);
+      registry.cancel('APP-1', 'i-1');
+      const rebuilds = cache.stats.rebuilds;
+      const second = cache.get('apps', '', 'json', true);
+      registry.cancel('APP-2', 'i-2');
+      const third = cache.get('apps', '', 'json', true);
+      expect(second).toBeInstanceOf(Promise);
+      // Both wait for the first build and share the next: no document was laid out for either yet.
+      expect(third).toBe(second);
+      expect(cache.stats.rebuilds).toBe(rebuilds);
+      // The first build is the document of before the changes.
+      expect(gunzipSync(joined((await building!).body)).equals(fromScratch(registry, 'json'))).toBe(false);
+      const [a, b] = await Promise.all([second, third]);
+      expect(a).toBe(b);
+      expect(gunzipSync(joined(a!.body)).equals(fromScratch(registry, 'json'))).toBe(true);
+      expect(cache.stats.rebuilds).toBe(rebuilds + 1);
+      // A plain reader never waits, even while a gzip build is under way.
+      registry.cancel('APP-0', 'i-0');
+      const fourth = cache.get('apps', '', 'json', true);
+      expect(fourth).toBeInstanceOf(Promise);
+      registry.cancel('APP-0', 'i-3');
+      const plain = cache.get('apps', '', 'json', false) as Payload;
+      expect(plain).not.toBeInstanceOf(Promise);
+      expect(joined(plain.body).equals(fromScratch(registry, 'json'))).toBe(true);
+      await fourth;
+      clock.advance(1);
+      cache.close();
+    });
+  });
+
   describe('bytes', () => {
     it('counts plain and DEFLATE bytes of both formats, and releases them as applications leave', async () => {
       const { registry, cache } = setup({ segmentInstances: 2 });
