@@ -68,6 +68,17 @@ beforeAll(async () => {
   expect(gone.status).toBe(200);
   await registerOver(eureka, { app: 'catalog', instanceId: 'catalog-1', hostName: 'catalog-1.internal', ipAddr: '10.0.3.31', port: 8080, metadata: { zone: 'us-east-1c', note: XSS } });
 
+  // The dashboard re-reads peers every 15 s while its event stream is live: it is first loaded once A's probes have
+  // answered, so that a loaded machine's slow first probe cannot leave a stale verdict on screen past the waits below.
+  const peerHealth = async (): Promise<Record<string, string>> => {
+    const status = (await (await fetch(`${base}/eureka/status`)).json()) as { peers: { url: string; health: string }[] };
+    return Object.fromEntries(status.peers.map((p) => [p.url, p.health]));
+  };
+  await waitFor(async () => {
+    const health = await peerHealth();
+    return health[peerB] === 'healthy' && health[peerC] === 'failing';
+  }, 'zone a probing b (healthy) and c (failing)', 30_000, 100);
+
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   page.on('console', (m) => {

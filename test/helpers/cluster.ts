@@ -152,10 +152,25 @@ export class Cluster {
   /** Starts server `i` on its port; resolves once it listens (await `.ready` for startup sync). */
   async start(i: number, extra: readonly string[] = []): Promise<RunningServer> {
     if (this.running[i]) throw new Error(`server ${i} is already running`);
-    const server = await startServer(loadConfig(this.argv(i, extra), {}), { logger: this.logger(i) });
+    const server = await this.listenOnItsPort(i, extra);
     server.registry.subscribe((e) => this.eventLogs[i].push(e));
     this.running[i] = server;
     return server;
+  }
+
+  // The port was reserved when the cluster was laid out (the zones file names it), but until a server listens on it
+  // the system may hand it out as the local port of some outgoing connection (it is in the ephemeral range): such a
+  // connection is short-lived, so listening is retried for a while.
+  private async listenOnItsPort(i: number, extra: readonly string[]): Promise<RunningServer> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        return await startServer(loadConfig(this.argv(i, extra), {}), { logger: this.logger(i) });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() > deadline) throw e;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
   }
 
   /** Hard stop: closes server `i` at once (queued replication is lost, connections are cut). */
