@@ -8,7 +8,7 @@ import { CODECS } from '../codecs/documents';
 import { Pieces } from '../codecs/record-fragments';
 import { InstanceView } from '../domain/model';
 import { Registry } from '../domain/registry';
-import { crc32, crc32Combine, crc32Shift, DEFLATE_WINDOW_BYTES, deflatePiece, deflatePieceSync, GZIP_HEADER, gzipTrailer, storedBlocks } from './stitched-gzip';
+import { crc32, crc32Combine, crc32Shift, DEFLATE_WINDOW_BYTES, deflatePiece, deflatePieceSync, FAST_LEVEL, GZIP_HEADER, gzipTrailer, storedBlocks, THOROUGH_LEVEL } from './stitched-gzip';
 
 /**
  * Applications smaller than this, in instances, share a segment with their neighbours (up to this many instances in
@@ -111,6 +111,11 @@ interface Encoded {
   readonly contentCrc: number;
   /** When encoded, ms: the lastRenewalTimestamps are those of that moment. */
   readonly encodedAt: number;
+  /**
+   * zlib level of its pieces: thorough when encoded for a first document or an age refresh (once, budgeted), fast
+   * when a change made it (paid per change: under a storm of changes, every piece).
+   */
+  readonly level: number;
   /** The DEFLATE piece when the segment comes first: the plain bytes without separator, no dictionary. */
   first?: Piece;
   /** The DEFLATE piece after another segment: the separator as stored blocks, then the rest against its end. */
@@ -292,7 +297,9 @@ export class SegmentCache {
         }
       }
       if (encoded === undefined) {
-        encoded = this.encode(segment, format, now);
+        // A segment a change emptied out of a document already laid out; else a first encoding (or, above, an age refresh).
+        const changed = segment.encoded[format] === undefined && this.documents[format] !== undefined;
+        encoded = this.encode(segment, format, now, changed ? FAST_LEVEL : THOROUGH_LEVEL);
         segment.encoded[format] = encoded;
       }
       if (encoded.encodedAt < oldest) oldest = encoded.encodedAt;
@@ -356,7 +363,7 @@ export class SegmentCache {
     return out;
   }
 
-  private encode(segment: Segment, format: Format, now: number): Encoded {
+  private encode(segment: Segment, format: Format, now: number, level: number): Encoded {
     const codec = CODECS[format];
     const separator = codec.applicationSeparator;
     const out = new Pieces();
@@ -367,7 +374,7 @@ export class SegmentCache {
     const plain = out.toBuffer();
     const lead = separator.length;
     const crc = crc32(plain);
-    const encoded: Encoded = { id: ++this.encodings, plain, lead, crc, shift: crc32Shift(plain.length), contentCrc: lead === 0 ? crc : crc32(plain.subarray(lead)), encodedAt: now, counted: plain.length };
+    const encoded: Encoded = { id: ++this.encodings, plain, lead, crc, shift: crc32Shift(plain.length), contentCrc: lead === 0 ? crc : crc32(plain.subarray(lead)), encodedAt: now, level, counted: plain.length };
     this.heldBytes += plain.length;
     return encoded;
   }
@@ -424,8 +431,8 @@ export class SegmentCache {
       }
       return deflated;
     };
-    if (content.length < INLINE_DEFLATE_BYTES) return land(deflatePieceSync(content, dictionary));
-    const pending = this.throttled(() => deflatePiece(content, dictionary)).then(land, (error: unknown) => {
+    if (content.length < INLINE_DEFLATE_BYTES) return land(deflatePieceSync(content, dictionary, e.level));
+    const pending = this.throttled(() => deflatePiece(content, dictionary, e.level)).then(land, (error: unknown) => {
       if (e[slot] === piece) e[slot] = undefined;
       throw error;
     });

@@ -8,6 +8,15 @@ import { constants, crc32 as zlibCrc32, deflateRaw, deflateRawSync } from 'node:
 /** The 10-byte gzip header Node's gzip writes: deflate, no name, no time, Unix. */
 export const GZIP_HEADER: Buffer = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]);
 
+/** zlib's default level: the smallest output worth its time, for what is compressed once. */
+export const THOROUGH_LEVEL = 6;
+/**
+ * The level for what a change recompresses, paid per change rather than once: zlib's fast strategy (levels 1-3) takes
+ * about half the time of level 6 for 15 % more bytes on instance JSON (a 60,000-instance registry in 100-instance
+ * pieces: 934 against 820 KB).
+ */
+export const FAST_LEVEL = 3;
+
 const SYNC = { finishFlush: constants.Z_SYNC_FLUSH };
 const MAX_STORED_BYTES = 0xffff;
 
@@ -29,19 +38,19 @@ export function storedBlocks(data: Buffer, final: boolean): Buffer {
   return out;
 }
 
-const options = (dictionary: Buffer | undefined): object => (dictionary === undefined ? SYNC : { ...SYNC, dictionary });
+const options = (dictionary: Buffer | undefined, level: number): object => (dictionary === undefined ? { ...SYNC, level } : { ...SYNC, level, dictionary });
 
 /**
  * Raw DEFLATE of `data`, not final and ending on a byte boundary, so that more pieces may follow. `dictionary`: the
- * bytes that come right before it in the stream (at most DEFLATE_WINDOW_BYTES), or none.
+ * bytes that come right before it in the stream (at most DEFLATE_WINDOW_BYTES), or none; `level`: zlib's.
  */
-export function deflatePieceSync(data: Buffer, dictionary?: Buffer): Buffer {
-  return deflateRawSync(data, options(dictionary));
+export function deflatePieceSync(data: Buffer, dictionary?: Buffer, level = THOROUGH_LEVEL): Buffer {
+  return deflateRawSync(data, options(dictionary, level));
 }
 
 /** {@link deflatePieceSync} on the thread pool. */
-export function deflatePiece(data: Buffer, dictionary?: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => deflateRaw(data, options(dictionary), (error, out) => (error ? reject(error) : resolve(out))));
+export function deflatePiece(data: Buffer, dictionary?: Buffer, level = THOROUGH_LEVEL): Promise<Buffer> {
+  return new Promise((resolve, reject) => deflateRaw(data, options(dictionary, level), (error, out) => (error ? reject(error) : resolve(out))));
 }
 
 /** The 8-byte gzip trailer: CRC-32 and length (mod 2^32) of the uncompressed bytes. */
