@@ -1,9 +1,10 @@
 // The full registry and the delta assembled from per-application segments: under random changes and reads each is byte
 // for byte the document a from-scratch encoding gives (JSON and XML), its gzip variant decompresses to it, ETags move with the
 // content only, renewal times age out within their bound, and the bytes it holds are counted and released.
-import { gunzipSync } from 'node:zlib';
+import { constants as zlibConstants, deflateRawSync, gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { CODECS } from '../../src/codecs/documents';
+import { Pieces } from '../../src/codecs/record-fragments';
 import { Format } from '../../src/codecs/negotiate';
 import { ManualClock } from '../../src/domain/clock';
 import { InstanceStatus, InstanceView } from '../../src/domain/model';
@@ -286,6 +287,27 @@ describe('SegmentCache', () => {
       registry.cancel('APP-1', 'i-1');
       clock.advance(1);
       expect(gunzipSync(joined((await fetch(cache, 'xml', true)).body)).equals(fromScratch(registry, 'xml'))).toBe(true);
+      cache.close();
+    });
+  });
+
+  describe('compression levels', () => {
+    it('compresses a first document thoroughly and what a change recompresses fast', async () => {
+      const { registry, clock, cache } = setup({}, 0);
+      for (let n = 0; n < 20; n++) registry.register(makeInstance({ app: 'ONLY', id: `i-${n}`, metadata: { pad: `${n}`.repeat(50) } }));
+      // One application, one segment, first in the document: its piece is the application's JSON without dictionary.
+      const piece = async (): Promise<Buffer> => ((await cache.get('apps', '', 'json', true))!.body as readonly Buffer[])[1];
+      const content = (): Buffer => {
+        const out = new Pieces();
+        CODECS.json.writeApplication(out, 'ONLY', registry.application('ONLY'));
+        return out.toBuffer();
+      };
+      const deflated = (level: number): Buffer => deflateRawSync(content(), { finishFlush: zlibConstants.Z_SYNC_FLUSH, level });
+      expect(deflated(3).equals(deflated(6))).toBe(false);
+      expect((await piece()).equals(deflated(6))).toBe(true);
+      registry.cancel('ONLY', 'i-7');
+      clock.advance(1);
+      expect((await piece()).equals(deflated(3))).toBe(true);
       cache.close();
     });
   });
