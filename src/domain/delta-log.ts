@@ -65,7 +65,6 @@ export class DeltaLog {
   private listeners: readonly ((app: string) => void)[] = [];
   private order: Entry[] = [];
   private head = 0;
-  private gen = 0;
   private heldBytes = 0;
   private dropped = 0;
   private floor = 0;
@@ -94,7 +93,6 @@ export class DeltaLog {
     this.entries.set(key, entry);
     this.order.push(entry);
     this.heldBytes += entry.bytes;
-    this.gen++;
     let listed = this.apps.get(app);
     if (listed === undefined) this.apps.set(app, (listed = new Map()));
     listed.set(key, entry);
@@ -108,11 +106,6 @@ export class DeltaLog {
       this.dropped++;
     }
     this.compact();
-  }
-
-  /** Moves whenever the log's content changes (a change recorded or dropped). */
-  get generation(): number {
-    return this.gen;
   }
 
   /** The oldest revision a reader may hold and still get every later change from the log (0 until a change leaves). */
@@ -134,7 +127,6 @@ export class DeltaLog {
         this.head++;
       }
     }
-    if (dropped > 0) this.gen++;
     this.compact();
     return dropped;
   }

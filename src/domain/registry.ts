@@ -591,11 +591,6 @@ export class Registry {
     return this.delta.prune(now);
   }
 
-  /** Moves whenever the delta log's content changes, including changes aging out. */
-  get deltaGeneration(): number {
-    return this.delta.generation;
-  }
-
   /** Entries currently in the delta log. */
   get deltaSize(): number {
     return this.delta.size;
