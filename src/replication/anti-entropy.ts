@@ -63,6 +63,18 @@ const CATCH_UP_SLICE = 2000;
 /** Most entries a peer's versions answer may hold per application (instances and removals). */
 const MAX_VERSIONS_PER_APP = 1_000_000;
 
+/**
+ * How recently an application must have changed here to be left out of a round, ms (at most half the interval): its
+ * change is most likely still on its way to the peer by replication, and comparing it would exchange and repair
+ * what replication is about to deliver. Left out once only: the next round compares it whatever happens, so every
+ * application is compared within two rounds. In a storm of changes (a zone's clients moving over) nearly every
+ * application has just changed, and a round comparing them all cost both servers several hundred ms of CPU at once.
+ */
+export const SETTLING_MS = 5000;
+
+// Applications remembered as changed before the old ones are forgotten outside a round.
+const MAX_SETTLING_APPS = 4096;
+
 /** The anti-entropy of one server: its digest, its rounds with each peer, and its answers to theirs. */
 export class AntiEntropy implements ComparisonAnswers {
   readonly digest = new RegistryDigest();
@@ -75,6 +87,9 @@ export class AntiEntropy implements ComparisonAnswers {
   // instance on its way to ready); `rebuilding` until the digest has caught up with the registry again.
   private deferred = false;
   private rebuilding: Promise<void> | undefined;
+  // When each application last changed here, ms (pruned each round), and those left out of the last round.
+  private readonly changedAt = new Map<string, number>();
+  private leftOut = new Set<string>();
 
   constructor(
     private readonly registry: Registry,
@@ -274,6 +289,7 @@ export class AntiEntropy implements ComparisonAnswers {
     const differing: string[] = [];
     for (const [app, h] of this.digest.applications()) if (!sameHash(h, theirs.apps.get(app) ?? EMPTY_HASH)) differing.push(app);
     for (const app of theirs.apps.keys()) if (sameHash(this.digest.app(app), EMPTY_HASH)) differing.push(app);
+    const settled = this.settled(differing);
     // Removals of the differing applications, gathered in one pass over the tombstones.
     const wanted = new Set(differing);
     const removals = new Map<string, Tombstone[]>();
@@ -284,8 +300,8 @@ export class AntiEntropy implements ComparisonAnswers {
       removals.set(t.app, list);
     }
     let repaired = 0;
-    for (let i = 0; i < differing.length; i += MAX_VERSION_APPS) {
-      const chunk = differing.slice(i, i + MAX_VERSION_APPS);
+    for (let i = 0; i < settled.length; i += MAX_VERSION_APPS) {
+      const chunk = settled.slice(i, i + MAX_VERSION_APPS);
       const answer = await exchange(peer, COMPARISON_PATHS.versions, encodeVersionsRequest(chunk));
       if ('failed' in answer || 'unsupported' in answer) return answer;
       const versions = decodeVersionsAnswer(answer.body, chunk, MAX_VERSIONS_PER_APP);
@@ -296,6 +312,27 @@ export class AntiEntropy implements ComparisonAnswers {
       repaired += sent;
     }
     return { appsDiffering: differing.length, repaired };
+  }
+
+  // Forgets the applications whose last change is older than the settling time.
+  private forgetSettled(): void {
+    const now = this.clock.now();
+    const settlingMs = Math.min(SETTLING_MS, this.options.intervalMs / 2);
+    for (const [app, at] of this.changedAt) if (now - at >= settlingMs) this.changedAt.delete(app);
+  }
+
+  // The differing applications to compare now: all but those that changed here within SETTLING_MS and were not left
+  // out of the last round already.
+  private settled(differing: readonly string[]): string[] {
+    this.forgetSettled();
+    const leftOut = new Set<string>();
+    const compared = differing.filter((app) => {
+      const settling = this.changedAt.has(app) && !this.leftOut.has(app);
+      if (settling) leftOut.add(app);
+      return !settling;
+    });
+    this.leftOut = leftOut;
+    return compared;
   }
 
   // What we hold of `app` that is newer than the peer's copy (or that it lacks): copies and removals.
@@ -356,6 +393,13 @@ export class AntiEntropy implements ComparisonAnswers {
   }
 
   private onEvent(event: RegistryEvent): void {
+    if (event.type !== 'renewed') {
+      const app = event.view.record.instance.app;
+      this.changedAt.delete(app);
+      this.changedAt.set(app, this.clock.now());
+      // Bounded without rounds too (no peer, or none answering): only the last few seconds' applications are kept.
+      if (this.changedAt.size > MAX_SETTLING_APPS) this.forgetSettled();
+    }
     if (this.deferred) return;
     switch (event.type) {
       case 'registered':

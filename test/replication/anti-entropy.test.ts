@@ -59,6 +59,8 @@ describe('AntiEntropy', () => {
       b.register(makeInstance({ id: '1' }), true);
       clock.advance(1000);
       a.updateMetadata('ORDERS', '1', { k: 'v' }, true);
+      // The round comes an interval after the change (one just made is left out once: see 'settling').
+      clock.advance(OPTIONS.intervalMs);
       await aSide.runRound();
       expect(held(b)).toEqual(held(a));
       expect(toB.paths).toEqual(['digest', 'versions', 'repair', 'repair']);
@@ -72,6 +74,8 @@ describe('AntiEntropy', () => {
       for (const r of [a, b]) r.register(makeInstance({ id: 'x' }), true);
       clock.advance(1000);
       a.healthVerdict('ORDERS', 'x', 'down');
+      // The round comes an interval after the change (one just made is left out once: see 'settling').
+      clock.advance(OPTIONS.intervalMs);
       await aSide.runRound();
       expect(toB.paths).toEqual(['digest', 'versions', 'repair']);
       expect(b.lease('ORDERS', 'x')!.record).toMatchObject({ statusSource: 'health', instance: expect.objectContaining({ status: 'DOWN' }) });
@@ -96,6 +100,8 @@ describe('AntiEntropy', () => {
       for (const r of [a, b]) r.register(makeInstance({ id: '1' }), true);
       clock.advance(1000);
       a.cancel('ORDERS', '1');
+      // The round comes an interval after the change (one just made is left out once: see 'settling').
+      clock.advance(OPTIONS.intervalMs);
       await aSide.runRound();
       expect(b.lease('ORDERS', '1')).toBeUndefined();
       expect(b.cancelTombstone('ORDERS', '1')).toBeDefined();
@@ -131,6 +137,37 @@ describe('AntiEntropy', () => {
       const side = new AntiEntropy(a, clock, NEVER, logger, [down], LIMITS, OPTIONS);
       await side.runRound();
       expect(side.statsFor(URL)).toMatchObject({ state: 'failing', failures: 1, lastError: 'ECONNREFUSED', inSyncSince: 0 });
+    });
+  });
+
+  describe('settling', () => {
+    it('leaves an application that just changed here out of one round, and compares it in the next whatever happens', async () => {
+      const { a, b, aSide, toB, clock, held } = pair();
+      for (const r of [a, b]) r.register(makeInstance({ id: '1' }), true);
+      a.register(makeInstance({ app: 'BILLING', id: '9' }), true);
+      clock.advance(OPTIONS.intervalMs);
+      // ORDERS changes right before the round: its change is most likely on its way by replication.
+      a.updateMetadata('ORDERS', '1', { k: 'v' }, true);
+      await aSide.runRound();
+      expect(aSide.statsFor(URL)).toMatchObject({ appsDiffering: 2, instancesRepaired: 1 });
+      expect(b.lease('BILLING', '9')).toBeDefined();
+      expect(b.lease('ORDERS', '1')!.record.instance.metadata).toEqual({});
+      // It changes again right before the next round: compared this time all the same.
+      a.updateMetadata('ORDERS', '1', { k: 'w' }, true);
+      await aSide.runRound();
+      expect(held(b)).toEqual(held(a));
+      expect(toB.paths.filter((p) => p === 'versions')).toHaveLength(2);
+    });
+
+    it('remembers only the last few seconds of changes when no round runs', () => {
+      const { a, aSide, clock } = pair();
+      for (let n = 0; n < 5000; n++) {
+        a.register(makeInstance({ app: `APP-${n}`, id: 'x' }), true);
+        a.cancel(`APP-${n}`, 'x');
+        clock.advance(10);
+      }
+      // 5000 applications came and went over 50 s; the settling time is 500 ms here.
+      expect((aSide as unknown as { changedAt: Map<string, number> }).changedAt.size).toBeLessThanOrEqual(4096);
     });
   });
 
