@@ -288,10 +288,14 @@ export class ResponseCache {
       const version = `${revision}.${doc.generation}`;
       this.stats.rebuilds++;
       if (entry) this.drop(this.nameless, key, entry);
-      const plain = payload(doc.parts, doc.bytes, `"${version}-${kind}-${format}"`, format, false, revision, this.options.serverId);
+      // The delta, polled by every client every 30 s, is one buffer when small, joined once per document: a read then
+      // writes it in one piece (its parts cost a delta poll about 5 µs more, measured on the request-shapes bench).
+      const flat = kind === 'delta' && doc.bytes <= (this.options.flattenGzipMaxBytes ?? FLATTEN_GZIP_MAX_BYTES) ? Buffer.concat(doc.parts as Buffer[], doc.bytes) : undefined;
+      const plain = payload(flat ?? doc.parts, doc.bytes, `"${version}-${kind}-${format}"`, format, false, revision, this.options.serverId);
       entry = { builtAt: now, version, revision, format, plain, named: false, document: doc, bytes: 0, held: true, usedAt: now };
       this.nameless.set(key, entry);
       this.stats.entries++;
+      if (flat !== undefined) this.account(entry, flat.length);
     }
     if (!gzipped) return entry.plain;
     const zipped = this.gzipOf(entry);
