@@ -99,8 +99,8 @@ export interface ResponseCacheOptions {
   /** This server's identity, sent with every payload (see SERVER_HEADER). */
   readonly serverId: string;
   /**
-   * Largest gzip full registry served as one buffer, copied once per revision (counted in `bytes`), rather than as
-   * its pieces, each read writing them all; default FLATTEN_GZIP_MAX_BYTES.
+   * Largest gzip full registry or delta, and plain delta, served as one buffer, copied once per document (counted in
+   * `bytes`), rather than as its pieces, each read writing them all; default FLATTEN_GZIP_MAX_BYTES.
    */
   readonly flattenGzipMaxBytes?: number;
   /** Tuning of the full registry's and the delta's segments (default: segment-cache.ts's constants). */

@@ -1,7 +1,7 @@
 // An `applications` document per format (the full registry, GET /apps, and the delta, GET /apps/delta), kept as
 // segments of encoded bytes across changes: a change re-encodes only the segment of its application, and the document
-// is its head, the segments in the source's order and its tail, handed to the socket as a list of buffers. The gzip variant is one gzip member stitched from per-segment
-// DEFLATE pieces (see stitched-gzip.ts), so a change recompresses only its segment and the one after it (each piece is
+// is its head, the segments in the source's order and its tail, handed to the socket as a list of buffers. The gzip
+// variant is one gzip member stitched from per-segment DEFLATE pieces (see stitched-gzip.ts), so a change recompresses only its segment and the one after it (each piece is
 // compressed against the end of the segment before it: alone, the first records of each would compress poorly).
 import { Format } from '../codecs/negotiate';
 import { CODECS } from '../codecs/documents';

@@ -315,10 +315,15 @@ export class AntiEntropy implements ComparisonAnswers {
   }
 
   // Forgets the applications whose last change is older than the settling time.
-  private forgetSettled(): void {
+  // `changedAt` is in the order of the last changes (each is moved last), so this stops at the first one still
+  // settling: O(what it forgets). Past `keep` entries the oldest go too (they are then compared, not left out).
+  private forgetSettled(keep = Number.POSITIVE_INFINITY): void {
     const now = this.clock.now();
     const settlingMs = Math.min(SETTLING_MS, this.options.intervalMs / 2);
-    for (const [app, at] of this.changedAt) if (now - at >= settlingMs) this.changedAt.delete(app);
+    for (const [app, at] of this.changedAt) {
+      if (now - at < settlingMs && this.changedAt.size <= keep) return;
+      this.changedAt.delete(app);
+    }
   }
 
   // The differing applications to compare now: all but those that changed here within SETTLING_MS and were not left
@@ -397,8 +402,8 @@ export class AntiEntropy implements ComparisonAnswers {
       const app = event.view.record.instance.app;
       this.changedAt.delete(app);
       this.changedAt.set(app, this.clock.now());
-      // Bounded without rounds too (no peer, or none answering): only the last few seconds' applications are kept.
-      if (this.changedAt.size > MAX_SETTLING_APPS) this.forgetSettled();
+      // Bounded without rounds too (no peer, or none answering): the last few seconds' applications, at most 4,096.
+      if (this.changedAt.size > MAX_SETTLING_APPS) this.forgetSettled(MAX_SETTLING_APPS);
     }
     if (this.deferred) return;
     switch (event.type) {
