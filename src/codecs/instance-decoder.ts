@@ -4,6 +4,7 @@
 import { DataCenterInfo, dataCenterClassFor, effectiveId, InstanceStatus, parseStatus, PortInfo } from '../domain/model';
 import { InstanceDraft, RegistrationLimits, validateRegistration, Validation } from '../domain/registration';
 import { BodyShapeLimits, bodyShapeLimits } from './body-shape';
+import { sharedDataCenter, sharedPort, sharedString } from './shared-values';
 
 /** An instance as decoded: the client's draft plus the server-owned fields when decoding a server's output. */
 export interface DecodedInstance extends InstanceDraft {
@@ -97,13 +98,17 @@ function bool(value: unknown, field: string, fallback: boolean): boolean {
   throw new DecodeError(`Invalid ${field}: expected true or false`);
 }
 
+// Eureka's defaults for an instance that names no port.
+const DEFAULT_PORT = sharedPort(7001, true);
+const DEFAULT_SECURE_PORT = sharedPort(7002, false);
+
 function port(value: unknown, field: string, fallback: PortInfo): PortInfo {
   if (value === undefined || value === null) return fallback;
   const n = isObject(value) ? integer(value['$'], field, fallback.port) : integer(value, field, fallback.port);
   if (n < 0 || n > 65535) throw new DecodeError(`Invalid ${field}: ${n} is not a port number`);
   // Bare numbers (eureka-js-client's README example) count as enabled for `port`, as upstream defaults do.
   const enabled = isObject(value) ? bool(value['@enabled'], `${field} @enabled`, fallback.enabled) : field === 'port' ? true : fallback.enabled;
-  return { port: n, enabled };
+  return sharedPort(n, enabled);
 }
 
 function stringMap(value: unknown, field: string): Record<string, string> {
@@ -120,6 +125,7 @@ function stringMap(value: unknown, field: string): Record<string, string> {
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') text = String(v);
     else if (isObject(v) && ['string', 'number', 'boolean'].includes(typeof v['$'])) text = String(v['$']);
     else throw new DecodeError(`Invalid ${field}.${key}: metadata values must be strings`);
+    text = sharedString(text);
     if (key === '__proto__') Object.defineProperty(out, key, { value: text, enumerable: true, writable: true, configurable: true });
     else out[key] = text;
   }
@@ -138,6 +144,7 @@ function dataCenter(value: unknown): Partial<DataCenterInfo> | undefined {
   if (!isObject(value)) throw new DecodeError('Invalid dataCenterInfo: expected an object');
   const name = text(value, 'name');
   const metadata = value['metadata'] !== undefined ? stringMap(value['metadata'], 'dataCenterInfo.metadata') : undefined;
+  if (name !== undefined && metadata === undefined) return sharedDataCenter(name, dataCenterClassFor(name));
   return { name, className: name ? dataCenterClassFor(name) : undefined, ...(metadata && { metadata }) };
 }
 
@@ -157,28 +164,28 @@ export function decodeInstance(body: unknown, defaults: DecodeDefaults): Decoded
   const decoded: DecodedInstance = {
     instanceId,
     id: effectiveId(instanceId, dataCenterInfo as DataCenterInfo | undefined, hostName),
-    app: text(raw, 'app')?.toUpperCase(),
+    app: sharedString(text(raw, 'app')?.toUpperCase()),
     hostName,
     ipAddr: text(raw, 'ipAddr'),
-    sid: text(raw, 'sid'),
+    sid: sharedString(text(raw, 'sid')),
     status: status(raw['status'], 'status', 'UP'),
     // Both spellings exist in the wild (Netflix/eureka#1051).
     overriddenStatus: status(raw['overriddenStatus'] ?? raw['overriddenstatus'], 'overriddenStatus', 'UNKNOWN'),
-    port: port(raw['port'], 'port', { port: 7001, enabled: true }),
-    securePort: port(raw['securePort'], 'securePort', { port: 7002, enabled: false }),
+    port: port(raw['port'], 'port', DEFAULT_PORT),
+    securePort: port(raw['securePort'], 'securePort', DEFAULT_SECURE_PORT),
     countryId: integer(raw['countryId'], 'countryId', 1),
     dataCenterInfo,
     renewalIntervalSecs: renewal > 0 ? renewal : defaults.renewalIntervalSecs,
     durationSecs: duration > 0 ? duration : defaults.durationSecs,
     metadata: stringMap(raw['metadata'], 'metadata'),
-    appGroupName: text(raw, 'appGroupName')?.toUpperCase(),
+    appGroupName: sharedString(text(raw, 'appGroupName')?.toUpperCase()),
     homePageUrl: text(raw, 'homePageUrl'),
     statusPageUrl: text(raw, 'statusPageUrl'),
     healthCheckUrl: text(raw, 'healthCheckUrl'),
     secureHealthCheckUrl: text(raw, 'secureHealthCheckUrl'),
-    vipAddress: text(raw, 'vipAddress'),
-    secureVipAddress: text(raw, 'secureVipAddress'),
-    asgName: text(raw, 'asgName'),
+    vipAddress: sharedString(text(raw, 'vipAddress')),
+    secureVipAddress: sharedString(text(raw, 'secureVipAddress')),
+    asgName: sharedString(text(raw, 'asgName')),
     lastDirtyTimestamp: integer(raw['lastDirtyTimestamp'], 'lastDirtyTimestamp', defaults.now),
   };
   const action = text(raw, 'actionType');

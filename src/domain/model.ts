@@ -97,7 +97,9 @@ export interface InstanceView {
 export function parseStatus(value: unknown): InstanceStatus | undefined {
   if (typeof value !== 'string') return undefined;
   const upper = value.trim().toUpperCase();
-  return (INSTANCE_STATUSES as readonly string[]).includes(upper) ? (upper as InstanceStatus) : undefined;
+  // The constant, not the upper-cased copy: every instance then holds the same string.
+  const i = (INSTANCE_STATUSES as readonly string[]).indexOf(upper);
+  return i < 0 ? undefined : INSTANCE_STATUSES[i];
 }
 
 /** Java class names clients use to decode dataCenterInfo. */

@@ -40,6 +40,11 @@ export class VipIndex<T> {
       this.members.set(app, members);
     }
     let member = members.get(id);
+    if (member && member.vips === vipAddress && member.svips === secureVipAddress) {
+      // A re-registration under the same names (nearly all of them): the sets hold the member, not its value.
+      member.value = value;
+      return;
+    }
     if (member) {
       this.unlink(member);
       member.value = value;
