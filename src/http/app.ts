@@ -25,7 +25,8 @@ export type AppDeps = EurekaApiDeps &
     readonly bodyDrain?: DrainLimits;
   };
 
-const NO_BODY_HEADERS = Object.freeze({ 'content-length': 0 });
+// A flat list, which node:http writes without walking an object's keys.
+const NO_BODY_HEADERS: string[] = ['content-length', '0'];
 
 const NO_QUERY = new URLSearchParams();
 
@@ -73,7 +74,9 @@ export function createApp(deps: AppDeps): RequestListener {
       reply.stream(res);
       return;
     }
-    if (body === undefined && reply.headers === undefined) {
+    if (reply.headerList !== undefined) {
+      res.writeHead(reply.status, reply.headerList as string[]);
+    } else if (body === undefined && reply.headers === undefined) {
       res.writeHead(reply.status, NO_BODY_HEADERS);
     } else if (reply.headers?.['content-length'] !== undefined) {
       // A complete reply (cached payloads): written as built.

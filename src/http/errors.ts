@@ -9,6 +9,12 @@ import { retryAfterSecs } from '../security/rate-limit';
 export interface Reply {
   readonly status: number;
   readonly headers?: OutgoingHttpHeaders;
+  /**
+   * The same headers as a flat list (name, value, name, value…), content-length included, for replies built once and
+   * sent many times (cached payloads): node:http writes a list without walking an object's keys (about 1.5 µs a
+   * request less on a delta poll). When present it is what is sent, as it is.
+   */
+  readonly headerList?: readonly string[];
   /** The body; a list of buffers is written one after the other (the full registry's segments). */
   readonly body?: string | Buffer | readonly Buffer[];
   /** A streamed body (event streams): called with the response once the headers are written; no `body` then. */
@@ -19,6 +25,13 @@ export interface Reply {
 
 // Shared, frozen replies for the bodiless statuses: the heartbeat path allocates none.
 const EMPTY = new Map<number, Reply>([200, 204, 304, 403, 404, 405, 409, 500].map((s) => [s, Object.freeze({ status: s })]));
+
+/** `headers` as a frozen flat list for {@link Reply.headerList}. */
+export function headerList(headers: Readonly<Record<string, string | number>>): readonly string[] {
+  const list: string[] = [];
+  for (const [name, value] of Object.entries(headers)) list.push(name, String(value));
+  return Object.freeze(list);
+}
 
 /** A status with an empty body (200 heartbeat, 204 register, 403/404/405/409 errors). */
 export const empty = (status: number): Reply => EMPTY.get(status) ?? { status };

@@ -12,7 +12,7 @@ import { Registry } from '../domain/registry';
 import { appsHashcode, countStatuses } from '../domain/apps-hashcode';
 import { CODECS } from '../codecs/documents';
 import { contentTypeFor, Format } from '../codecs/negotiate';
-import { Reply } from './errors';
+import { headerList, Reply } from './errors';
 import { Pieces } from '../codecs/record-fragments';
 import { deltaSource, fullRegistrySource, GzipBody, SegmentCache, SegmentCacheOptions, SegmentedDocument } from './segment-cache';
 
@@ -80,13 +80,15 @@ function payload(body: Buffer | readonly Buffer[], bytes: number, etag: string, 
   const identity = revisionHeaders(revision, serverId);
   const headers: Record<string, string | number> = { 'content-type': contentTypeFor(format), etag, vary: 'Accept, Accept-Encoding', 'content-length': bytes, ...identity };
   if (gzipped) headers['content-encoding'] = 'gzip';
+  const notModifiedHeaders = { etag, ...identity, 'content-length': 0 };
+  const notModified: Reply = Object.freeze({ status: 304, headers: Object.freeze(notModifiedHeaders), headerList: headerList(notModifiedHeaders) });
   return {
     body,
     bytes,
     etag,
     revision,
-    reply: Object.freeze({ status: 200, headers: Object.freeze(headers), body }),
-    notModified: Object.freeze({ status: 304, headers: Object.freeze({ etag, ...identity }) }),
+    reply: Object.freeze({ status: 200, headers: Object.freeze(headers), headerList: headerList(headers), body }),
+    notModified: notModified,
   };
 }
 

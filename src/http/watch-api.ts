@@ -89,7 +89,7 @@ export function watchHandlers(
     const reply = (p: Payload): Reply => {
       if (reason === undefined) return p.reply;
       // Shutdown: the client moves to another server at once rather than reusing this connection.
-      if (reason === 'shutdown') return { ...p.reply, headers: { ...p.reply.headers, connection: 'close' }, parked: true };
+      if (reason === 'shutdown') return { status: p.reply.status, headers: { ...p.reply.headers, connection: 'close' }, body: p.reply.body, parked: true };
       return parkedReply(p);
     };
     return isPromise(payload) ? payload.then(reply) : reply(payload);
