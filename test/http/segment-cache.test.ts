@@ -312,6 +312,43 @@ describe('SegmentCache', () => {
     });
   });
 
+  describe('what a change recompresses', () => {
+    it('is its own piece, and the next one only when it changed the end that piece was compressed against', async () => {
+      const { registry, clock, cache } = setup({ segmentInstances: 4 });
+      // Three applications of six instances, a segment each, each longer than the dictionary.
+      const register = (app: string, n: number, version: string): void =>
+        void registry.register(makeInstance({ app, id: `i-${n}`, metadata: { pad: `${app}${n}`.repeat(300), version } }));
+      for (const a of ['A', 'B', 'C']) for (let n = 0; n < 6; n++) register(a, n, 'v1');
+      const read = async (): Promise<readonly Buffer[]> => {
+        const zipped = (await cache.get('apps', '', 'json', true))!.body as readonly Buffer[];
+        const plain = (await cache.get('apps', '', 'json', false))!.body as readonly Buffer[];
+        expect(gunzipSync(Buffer.concat(zipped)).equals(Buffer.concat(plain))).toBe(true);
+        // Header and head, the three pieces, then the tail and trailer.
+        expect(zipped).toHaveLength(5);
+        return zipped.slice(1, 4);
+      };
+      const [a1, b1, c1] = await read();
+      expect(b1.length).toBeGreaterThan(0);
+
+      // A's first instance: A's end is as it was, so B's piece still holds.
+      register('A', 0, 'v2');
+      clock.advance(1);
+      const [a2, b2, c2] = await read();
+      expect(a2).not.toBe(a1);
+      expect(b2).toBe(b1);
+      expect(c2).toBe(c1);
+
+      // A's last instance: B's piece was compressed against it, so it is compressed again; C's is not.
+      register('A', 5, 'v2');
+      clock.advance(1);
+      const [a3, b3, c3] = await read();
+      expect(a3).not.toBe(a2);
+      expect(b3).not.toBe(b2);
+      expect(c3).toBe(c2);
+      cache.close();
+    });
+  });
+
   describe('one gzip build at a time', () => {
     it('has readers who came during a build after a change share the next one, which has every change made before they came', async () => {
       const { registry, clock, cache } = setup({ segmentInstances: 4 });
