@@ -245,9 +245,10 @@ export class Registry {
     // A peer's heartbeat carries its override: one we lack (its StatusUpdate was lost in a partition) is applied,
     // by the same rule register() learns overrides with. Eureka leaves the peers diverged until a re-registration.
     const carried = options.overriddenStatus;
-    const key = keyOf(app, id);
     // Not once an operator removed the override here: the sender's copy is older than that removal.
-    if (options.isReplication && carried && carried !== 'UNKNOWN' && !this.overrides.has(key) && !this.overrideRemoved.has(key)) {
+    // (The key is spelt only for such a heartbeat: a client's heartbeat allocates nothing here.)
+    const key = options.isReplication && carried && carried !== 'UNKNOWN' ? keyOf(app, id) : undefined;
+    if (key !== undefined && carried && !this.overrides.has(key) && !this.overrideRemoved.has(key)) {
       this.overrides.set(key, carried);
       const previous = lease.record.instance.status;
       this.rewrite(lease, { status: carried, overriddenStatus: carried }, 'override', undefined, this.options.clock.now());
