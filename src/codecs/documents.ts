@@ -3,7 +3,7 @@ import { InstanceView } from '../domain/model';
 import { DecodeDefaults, DecodedInstance } from './instance-decoder';
 import * as json from './json';
 import { Format } from './negotiate';
-import { Pieces } from './record-fragments';
+import { ApplicationPart, Pieces } from './record-fragments';
 import * as xml from './xml';
 
 /** Encoders and the registration decoder of one wire format. Documents come as pieces: bytes or text at will. */
@@ -16,6 +16,8 @@ export interface DocumentCodec {
   readonly applicationSeparator: string;
   /** Appends one application; `remember` false: records' encodings are not kept (see SplicedEncoder.write). */
   writeApplication(out: Pieces, name: string, views: Iterable<InstanceView>, remember?: boolean): void;
+  /** Appends a run of an application's instances (see writeApplicationPartJson); the runs in order are the application. */
+  writeApplicationPart(out: Pieces, name: string, views: Iterable<InstanceView>, part: ApplicationPart, remember?: boolean): void;
   application(name: string, views: Iterable<InstanceView>): Pieces;
   instance(view: InstanceView): string;
   decodeInstance(body: string, defaults: DecodeDefaults): DecodedInstance;
@@ -29,6 +31,7 @@ export const CODECS: Readonly<Record<Format, DocumentCodec>> = {
     applicationsTail: json.APPLICATIONS_TAIL_JSON,
     applicationSeparator: json.APPLICATION_SEPARATOR_JSON,
     writeApplication: json.writeApplicationJson,
+    writeApplicationPart: json.writeApplicationPartJson,
     application: json.applicationPiecesJson,
     instance: json.instanceDocumentJson,
     decodeInstance: json.decodeInstanceJson,
@@ -39,6 +42,7 @@ export const CODECS: Readonly<Record<Format, DocumentCodec>> = {
     applicationsTail: xml.APPLICATIONS_TAIL_XML,
     applicationSeparator: '',
     writeApplication: xml.writeApplicationXml,
+    writeApplicationPart: xml.writeApplicationPartXml,
     application: xml.applicationPiecesXml,
     instance: xml.instanceDocumentXml,
     decodeInstance: xml.decodeInstanceXml,

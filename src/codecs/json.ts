@@ -1,6 +1,6 @@
 // Eureka JSON as the Java server's legacy Jackson codec writes it (field order, string-typed timestamps,
 // `$`/`@enabled` ports, `@class` markers, always-array lists), and registration bodies as clients send them.
-import { FragmentEncoder, Pieces, splicedEncoder } from './record-fragments';
+import { ApplicationPart, FragmentEncoder, Pieces, splicedEncoder } from './record-fragments';
 import { InstanceView, PortInfo } from '../domain/model';
 import { DecodedInstance, decodeInstance, DecodeDefaults, DecodeError, UnparseableBodyError } from './instance-decoder';
 import { DEFAULT_BODY_SHAPE, jsonShapeError } from './body-shape';
@@ -61,14 +61,24 @@ export function instanceDocumentJson(view: InstanceView): string {
 
 /** Appends one `{"name":…,"instance":[…]}` element of an `application` list (`remember`: see SplicedEncoder.write). */
 export function writeApplicationJson(out: Pieces, name: string, views: Iterable<InstanceView>, remember = true): void {
-  out.add(`{"name":${q(name)},"instance":[`);
-  let first = true;
+  writeApplicationPartJson(out, name, views, WHOLE, remember);
+}
+
+const WHOLE: ApplicationPart = { first: true, last: true };
+
+/**
+ * Appends a run of an application's instances: its head when `first`, its tail when `last`. Runs written one after the
+ * other, first to last, are the application; every run but the first holds at least one instance.
+ */
+export function writeApplicationPartJson(out: Pieces, name: string, views: Iterable<InstanceView>, part: ApplicationPart, remember = true): void {
+  if (part.first) out.add(`{"name":${q(name)},"instance":[`);
+  let separate = !part.first;
   for (const v of views) {
-    if (!first) out.add(',');
-    first = false;
+    if (separate) out.add(',');
+    separate = true;
     instanceEncoder.write(v, out, remember);
   }
-  out.add(']}');
+  if (part.last) out.add(']}');
 }
 
 /** `{"application":{"name":…,"instance":[…]}}` (GET /apps/{app}), as pieces. */

@@ -46,6 +46,12 @@ export class Pieces {
   }
 }
 
+/** Which end of an application a run of its instances is (both for the whole application). */
+export interface ApplicationPart {
+  readonly first: boolean;
+  readonly last: boolean;
+}
+
 /** Encodes instances once per record, splicing in the current renewal time. */
 export interface SplicedEncoder {
   /** The instance as text. */

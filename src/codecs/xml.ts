@@ -2,7 +2,7 @@
 // `_`→`__` / `$`→`_-` name coding), and XML registration bodies. Output is compact (no indentation, no XML
 // declaration, like XStream's toXML without its pretty-printing whitespace, which no parser needs).
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { FragmentEncoder, Pieces, splicedEncoder } from './record-fragments';
+import { ApplicationPart, FragmentEncoder, Pieces, splicedEncoder } from './record-fragments';
 import { InstanceView, PortInfo } from '../domain/model';
 import { DecodedInstance, decodeInstance, DecodeDefaults, DecodeError, UnparseableBodyError } from './instance-decoder';
 import { DEFAULT_BODY_SHAPE, MALFORMED, MAX_BODY_DEPTH, xmlShapeError } from './body-shape';
@@ -168,9 +168,14 @@ export function instanceDocumentXml(view: InstanceView): string {
 
 /** Appends one `<application>` element of an `<applications>` document (`remember`: see SplicedEncoder.write). */
 export function writeApplicationXml(out: Pieces, name: string, views: Iterable<InstanceView>, remember = true): void {
-  out.add(`<application><name>${escapeXml(name)}</name>`);
+  writeApplicationPartXml(out, name, views, { first: true, last: true }, remember);
+}
+
+/** A run of an application's instances, as writeApplicationPartJson (XML needs no separator between instances). */
+export function writeApplicationPartXml(out: Pieces, name: string, views: Iterable<InstanceView>, part: ApplicationPart, remember = true): void {
+  if (part.first) out.add(`<application><name>${escapeXml(name)}</name>`);
   for (const v of views) instanceEncoder.write(v, out, remember);
-  out.add('</application>');
+  if (part.last) out.add('</application>');
 }
 
 /** `<application>…</application>` (GET /apps/{app}) as pieces. */

@@ -7,14 +7,16 @@
 import { Format } from '../codecs/negotiate';
 import { CODECS } from '../codecs/documents';
 import { Pieces } from '../codecs/record-fragments';
-import { InstanceView } from '../domain/model';
+import { InstanceRecord, InstanceView } from '../domain/model';
 import { Registry } from '../domain/registry';
 import { crc32, crc32Combine, crc32Shift, deflatePiece, deflatePieceSync, FAST_LEVEL, GZIP_HEADER, gzipTrailer, storedBlocks, THOROUGH_LEVEL } from './stitched-gzip';
 
 /**
  * Applications smaller than this, in instances, share a segment with their neighbours (up to this many instances in
  * all), so that a fleet of small applications is neither thousands of tiny writes nor thousands of tiny DEFLATE
- * pieces, which compress poorly. A larger application is a segment of its own.
+ * pieces, which compress poorly. A larger application is a segment of its own, encoded in parts of this many
+ * instances: a change re-encodes and recompresses the part its instance is in (and the parts after it when an
+ * instance left), not the whole application.
  */
 export const SEGMENT_INSTANCES = 64;
 
@@ -125,6 +127,12 @@ interface Encoded {
    * when a change made it (paid per change: under a storm of changes, every piece).
    */
   readonly level: number;
+  /**
+   * For a part of a large application: the records it encoded, in order, and whether it ends the application. A
+   * later encoding of the application keeps the part while the same records are at its place.
+   */
+  readonly records?: readonly InstanceRecord[];
+  readonly last?: boolean;
   /** The DEFLATE piece when the segment comes first: the plain bytes without separator, no dictionary. */
   first?: Piece;
   /** The DEFLATE piece after another segment: the separator as stored blocks, then the rest against its end. */
@@ -151,7 +159,10 @@ interface Segment {
   /** Application names, in the source's order. */
   apps: string[];
   instances: number;
-  readonly encoded: Record<Format, Encoded | undefined>;
+  /** Its bytes in each format: one encoding, or a large application's parts in order. */
+  readonly encoded: Record<Format, Encoded[] | undefined>;
+  /** A large application's parts since a change, until it is encoded again (which reuses the unchanged ones). */
+  readonly previous: Record<Format, Encoded[] | undefined>;
 }
 
 /** The document in one format at one moment: plain parts, and the gzip parts built from them on demand. */
@@ -181,7 +192,7 @@ export interface SegmentCacheOptions {
   readonly renewalRefreshInstances?: number;
 }
 
-const EMPTY_SEGMENT_ENCODED = (): Record<Format, Encoded | undefined> => ({ json: undefined, xml: undefined });
+const newSegment = (): Segment => ({ apps: [], instances: 0, encoded: { json: undefined, xml: undefined }, previous: { json: undefined, xml: undefined } });
 
 export class SegmentCache {
   private segments: Segment[] = [];
@@ -249,7 +260,8 @@ export class SegmentCache {
       if (size > 0) this.append(app, size);
       return;
     }
-    this.invalidate(segment);
+    if (size > 0) this.invalidate(segment);
+    else this.discard(segment);
     const before = this.sizes.get(app) as number;
     segment.instances += size - before;
     if (size > 0) {
@@ -267,7 +279,7 @@ export class SegmentCache {
     const last = this.segments[this.segments.length - 1];
     let segment = last;
     if (last === undefined || last.instances + size > this.segmentInstances) {
-      segment = { apps: [], instances: 0, encoded: EMPTY_SEGMENT_ENCODED() };
+      segment = newSegment();
       this.segments.push(segment);
     } else {
       this.invalidate(segment);
@@ -278,12 +290,23 @@ export class SegmentCache {
     this.sizes.set(app, size);
   }
 
+  // The segment is encoded again before its next document; a large application's parts are kept for that.
   private invalidate(segment: Segment): void {
     for (const format of FORMATS) {
       const encoded = segment.encoded[format];
       if (encoded === undefined) continue;
-      this.uncount(encoded);
       segment.encoded[format] = undefined;
+      if (encoded[0].records !== undefined) segment.previous[format] = encoded;
+      else for (const e of encoded) this.uncount(e);
+    }
+  }
+
+  // The segment's bytes are of no further use (its applications moved or left).
+  private discard(segment: Segment): void {
+    this.invalidate(segment);
+    for (const format of FORMATS) {
+      for (const e of segment.previous[format] ?? []) this.uncount(e);
+      segment.previous[format] = undefined;
     }
   }
 
@@ -302,10 +325,10 @@ export class SegmentCache {
     const encodeds: Encoded[] = [];
     for (const segment of this.segments) {
       let encoded = segment.encoded[format];
-      if (encoded !== undefined && now - encoded.encodedAt >= this.renewalMaxAgeMs) {
+      if (encoded !== undefined && now - encodedAt(encoded) >= this.renewalMaxAgeMs) {
         if (budget > 0) {
           budget -= segment.instances;
-          this.uncount(encoded);
+          for (const e of encoded) this.uncount(e);
           encoded = undefined;
         } else {
           agedLeft = true;
@@ -317,8 +340,9 @@ export class SegmentCache {
         encoded = this.encode(segment, format, now, changed ? FAST_LEVEL : THOROUGH_LEVEL);
         segment.encoded[format] = encoded;
       }
-      if (encoded.encodedAt < oldest) oldest = encoded.encodedAt;
-      encodeds.push(encoded);
+      const at = encodedAt(encoded);
+      if (at < oldest) oldest = at;
+      for (const e of encoded) encodeds.push(e);
     }
     this.changed[format] = false;
     this.refreshAt[format] = agedLeft ? now : oldest + this.renewalMaxAgeMs;
@@ -362,13 +386,13 @@ export class SegmentCache {
 
   // A segment grown past twice the target, in runs of up to SEGMENT_INSTANCES (an app larger alone).
   private split(segment: Segment): Segment[] {
-    this.invalidate(segment);
+    this.discard(segment);
     const out: Segment[] = [];
     let run: Segment | undefined;
     for (const app of segment.apps) {
       const size = this.sizes.get(app) as number;
       if (run === undefined || (run.instances > 0 && run.instances + size > this.segmentInstances)) {
-        run = { apps: [], instances: 0, encoded: EMPTY_SEGMENT_ENCODED() };
+        run = newSegment();
         out.push(run);
       }
       run.apps.push(app);
@@ -378,20 +402,62 @@ export class SegmentCache {
     return out;
   }
 
-  private encode(segment: Segment, format: Format, now: number, level: number): Encoded {
+  // The segment's bytes: its applications in one encoding, or a large application in parts, reusing those of its
+  // previous parts whose records are still the ones at their place (an age refresh has none to reuse).
+  private encode(segment: Segment, format: Format, now: number, level: number): Encoded[] {
     const codec = CODECS[format];
     const separator = codec.applicationSeparator;
-    const out = new Pieces();
-    for (const app of segment.apps) {
-      if (separator !== '') out.addMeasured(separator, separator.length);
-      codec.writeApplication(out, app, this.source.application(app), this.source.rememberEncodings);
+    const remember = this.source.rememberEncodings;
+    const reuse = segment.previous[format];
+    segment.previous[format] = undefined;
+    let encoded: Encoded[];
+    if (segment.apps.length > 1 || segment.instances <= this.segmentInstances) {
+      const out = new Pieces();
+      for (const app of segment.apps) {
+        if (separator !== '') out.addMeasured(separator, separator.length);
+        codec.writeApplication(out, app, this.source.application(app), remember);
+      }
+      encoded = [this.encoding(out.toBuffer(), separator.length, now, level)];
+    } else {
+      const app = segment.apps[0];
+      const views = Array.from(this.source.application(app));
+      const size = this.segmentInstances;
+      const count = Math.ceil(views.length / size);
+      encoded = [];
+      for (let k = 0; k < count; k++) {
+        const run = views.slice(k * size, (k + 1) * size);
+        const last = k === count - 1;
+        const held = reuse?.[k];
+        if (held !== undefined && held.last === last && sameRecords(held.records, run)) {
+          encoded.push(held);
+          continue;
+        }
+        const out = new Pieces();
+        if (k === 0 && separator !== '') out.addMeasured(separator, separator.length);
+        codec.writeApplicationPart(out, app, run, { first: k === 0, last }, remember);
+        encoded.push(this.encoding(out.toBuffer(), k === 0 ? separator.length : 0, now, level, run, last));
+      }
     }
-    const plain = out.toBuffer();
-    const lead = separator.length;
-    const crc = crc32(plain);
-    const encoded: Encoded = { id: ++this.encodings, plain, lead, crc, shift: crc32Shift(plain.length), contentCrc: lead === 0 ? crc : crc32(plain.subarray(lead)), encodedAt: now, level, counted: plain.length };
-    this.heldBytes += plain.length;
+    if (reuse !== undefined) for (const e of reuse) if (!encoded.includes(e)) this.uncount(e);
     return encoded;
+  }
+
+  private encoding(plain: Buffer, lead: number, now: number, level: number, run?: readonly InstanceView[], last?: boolean): Encoded {
+    const crc = crc32(plain);
+    this.heldBytes += plain.length;
+    return {
+      id: ++this.encodings,
+      plain,
+      lead,
+      crc,
+      shift: crc32Shift(plain.length),
+      contentCrc: lead === 0 ? crc : crc32(plain.subarray(lead)),
+      encodedAt: now,
+      level,
+      counted: plain.length,
+      records: run?.map((v) => v.record),
+      last,
+    };
   }
 
   // One gzip member: header, the head as stored blocks, each segment's DEFLATE piece, the tail as the final stored
@@ -484,4 +550,18 @@ export class SegmentCache {
       else this.deflateQueue.push(run);
     });
   }
+}
+
+/** When the oldest of a segment's encodings was made, ms. */
+function encodedAt(encoded: readonly Encoded[]): number {
+  let oldest = Infinity;
+  for (const e of encoded) if (e.encodedAt < oldest) oldest = e.encodedAt;
+  return oldest;
+}
+
+/** Whether a part's records are exactly the ones now at its place. */
+function sameRecords(records: readonly InstanceRecord[] | undefined, run: readonly InstanceView[]): boolean {
+  if (records === undefined || records.length !== run.length) return false;
+  for (let i = 0; i < run.length; i++) if (records[i] !== run[i].record) return false;
+  return true;
 }

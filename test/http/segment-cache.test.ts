@@ -253,7 +253,8 @@ describe('SegmentCache', () => {
       expect(segments.document('json', clock.now()).parts).toHaveLength(3);
       for (const i of IDS) registry.register(makeInstance({ app: 'A', id: i }));
       const parts = segments.document('json', clock.now()).parts;
-      expect(parts).toHaveLength(4);
+      // Head, A's five instances in parts of two, B, tail.
+      expect(parts).toHaveLength(6);
       expect(Buffer.concat(parts).equals(fromScratch(registry, 'json'))).toBe(true);
       segments.close();
     });
@@ -275,7 +276,8 @@ describe('SegmentCache', () => {
     });
 
     it('compresses segments past 64 KB off the event loop into one gzip member', async () => {
-      const { registry, clock, cache } = setup({ segmentInstances: 4 });
+      // Segments of 100 and 200 instances, each over 64 KB.
+      const { registry, clock, cache } = setup({ segmentInstances: 200 });
       for (let n = 0; n < 300; n++) registry.register(makeInstance({ app: `APP-${n % 3}`, id: `i-${n}`, metadata: { pad: 'p'.repeat(400) } }));
       for (let n = 0; n < 40; n++) registry.register(makeInstance({ app: `SMALL-${n}`, id: 'x' }));
       const first = cache.get('apps', '', 'xml', true);
@@ -312,9 +314,49 @@ describe('SegmentCache', () => {
     });
   });
 
+  describe('an application larger than a segment', () => {
+    it.each(FORMATS)('is encoded in parts (%s): a change re-encodes its part, a removal the parts from its place on, growth the last', (format) => {
+      const { registry, clock } = setup({});
+      const segments = new SegmentCache(fullRegistrySource(registry), { segmentInstances: 3 });
+      const register = (id: string, version = 'v1'): void => void registry.register(makeInstance({ app: 'BIG', id, metadata: { version } }));
+      registry.register(makeInstance({ app: 'A0', id: 'x' }));
+      for (let n = 0; n < 8; n++) register(`i${n}`);
+      const document = (): readonly Buffer[] => {
+        clock.advance(1);
+        const parts = segments.document(format, clock.now()).parts;
+        expect(Buffer.concat(parts).equals(fromScratch(registry, format))).toBe(true);
+        return parts;
+      };
+      {
+        // Head, A0, BIG in parts of three (i0-i2, i3-i5, i6-i7), tail.
+        const d1 = document();
+        expect(d1).toHaveLength(6);
+        register('i4', 'v2');
+        const d2 = document();
+        expect(d2[2]).toBe(d1[2]);
+        expect(d2[3]).not.toBe(d1[3]);
+        expect(d2[4]).toBe(d1[4]);
+        // i1 leaves: every part from its place on holds other instances now (i0 i2 i3, i4 i5 i6, i7).
+        registry.cancel('BIG', 'i1');
+        const d3 = document();
+        expect(d3).toHaveLength(6);
+        for (const k of [2, 3, 4]) expect(d3[k]).not.toBe(d2[k]);
+        // Two more join the last part, which ends the application: only it changes.
+        register('i8');
+        register('i9');
+        const d4 = document();
+        expect(d4).toHaveLength(6);
+        expect(d4[2]).toBe(d3[2]);
+        expect(d4[3]).toBe(d3[3]);
+        expect(d4[4]).not.toBe(d3[4]);
+      }
+      segments.close();
+    });
+  });
+
   describe('what a change recompresses', () => {
     it('is its own piece, and the next one only when it changed the end that piece was compressed against', async () => {
-      const { registry, clock, cache } = setup({ segmentInstances: 4 });
+      const { registry, clock, cache } = setup({ segmentInstances: 6 });
       // Three applications of six instances, a segment each, each longer than the dictionary.
       const register = (app: string, n: number, version: string): void =>
         void registry.register(makeInstance({ app, id: `i-${n}`, metadata: { pad: `${app}${n}`.repeat(300), version } }));
@@ -351,7 +393,8 @@ describe('SegmentCache', () => {
 
   describe('one gzip build at a time', () => {
     it('has readers who came during a build after a change share the next one, which has every change made before they came', async () => {
-      const { registry, clock, cache } = setup({ segmentInstances: 4 });
+      // Segments of 100 and 200 instances, each over 64 KB.
+      const { registry, clock, cache } = setup({ segmentInstances: 200 });
       for (let n = 0; n < 300; n++) registry.register(makeInstance({ app: `APP-${n % 3}`, id: `i-${n}`, metadata: { pad: 'p'.repeat(400) } }));
       const building = cache.get('apps', '', 'json', true);
       expect(building).toBeInstanceOf(Promise);
