@@ -4,7 +4,10 @@
 import * as crypto from 'node:crypto';
 import { InstanceRecord } from './model';
 
-/** A 64-bit value as two unsigned 32-bit halves. */
+/**
+ * A 64-bit value as two 32-bit halves, held as signed integers: a small integer is stored in place, where an unsigned
+ * half above 2^31 would be one more heap object (a digest holds one hash per instance). Spelt unsigned in hex.
+ */
 export interface Hash64 {
   readonly hi: number;
   readonly lo: number;
@@ -23,12 +26,12 @@ const sha1Hex: (text: string) => string =
  */
 export function hashText(text: string): Hash64 {
   const hex = sha1Hex(text);
-  return { hi: parseInt(hex.slice(0, 8), 16), lo: parseInt(hex.slice(8, 16), 16) };
+  return { hi: parseInt(hex.slice(0, 8), 16) | 0, lo: parseInt(hex.slice(8, 16), 16) | 0 };
 }
 
 /** `a` XOR `b`. */
 export function xorHash(a: Hash64, b: Hash64): Hash64 {
-  return { hi: (a.hi ^ b.hi) >>> 0, lo: (a.lo ^ b.lo) >>> 0 };
+  return { hi: a.hi ^ b.hi, lo: a.lo ^ b.lo };
 }
 
 /** Equality of two hashes. */
@@ -38,13 +41,13 @@ export function sameHash(a: Hash64, b: Hash64): boolean {
 
 /** 16 lower-case hex digits. */
 export function hashHex(h: Hash64): string {
-  return h.hi.toString(16).padStart(8, '0') + h.lo.toString(16).padStart(8, '0');
+  return (h.hi >>> 0).toString(16).padStart(8, '0') + (h.lo >>> 0).toString(16).padStart(8, '0');
 }
 
 /** Parses 16 hex digits; undefined otherwise. */
 export function parseHashHex(text: unknown): Hash64 | undefined {
   if (typeof text !== 'string' || !/^[0-9a-f]{16}$/.test(text)) return undefined;
-  return { hi: parseInt(text.slice(0, 8), 16), lo: parseInt(text.slice(8), 16) };
+  return { hi: parseInt(text.slice(0, 8), 16) | 0, lo: parseInt(text.slice(8), 16) | 0 };
 }
 
 const SEP = '\u0000';
@@ -151,9 +154,9 @@ export class RegistryDigest {
   }
 
   private toggle(digest: AppDigest, h: Hash64): void {
-    digest.hi = (digest.hi ^ h.hi) >>> 0;
-    digest.lo = (digest.lo ^ h.lo) >>> 0;
-    this.rootHi = (this.rootHi ^ h.hi) >>> 0;
-    this.rootLo = (this.rootLo ^ h.lo) >>> 0;
+    digest.hi ^= h.hi;
+    digest.lo ^= h.lo;
+    this.rootHi ^= h.hi;
+    this.rootLo ^= h.lo;
   }
 }
