@@ -21,8 +21,10 @@ export interface ReplicationOptions extends PeerNodeOptions {
 
 export class PeerNodes implements ResultHandler {
   private current: readonly PeerNode[];
-  // When each lease's last heartbeat was forwarded, ms; weak, so cancelled leases cost nothing.
+  // When each lease's last heartbeat was forwarded, ms since `since`; weak, so cancelled leases cost nothing. Relative,
+  // so that for its first 24 days a value is a small integer stored in place rather than one more heap object a lease.
   private readonly lastForwarded = new WeakMap<object, number>();
+  private readonly since: number;
   private readonly unsubscribe: () => void;
   private closed = false;
 
@@ -35,6 +37,7 @@ export class PeerNodes implements ResultHandler {
     private readonly options: ReplicationOptions,
     private readonly limits: RegistrationLimits,
   ) {
+    this.since = clock.now();
     this.current = clients.map((c) => new PeerNode(c, this, clock, scheduler, logger, options));
     this.unsubscribe = registry.subscribe((e) => this.onEvent(e));
   }
@@ -104,10 +107,10 @@ export class PeerNodes implements ResultHandler {
         // A heartbeat tells a peer the instance lives; more than one per half renewal interval (or half lease, if
         // shorter) tells it nothing more. A well-behaved client sends one per interval, so this only trims clients
         // that heartbeat more eagerly than they promised.
-        const now = this.clock.now();
+        const elapsed = this.clock.now() - this.since;
         const instance = lease.record.instance;
-        if (now - (this.lastForwarded.get(lease) ?? -Infinity) < Math.min(instance.renewalIntervalSecs, instance.durationSecs) * 500) return;
-        this.lastForwarded.set(lease, now);
+        if (elapsed - (this.lastForwarded.get(lease) ?? -Infinity) < Math.min(instance.renewalIntervalSecs, instance.durationSecs) * 500) return;
+        this.lastForwarded.set(lease, elapsed);
         this.broadcast(this.task('Heartbeat', instance, statusOf(instance)));
         return;
       }
