@@ -29,8 +29,10 @@ export const RENEWAL_MAX_AGE_MS = 180_000;
 /** Most instances re-encoded per full fetch and format only because their segment is older than RENEWAL_MAX_AGE_MS. */
 export const RENEWAL_REFRESH_INSTANCES = 2048;
 
-// Below this size a piece is compressed inline: cheaper than a trip to the thread pool.
-const INLINE_DEFLATE_BYTES = 64 * 1024;
+// Below this size a piece is compressed inline: cheaper than a trip to the thread pool. A part of an application
+// (64 instances, about 75 KB of JSON) and its short last part (a few ms each at zlib's fast level on a slow machine)
+// go to the pool, which keeps them off the event loop.
+const INLINE_DEFLATE_BYTES = 16 * 1024;
 
 /**
  * Bytes of the segment before that a piece is compressed against. A piece's first records compress well only with a

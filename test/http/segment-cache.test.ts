@@ -275,8 +275,8 @@ describe('SegmentCache', () => {
       segments.close();
     });
 
-    it('compresses segments past 64 KB off the event loop into one gzip member', async () => {
-      // Segments of 100 and 200 instances, each over 64 KB.
+    it('compresses segments past 16 KB off the event loop into one gzip member', async () => {
+      // Segments of 100 and 200 instances, each far over 16 KB.
       const { registry, clock, cache } = setup({ segmentInstances: 200 });
       for (let n = 0; n < 300; n++) registry.register(makeInstance({ app: `APP-${n % 3}`, id: `i-${n}`, metadata: { pad: 'p'.repeat(400) } }));
       for (let n = 0; n < 40; n++) registry.register(makeInstance({ app: `SMALL-${n}`, id: 'x' }));
@@ -393,7 +393,7 @@ describe('SegmentCache', () => {
 
   describe('one gzip build at a time', () => {
     it('has readers who came during a build after a change share the next one, which has every change made before they came', async () => {
-      // Segments of 100 and 200 instances, each over 64 KB.
+      // Segments of 100 and 200 instances, each far over 16 KB.
       const { registry, clock, cache } = setup({ segmentInstances: 200 });
       for (let n = 0; n < 300; n++) registry.register(makeInstance({ app: `APP-${n % 3}`, id: `i-${n}`, metadata: { pad: 'p'.repeat(400) } }));
       const building = cache.get('apps', '', 'json', true);
