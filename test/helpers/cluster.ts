@@ -4,7 +4,7 @@
 // --self-url), or with one proxy on every directed link between two servers (then each server has its own zones
 // file naming its peers by their links). Clients talk to a server's real port over plain HTTP, one fresh connection
 // per request.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -40,8 +40,50 @@ export const FAST_FLAGS: readonly string[] = [
   '--log-level', 'error',
 ];
 
-/** Picks `n` distinct free ports of 127.0.0.1 (listen on 0, read, close). */
+/**
+ * `n` distinct ports free on 127.0.0.1 now, for servers that must know their ports before they listen (zones files).
+ * Taken below the system's ephemeral range when it is known (Linux): a port from that range, free when reserved, may
+ * become the local port of some outgoing connection (a peer's, a proxy's, a client's) before its server listens, and
+ * stay taken for as long as that connection lives. Each jest worker draws from its own slice, so that workers running
+ * in parallel never reserve the same port.
+ */
 export async function freePorts(n: number): Promise<number[]> {
+  const range = ephemeralRange();
+  if (range === undefined || range[0] <= LOW_PORT + WORKER_SLICES * 64) return ephemeralPorts(n);
+  const slice = Math.floor((range[0] - LOW_PORT) / WORKER_SLICES);
+  const worker = (Number(process.env.JEST_WORKER_ID ?? '1') - 1) % WORKER_SLICES;
+  const from = LOW_PORT + worker * slice;
+  const ports: number[] = [];
+  for (let attempt = 0; ports.length < n && attempt < 100 * n; attempt++) {
+    const port = from + Math.floor(Math.random() * slice);
+    if (!ports.includes(port) && (await canListen(port))) ports.push(port);
+  }
+  return ports.length === n ? ports : ephemeralPorts(n);
+}
+
+const LOW_PORT = 10_000;
+const WORKER_SLICES = 8;
+
+/** The system's range of local ports for outgoing connections, when it can be read. */
+function ephemeralRange(): [number, number] | undefined {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    return Number.isInteger(low) && Number.isInteger(high) ? [low, high] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+// Elsewhere: ports the system hands out, all held at once so that they are distinct.
+async function ephemeralPorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: n }, () => new Promise<import('node:net').Server>((resolve, reject) => {
       const s = createServer();
@@ -49,7 +91,6 @@ export async function freePorts(n: number): Promise<number[]> {
       s.listen(0, '127.0.0.1', () => resolve(s));
     })),
   );
-  // All held at once, so the n ports are distinct.
   const ports = servers.map((s) => (s.address() as AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   return ports;
