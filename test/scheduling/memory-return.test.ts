@@ -1,15 +1,16 @@
 // The memory-return task: a memory-reducing collection only once a spike is over and enough committed heap is free.
-import { HeapUsage, memoryReturnTask, reducingCollection } from '../../src/scheduling/memory-return';
+import { eventLoopBusyShare, HeapUsage, memoryReturnTask, reducingCollection } from '../../src/scheduling/memory-return';
 import { RecordingLogger } from '../helpers/replication-fixtures';
 
 const MB = 1024 * 1024;
 
-function setup(readings: HeapUsage[]) {
+function setup(readings: HeapUsage[], busy: number[] = []) {
   const collections: number[] = [];
   const logger = new RecordingLogger();
   let k = 0;
+  let b = 0;
   const usage = (): HeapUsage => readings[Math.min(k++, readings.length - 1)];
-  const task = memoryReturnTask(64 * MB, logger, usage, () => () => collections.push(k));
+  const task = memoryReturnTask(64 * MB, logger, usage, () => () => collections.push(k), () => busy[b++] ?? 0);
   return { task, collections, logger };
 }
 
@@ -55,6 +56,24 @@ describe('memoryReturnTask', () => {
     task();
     task();
     expect(collections).toEqual([]);
+  });
+
+  it('waits while the server is busy serving, and gives the memory back in the first quieter period', () => {
+    // A spike of full fetches is over (the heap settled, most of it free), but delta polls keep the event loop busy.
+    const { task, collections } = setup([heap(200, 190), heap(200, 40), heap(200, 40), heap(200, 40), heap(40, 20)], [0.2, 0.9, 0.6, 0.1]);
+    task(); // first reading
+    task(); // settled and free, but busy 90 % of the period
+    task(); // still busy 60 %
+    expect(collections).toEqual([]);
+    task(); // 10 %: collect
+    expect(collections).toHaveLength(1);
+  });
+
+  it('measures how busy the event loop was over each period with Node\'s own accounting', () => {
+    const share = eventLoopBusyShare();
+    const end = performance.now() + 30;
+    while (performance.now() < end); // busy
+    expect(share()).toBeGreaterThan(0.5);
   });
 });
 
