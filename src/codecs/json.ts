@@ -1,6 +1,6 @@
 // Eureka JSON as the Java server's legacy Jackson codec writes it (field order, string-typed timestamps,
 // `$`/`@enabled` ports, `@class` markers, always-array lists), and registration bodies as clients send them.
-import { ApplicationPart, FragmentEncoder, Pieces, splicedEncoder } from './record-fragments';
+import { ApplicationPart, FragmentEncoder, Pieces, splicedEncoder, WHOLE_APPLICATION } from './record-fragments';
 import { InstanceView, PortInfo } from '../domain/model';
 import { DecodedInstance, decodeInstance, DecodeDefaults, DecodeError, UnparseableBodyError } from './instance-decoder';
 import { DEFAULT_BODY_SHAPE, jsonShapeError } from './body-shape';
@@ -61,10 +61,8 @@ export function instanceDocumentJson(view: InstanceView): string {
 
 /** Appends one `{"name":…,"instance":[…]}` element of an `application` list (`remember`: see SplicedEncoder.write). */
 export function writeApplicationJson(out: Pieces, name: string, views: Iterable<InstanceView>, remember = true): void {
-  writeApplicationPartJson(out, name, views, WHOLE, remember);
+  writeApplicationPartJson(out, name, views, WHOLE_APPLICATION, remember);
 }
-
-const WHOLE: ApplicationPart = { first: true, last: true };
 
 /**
  * Appends a run of an application's instances: its head when `first`, its tail when `last`. Runs written one after the

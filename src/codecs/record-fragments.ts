@@ -52,6 +52,9 @@ export interface ApplicationPart {
   readonly last: boolean;
 }
 
+/** The whole application as one run. */
+export const WHOLE_APPLICATION: ApplicationPart = Object.freeze({ first: true, last: true });
+
 /** Encodes instances once per record, splicing in the current renewal time. */
 export interface SplicedEncoder {
   /** The instance as text. */

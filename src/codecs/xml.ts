@@ -2,7 +2,7 @@
 // `_`→`__` / `$`→`_-` name coding), and XML registration bodies. Output is compact (no indentation, no XML
 // declaration, like XStream's toXML without its pretty-printing whitespace, which no parser needs).
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { ApplicationPart, FragmentEncoder, Pieces, splicedEncoder } from './record-fragments';
+import { ApplicationPart, FragmentEncoder, Pieces, splicedEncoder, WHOLE_APPLICATION } from './record-fragments';
 import { InstanceView, PortInfo } from '../domain/model';
 import { DecodedInstance, decodeInstance, DecodeDefaults, DecodeError, UnparseableBodyError } from './instance-decoder';
 import { DEFAULT_BODY_SHAPE, MALFORMED, MAX_BODY_DEPTH, xmlShapeError } from './body-shape';
@@ -168,7 +168,7 @@ export function instanceDocumentXml(view: InstanceView): string {
 
 /** Appends one `<application>` element of an `<applications>` document (`remember`: see SplicedEncoder.write). */
 export function writeApplicationXml(out: Pieces, name: string, views: Iterable<InstanceView>, remember = true): void {
-  writeApplicationPartXml(out, name, views, { first: true, last: true }, remember);
+  writeApplicationPartXml(out, name, views, WHOLE_APPLICATION, remember);
 }
 
 /** A run of an application's instances, as writeApplicationPartJson (XML needs no separator between instances). */

@@ -88,7 +88,7 @@ function payload(body: Buffer | readonly Buffer[], bytes: number, etag: string, 
     etag,
     revision,
     reply: Object.freeze({ status: 200, headers: Object.freeze(headers), headerList: headerList(headers), body }),
-    notModified: notModified,
+    notModified,
   };
 }
 

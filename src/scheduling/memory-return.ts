@@ -45,8 +45,8 @@ const SETTLED_GROWTH = 1 + 1 / 16;
 
 /**
  * Most of the last period the event loop may have been busy for memory to be given back now: a server still serving
- * a load would hand the collection's pause to its clients (measured after a spike of full fetches: a 244 ms pause in
- * the middle of the delta polls that followed). It waits for a quieter period; the memory is not needed until then.
+ * a load would hand the collection's pause to its clients (232-244 ms for a 30 MB live heap after a spike of full
+ * fetches, on a slow day of the benchmark machine). It waits for a quieter period; the memory is not needed until then.
  */
 export const MAX_BUSY_SHARE = 0.5;
 
