@@ -144,7 +144,7 @@ function dataCenter(value: unknown): Partial<DataCenterInfo> | undefined {
   if (!isObject(value)) throw new DecodeError('Invalid dataCenterInfo: expected an object');
   const name = text(value, 'name');
   const metadata = value['metadata'] !== undefined ? stringMap(value['metadata'], 'dataCenterInfo.metadata') : undefined;
-  if (name !== undefined && metadata === undefined) return sharedDataCenter(name, dataCenterClassFor(name));
+  if (name !== undefined && metadata === undefined) return sharedDataCenter(name);
   return { name, className: name ? dataCenterClassFor(name) : undefined, ...(metadata && { metadata }) };
 }
 

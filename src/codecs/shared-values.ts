@@ -4,7 +4,7 @@
 // every full collection. Decoding hands out the copy already held instead (equal values, so nothing else changes).
 // Bounded: at most MAX_ENTRIES values of at most MAX_SHARED_LENGTH characters each; past that the table starts
 // afresh, so a client sending ever-new values costs a table refill, never memory.
-import { DataCenterInfo, PortInfo } from '../domain/model';
+import { DataCenterInfo, dataCenterClassFor, PortInfo } from '../domain/model';
 
 /** Longest string shared, characters: names and short metadata values, not URLs or host names. */
 export const MAX_SHARED_LENGTH = 64;
@@ -56,9 +56,10 @@ export function sharedPort(port: number, enabled: boolean): PortInfo {
 
 const dataCenters = new Table<DataCenterInfo>();
 
-/** The held (frozen) data centre without metadata of this name and class. */
-export function sharedDataCenter(name: string, className: string): DataCenterInfo {
-  return name.length > MAX_SHARED_LENGTH ? { name, className } : dataCenters.get(`${className}\u0000${name}`, () => Object.freeze({ name: sharedString(name), className }));
+/** The held (frozen) data centre of this name without metadata, with the Java class clients decode it by. */
+export function sharedDataCenter(name: string): DataCenterInfo {
+  const make = (): DataCenterInfo => Object.freeze({ name: sharedString(name), className: dataCenterClassFor(name) });
+  return name.length > MAX_SHARED_LENGTH ? make() : dataCenters.get(name, make);
 }
 
 /** Entries held now, strings and data centres (for tests). */
