@@ -22,8 +22,8 @@ let server: Listening;
 beforeEach(async () => {
   t = makeTestApp();
   server = await listen(t.app);
-  // One application past 64 KB (its DEFLATE piece is made on the thread pool), small ones sharing segments, and text
-  // that is not ASCII.
+  // One application of 120 instances (two parts of its segment, each compressed on the thread pool), small ones
+  // sharing segments, and text that is not ASCII.
   for (let n = 0; n < 120; n++) t.registry.register(makeInstance({ app: 'BIG', id: `big-${n}`, metadata: { pad: 'p'.repeat(500) } }));
   for (let n = 0; n < 150; n++) t.registry.register(makeInstance({ app: `SMALL-${n % 50}`, id: `s-${n}`, hostName: `hôte-${n}.example` }));
 });
