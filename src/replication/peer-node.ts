@@ -20,7 +20,7 @@ export interface TaskPayload {
   readonly lastDirtyTimestamp?: number;
   /** The instance as the change left it: a Register's body, and every change's time (its lastUpdatedTimestamp). */
   readonly view?: InstanceView;
-  /** Metadata entries set through the REST API: sent as MetadataUpdate to a zone-registry peer, else as Register. */
+  /** A MetadataUpdate's entries (set through the REST API): sent as such to a zone-registry peer, else as Register. */
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
@@ -28,7 +28,7 @@ export type PeerTask = ReplicationTask<TaskPayload>;
 
 /** What the sender does with per-item answers that need action. */
 export interface ResultHandler {
-  /** The peer does not know an instance we heartbeat for: register it there. */
+  /** The peer does not know an instance we heartbeat for or set metadata on: register it there. */
   missingOnPeer(node: PeerNode, app: string, id: string): void;
   /** The peer holds a newer copy (409): adopt it here. */
   newerOnPeer(node: PeerNode, app: string, id: string, entity: unknown): void;
@@ -193,7 +193,7 @@ export class PeerNode {
     batch.forEach((task, i) => {
       const code = results[i]?.statusCode;
       if (code >= 200 && code < 300) return;
-      if (task.action === 'Heartbeat' && code === 404) return this.handler.missingOnPeer(this, task.app, task.id);
+      if ((task.action === 'Heartbeat' || task.action === 'MetadataUpdate') && code === 404) return this.handler.missingOnPeer(this, task.app, task.id);
       if (task.action === 'Heartbeat' && code === 409 && results[i].responseEntity) return this.handler.newerOnPeer(this, task.app, task.id, results[i].responseEntity);
       if (task.action === 'Cancel' && code === 404) return;
       this.logger.warn('peer refused a replicated change', { peer: this.url, action: task.action, app: task.app, id: task.id, status: code });
@@ -215,7 +215,7 @@ export class PeerNode {
 /** A task as the batch item its action is sent as; `extended`: the peer understands MetadataUpdate and `health`. */
 export function toItem(task: PeerTask, extended = false): OutgoingItem {
   const p = task.payload;
-  const asMetadataUpdate = extended && p.metadata !== undefined;
+  const asMetadataUpdate = extended && task.action === 'MetadataUpdate';
   const healthDown = extended && !asMetadataUpdate && task.action === 'Register' && p.view?.record.statusSource === 'health';
   return {
     appName: task.app,
@@ -226,6 +226,6 @@ export function toItem(task: PeerTask, extended = false): OutgoingItem {
     instanceJson: p.view ? instanceJson(p.view) : undefined,
     ...(asMetadataUpdate && { metadata: p.metadata }),
     ...(healthDown && { health: 'down' as const }),
-    action: asMetadataUpdate ? 'MetadataUpdate' : task.action,
+    action: task.action === 'MetadataUpdate' && !extended ? 'Register' : task.action,
   };
 }

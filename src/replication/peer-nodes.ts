@@ -97,9 +97,11 @@ export class PeerNodes implements ResultHandler {
         const i = event.view.record.instance;
         return this.broadcast(this.task('Register', i, { view: snapshot(event.view), ...statusOf(i) }));
       }
+      // Its own action in the queue (sent as a Register to peers that are not zone-registry servers): a Register of an
+      // instance the peer may not hold yet must not be replaced by it.
       case 'metadata-updated': {
         const i = event.view.record.instance;
-        return this.broadcast(this.task('Register', i, { view: snapshot(event.view), ...statusOf(i), metadata: event.entries }));
+        return this.broadcast(this.task('MetadataUpdate', i, { view: snapshot(event.view), ...statusOf(i), metadata: event.entries }));
       }
       case 'renewed': {
         // The event carries the renewed lease: no second lookup on the heartbeat path.

@@ -180,6 +180,8 @@ export class TaskQueue<P = unknown> {
    * - a StatusUpdate sets override and status whatever came before, so it replaces a status change right before it;
    * - a DeleteStatusOverride replaces one right before it, but not a StatusUpdate: without it, the peer might
    *   have no override to delete and would keep its status;
+   * - a MetadataUpdate merges entries into what the peer holds: it neither replaces a change nor is replaced by one
+   *   (a Register before it may be the instance's first on the peer);
    * - the newest heartbeat replaces an older one and goes after the changes queued so far; a change replacing
    *   one the heartbeat follows supersedes it too (the heartbeat's lastDirtyTimestamp is stale, and the change
    *   renews the lease on the peer as well).

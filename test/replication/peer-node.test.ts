@@ -471,6 +471,23 @@ describe('PeerNode', () => {
       expect(s.handler.newer).toEqual([]);
     });
 
+    it('asks the handler to register an instance the peer answered 404 for on a metadata update', async () => {
+      const s = setup();
+      s.client.answer(ok({ statusCode: 404 }));
+      s.node.enqueue(peerTask(s.clock, 'MetadataUpdate', 'a', { view: viewOf(makeInstance({ id: 'a' })), metadata: { k: 'v' } }));
+      await s.scheduler.advance(500);
+      expect(s.handler.missing).toEqual([[s.node, 'ORDERS', 'a']]);
+    });
+
+    it("keeps an instance's Register ahead of its metadata update in one batch: the update does not replace it", async () => {
+      const s = setup();
+      const view = viewOf(makeInstance({ id: 'a' }));
+      s.node.enqueue(peerTask(s.clock, 'Register', 'a', { view }));
+      s.node.enqueue(peerTask(s.clock, 'MetadataUpdate', 'a', { view, metadata: { k: 'v' } }));
+      await s.scheduler.advance(500);
+      expect(s.client.batches.map((b) => b.map((i) => i.action))).toEqual([['Register', 'Register']]);
+    });
+
     it("hands the peer's newer copy to the handler on a heartbeat answered 409 with an entity", async () => {
       const s = setup();
       const entity = { instanceId: 'a', app: 'ORDERS', lastDirtyTimestamp: '99' };
@@ -600,7 +617,7 @@ describe('PeerNode', () => {
   describe('toItem', () => {
     it('sends a metadata update as a Register until the peer answers as a zone-registry server, then as MetadataUpdate', () => {
       const clock = new ManualClock();
-      const task = peerTask(clock, 'Register', 'a', { view: viewOf(makeInstance({ id: 'a', metadata: { k: 'v' } })), metadata: { k: 'v' } });
+      const task = peerTask(clock, 'MetadataUpdate', 'a', { view: viewOf(makeInstance({ id: 'a', metadata: { k: 'v' } })), metadata: { k: 'v' } });
       expect(toItem(task)).toMatchObject({ action: 'Register', instanceJson: expect.any(String) });
       expect(toItem(task).metadata).toBeUndefined();
       expect(toItem(task, true)).toMatchObject({ action: 'MetadataUpdate', metadata: { k: 'v' } });
@@ -620,7 +637,7 @@ describe('PeerNode', () => {
       const client = new ScriptedPeerClient();
       const s = setup({}, client);
       client.fallback = (items) => ({ ...(allOk(items) as { kind: 'ok'; response: { responseList: { statusCode: number }[] } }), server: 'peer-1' });
-      const task = (): ReturnType<typeof peerTask> => peerTask(s.clock, 'Register', 'a', { view: viewOf(makeInstance({ id: 'a' })), metadata: { k: 'v' } });
+      const task = (): ReturnType<typeof peerTask> => peerTask(s.clock, 'MetadataUpdate', 'a', { view: viewOf(makeInstance({ id: 'a' })), metadata: { k: 'v' } });
       s.node.enqueue(task());
       await s.scheduler.advance(500);
       s.node.enqueue(task());
