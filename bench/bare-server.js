@@ -17,27 +17,29 @@ if (!port || !dir) {
   process.exit(2);
 }
 
-const spec = JSON.parse(fs.readFileSync(path.join(dir, 'responses.json'), 'utf8'));
 /** @typedef {[number, string[], Buffer]} Reply status, headers as a flat array, body */
-/** Each shape as a Reply; a missing shape answers 404. */
+/**
+ * A shape's Reply, read from the captures when first asked for: the benchmark captures a shape just before measuring
+ * it, while this server already runs. A shape not captured yet answers 404 (and is looked for again next time: the
+ * start-up probe asks for the delta long before it is captured).
+ * @returns {Reply | undefined}
+ */
 const load = (shape) => {
-  const s = spec[shape];
-  if (!s) return /** @type {Reply} */ ([404, ['content-length', '0'], Buffer.alloc(0)]);
+  const s = JSON.parse(fs.readFileSync(path.join(dir, 'responses.json'), 'utf8'))[shape];
+  if (!s) return undefined;
   const body = fs.readFileSync(path.join(dir, s.file));
   const headers = [];
   for (const [k, v] of Object.entries(s.headers)) headers.push(k, v);
   headers.push('content-length', String(body.length));
   return /** @type {Reply} */ ([s.status, headers, body]);
 };
-const R = {
-  register: load('register'),
-  heartbeat: load('heartbeat'),
-  fullJson: load('fullJson'),
-  fullGzip: load('fullGzip'),
-  fullXml: load('fullXml'),
-  delta: load('delta'),
-  notFound: /** @type {Reply} */ ([404, ['content-length', '0'], Buffer.alloc(0)]),
-};
+/** @type {Reply | undefined} */ let register;
+/** @type {Reply | undefined} */ let heartbeat;
+/** @type {Reply | undefined} */ let fullJson;
+/** @type {Reply | undefined} */ let fullGzip;
+/** @type {Reply | undefined} */ let fullXml;
+/** @type {Reply | undefined} */ let delta;
+const notFound = /** @type {Reply} */ ([404, ['content-length', '0'], Buffer.alloc(0)]);
 
 /**
  * @param {http.ServerResponse} res
@@ -51,23 +53,23 @@ function reply(res, [status, headers, body]) {
 const server = http.createServer((req, res) => {
   switch (req.method) {
     case 'POST': // registration: read the body as any server must, then answer
-      req.on('end', () => reply(res, R.register));
+      req.on('end', () => reply(res, (register ??= load('register')) ?? notFound));
       req.resume();
       return;
     case 'PUT': // heartbeat
-      return reply(res, R.heartbeat);
+      return reply(res, (heartbeat ??= load('heartbeat')) ?? notFound);
     case 'GET':
       switch (req.url) {
         case '/eureka/apps': {
           const json = (req.headers.accept || '').includes('json');
           const gzip = (req.headers['accept-encoding'] || '').includes('gzip');
-          return reply(res, !json ? R.fullXml : gzip ? R.fullGzip : R.fullJson);
+          return reply(res, !json ? (fullXml ??= load('fullXml')) ?? notFound : gzip ? (fullGzip ??= load('fullGzip')) ?? notFound : (fullJson ??= load('fullJson')) ?? notFound);
         }
         case '/eureka/apps/delta':
-          return reply(res, R.delta);
+          return reply(res, (delta ??= load('delta')) ?? notFound);
       }
   }
-  reply(res, R.notFound);
+  reply(res, notFound);
 });
 // Same keep-alive behaviour as a typical server: keep idle connections for the duration of a run.
 server.keepAliveTimeout = 65000;

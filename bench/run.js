@@ -5,7 +5,8 @@
 //  1. Request shapes on a 10,000-instance registry (100 apps × 100): registration, heartbeat, full fetch (JSON,
 //     JSON+gzip, XML) and delta fetch — closed-loop throughput, p50/p99 latency, server CPU time per request.
 //  2. The same shapes against bench/bare-server.js, a bare node:http server replaying the exact bytes ours sent,
-//     to show what the registry costs on top of Node's HTTP layer (ours/bare; target ≥ 0.8).
+//     to show what the registry costs on top of Node's HTTP layer (ours/bare; target ≥ 0.8). Both run side by side and
+//     are measured in turns, slice by slice, so that the machine's drift moves both alike.
 //  3. Steady load: 100,000 instances (1000 apps × 100) — resident memory (target < 1 GiB), then an open-loop mix of
 //     heartbeats and delta polls at a fleet's rates (each instance heartbeats and polls every 30 s: 3,333/s each), with
 //     latency from the scheduled send time (target p99 < 50 ms).
@@ -36,6 +37,8 @@
 // BENCH_STEADY_SECONDS (20), BENCH_STEADY_RUNS (= BENCH_RUNS), BENCH_STEADY_APPS × BENCH_STEADY_PER_APP (1000 × 100),
 // BENCH_STEADY_HEARTBEAT_RATE / _DELTA_RATE (3333), BENCH_STEADY_CHURN (1/s), BENCH_STEADY_SOCKETS (256),
 // BENCH_STEADY_WARMUP_SECONDS (2), BENCH_QUIET_WAIT_SECONDS (30), BENCH_CLIENT (raw | autocannon), BENCH_SERVER (dist/cli.js),
+// BENCH_SLICES (10: turns ours and the bare server take per shape), BENCH_BASELINE (another build's cli.js measured in the
+// bare server's place, for before/after comparisons),
 // BENCH_REPLICATION_RATE (200/s), BENCH_REPLICATION_INSTANCES (1000), BENCH_REPLICATION_TIMEOUT_SECONDS (30),
 // BENCH_REPLICATION_POLL_MS (200), BENCH_WATCHERS (10000), BENCH_WATCH_CHANGES (25), BENCH_WATCH_WAIT_SECONDS (60),
 // BENCH_WATCH_ADDRESSES (39), BENCH_WATCH_ZONE_REGISTRATIONS (200), BENCH_WATCH_ZONE_INTERVAL_MS (50),
@@ -64,7 +67,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { fleet } = require('./instances');
-const { Samples } = require('./load');
+const { Samples, median } = require('./load');
 const { ROOT, CONFIG, TARGETS, DISTURBED_PCT, LEASE_SECS } = require('./run/config');
 const { PINNING, machine, pinSelf, killAll } = require('./run/processes');
 const { SHAPES } = require('./run/requests');
@@ -94,7 +97,7 @@ async function main() {
   print(`- CPU: ${m.cpu}${m.cpuMHz ? ` @ ${m.cpuMHz} MHz` : ''}, ${m.cores} cores; memory ${m.memoryGiB} GiB; ${m.kernel}`);
   print(`- Node ${m.node} (server, bare baseline and load generator); pinning: ${m.pinning}`);
   print(
-    `- ${CONFIG.runs} run(s) × ${CONFIG.seconds} s per measurement (+${CONFIG.warmupSeconds} s warm-up), medians; ` +
+    `- ${CONFIG.runs} run(s) × ${CONFIG.seconds} s per measurement (+${CONFIG.warmupSeconds} s warm-up; request shapes in ${CONFIG.slices} slices, ours and bare taking turns), medians; ` +
       `${CONFIG.connections} connections (${CONFIG.fullConnections} for full fetches); delta retention ${CONFIG.deltaRetentionMs} ms; ` +
       `lease ${LEASE_SECS} s`,
   );
@@ -120,8 +123,9 @@ async function main() {
     console.error(`bench: request shapes on ${refs.length} instances (${CONFIG.apps} apps × ${CONFIG.perApp})`);
     const runs = [];
     for (let r = 1; r <= CONFIG.runs; r++) runs.push(await shapesRun(r, refs));
-    const med = { ours: {}, bare: {} };
+    const med = { ours: {}, bare: {}, ratios: {} };
     for (const shape of SHAPES) {
+      med.ratios[shape.key] = median(runs.map((r) => r.ratios[shape.key]));
       for (const who of ['ours', 'bare']) {
         // Runs during which other processes took CPU are left out of the median when undisturbed runs exist.
         const all = runs.map((r) => r[who][shape.key]).filter(Boolean);
@@ -148,7 +152,7 @@ async function main() {
     print(
       `Registration: ${fmt(refs.length)} distinct instances, ${CONFIG.registerConcurrency} concurrent. Heartbeats cycle through ${fmt(Math.min(CONFIG.heartbeatTargets, refs.length))} instances. ` +
         `Delta: ${checks.deltaInstances} changed instances. CPU µs/req = user+system time of the server process / requests (the kernel's loopback softirq work is charged to no process and not included). ` +
-        `Bare = node:http replaying our exact response bytes. Client: ${CONFIG.client === 'autocannon' ? 'autocannon' : 'raw keep-alive sockets (bench/load.js)'}.`,
+        `${CONFIG.baseline ? `"Bare" columns: the baseline build ${CONFIG.baseline}, sent the same registrations and changes` : 'Bare = node:http replaying our exact response bytes'}. Client: ${CONFIG.client === 'autocannon' ? 'autocannon' : 'raw keep-alive sockets (bench/load.js)'}.`,
     );
     print();
   });

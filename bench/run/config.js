@@ -8,11 +8,17 @@ const ROOT = path.resolve(__dirname, '../..');
 
 const SECONDS = num('BENCH_SECONDS', 5);
 const WARMUP = num('BENCH_WARMUP_SECONDS', 1);
+const SLICES = Math.max(1, Math.floor(num('BENCH_SLICES', 10)));
 const CONFIG = {
   /** Measured seconds per shape and server. */
   seconds: SECONDS,
   /** Unmeasured seconds of the same load before each measurement (JIT, caches, connections). */
   warmupSeconds: WARMUP,
+  /**
+   * Request shapes: slices each shape's measured seconds are cut into, ours and the bare server taking turns, so that
+   * the machine's drift during a run moves both alike (registrations: chunks of the fleet).
+   */
+  slices: SLICES,
   /** Fresh servers measured per part; medians reported. */
   runs: Math.max(1, Math.floor(num('BENCH_RUNS', 3))),
   apps: Math.floor(num('BENCH_APPS', 100)),
@@ -29,9 +35,9 @@ const CONFIG = {
    * The server's delta retention (--delta-retention-ms). Eureka keeps 180 s; we shorten it so the bulk registrations
    * leave the delta before it is measured — otherwise /apps/delta right after registering N instances is as big as
    * the full registry, which is a start-up transient, not the delta clients poll all day. It must outlast the delta
-   * measurement so the changes under measurement stay in it.
+   * measurement (ours and the bare server, each warmed up) so the changes under measurement stay in it.
    */
-  deltaRetentionMs: Math.floor(num('BENCH_DELTA_RETENTION_MS', Math.max(5000, (SECONDS + WARMUP) * 1000 + 4000))),
+  deltaRetentionMs: Math.floor(num('BENCH_DELTA_RETENTION_MS', Math.max(5000, 2 * (SECONDS + WARMUP) * 1000 + 4000))),
   steadyApps: Math.floor(num('BENCH_STEADY_APPS', 1000)),
   steadyPerApp: Math.floor(num('BENCH_STEADY_PER_APP', 100)),
   steadySeconds: num('BENCH_STEADY_SECONDS', 20),
@@ -54,6 +60,12 @@ const CONFIG = {
   quietWaitSeconds: num('BENCH_QUIET_WAIT_SECONDS', 30),
   /** Server entry point (relative to the repo root); override only to benchmark another build. */
   server: process.env.BENCH_SERVER || 'dist/cli.js',
+  /**
+   * Request shapes only: another build's entry point (e.g. an older commit's dist/cli.js) measured in the bare server's
+   * place, sent the same registrations and changes, so that ours / baseline tells whether a change made a shape
+   * cheaper or dearer, free of the machine's drift. Empty: the bare server.
+   */
+  baseline: process.env.BENCH_BASELINE || '',
   /** Registrations per second sent to zone A while replication lag is measured (open loop). */
   replicationRate: num('BENCH_REPLICATION_RATE', 200),
   /** Instances registered on zone A for the lag measurement; the heartbeat comparison reuses them. */

@@ -167,16 +167,15 @@ function serverArgs(port) {
   return ['--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn', '--max-instances-per-app', '100000', '--delta-retention-ms', String(CONFIG.deltaRetentionMs)];
 }
 
-function serverScript() {
-  const script = path.resolve(ROOT, CONFIG.server);
-  if (!fs.existsSync(script)) throw new Error(`${CONFIG.server} not found: run \`npm run build\` first (npm run bench does, via prebench)`);
+function serverScript(entry = CONFIG.server) {
+  const script = path.resolve(ROOT, entry);
+  if (!fs.existsSync(script)) throw new Error(`${entry} not found: run \`npm run build\` first (npm run bench does, via prebench)`);
   return script;
 }
 
-async function startOurs() {
-  const script = serverScript();
+async function startOurs(script = serverScript(), name = 'ours') {
   const port = await freePort();
-  return startProcess('ours', script, serverArgs(port), port);
+  return startProcess(name, script, serverArgs(port), port);
 }
 
 async function startBare(dir) {

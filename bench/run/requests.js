@@ -45,13 +45,16 @@ function countInstances(res) {
   }
 }
 
-/** Unmeasured warm-up, then a measured closed-loop run with the server's CPU time. */
-async function measureClosed(proc, requests, connections, waitForQuiet = true) {
+/**
+ * Unmeasured warm-up (unless `warmup` is false), then a measured closed-loop run of `seconds` with the server's CPU
+ * time.
+ */
+async function measureClosed(proc, requests, connections, waitForQuiet = true, seconds = CONFIG.seconds, warmup = true) {
   const loop = CONFIG.client === 'autocannon' ? autocannonLoop : closedLoop;
   const opts = { port: proc.port, requests, connections };
   if (waitForQuiet) await awaitQuiet(proc);
-  if (CONFIG.warmupSeconds > 0) await loop({ ...opts, seconds: CONFIG.warmupSeconds });
-  const measured = await withCpu(proc.pid, () => loop({ ...opts, seconds: CONFIG.seconds }));
+  if (warmup && CONFIG.warmupSeconds > 0) await loop({ ...opts, seconds: CONFIG.warmupSeconds });
+  const measured = await withCpu(proc.pid, () => loop({ ...opts, seconds }));
   assertAlive(proc);
   return summarize(measured);
 }

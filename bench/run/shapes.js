@@ -1,12 +1,13 @@
 'use strict';
-// Parts 1 and 2: each request shape on our server, then the same shapes on bench/bare-server.js replaying the exact
-// bytes ours answered.
+// Parts 1 and 2: each request shape on our server and on bench/bare-server.js replaying the exact bytes ours
+// answered, measured in interleaved slices.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { memory, request } = require('../load');
+const { memory, request, median } = require('../load');
 const { CONFIG } = require('./config');
-const { tempDirs, sleep, startOurs, startBare, stopProcess, awaitQuiet } = require('./processes');
+const { tempDirs, sleep, startOurs, startBare, stopProcess, awaitQuiet, serverScript } = require('./processes');
+const { medians } = require('./report');
 const { SHAPES, specOf, registerSpec, heartbeatSpec, countInstances, measureClosed, registerAll } = require('./requests');
 
 /** Headers a replay must not copy: per-connection or recomputed by the bare server. */
@@ -25,20 +26,67 @@ function saveCapture(dir, key, res) {
 }
 
 /**
- * One run of part 1 and 2: our server, then the bare server replaying its bytes.
- * @returns {Promise<{ ours: Record<string, object>, bare: Record<string, object>, checks: object }>}
+ * Measures one load on our server and the bare one in turn, slice by slice (ours then bare, bare then ours, …) after a
+ * warm-up of each: a machine whose speed drifts during the part (other tenants, frequency changes; on the shared
+ * benchmark machine one server's throughput moves by a third from one second to the next) then moves both alike. Each
+ * server's figures are the medians over its slices; `ratio` is the median of the slices' ours / bare throughputs.
+ * Without a bare server (BENCH_SKIP=bare), ours alone.
+ * @param {import('./processes').Proc} ours
+ * @param {import('./processes').Proc | undefined} bare
+ * @param {(proc: import('./processes').Proc, slice: number) => Promise<object>} measure one slice of the load on a server
+ * @returns {Promise<{ ours: object, bare: object | undefined, ratio: number, ratios: number[] }>}
+ */
+async function interleaved(ours, bare, measure) {
+  /** @type {object[]} */ const o = [];
+  /** @type {object[]} */ const b = [];
+  const ratios = [];
+  for (let i = 0; i < CONFIG.slices; i++) {
+    const order = bare === undefined ? [ours] : i % 2 === 0 ? [ours, bare] : [bare, ours];
+    /** @type {Map<object, any>} */ const got = new Map();
+    for (const proc of order) got.set(proc, await measure(proc, i));
+    o.push(got.get(ours));
+    if (bare !== undefined) {
+      b.push(got.get(bare));
+      ratios.push(got.get(ours).rps / got.get(bare).rps);
+    }
+  }
+  return { ours: medians(o), bare: bare === undefined ? undefined : medians(b), ratio: ratios.length ? median(ratios) : NaN, ratios };
+}
+
+/**
+ * One slice of a closed-loop load (CONFIG.seconds split into CONFIG.slices). A server's first slice waits for a quiet
+ * machine and is warmed up; the others follow at once (a slice disturbed all the same is flagged by its other-CPU
+ * share).
+ */
+const sliceOf =
+  (/** @type {import('../load').RequestSpec[]} */ requests, /** @type {number} */ connections, /** @type {boolean} */ waitForQuiet) =>
+  (/** @type {import('./processes').Proc} */ proc, /** @type {number} */ slice) =>
+    measureClosed(proc, requests, connections, waitForQuiet && slice === 0, CONFIG.seconds / CONFIG.slices, slice === 0);
+
+/**
+ * One run of part 1 and 2: our server and the bare server replaying its bytes, side by side. Ours answers each shape
+ * first (its answer is captured for the bare server), then both are measured in interleaved slices.
+ * @returns {Promise<{ ours: Record<string, object>, bare: Record<string, object>, ratios: Record<string, number>, sliceRatios: Record<string, number[]>, checks: object }>}
  */
 async function shapesRun(run, refs) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eureka-bench-'));
   tempDirs.add(dir);
-  const ours = {};
-  const bare = {};
+  /** @type {Record<string, object>} */ const ours = {};
+  /** @type {Record<string, object>} */ const bare = {};
+  /** @type {Record<string, number>} */ const ratios = {};
+  /** @type {Record<string, number[]>} */ const sliceRatios = {};
   const checks = {};
   const hbRequests = refs.slice(0, Math.max(1, Math.min(CONFIG.heartbeatTargets, refs.length))).map(heartbeatSpec);
   const log = (msg) => console.error(`  [run ${run}] ${msg}`);
-  let proc;
+  /** @type {import('./processes').Proc | undefined} */ let proc;
+  /** @type {import('./processes').Proc | undefined} */ let bareProc;
+  const record = (key, m) => {
+    ours[key] = m.ours;
+    if (m.bare) bare[key] = m.bare;
+    ratios[key] = m.ratio;
+    sliceRatios[key] = m.ratios;
+  };
   try {
-    // --- ours -------------------------------------------------------------------------------------------------
     proc = await startOurs();
     log(`ours: pid ${proc.pid}, port ${proc.port}; registering ${refs.length} instances`);
     // The first registration's response is the one the bare server replays.
@@ -46,15 +94,34 @@ async function shapesRun(run, refs) {
     if (first.status >= 300) throw new Error(`registration refused: ${first.status} ${first.body.toString().slice(0, 300)}`);
     saveCapture(dir, 'register', first);
     checks.registerBytes = first.body.length;
-    ours.register = await registerAll(proc, refs.length - 1, (i) => registerSpec(refs[i + 1]), first.status);
+    if (CONFIG.baseline) {
+      bareProc = await startOurs(serverScript(CONFIG.baseline), 'baseline');
+      log(`baseline ${CONFIG.baseline}: pid ${bareProc.pid}, port ${bareProc.port}`);
+      const res = await request(bareProc.port, registerSpec(refs[0]));
+      if (res.status !== first.status) throw new Error(`baseline: registration answered ${res.status}, ours ${first.status}`);
+    } else if (!CONFIG.skip.has('bare')) {
+      bareProc = await startBare(dir);
+      log(`bare: pid ${bareProc.pid}, port ${bareProc.port}`);
+    }
+    // Registrations in as many chunks as slices, each chunk sent to both servers in turn.
+    const rest = refs.length - 1;
+    const chunk = Math.ceil(rest / CONFIG.slices);
+    record(
+      'register',
+      await interleaved(proc, bareProc, async (p, slice) => {
+        const from = 1 + slice * chunk;
+        const count = Math.max(0, Math.min(chunk, refs.length - from));
+        return registerAll(p, count, (i) => registerSpec(refs[from + i]), first.status);
+      }),
+    );
     const registeredAt = Date.now();
 
     const hb = await request(proc.port, hbRequests[0]);
     if (hb.status >= 300) throw new Error(`heartbeat refused: ${hb.status} ${hb.body.toString().slice(0, 300)}`);
     saveCapture(dir, 'heartbeat', hb);
     checks.heartbeatBytes = hb.body.length;
-    log('ours: heartbeats');
-    ours.heartbeat = await measureClosed(proc, hbRequests, CONFIG.connections);
+    log('heartbeats');
+    record('heartbeat', await interleaved(proc, bareProc, sliceOf(hbRequests, CONFIG.connections, true)));
 
     for (const shape of SHAPES.filter((s) => s.key.startsWith('full'))) {
       const spec = specOf(shape.key);
@@ -63,21 +130,24 @@ async function shapesRun(run, refs) {
       saveCapture(dir, shape.key, res);
       if (shape.key !== 'fullXml') checks[`${shape.key}Instances`] = countInstances(res);
       checks[`${shape.key}Bytes`] = res.body.length;
-      log(`ours: ${shape.label} (${(res.body.length / 1e6).toFixed(2)} MB)`);
-      ours[shape.key] = await measureClosed(proc, [spec], CONFIG.fullConnections);
+      log(`${shape.label} (${(res.body.length / 1e6).toFixed(2)} MB)`);
+      record(shape.key, await interleaved(proc, bareProc, sliceOf([spec], CONFIG.fullConnections, true)));
     }
 
     // Delta: wait until the bulk registrations have left the delta, then change a few instances, as a live fleet does.
     const wait = registeredAt + CONFIG.deltaRetentionMs + 500 - Date.now();
     if (wait > 0) {
-      log(`ours: waiting ${(wait / 1000).toFixed(1)} s for the registrations to leave the delta`);
+      log(`waiting ${(wait / 1000).toFixed(1)} s for the registrations to leave the delta`);
       await sleep(wait);
     }
     await awaitQuiet(proc); // now, not between the changes and their measurement: they must stay in the delta
-    for (let i = 0; i < Math.min(CONFIG.deltaChanges, refs.length); i++) {
-      const ref = refs[Math.floor((i * refs.length) / CONFIG.deltaChanges)];
-      const res = await request(proc.port, registerSpec(ref, { version: `2.15.${run}` }));
-      if (res.status >= 300) throw new Error(`re-registration refused: ${res.status}`);
+    // A baseline build holds its own registry: it is sent the same changes.
+    for (const p of CONFIG.baseline && bareProc ? [proc, bareProc] : [proc]) {
+      for (let i = 0; i < Math.min(CONFIG.deltaChanges, refs.length); i++) {
+        const ref = refs[Math.floor((i * refs.length) / CONFIG.deltaChanges)];
+        const res = await request(p.port, registerSpec(ref, { version: `2.15.${run}` }));
+        if (res.status >= 300) throw new Error(`${p.name}: re-registration refused: ${res.status}`);
+      }
     }
     const deltaSpec = specOf('delta');
     const delta = await request(proc.port, deltaSpec);
@@ -85,8 +155,8 @@ async function shapesRun(run, refs) {
     saveCapture(dir, 'delta', delta);
     checks.deltaInstances = countInstances(delta);
     checks.deltaBytes = delta.body.length;
-    log(`ours: delta (${checks.deltaInstances} instances, ${delta.body.length} bytes)`);
-    ours.delta = await measureClosed(proc, [deltaSpec], CONFIG.connections, false);
+    log(`delta (${checks.deltaInstances} instances, ${delta.body.length} bytes)`);
+    record('delta', await interleaved(proc, bareProc, sliceOf([deltaSpec], CONFIG.connections, false)));
     const deltaAfter = await request(proc.port, deltaSpec);
     checks.deltaStable = countInstances(deltaAfter) === checks.deltaInstances;
     // No lease may have expired meanwhile (that would have changed what was measured).
@@ -94,27 +164,11 @@ async function shapesRun(run, refs) {
     ours.memory = memory(proc.pid);
   } finally {
     await stopProcess(proc);
-  }
-
-  // --- bare: same shapes, same bytes -------------------------------------------------------------------------
-  try {
-    if (!CONFIG.skip.has('bare')) {
-      proc = await startBare(dir);
-      log(`bare: pid ${proc.pid}, port ${proc.port}`);
-      const captured = JSON.parse(fs.readFileSync(path.join(dir, 'responses.json'), 'utf8'));
-      bare.register = await registerAll(proc, refs.length - 1, (i) => registerSpec(refs[i + 1]), captured.register.status);
-      bare.heartbeat = await measureClosed(proc, hbRequests, CONFIG.connections);
-      for (const shape of SHAPES.filter((s) => s.spec)) {
-        const conns = shape.key.startsWith('full') ? CONFIG.fullConnections : CONFIG.connections;
-        bare[shape.key] = await measureClosed(proc, [specOf(shape.key)], conns);
-      }
-    }
-  } finally {
-    await stopProcess(proc);
+    await stopProcess(bareProc);
     fs.rmSync(dir, { recursive: true, force: true });
     tempDirs.delete(dir);
   }
-  return { ours, bare, checks };
+  return { ours, bare, ratios, sliceRatios, checks };
 }
 
 module.exports = { shapesRun, saveCapture };
