@@ -14,7 +14,7 @@ import { CODECS } from '../codecs/documents';
 import { contentTypeFor, Format } from '../codecs/negotiate';
 import { headerList, Reply } from './errors';
 import { Pieces } from '../codecs/record-fragments';
-import { deltaSource, fullRegistrySource, GzipBody, SegmentCache, SegmentCacheOptions, SegmentedDocument } from './segment-cache';
+import { DELTA_SEGMENT_INSTANCES, deltaSource, fullRegistrySource, GzipBody, SegmentCache, SegmentCacheOptions, SegmentedDocument } from './segment-cache';
 
 const gzipAsync = promisify(gzip);
 // Below this size compressing inline is cheaper than a trip to the thread pool.
@@ -167,7 +167,7 @@ export class ResponseCache {
     this.segments = {
       apps: new SegmentCache(fullRegistrySource(registry), options.segments),
       // Its records are snapshots: nothing to refresh with age.
-      delta: new SegmentCache(deltaSource(registry), { ...options.segments, renewalMaxAgeMs: Number.POSITIVE_INFINITY }),
+      delta: new SegmentCache(deltaSource(registry), { segmentInstances: DELTA_SEGMENT_INSTANCES, ...options.segments, renewalMaxAgeMs: Number.POSITIVE_INFINITY }),
     };
     const held = (): number => this.entryBytes + this.segments.apps.bytes + this.segments.delta.bytes;
     this.stats = {
