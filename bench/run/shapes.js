@@ -34,13 +34,14 @@ function saveCapture(dir, key, res) {
  * @param {import('./processes').Proc} ours
  * @param {import('./processes').Proc | undefined} bare
  * @param {(proc: import('./processes').Proc, slice: number) => Promise<object>} measure one slice of the load on a server
+ * @param {number} [slices]
  * @returns {Promise<{ ours: object, bare: object | undefined, ratio: number, ratios: number[] }>}
  */
-async function interleaved(ours, bare, measure) {
+async function interleaved(ours, bare, measure, slices = CONFIG.slices) {
   /** @type {object[]} */ const o = [];
   /** @type {object[]} */ const b = [];
   const ratios = [];
-  for (let i = 0; i < CONFIG.slices; i++) {
+  for (let i = 0; i < slices; i++) {
     const order = bare === undefined ? [ours] : i % 2 === 0 ? [ours, bare] : [bare, ours];
     /** @type {Map<object, any>} */ const got = new Map();
     for (const proc of order) got.set(proc, await measure(proc, i));
@@ -103,16 +104,20 @@ async function shapesRun(run, refs) {
       bareProc = await startBare(dir);
       log(`bare: pid ${bareProc.pid}, port ${bareProc.port}`);
     }
-    // Registrations in as many chunks as slices, each chunk sent to both servers in turn.
+    // Registrations in as many chunks as slices (fewer for a tiny fleet), each chunk sent to both servers in turn.
     const rest = refs.length - 1;
-    const chunk = Math.ceil(rest / CONFIG.slices);
+    const chunk = Math.max(1, Math.ceil(rest / CONFIG.slices));
     record(
       'register',
-      await interleaved(proc, bareProc, async (p, slice) => {
-        const from = 1 + slice * chunk;
-        const count = Math.max(0, Math.min(chunk, refs.length - from));
-        return registerAll(p, count, (i) => registerSpec(refs[from + i]), first.status);
-      }),
+      await interleaved(
+        proc,
+        bareProc,
+        async (p, slice) => {
+          const from = 1 + slice * chunk;
+          return registerAll(p, Math.min(chunk, refs.length - from), (i) => registerSpec(refs[from + i]), first.status);
+        },
+        Math.ceil(rest / chunk),
+      ),
     );
     const registeredAt = Date.now();
 
