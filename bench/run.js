@@ -125,7 +125,10 @@ async function main() {
     for (let r = 1; r <= CONFIG.runs; r++) runs.push(await shapesRun(r, refs));
     const med = { ours: {}, bare: {}, ratios: {} };
     for (const shape of SHAPES) {
-      med.ratios[shape.key] = median(runs.map((r) => r.ratios[shape.key]));
+      // The ratio by the same rule: runs in which neither server was disturbed, when there are any.
+      const disturbed = (r) => ['ours', 'bare'].some((who) => r[who][shape.key]?.otherCpuPct > DISTURBED_PCT);
+      const calm = runs.filter((r) => !disturbed(r));
+      med.ratios[shape.key] = median((calm.length ? calm : runs).map((r) => r.ratios[shape.key]));
       for (const who of ['ours', 'bare']) {
         // Runs during which other processes took CPU are left out of the median when undisturbed runs exist.
         const all = runs.map((r) => r[who][shape.key]).filter(Boolean);
