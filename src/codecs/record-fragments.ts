@@ -5,6 +5,7 @@
 // garbage collection). Strings rather than Buffers: a small Buffer is carved from Node's 8 KB pool, which reserves
 // 4 bytes per character to decide whether it fits, so each record held ~1.6 × its encoded size plus its Buffer objects.
 import { InstanceRecord, InstanceView } from '../domain/model';
+import { keptBuffer } from './kept-bytes';
 
 /** Encodes a record as the text before and after its lastRenewalTimestamp. */
 export type FragmentEncoder = (record: InstanceRecord) => readonly [string, string];
@@ -33,8 +34,9 @@ export class Pieces {
     return this.parts.join('');
   }
 
+  /** The pieces as one buffer of its own memory (see kept-bytes.ts): every caller keeps it as a cached payload. */
   toBuffer(): Buffer {
-    const out = Buffer.allocUnsafe(this.bytes);
+    const out = keptBuffer(this.bytes);
     let offset = 0;
     for (let i = 0; i < this.parts.length; i++) {
       const size = this.sizes[i];

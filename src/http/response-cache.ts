@@ -13,6 +13,7 @@ import { appsHashcode, countStatuses } from '../domain/apps-hashcode';
 import { CODECS } from '../codecs/documents';
 import { contentTypeFor, Format } from '../codecs/negotiate';
 import { headerList, Reply } from './errors';
+import { keep, keptConcat } from '../codecs/kept-bytes';
 import { Pieces } from '../codecs/record-fragments';
 import { DELTA_SEGMENT_INSTANCES, deltaSource, fullRegistrySource, GzipBody, SegmentCache, SegmentCacheOptions, SegmentedDocument } from './segment-cache';
 
@@ -292,7 +293,7 @@ export class ResponseCache {
       if (entry) this.drop(this.nameless, key, entry);
       // The delta, polled by every client every 30 s, is one buffer when small, joined once per document: a read then
       // writes it in one piece (its parts cost a delta poll about 5 µs more, measured on the request-shapes bench).
-      const flat = kind === 'delta' && doc.bytes <= (this.options.flattenGzipMaxBytes ?? FLATTEN_GZIP_MAX_BYTES) ? Buffer.concat(doc.parts as Buffer[], doc.bytes) : undefined;
+      const flat = kind === 'delta' && doc.bytes <= (this.options.flattenGzipMaxBytes ?? FLATTEN_GZIP_MAX_BYTES) ? keptConcat(doc.parts, doc.bytes) : undefined;
       const plain = payload(flat ?? doc.parts, doc.bytes, `"${version}-${kind}-${format}"`, format, false, revision, this.options.serverId);
       entry = { builtAt: now, version, revision, format, plain, named: false, document: doc, bytes: 0, held: true, usedAt: now };
       this.nameless.set(key, entry);
@@ -324,7 +325,7 @@ export class ResponseCache {
       const done = (body: GzipBody): Payload => {
         // A compressed document is small: one copy per revision saves every read writing hundreds of pieces.
         if (body.bytes > (this.options.flattenGzipMaxBytes ?? FLATTEN_GZIP_MAX_BYTES)) return (entry.gzip = payload(body.parts, body.bytes, etag, entry.format, true, entry.revision, this.options.serverId));
-        const flat = Buffer.concat(body.parts as Buffer[], body.bytes);
+        const flat = keptConcat(body.parts, body.bytes);
         this.account(entry, flat.length);
         return (entry.gzip = payload(flat, flat.length, etag, entry.format, true, entry.revision, this.options.serverId));
       };
@@ -333,13 +334,14 @@ export class ResponseCache {
     }
     const body = entry.plain.body as Buffer;
     if (body.length < INLINE_GZIP_BYTES) {
-      const zipped = gzipSync(body);
+      const zipped = keep(gzipSync(body));
       const gzipped = payload(zipped, zipped.length, etag, entry.format, true, entry.revision, this.options.serverId);
       entry.gzip = gzipped;
       this.account(entry, zipped.length);
       return gzipped;
     }
-    const pending = gzipAsync(body).then((body) => {
+    const pending = gzipAsync(body).then((zipped) => {
+      const body = keep(zipped);
       const gzipped = payload(body, body.length, etag, entry.format, true, entry.revision, this.options.serverId);
       entry.gzip = gzipped;
       this.account(entry, body.length);

@@ -6,6 +6,7 @@
 // last DICTIONARY_BYTES of the segment before it: alone, the first records of each would compress poorly).
 import { Format } from '../codecs/negotiate';
 import { CODECS } from '../codecs/documents';
+import { keep, keptConcat } from '../codecs/kept-bytes';
 import { Pieces } from '../codecs/record-fragments';
 import { InstanceRecord, InstanceView } from '../domain/model';
 import { Registry } from '../domain/registry';
@@ -513,13 +514,13 @@ export class SegmentCache {
     const separator = e.plain.subarray(0, e.lead);
     const prefix = after !== undefined && e.lead > 0 ? storedBlocks(separator, false) : undefined;
     // A copy: the piece must not hold the whole segment before it.
-    const tail = after === undefined ? undefined : Buffer.from(after.plain.subarray(tailStart));
+    const tail = after === undefined ? undefined : keep(after.plain.subarray(tailStart));
     const dictionary = tail === undefined ? undefined : Buffer.concat([tail, separator]);
     if (held !== undefined) this.release(e, held);
     const piece: Piece = { after: afterId, tail, deflated: Buffer.alloc(0), counted: 0 };
     e[slot] = piece;
     const land = (out: Buffer): Buffer => {
-      const deflated = prefix === undefined ? out : Buffer.concat([prefix, out]);
+      const deflated = prefix === undefined ? out : keptConcat([prefix, out], prefix.length + out.length);
       piece.deflated = deflated;
       if (e[slot] === piece && e.counted > 0) {
         piece.counted = deflated.length;

@@ -293,6 +293,31 @@ describe('SegmentCache', () => {
     });
   });
 
+  describe('memory', () => {
+    // A kept slice of Node's shared pool slab or of zlib's working chunk would keep the whole of it alive.
+    const owns = (b: Buffer, lead = 0): boolean => b.byteOffset <= lead && b.buffer.byteLength <= b.length + lead;
+
+    it('keeps every segment and DEFLATE piece in memory of its own, compressed inline or off the event loop', async () => {
+      const { registry, clock } = setup({});
+      // Small segments (compressed inline) and one application of 200 large instances (its parts off the event loop).
+      for (const a of APPS) for (const i of IDS) registry.register(makeInstance({ app: a, id: i }));
+      for (let n = 0; n < 200; n++) registry.register(makeInstance({ app: 'LARGE', id: `i-${n}`, metadata: { pad: 'p'.repeat(400) } }));
+      const segments = new SegmentCache(fullRegistrySource(registry), { segmentInstances: 8 });
+      for (const format of FORMATS) {
+        registry.updateMetadata('C', 'i1', { zone: format });
+        const document = segments.document(format, clock.now());
+        const parts = document.parts.slice(1, -1);
+        expect(parts.length).toBeGreaterThan(APPS.length);
+        // The first segment is served without its leading separator.
+        parts.forEach((part, n) => expect(owns(part, n === 0 ? 1 : 0)).toBe(true));
+        const gzip = await document.gzip();
+        gzip.parts.slice(1, -1).forEach((piece) => expect(owns(piece)).toBe(true));
+        expect(gunzipSync(Buffer.concat(gzip.parts)).equals(fromScratch(registry, format))).toBe(true);
+      }
+      segments.close();
+    });
+  });
+
   describe('compression levels', () => {
     it('compresses a first document thoroughly and what a change recompresses fast', async () => {
       const { registry, clock, cache } = setup({}, 0);
