@@ -13,16 +13,14 @@ import { appsHashcode, countStatuses } from '../domain/apps-hashcode';
 import { CODECS } from '../codecs/documents';
 import { contentTypeFor, Format } from '../codecs/negotiate';
 import { headerList, Reply } from './errors';
-import { keep, keptConcat } from '../codecs/kept-bytes';
+import { keep } from '../codecs/kept-bytes';
+import { JoiningOptions, RunJoiner } from './joined-runs';
 import { Pieces } from '../codecs/record-fragments';
 import { DELTA_SEGMENT_INSTANCES, deltaSource, fullRegistrySource, GzipBody, SegmentCache, SegmentCacheOptions, SegmentedDocument } from './segment-cache';
 
 const gzipAsync = promisify(gzip);
 // Below this size compressing inline is cheaper than a trip to the thread pool.
 const INLINE_GZIP_BYTES = 64 * 1024;
-/** Largest gzip full registry served as one buffer (copied once per revision) rather than as its pieces, bytes. */
-export const FLATTEN_GZIP_MAX_BYTES = 1024 * 1024;
-
 /** Most named payloads kept (VIP names come from clients); the least recently used are dropped past this. */
 export const MAX_NAMED_ENTRIES = 4096;
 /** A per-app or per-VIP payload nobody has read for this long is dropped, ms: names come and go with clients. */
@@ -101,11 +99,8 @@ export interface ResponseCacheOptions {
   readonly maxNamedBytes: number;
   /** This server's identity, sent with every payload (see SERVER_HEADER). */
   readonly serverId: string;
-  /**
-   * Largest gzip full registry or delta, and plain delta, served as one buffer, copied once per document (counted in
-   * `bytes`), rather than as its pieces, each read writing them all; default FLATTEN_GZIP_MAX_BYTES.
-   */
-  readonly flattenGzipMaxBytes?: number;
+  /** How the full registry's and the delta's parts are joined for writing (see joined-runs.ts); default its constants. */
+  readonly joining?: JoiningOptions;
   /** Tuning of the full registry's and the delta's segments (default: segment-cache.ts's constants). */
   readonly segments?: SegmentCacheOptions;
 }
@@ -126,6 +121,8 @@ interface Entry {
   readonly named: boolean;
   /** The full registry's or the delta's: its bytes are the segment cache's, counted there. */
   readonly document?: SegmentedDocument;
+  /** The document's joiner for its gzip variant (its joined bytes are counted there). */
+  readonly gzipJoiner?: RunJoiner;
   gzip?: Payload | Promise<Payload>;
   /** Plain plus gzip body bytes, once the gzip variant exists. */
   bytes: number;
@@ -158,6 +155,8 @@ export class ResponseCache {
   private readonly segments: Record<'apps' | 'delta', SegmentCache>;
   // The gzip document being compressed per key (full registry or delta, per format), and the build that follows it.
   private readonly gzipBuilds = new Map<string, GzipBuild>();
+  // Per nameless key, plain and gzip: the runs its documents are written in.
+  private readonly joiners = new Map<string, { readonly plain: RunJoiner; readonly gzip: RunJoiner }>();
   readonly stats: ResponseCacheStats;
 
   constructor(
@@ -170,7 +169,11 @@ export class ResponseCache {
       // Its records are snapshots: nothing to refresh with age.
       delta: new SegmentCache(deltaSource(registry), { segmentInstances: DELTA_SEGMENT_INSTANCES, ...options.segments, renewalMaxAgeMs: Number.POSITIVE_INFINITY }),
     };
-    const held = (): number => this.entryBytes + this.segments.apps.bytes + this.segments.delta.bytes;
+    const held = (): number => {
+      let joined = 0;
+      for (const j of this.joiners.values()) joined += j.plain.bytes + j.gzip.bytes;
+      return this.entryBytes + this.segments.apps.bytes + this.segments.delta.bytes + joined;
+    };
     this.stats = {
       hits: 0,
       rebuilds: 0,
@@ -291,14 +294,14 @@ export class ResponseCache {
       const version = `${revision}.${doc.generation}`;
       this.stats.rebuilds++;
       if (entry) this.drop(this.nameless, key, entry);
-      // The delta, polled by every client every 30 s, is one buffer when small, joined once per document: a read then
-      // writes it in one piece (its parts cost a delta poll about 5 µs more, measured on the request-shapes bench).
-      const flat = kind === 'delta' && doc.bytes <= (this.options.flattenGzipMaxBytes ?? FLATTEN_GZIP_MAX_BYTES) ? keptConcat(doc.parts, doc.bytes) : undefined;
-      const plain = payload(flat ?? doc.parts, doc.bytes, `"${version}-${kind}-${format}"`, format, false, revision, this.options.serverId);
-      entry = { builtAt: now, version, revision, format, plain, named: false, document: doc, bytes: 0, held: true, usedAt: now };
+      // A small document is one buffer, a large one runs of its parts (joined-runs.ts): a read of the delta in parts
+      // cost about 5 µs more than in one buffer (request-shapes bench), and each run is joined once, not per document.
+      let joiners = this.joiners.get(key);
+      if (joiners === undefined) this.joiners.set(key, (joiners = { plain: new RunJoiner(this.options.joining), gzip: new RunJoiner(this.options.joining) }));
+      const plain = payload(joiners.plain.body(doc.parts, doc.bytes), doc.bytes, `"${version}-${kind}-${format}"`, format, false, revision, this.options.serverId);
+      entry = { builtAt: now, version, revision, format, plain, named: false, document: doc, gzipJoiner: joiners.gzip, bytes: 0, held: true, usedAt: now };
       this.nameless.set(key, entry);
       this.stats.entries++;
-      if (flat !== undefined) this.account(entry, flat.length);
     }
     if (!gzipped) return entry.plain;
     const zipped = this.gzipOf(entry);
@@ -322,13 +325,8 @@ export class ResponseCache {
     if (entry.gzip) return entry.gzip;
     const etag = entry.plain.etag.slice(0, -1) + '-gzip"';
     if (entry.document !== undefined) {
-      const done = (body: GzipBody): Payload => {
-        // A compressed document is small: one copy per revision saves every read writing hundreds of pieces.
-        if (body.bytes > (this.options.flattenGzipMaxBytes ?? FLATTEN_GZIP_MAX_BYTES)) return (entry.gzip = payload(body.parts, body.bytes, etag, entry.format, true, entry.revision, this.options.serverId));
-        const flat = keptConcat(body.parts, body.bytes);
-        this.account(entry, flat.length);
-        return (entry.gzip = payload(flat, flat.length, etag, entry.format, true, entry.revision, this.options.serverId));
-      };
+      // Its DEFLATE pieces are small (1-2 KB each for 64 instances): written in runs, or as one buffer when small.
+      const done = (body: GzipBody): Payload => (entry.gzip = payload((entry.gzipJoiner as RunJoiner).body(body.parts, body.bytes), body.bytes, etag, entry.format, true, entry.revision, this.options.serverId));
       const built = entry.document.gzip();
       return (entry.gzip = built instanceof Promise ? built.then(done) : done(built));
     }

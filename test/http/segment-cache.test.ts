@@ -1,6 +1,7 @@
 // The full registry and the delta assembled from per-application segments: under random changes and reads each is byte
 // for byte the document a from-scratch encoding gives (JSON and XML), its gzip variant decompresses to it, ETags move with the
 // content only, renewal times age out within their bound, and the bytes it holds are counted and released.
+import { createHash } from 'node:crypto';
 import { constants as zlibConstants, deflateRawSync, gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { CODECS } from '../../src/codecs/documents';
@@ -11,6 +12,7 @@ import { InstanceStatus, InstanceView } from '../../src/domain/model';
 import { Registry } from '../../src/domain/registry';
 import { Payload, ResponseCache } from '../../src/http/response-cache';
 import { fullRegistrySource, SegmentCache, SegmentCacheOptions } from '../../src/http/segment-cache';
+import { JoiningOptions, ONE_BUFFER_MAX_BYTES, RUN_BYTES } from '../../src/http/joined-runs';
 import { makeInstance } from '../helpers/instances';
 
 const T0 = 1_700_000_000_000;
@@ -42,11 +44,11 @@ const changes: fc.Arbitrary<Op>[] = [
 const read = fc.record({ kind: fc.constant('read' as const), format: fc.constantFrom(...FORMATS), gzipped: fc.boolean() });
 const heartbeat = fc.record({ kind: fc.constant('heartbeat' as const), app, id, carried: fc.constantFrom<InstanceStatus | undefined>(undefined, 'OUT_OF_SERVICE') });
 
-// Pieces served as they are (flatten 0), so that what the segments hold is what a read sees; see 'flattening'.
-function setup(segments: SegmentCacheOptions, flatten = 0): { registry: Registry; clock: ManualClock; cache: ResponseCache } {
+// Pieces served as they are (no joining), so that what the segments hold is what a read sees; see 'joining'.
+function setup(segments: SegmentCacheOptions, joining: JoiningOptions = { runBytes: 0, oneBufferMaxBytes: 0 }): { registry: Registry; clock: ManualClock; cache: ResponseCache } {
   const clock = new ManualClock(T0);
   const registry = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 180_000, maxInstancesPerApp: 100 });
-  return { registry, clock, cache: new ResponseCache(registry, clock, { maxStalenessMs: 0, maxNamedBytes: 1 << 20, serverId: 'test', segments, flattenGzipMaxBytes: flatten }) };
+  return { registry, clock, cache: new ResponseCache(registry, clock, { maxStalenessMs: 0, maxNamedBytes: 1 << 20, serverId: 'test', segments, joining }) };
 }
 
 function apply(registry: Registry, clock: ManualClock, op: Op): void {
@@ -320,7 +322,7 @@ describe('SegmentCache', () => {
 
   describe('compression levels', () => {
     it('compresses a first document thoroughly and what a change recompresses fast', async () => {
-      const { registry, clock, cache } = setup({}, 0);
+      const { registry, clock, cache } = setup({});
       for (let n = 0; n < 20; n++) registry.register(makeInstance({ app: 'ONLY', id: `i-${n}`, metadata: { pad: `${n}`.repeat(50) } }));
       // One application, one segment, first in the document: its piece is the application's JSON without dictionary.
       const piece = async (): Promise<Buffer> => ((await cache.get('apps', '', 'json', true))!.body as readonly Buffer[])[1];
@@ -473,9 +475,9 @@ describe('SegmentCache', () => {
       cache.close();
     });
   });
-  describe('flattening', () => {
+  describe('joining', () => {
     it('serves a small gzip document as one buffer, the pieces joined once per revision and counted', async () => {
-      const { registry, cache } = setup({ segmentInstances: 2 }, 1 << 20);
+      const { registry, cache } = setup({ segmentInstances: 2 }, {});
       for (const a of APPS) for (const i of IDS) registry.register(makeInstance({ app: a, id: i }));
       const before = cache.stats.bytes;
       const zipped = await fetch(cache, 'json', true);
@@ -483,6 +485,27 @@ describe('SegmentCache', () => {
       expect(gunzipSync(zipped.body as Buffer).equals(fromScratch(registry, 'json'))).toBe(true);
       expect(cache.stats.bytes).toBeGreaterThanOrEqual(before + (zipped.body as Buffer).length);
       expect((await fetch(cache, 'json', true)).body).toBe(zipped.body);
+      cache.close();
+    });
+
+    it('writes a large gzip document in runs, and a change re-joins only the runs around its piece', async () => {
+      const { registry, clock, cache } = setup({ segmentInstances: 2 }, {});
+      // Padding that does not compress, so that the gzip document is well over one buffer's size.
+      const pad = (n: number): string => ['a', 'b', 'c', 'd'].map((k) => createHash('sha512').update(`${k}${n}`).digest('hex')).join('');
+      for (let n = 0; n < 400; n++) registry.register(makeInstance({ app: `APP-${n % 100}`, id: `i-${n}`, metadata: { pad: pad(n) } }));
+      const first = await fetch(cache, 'json', true);
+      const runs = first.body as readonly Buffer[];
+      expect(Array.isArray(runs)).toBe(true);
+      expect(first.bytes).toBeGreaterThan(ONE_BUFFER_MAX_BYTES);
+      // Runs of small pieces, not a buffer per piece of 2 instances.
+      expect(runs.length).toBeLessThan(Math.ceil(first.bytes / RUN_BYTES) + 40);
+      registry.updateMetadata('APP-50', 'i-50', { pad: 'changed' });
+      clock.advance(1);
+      const second = await fetch(cache, 'json', true);
+      expect(gunzipSync(joined(second.body)).equals(fromScratch(registry, 'json'))).toBe(true);
+      const kept = new Set(runs);
+      const rejoined = (second.body as readonly Buffer[]).slice(1, -1).filter((b) => !kept.has(b));
+      expect(rejoined.reduce((n, b) => n + b.length, 0)).toBeLessThanOrEqual(3 * RUN_BYTES);
       cache.close();
     });
   });
