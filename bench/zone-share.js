@@ -27,7 +27,7 @@ const { fleet, heartbeatPath, registrationBody, registrationPath } = require('./
 const { BATCH_ITEMS, heartbeatItem, batchBody, fillThroughPeerBatches } = require('./fill');
 const { cpuMs, memory, request, withCpu, openLoop, closedLoop } = require('./load');
 const { ROOT, CONFIG: BENCH, DISTURBED_PCT } = require('./run/config');
-const { PINNING, tempDirs, freePort, startProcess, stopProcess, startBare, serverScript, awaitQuiet, assertAlive } = require('./run/processes');
+const { PINNING, pinHelperThreads, tempDirs, freePort, startProcess, stopProcess, startBare, serverScript, awaitQuiet, assertAlive } = require('./run/processes');
 const { saveCapture } = require('./run/shapes');
 const { topSelfTime } = require('./cpu-profile');
 
@@ -64,6 +64,14 @@ const CONFIG = {
   serverNodeArgs: (process.env.BENCH_ZONE_SHARE_NODE_ARGS || '').split(' ').filter(Boolean),
   /** Cores the server (with its GC and thread-pool threads) may run on, as taskset takes them; default its own core 0. */
   serverCores: process.env.BENCH_ZONE_SHARE_SERVER_CORES || '0',
+  /**
+   * Cores the server's helper threads (V8's concurrent marking and sweeping, the libuv pool) may run on once filled,
+   * its main thread staying on serverCores; empty: where serverCores put them. A diagnosis: what a full collection
+   * costs the requests when the marker has a core of its own (it shares the generator's here).
+   */
+  helperCores: process.env.BENCH_ZONE_SHARE_HELPER_CORES || '',
+  /** Niceness of those helper threads (0-19; 19: only idle time), with helperCores. */
+  helperNice: Math.floor(num('BENCH_ZONE_SHARE_HELPER_NICE', 0)),
 };
 const TARGETS = { p99Ms: 50, rssBytes: 1.5 * 1024 ** 3 };
 /** Lease asked for: longer than fill + waits + measurement, so nothing expires while measured (renewals come every 30 s anyway). */
@@ -150,6 +158,7 @@ async function zoneShareRun(log) {
     const filled = await fillThroughPeerBatches(port, refs, { durationSecs: LEASE_SECS });
     out.fillSeconds = filled.fillMs / 1000;
     out.rssAfterFill = memory(ours.pid).rss;
+    if (CONFIG.helperCores) out.helperThreadsMoved = { cores: CONFIG.helperCores, nice: CONFIG.helperNice, threads: pinHelperThreads(ours.pid, CONFIG.helperCores, CONFIG.helperNice) };
     const held = (await status(port)).registry.instances;
     if (held !== n) throw new Error(`zone a holds ${held} of ${n} instances after the fill`);
 

@@ -55,6 +55,28 @@ function pinSelf() {
   execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 }
 
+/**
+ * Re-pins every thread of `pid` but its main one (V8's GC helpers, the libuv pool, the inspector) to `cores` (as
+ * taskset takes them): the main thread keeps its core, the helpers may also run on others. Threads created later
+ * inherit the main thread's pinning, so call it once the process has started its pools. `nice`: their niceness
+ * (19: they run only when nothing else wants the cores).
+ */
+function pinHelperThreads(pid, cores, nice = 0) {
+  if (!PINNING) return 0;
+  let moved = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    if (tid === String(pid)) continue;
+    try {
+      execFileSync('taskset', ['-p', '-c', cores, tid], { stdio: 'ignore' });
+      if (nice) execFileSync('renice', ['-n', String(nice), '-p', tid], { stdio: 'ignore' });
+      moved++;
+    } catch {
+      /* the thread ended meanwhile */
+    }
+  }
+  return moved;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Child processes: started pinned, always stopped
 
@@ -127,6 +149,12 @@ async function startProcess(name, script, args, port, core = 0, nodeOptions = []
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
+  if (CONFIG.serverLogDir) {
+    fs.mkdirSync(CONFIG.serverLogDir, { recursive: true });
+    const file = fs.createWriteStream(path.join(CONFIG.serverLogDir, `${name.replace(/[^\w.-]+/g, '-')}-${child.pid}.log`));
+    child.stdout.pipe(file);
+    child.stderr.pipe(file);
+  }
   child.stdin.on('error', () => {}); // the child may exit first
   let exited = /** @type {{ code: number | null, signal: NodeJS.Signals | null } | null} */ (null);
   child.on('exit', (code, signal) => {
@@ -214,6 +242,7 @@ function assertAlive(proc) {
 }
 
 module.exports = {
+  pinHelperThreads,
   PINNING,
   machine,
   pinSelf,
