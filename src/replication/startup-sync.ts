@@ -137,8 +137,10 @@ async function syncWhole(peer: PeerClient, registry: Registry, clock: Clock, lim
 async function syncByApplication(peer: PeerClient, registry: Registry, clock: Clock, limits: RegistrationLimits, logger: Logger): Promise<number | undefined> {
   if (peer.compare === undefined || peer.fetchApplication === undefined) return undefined;
   const fetchApplication = peer.fetchApplication.bind(peer);
-  // A root no registry has: the peer answers with every application's digest.
-  const digest = await peer.compare(COMPARISON_PATHS.digest, encodeDigestRequest({ hi: 0xffffffff, lo: 0xffffffff }));
+  // A root no registry has: the peer answers with every application's digest. Halves as signed integers, as every
+  // Hash64 holds them: one unsigned 0xffffffff would make V8 box that field in every hash of the process (a heap
+  // number per instance in the digest).
+  const digest = await peer.compare(COMPARISON_PATHS.digest, encodeDigestRequest({ hi: -1, lo: -1 }));
   if (digest.kind !== 'answer' || digest.status !== 200) return undefined;
   const names = decodeDigestAnswer(digest.body, Number.MAX_SAFE_INTEGER)?.apps;
   if (names === undefined) return undefined;
