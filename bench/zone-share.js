@@ -104,6 +104,23 @@ async function status(port) {
   return JSON.parse(res.body.toString('utf8'));
 }
 
+/**
+ * The server's own account of its event loop and collections (prom-client's default metrics on /metrics): the delay of
+ * its event loop since the previous read (the histogram restarts at each read) and how many full collections it made
+ * so far. Read just before and after the measured window, it tells a stall of the server from one of the generator.
+ */
+async function loopStats(port) {
+  const res = await request(port, { method: 'GET', path: '/metrics' });
+  if (res.status !== 200) return undefined;
+  const text = res.body.toString('utf8');
+  const value = (name) => {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : NaN;
+  };
+  const majors = [...text.matchAll(/^nodejs_gc_duration_seconds_count\{[^}]*kind="major"[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  return { p99Ms: value('nodejs_eventloop_lag_p99_seconds') * 1000, maxMs: value('nodejs_eventloop_lag_max_seconds') * 1000, majors };
+}
+
 async function stubStats(port) {
   return JSON.parse((await request(port, { method: 'GET', path: '/stub/stats' })).body.toString('utf8'));
 }
@@ -226,9 +243,12 @@ async function zoneShareRun(log) {
     log(`open loop: ${streams.map((s) => `${s.rate.toFixed(s.rate < 100 ? 1 : 0)}/s ${s.name}`).join(' + ')} for ${CONFIG.seconds} s (load average ${out.loadAverageAtMeasurement})`);
     const stub0 = { cpu: cpuMs(stub.pid), stats: await stubStats(portB) };
     const peers0 = before.peers;
+    const loop0 = await loopStats(port);
     const windowStartUs = hrUs();
     const measured = await withCpu(ours.pid, () => mix(CONFIG.seconds));
     out.measuredWindowUs = [windowStartUs, hrUs()];
+    const loop1 = await loopStats(port);
+    out.serverLoop = loop0 && loop1 ? { p99Ms: loop1.p99Ms, maxMs: loop1.maxMs, fullCollections: loop1.majors - loop0.majors } : undefined;
     assertAlive(ours);
     assertAlive(stub);
     const stubCpuMs = cpuMs(stub.pid) - stub0.cpu;
@@ -353,6 +373,7 @@ function report(r) {
     row(`full fetches (JSON, gzip, ${mb(r.bytes.full)})`, s.full, false),
     `| errors / non-2xx | ${fmt(streams.reduce((t, x) => t + x.errors, 0))} / ${fmt(streams.reduce((t, x) => t + x.non2xx, 0))} | 0 ${ok(errors === 0)} |`,
     `| server CPU | ${fmt(r.serverCpuPct)} % of one core (its core ${fmt(r.serverCoreBusyPct)} % busy incl. network softirq) | |`,
+    ...(r.serverLoop ? [`| the server's own event-loop delay over the window (its /metrics) · full collections in it | p99 ${fmt(r.serverLoop.p99Ms, 1)} ms · max ${fmt(r.serverLoop.maxMs, 1)} ms · ${fmt(r.serverLoop.fullCollections)} | |`] : []),
     `| server RSS: after the fill · after the load (peak) | ${fmt(r.rssAfterFill / 2 ** 20)} MiB · ${fmt(r.rssAfterLoad / 2 ** 20)} MiB (${fmt(r.peakRss / 2 ** 20)} MiB) | < ${fmt(TARGETS.rssBytes / 2 ** 20)} MiB ${ok(r.peakRss < TARGETS.rssBytes)} |`,
     `| zone a → b · c: items/s (batches/s) · dropped · failures | ${rep.map((p) => `${fmt(p.itemsPerSec)} (${fmt(p.batchesPerSec)}) · ${fmt(p.heartbeatsDropped)} · ${fmt(p.batchFailures)}`).join(' \\| ')} | |`,
     `| offered load: requests/s ÷ bare heartbeat req/s | ${fmt(r.offered.requestsPerSec)} ÷ ${fmt(b.heartbeat.rps)} = ${fmt(r.offered.overBareHeartbeat, 2)} | |`,
