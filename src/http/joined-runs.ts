@@ -1,9 +1,9 @@
 // A document of many small parts (the gzip full registry is thousands of DEFLATE pieces of 1-2 KB, the gzip delta
 // about a hundred) is written as runs of about RUN_BYTES, each its parts joined once and kept across documents while
 // its parts are the same: a change re-joins the run its parts are in, not the whole document. Joining the whole of
-// every new document made the gzip delta one fresh 120 KB buffer per change (at 10 changes a second, 1.2 MB/s of the
-// buffers whose growth starts V8's full collections), and writing it unjoined made every read hand the socket a
-// hundred or thousands of buffers.
+// every new document would make the gzip delta one fresh 120 KB buffer per change (at 10 changes a second, 1.2 MB/s
+// of the buffers whose growth starts V8's full collections); writing it unjoined would hand the socket a hundred or
+// thousands of buffers per read.
 import { keptConcat } from '../codecs/kept-bytes';
 
 /** Bytes a run of small parts is joined up to; a part this large or larger is written as it is. */
