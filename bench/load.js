@@ -107,19 +107,25 @@ function memory(pid) {
  * @returns {Promise<{ result: T, serverCpuMs: number, genCpuMs: number, otherCpuMs: number, wallMs: number, coreBusyPct: number[] }>}
  */
 async function withCpu(serverPid, fn) {
-  const s0 = cpuMs(serverPid);
-  const m0 = machineCpuMs();
-  const c0 = coreTicks();
-  const g0 = process.cpuUsage();
-  const t0 = performance.now();
+  const from = cpuSnapshot(serverPid);
   const result = await fn();
+  return { result, ...cpuSince(from) };
+}
+
+/** CPU counters of the server, this generator, the machine and each core, now: the start of a window for cpuSince. */
+function cpuSnapshot(serverPid) {
+  return { serverPid, s0: cpuMs(serverPid), m0: machineCpuMs(), c0: coreTicks(), g0: process.cpuUsage(), t0: performance.now() };
+}
+
+/** CPU used since `from` (a cpuSnapshot): the server's, the generator's, the rest of the machine's, each core's busy share. */
+function cpuSince({ serverPid, s0, m0, c0, g0, t0 }) {
   const wallMs = performance.now() - t0;
   const g = process.cpuUsage(g0);
   const serverCpuMs = cpuMs(serverPid) - s0;
   const genCpuMs = (g.user + g.system) / 1000;
   const otherCpuMs = Math.max(0, machineCpuMs() - m0 - serverCpuMs - genCpuMs);
   const coreBusyPct = coreTicks().map(([busy, total], i) => (100 * (busy - c0[i][0])) / Math.max(1, total - c0[i][1]));
-  return { result, serverCpuMs, genCpuMs, otherCpuMs, wallMs, coreBusyPct };
+  return { serverCpuMs, genCpuMs, otherCpuMs, wallMs, coreBusyPct };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -383,17 +389,23 @@ function autocannonLoop({ port, requests, connections, seconds }) {
  * the pool is below `maxSockets`, or waits in a FIFO for the next free one. A 1 ms timer sends everything that is
  * due, so sends are at most a timer tick late (reported as send lag). Latency is measured from the *scheduled* time,
  * so generator lag, waiting for a connection and server stalls all count. Responses still missing `drainSeconds`
- * after the last send count as errors.
- * @param {{ port: number, streams: Stream[], seconds: number, maxSockets: number, drainSeconds?: number }} opts
+ * after the last send count as errors. With `warmupSeconds`, the streams run that much longer first on the same
+ * connections (as a fleet's clients keep theirs), unmeasured; `onMeasuring` is called when the measured part starts.
+ * @param {{ port: number, streams: Stream[], seconds: number, maxSockets: number, drainSeconds?: number,
+ *   warmupSeconds?: number, onMeasuring?: () => void }} opts
  * @returns {Promise<{ seconds: number, streams: StreamResult[], sendLagP99Ms: number, maxInFlight: number,
  *   connections: number }>}
  */
-function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10 }) {
+function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10, warmupSeconds = 0, onMeasuring }) {
   const readBuffer = Buffer.allocUnsafe(1 << 20);
+  const warmMs = warmupSeconds * 1000;
   const state = streams.map((s) => ({
     ...s,
     interval: 1000 / s.rate,
-    total: Math.floor(s.rate * seconds),
+    total: Math.floor(s.rate * (warmupSeconds + seconds)),
+    // Requests due in the warm-up (request k is due at k × interval): sent on the same connections, not measured.
+    warm: Math.min(Math.floor(s.rate * (warmupSeconds + seconds)), Math.ceil((warmMs * s.rate) / 1000)),
+    warmCompleted: 0,
     sent: 0,
     completed: 0,
     ok: 0,
@@ -404,7 +416,7 @@ function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10 }) {
     perSecond: /** @type {Samples[]} */ ([]), // per scheduled second, for the timeline
   }));
   const lag = new Samples();
-  /** @typedef {RawConnection & { assign: (s: any, due: number, bytes: Buffer) => void }} PooledConnection */
+  /** @typedef {RawConnection & { assign: (s: any, due: number, bytes: Buffer, k: number) => void }} PooledConnection */
   /** @type {PooledConnection[]} */
   const idle = [];
   /** @type {Set<PooledConnection>} */
@@ -414,6 +426,8 @@ function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10 }) {
   let maxInFlight = 0;
   let opened = 0;
   const start = performance.now() + 20;
+  const measuredFrom = start + warmMs;
+  let measuring = false;
 
   return new Promise((resolve) => {
     let timer;
@@ -424,16 +438,16 @@ function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10 }) {
       clearTimeout(timer);
       for (const c of all) c.destroy();
       resolve({
-        seconds: (performance.now() - start) / 1000,
+        seconds: (performance.now() - measuredFrom) / 1000,
         streams: state.map((s) => ({
           name: s.name,
           target: s.rate,
-          scheduled: s.total,
+          scheduled: s.total - s.warm,
           completed: s.completed,
           // Successful responses over the scheduled window (not the drain time).
           achievedRps: s.ok / seconds,
           ok: s.ok,
-          errors: s.errors + (s.total - s.completed),
+          errors: s.errors + (s.total - s.warm - s.completed),
           non2xx: s.non2xx,
           ...s.latencies.percentiles(),
           bytesPerResponse: s.completed ? s.bytes / s.completed : 0,
@@ -448,10 +462,15 @@ function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10 }) {
         connections: opened,
       });
     };
-    const allDone = () => state.every((s) => s.sent === s.total && s.completed === s.total);
+    const allDone = () => state.every((s) => s.sent === s.total && s.warmCompleted + s.completed === s.total);
 
-    const record = (s, due, status, bytes) => {
+    const record = (s, due, status, bytes, k) => {
       inFlight--;
+      if (k < s.warm) {
+        s.warmCompleted++;
+        if (allDone()) finish();
+        return;
+      }
       s.completed++;
       s.bytes += bytes;
       if (status === 0) s.errors++;
@@ -460,7 +479,7 @@ function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10 }) {
         const latency = performance.now() - due;
         s.ok++;
         s.latencies.push(latency);
-        const second = Math.floor((due - start) / 1000);
+        const second = Math.floor((due - measuredFrom) / 1000);
         (s.perSecond[second] ??= new Samples(Math.ceil(s.rate) + 16)).push(latency);
       }
       if (allDone()) finish();
@@ -471,9 +490,9 @@ function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10 }) {
       let current = null; // [stream, due] of the request in flight
       const conn = /** @type {PooledConnection} */ (new RawConnection(port, readBuffer, {
         onResponse: (status, bytes) => {
-          const [s, due] = current;
+          const [s, due, k] = current;
           current = null;
-          record(s, due, status, bytes);
+          record(s, due, status, bytes, k);
           if (!finished) dispatch(conn);
         },
         onClose: () => {
@@ -481,16 +500,16 @@ function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10 }) {
           const i = idle.indexOf(conn);
           if (i >= 0) idle.splice(i, 1);
           if (current) {
-            const [s, due] = current;
+            const [s, due, k] = current;
             current = null;
-            record(s, due, 0, 0);
+            record(s, due, 0, 0, k);
           }
           // Requests waiting for a connection get a new one if no other connection will free up for them.
           if (!finished && queue.length > 0 && all.size < maxSockets) dispatch(newConnection());
         },
       }));
-      conn.assign = (s, due, bytes) => {
-        current = [s, due];
+      conn.assign = (s, due, bytes, k) => {
+        current = [s, due, k];
         conn.send(bytes);
       };
       all.add(conn);
@@ -510,18 +529,22 @@ function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10 }) {
       if (inFlight > maxInFlight) maxInFlight = inFlight;
       const bytes = encodeRequest(s.next(k), port);
       const conn = idle.pop() ?? (all.size < maxSockets ? newConnection() : null);
-      if (conn) conn.assign(s, due, bytes);
-      else queue.push([s, due, bytes]);
+      if (conn) conn.assign(s, due, bytes, k);
+      else queue.push([s, due, bytes, k]);
     };
 
     const tick = () => {
       const now = performance.now();
+      if (!measuring && now >= measuredFrom) {
+        measuring = true;
+        onMeasuring?.();
+      }
       let pending = false;
       for (const s of state) {
         while (s.sent < s.total) {
           const due = start + s.sent * s.interval;
           if (due > now) break;
-          lag.push(now - due);
+          if (s.sent >= s.warm) lag.push(now - due);
           send(s, due);
         }
         if (s.sent < s.total) pending = true;
@@ -559,4 +582,4 @@ function request(port, spec, timeoutMs = 30000) {
   });
 }
 
-module.exports = { Samples, median, cpuMs, machineCpuMs, coreTicks, memory, withCpu, encodeRequest, closedLoop, autocannonLoop, openLoop, request, clkTck };
+module.exports = { Samples, median, cpuMs, machineCpuMs, coreTicks, memory, withCpu, cpuSnapshot, cpuSince, encodeRequest, closedLoop, autocannonLoop, openLoop, request, clkTck };

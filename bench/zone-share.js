@@ -25,7 +25,7 @@ const path = require('node:path');
 const { num } = require('./env');
 const { fleet, heartbeatPath, registrationBody, registrationPath } = require('./instances');
 const { BATCH_ITEMS, heartbeatItem, batchBody, fillThroughPeerBatches } = require('./fill');
-const { cpuMs, memory, request, withCpu, openLoop, closedLoop } = require('./load');
+const { cpuMs, cpuSnapshot, cpuSince, memory, request, withCpu, openLoop, closedLoop } = require('./load');
 const { ROOT, CONFIG: BENCH, DISTURBED_PCT } = require('./run/config');
 const { PINNING, pinHelperThreads, tempDirs, freePort, startProcess, stopProcess, startBare, serverScript, awaitQuiet, assertAlive } = require('./run/processes');
 const { saveCapture } = require('./run/shapes');
@@ -226,32 +226,36 @@ async function zoneShareRun(log) {
       { name: 'batch-c', rate: rates.batchesPerPeer, next: peerBatch(1) },
     ];
     const streams = [...clientStreams, ...peerStreams];
-    const mix = async (seconds) => {
+    // The warm-up runs on the connections the measured part goes on with, as a fleet's clients keep theirs (a fresh
+    // pool opened at the window's start made its first seconds the slowest).
+    const mix = async (seconds, warmupSeconds, onMeasuring) => {
       const [clients, peers] = await Promise.all([
-        openLoop({ port, streams: clientStreams, seconds, maxSockets: CONFIG.sockets }),
-        openLoop({ port, streams: peerStreams, seconds, maxSockets: 16 }),
+        openLoop({ port, streams: clientStreams, seconds, maxSockets: CONFIG.sockets, warmupSeconds, onMeasuring }),
+        openLoop({ port, streams: peerStreams, seconds, maxSockets: 16, warmupSeconds }),
       ]);
       const ordered = streams.map((st) => [...clients.streams, ...peers.streams].find((x) => x.name === st.name));
       return { streams: /** @type {import('./load').StreamResult[]} */ (ordered), sendLagP99Ms: Math.max(clients.sendLagP99Ms, peers.sendLagP99Ms), connections: clients.connections + peers.connections, maxInFlight: clients.maxInFlight + peers.maxInFlight };
     };
     await awaitQuiet(ours);
-    if (CONFIG.warmupSeconds > 0) {
-      log(`open loop warm-up: ${CONFIG.warmupSeconds} s`);
-      await mix(CONFIG.warmupSeconds);
-    }
     out.loadAverageAtMeasurement = loadAverage();
-    log(`open loop: ${streams.map((s) => `${s.rate.toFixed(s.rate < 100 ? 1 : 0)}/s ${s.name}`).join(' + ')} for ${CONFIG.seconds} s (load average ${out.loadAverageAtMeasurement})`);
-    const stub0 = { cpu: cpuMs(stub.pid), stats: await stubStats(portB) };
+    log(`open loop: ${streams.map((s) => `${s.rate.toFixed(s.rate < 100 ? 1 : 0)}/s ${s.name}`).join(' + ')} for ${CONFIG.warmupSeconds} s of warm-up, then ${CONFIG.seconds} s measured (load average ${out.loadAverageAtMeasurement})`);
     const peers0 = before.peers;
-    const loop0 = await loopStats(port);
-    const windowStartUs = hrUs();
-    const measured = await withCpu(ours.pid, () => mix(CONFIG.seconds));
-    out.measuredWindowUs = [windowStartUs, hrUs()];
+    // The window's counters are read when its first request is due (the stub's statistics and the server's /metrics
+    // then, during the load: one request each).
+    /** @type {any} */ let window0;
+    const result = await mix(CONFIG.seconds, CONFIG.warmupSeconds, () => {
+      window0 = { cpu: cpuSnapshot(ours.pid), stubCpu: cpuMs(stub.pid), startUs: hrUs(), loop: loopStats(port).catch(() => undefined), stub: stubStats(portB) };
+    });
+    if (window0 === undefined) throw new Error('the open loop never reached its measured part');
+    const stub0 = { stats: await window0.stub };
+    const measured = { result, ...cpuSince(window0.cpu) };
+    out.measuredWindowUs = [window0.startUs, hrUs()];
+    const loop0 = await window0.loop;
     const loop1 = await loopStats(port);
     out.serverLoop = loop0 && loop1 ? { p99Ms: loop1.p99Ms, maxMs: loop1.maxMs, fullCollections: loop1.majors - loop0.majors } : undefined;
     assertAlive(ours);
     assertAlive(stub);
-    const stubCpuMs = cpuMs(stub.pid) - stub0.cpu;
+    const stubCpuMs = cpuMs(stub.pid) - window0.stubCpu;
     const stats = await stubStats(portB);
     const after = await status(port);
     const secs = measured.wallMs / 1000;
@@ -345,6 +349,19 @@ function notesOf(r, streams) {
 }
 
 /** The part's report lines (markdown). */
+/**
+ * Seconds of the measured window in which both the heartbeats' and the delta polls' p99 stayed under the target, and
+ * which seconds did not (1-based, as a reader counts them): a few slow seconds (a full collection each) read
+ * differently from a slow window.
+ */
+function calmSeconds(r) {
+  const [hb, delta] = ['heartbeat', 'delta'].map((name) => r.load.streams.find((x) => x.name === name)?.timeline ?? []);
+  const seconds = Math.min(hb.length, delta.length);
+  const slow = [];
+  for (let i = 0; i < seconds; i++) if (!(hb[i].p99 < TARGETS.p99Ms && delta[i].p99 < TARGETS.p99Ms) && (hb[i].count > 0 || delta[i].count > 0)) slow.push(i + 1);
+  return { seconds, calm: seconds - slow.length, slow };
+}
+
 function report(r) {
   const fmt = (v, d = 0) => (typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
   const ms = (v) => (typeof v === 'number' && Number.isFinite(v) ? (v < 10 ? v.toFixed(2) : v.toFixed(1)) : '–');
@@ -373,6 +390,7 @@ function report(r) {
     row(`full fetches (JSON, gzip, ${mb(r.bytes.full)})`, s.full, false),
     `| errors / non-2xx | ${fmt(streams.reduce((t, x) => t + x.errors, 0))} / ${fmt(streams.reduce((t, x) => t + x.non2xx, 0))} | 0 ${ok(errors === 0)} |`,
     `| server CPU | ${fmt(r.serverCpuPct)} % of one core (its core ${fmt(r.serverCoreBusyPct)} % busy incl. network softirq) | |`,
+    `| seconds of the window with heartbeat and delta p99 under ${TARGETS.p99Ms} ms (the rest: ${calmSeconds(r).slow.join(', ') || 'none'}) | ${fmt(calmSeconds(r).calm)} of ${fmt(calmSeconds(r).seconds)} | |`,
     ...(r.serverLoop ? [`| the server's own event-loop delay over the window (its /metrics) · full collections in it | p99 ${fmt(r.serverLoop.p99Ms, 1)} ms · max ${fmt(r.serverLoop.maxMs, 1)} ms · ${fmt(r.serverLoop.fullCollections)} | |`] : []),
     `| server RSS: after the fill · after the load (peak) | ${fmt(r.rssAfterFill / 2 ** 20)} MiB · ${fmt(r.rssAfterLoad / 2 ** 20)} MiB (${fmt(r.peakRss / 2 ** 20)} MiB) | < ${fmt(TARGETS.rssBytes / 2 ** 20)} MiB ${ok(r.peakRss < TARGETS.rssBytes)} |`,
     `| zone a → b · c: items/s (batches/s) · dropped · failures | ${rep.map((p) => `${fmt(p.itemsPerSec)} (${fmt(p.batchesPerSec)}) · ${fmt(p.heartbeatsDropped)} · ${fmt(p.batchFailures)}`).join(' \\| ')} | |`,
