@@ -272,13 +272,25 @@ export class ServerMetrics {
 
     // Registry events.
     const origins = ['client', 'peer'] as const;
-    const registrations = new Counter({ name: name('registrations_total'), help: 'Registrations (new and re-registrations), by origin: a client or a peer replicating.', labelNames: ['origin', 'kind'], registers: [reg] });
+    // Counted in fields, as renewals are (a labelled inc hashes its labels: about 1 µs of every registration).
+    const registered = { client: { new: 0, re: 0 }, peer: { new: 0, re: 0 } };
+    new Counter({
+      name: name('registrations_total'),
+      help: 'Registrations (new and re-registrations), by origin: a client or a peer replicating.',
+      labelNames: ['origin', 'kind'],
+      registers: [reg],
+      collect() {
+        this.reset();
+        for (const origin of origins) {
+          this.inc({ origin, kind: 'new' }, registered[origin].new);
+          this.inc({ origin, kind: 're-registration' }, registered[origin].re);
+        }
+      },
+    });
     const cancellations = new Counter({ name: name('cancellations_total'), help: 'Cancellations (deregistrations), by origin.', labelNames: ['origin'], registers: [reg] });
     const evictions = new Counter({ name: name('evictions_total'), help: 'Instances evicted because their lease expired.', registers: [reg] });
     const overrides = new Counter({ name: name('status_overrides_total'), help: 'Status overrides set or removed, by origin.', labelNames: ['origin', 'action'], registers: [reg] });
     for (const origin of origins) {
-      registrations.inc({ origin, kind: 'new' }, 0);
-      registrations.inc({ origin, kind: 're-registration' }, 0);
       cancellations.inc({ origin }, 0);
       overrides.inc({ origin, action: 'set' }, 0);
       overrides.inc({ origin, action: 'removed' }, 0);
@@ -303,9 +315,12 @@ export class ServerMetrics {
           if (e.isReplication) renewals.peer++;
           else renewals.client++;
           return;
-        case 'registered':
-          registrations.inc({ origin: e.isReplication ? 'peer' : 'client', kind: e.isNew ? 'new' : 're-registration' });
+        case 'registered': {
+          const counts = e.isReplication ? registered.peer : registered.client;
+          if (e.isNew) counts.new++;
+          else counts.re++;
           return;
+        }
         case 'cancelled':
           cancellations.inc({ origin: e.isReplication ? 'peer' : 'client' });
           return;
