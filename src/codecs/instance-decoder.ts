@@ -114,6 +114,13 @@ function port(value: unknown, field: string, fallback: PortInfo): PortInfo {
 function stringMap(value: unknown, field: string): Record<string, string> {
   if (value === undefined || value === null || value === '') return {};
   if (!isObject(value)) throw new DecodeError(`Invalid ${field}: expected an object of strings`);
+  if (onlyStrings(value)) {
+    // The usual case, a copy of the parsed object: it keeps the parser's layout, every key inside the object, where
+    // one built key by key from {} holds its fifth and later keys in a second object (one more per instance).
+    const out = { ...value } as Record<string, string>;
+    for (const key of Object.keys(out)) out[key] = sharedString(out[key]);
+    return out;
+  }
   // A plain object: V8 keeps a prototype-less one as a hash table, several times larger for the handful of keys an
   // instance has, and it is held for the lease and the delta log. A key named __proto__ is still data (own property).
   const out: Record<string, string> = {};
@@ -130,6 +137,14 @@ function stringMap(value: unknown, field: string): Record<string, string> {
     else out[key] = text;
   }
   return out;
+}
+
+/** Whether every value is a string and no key needs the careful copy (the Java empty-map marker, __proto__). */
+function onlyStrings(value: Record<string, unknown>): boolean {
+  for (const key of Object.keys(value)) {
+    if (typeof value[key] !== 'string' || key === '@class' || key === '__proto__') return false;
+  }
+  return true;
 }
 
 function status(value: unknown, field: string, fallback: InstanceStatus): InstanceStatus {

@@ -415,4 +415,12 @@ describe('JSON decoding (§4.2)', () => {
     expect(d).toMatchObject({ sid: 'S1', asgName: 'orders-v1', actionType: 'ADDED', lastUpdatedTimestamp: 1718000000050 });
     expect(d.lease).toEqual({ registrationTimestamp: 1718000000000, lastRenewalTimestamp: 1718000120000, evictionTimestamp: 0, serviceUpTimestamp: 1718000000050 });
   });
+
+  test('metadata of many string keys: every key, in order, values as sent', () => {
+    const six = { 'management.port': '8081', zone: 'us-east-1a', version: '3.0.1', 'git.commit': 'abc', 'management.context-path': '/m', team: 'core' };
+    const metadata = decodeInstanceJson(body({ hostName: 'h', app: 'a', metadata: six }), DEFAULTS).metadata;
+    expect(metadata).toEqual(six);
+    expect(Object.keys(metadata)).toEqual(Object.keys(six));
+    expect(Object.getPrototypeOf(metadata)).toBe(Object.prototype);
+  });
 });
