@@ -66,7 +66,10 @@ const CONFIG = {
    * cheaper or dearer, free of the machine's drift. Empty: the bare server.
    */
   baseline: process.env.BENCH_BASELINE || '',
-  /** A directory: each server's and peer's stdout and stderr are also written to <name>-<pid>.log in it (e.g. with `--trace-gc` in BENCH_ZONE_SHARE_NODE_ARGS); empty: kept in memory only, their tail shown when one fails. */
+  /**
+   * A directory: each server's and peer's stdout and stderr are also written to <name>-<pid>.log in it (e.g. with
+   * `--trace-gc` in BENCH_ZONE_SHARE_NODE_ARGS); empty: kept in memory only, their tail shown when one fails.
+   */
   serverLogDir: process.env.BENCH_SERVER_LOG_DIR || '',
   /** Registrations per second sent to zone A while replication lag is measured (open loop). */
   replicationRate: num('BENCH_REPLICATION_RATE', 200),

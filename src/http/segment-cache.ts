@@ -520,7 +520,8 @@ export class SegmentCache {
     const piece: Piece = { after: afterId, tail, deflated: Buffer.alloc(0), counted: 0 };
     e[slot] = piece;
     const land = (out: Buffer): Buffer => {
-      const deflated = prefix === undefined ? out : keptConcat([prefix, out], prefix.length + out.length);
+      // Kept in memory of its own, copied once: zlib's output is a slice of its working chunk.
+      const deflated = prefix === undefined ? keep(out) : keptConcat([prefix, out], prefix.length + out.length);
       piece.deflated = deflated;
       if (e[slot] === piece && e.counted > 0) {
         piece.counted = deflated.length;

@@ -4,7 +4,6 @@
 // Java's GZIPInputStream (every JDK release: JDK-7036144 was fixed, then reverted) stops after a member whenever its
 // source has no byte available at that instant, as a socket often has not, and so truncates silently.
 import { constants, crc32 as zlibCrc32, deflateRaw, deflateRawSync } from 'node:zlib';
-import { keep } from '../codecs/kept-bytes';
 
 /** The 10-byte gzip header Node's gzip writes: deflate, no name, no time, Unix. */
 export const GZIP_HEADER: Buffer = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]);
@@ -42,16 +41,16 @@ export function storedBlocks(data: Buffer, final: boolean): Buffer {
 const options = (dictionary: Buffer | undefined, level: number): object => (dictionary === undefined ? { ...SYNC, level } : { ...SYNC, level, dictionary });
 
 /**
- * Raw DEFLATE of `data` in memory of its own (pieces are kept; zlib's output is a slice of its working chunk), not final and ending on a byte boundary, so that more pieces may follow. `dictionary`: the
+ * Raw DEFLATE of `data`, not final and ending on a byte boundary, so that more pieces may follow. `dictionary`: the
  * bytes that come right before it in the stream (at most DEFLATE_WINDOW_BYTES), or none; `level`: zlib's.
  */
 export function deflatePieceSync(data: Buffer, dictionary?: Buffer, level = THOROUGH_LEVEL): Buffer {
-  return keep(deflateRawSync(data, options(dictionary, level)));
+  return deflateRawSync(data, options(dictionary, level));
 }
 
 /** {@link deflatePieceSync} on the thread pool. */
 export function deflatePiece(data: Buffer, dictionary?: Buffer, level = THOROUGH_LEVEL): Promise<Buffer> {
-  return new Promise((resolve, reject) => deflateRaw(data, options(dictionary, level), (error, out) => (error ? reject(error) : resolve(keep(out)))));
+  return new Promise((resolve, reject) => deflateRaw(data, options(dictionary, level), (error, out) => (error ? reject(error) : resolve(out))));
 }
 
 /** The 8-byte gzip trailer: CRC-32 and length (mod 2^32) of the uncompressed bytes. */
