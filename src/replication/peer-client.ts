@@ -1,4 +1,4 @@
-// Talking to one peer over HTTP (axios): batches of replication tasks, and the full registry for startup sync.
+// Talking to one peer over HTTP (axios, and node:http for the batches): batches of replication tasks, and the full registry for startup sync.
 // The only replication module that knows about the network.
 import { AxiosInstance, isAxiosError } from 'axios';
 import { ReplicationListResponse, SERVER_IDENTITY_HEADER } from './protocol';
@@ -114,7 +114,8 @@ export class HttpPeerClient implements PeerClient {
   async sendBatch(body: string): Promise<BatchResult> {
     let res;
     try {
-      res = await this.http.post<string>('peerreplication/batch/', body);
+      // Dozens a second: on node:http (see postText), not axios.
+      res = await this.client.postText('peerreplication/batch/', body);
     } catch (e) {
       return { kind: 'retry', reason: describe(e) };
     }
@@ -193,5 +194,8 @@ export function parseRetryAfterMs(header: unknown, nowMs: number): number | unde
 
 function describe(e: unknown): string {
   if (isAxiosError(e)) return e.code ? `${e.code}: ${e.message}` : e.message;
-  return e instanceof Error ? e.message : String(e);
+  // Duck-typed: Node's own errors may come from another realm (a test runner's), where instanceof fails.
+  const { code, message } = (typeof e === 'object' && e !== null ? e : {}) as { code?: unknown; message?: unknown };
+  if (typeof message !== 'string') return String(e);
+  return typeof code === 'string' && code !== '' ? `${code}: ${message}` : message;
 }

@@ -1,4 +1,8 @@
-// HttpPeerClient with axios replaced by a scripted double: how answers are classified, without any socket.
+// HttpPeerClient: how answers are classified. Its axios requests against a scripted double, without any socket; its
+// batches (sent on node:http) against a real server on 127.0.0.1.
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { ManualClock } from '../../src/domain/clock';
 import { HttpPeerClient, parseRetryAfterMs } from '../../src/replication/peer-client';
 
@@ -55,57 +59,6 @@ describe('HttpPeerClient', () => {
     });
   });
 
-  describe('sendBatch', () => {
-    it('posts the body to peerreplication/batch/ and returns the per-item results', async () => {
-      axios.post.mockResolvedValue(answer(200, '{"responseList":[{"statusCode":200},{"statusCode":404}]}'));
-      const result = await peer.sendBatch('{"replicationList":[]}');
-      expect(axios.post).toHaveBeenCalledWith('peerreplication/batch/', '{"replicationList":[]}');
-      expect(result).toEqual({ kind: 'ok', response: { responseList: [{ statusCode: 200 }, { statusCode: 404 }] } });
-    });
-
-    it.each([429, 503])('asks to wait when the peer answers %i without Retry-After', async (status) => {
-      axios.post.mockResolvedValue(answer(status, ''));
-      expect(await peer.sendBatch('{}')).toEqual({ kind: 'later', reason: `peer answered ${status}` });
-    });
-
-    it('asks to wait as long as Retry-After says in seconds', async () => {
-      axios.post.mockResolvedValue(answer(429, '', { 'retry-after': '7' }));
-      expect(await peer.sendBatch('{}')).toEqual({ kind: 'later', reason: 'peer answered 429', retryAfterMs: 7000 });
-    });
-
-    it('measures a Retry-After HTTP-date from its clock', async () => {
-      const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0, 0));
-      const timed = new HttpPeerClient(URL, 1234, { clock });
-      axios.post.mockResolvedValue(answer(503, '', { 'retry-after': 'Thu, 01 Jan 2026 12:00:03 GMT' }));
-      expect(await timed.sendBatch('{}')).toEqual({ kind: 'later', reason: 'peer answered 503', retryAfterMs: 3000 });
-      timed.close();
-    });
-
-    it('asks for a retry on a network error, naming its code', async () => {
-      axios.post.mockRejectedValue(networkError('ECONNREFUSED', 'connect ECONNREFUSED 10.0.1.5:8761'));
-      expect(await peer.sendBatch('{}')).toEqual({ kind: 'retry', reason: 'ECONNREFUSED: connect ECONNREFUSED 10.0.1.5:8761' });
-    });
-
-    it.each([400, 403, 404, 500, 502])('gives the batch up when the peer answers %i', async (status) => {
-      axios.post.mockResolvedValue(answer(status, ''));
-      expect(await peer.sendBatch('{}')).toEqual({ kind: 'failed', reason: `peer answered ${status}` });
-    });
-
-    it('gives the batch up when a 2xx answer has no responseList', async () => {
-      axios.post.mockResolvedValue(answer(200, '{"something":"else"}'));
-      expect(await peer.sendBatch('{}')).toMatchObject({ kind: 'failed' });
-    });
-
-    it.each([
-      ['an HTML page', '<html><body>OK</body></html>'],
-      ['an empty body', ''],
-    ])('gives the batch up, rather than resending it, when a 2xx answer is %s', async (_what, data) => {
-      // The peer accepted the batch; resending it until expiry would replay every change in it.
-      axios.post.mockResolvedValue(answer(200, data));
-      expect(await peer.sendBatch('{}')).toMatchObject({ kind: 'failed' });
-    });
-  });
-
   describe('parseRetryAfterMs', () => {
     const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
     it.each<[string, unknown, number | undefined]>([
@@ -141,5 +94,137 @@ describe('HttpPeerClient', () => {
       axios.get.mockRejectedValue(networkError('ETIMEDOUT', 'timeout of 1234ms exceeded'));
       expect(await peer.fetchRegistry()).toEqual({ kind: 'failed', reason: 'ETIMEDOUT: timeout of 1234ms exceeded' });
     });
+  });
+});
+
+describe('HttpPeerClient.sendBatch, on a real socket', () => {
+  type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
+  let handler: Handler;
+  let server: Server;
+  let base: string;
+  const peers: HttpPeerClient[] = [];
+  const peerAt = (url = base, timeoutMs = 5000, clock?: ManualClock): HttpPeerClient => {
+    const peer = new HttpPeerClient(url, timeoutMs, clock ? { clock } : {});
+    peers.push(peer);
+    return peer;
+  };
+  const reply = (status: number, body: string | Buffer, headers: Record<string, string> = {}): Handler => (_req, _body, res) => {
+    res.writeHead(status, headers);
+    res.end(body);
+  };
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => handler(req, Buffer.concat(chunks).toString(), res));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/eureka/`;
+  });
+  afterEach(() => {
+    for (const peer of peers.splice(0)) peer.close();
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('posts the body to peerreplication/batch/ as a Netflix server does and returns the per-item results', async () => {
+    let seen: { method?: string; url?: string; headers?: IncomingMessage['headers']; body?: string } = {};
+    handler = (req, body, res) => {
+      seen = { method: req.method, url: req.url, headers: req.headers, body };
+      reply(200, '{"responseList":[{"statusCode":200},{"statusCode":404}]}', { 'content-type': 'application/json' })(req, body, res);
+    };
+    const result = await peerAt().sendBatch('{"replicationList":[]}');
+    expect(result).toEqual({ kind: 'ok', response: { responseList: [{ statusCode: 200 }, { statusCode: 404 }] } });
+    expect(seen).toMatchObject({ method: 'POST', url: '/eureka/peerreplication/batch/', body: '{"replicationList":[]}' });
+    expect(seen.headers).toMatchObject({
+      'content-type': 'application/json',
+      accept: 'application/json',
+      'discoveryidentity-name': 'DefaultServer',
+      'x-netflix-discovery-replication': 'true',
+      'content-length': '22',
+    });
+    expect(seen.headers?.authorization).toBeUndefined();
+  });
+
+  it('reuses its connection from one batch to the next', async () => {
+    const ports: number[] = [];
+    handler = (req, body, res) => {
+      ports.push(req.socket.remotePort as number);
+      reply(200, '{"responseList":[]}')(req, body, res);
+    };
+    const peer = peerAt();
+    for (let i = 0; i < 3; i++) expect(await peer.sendBatch('{"replicationList":[]}')).toMatchObject({ kind: 'ok' });
+    expect(new Set(ports).size).toBe(1);
+  });
+
+  it('sends the credentials of its URL as Basic auth, never showing them', async () => {
+    let authorization: string | undefined;
+    handler = (req, body, res) => {
+      authorization = req.headers.authorization;
+      reply(200, '{"responseList":[]}')(req, body, res);
+    };
+    const peer = peerAt(base.replace('http://', 'http://peer:s3cret@'));
+    expect(await peer.sendBatch('{}')).toMatchObject({ kind: 'ok' });
+    expect(authorization).toBe(`Basic ${Buffer.from('peer:s3cret').toString('base64')}`);
+    expect(peer.url).toBe(base);
+  });
+
+  it('names a zone-registry peer by its identity header', async () => {
+    handler = reply(200, '{"responseList":[]}', { 'x-registry-server': 'zone-b-1' });
+    expect(await peerAt().sendBatch('{}')).toEqual({ kind: 'ok', response: { responseList: [] }, server: 'zone-b-1' });
+  });
+
+  it('reads an answer the peer compressed', async () => {
+    handler = reply(200, gzipSync('{"responseList":[{"statusCode":409}]}'), { 'content-encoding': 'gzip' });
+    expect(await peerAt().sendBatch('{}')).toEqual({ kind: 'ok', response: { responseList: [{ statusCode: 409 }] } });
+  });
+
+  it.each([429, 503])('asks to wait when the peer answers %i without Retry-After', async (status) => {
+    handler = reply(status, '');
+    expect(await peerAt().sendBatch('{}')).toEqual({ kind: 'later', reason: `peer answered ${status}` });
+  });
+
+  it('asks to wait as long as Retry-After says in seconds', async () => {
+    handler = reply(429, '', { 'retry-after': '7' });
+    expect(await peerAt().sendBatch('{}')).toEqual({ kind: 'later', reason: 'peer answered 429', retryAfterMs: 7000 });
+  });
+
+  it('measures a Retry-After HTTP-date from its clock', async () => {
+    handler = reply(503, '', { 'retry-after': 'Thu, 01 Jan 2026 12:00:03 GMT' });
+    const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0, 0));
+    expect(await peerAt(base, 5000, clock).sendBatch('{}')).toEqual({ kind: 'later', reason: 'peer answered 503', retryAfterMs: 3000 });
+  });
+
+  it.each([301, 400, 403, 404, 500, 502])('gives the batch up when the peer answers %i (no redirect followed)', async (status) => {
+    handler = reply(status, '', status === 301 ? { location: 'http://127.0.0.1:1/elsewhere' } : {});
+    expect(await peerAt().sendBatch('{}')).toEqual({ kind: 'failed', reason: `peer answered ${status}` });
+  });
+
+  it.each([
+    ['JSON without a responseList', '{"something":"else"}'],
+    ['an HTML page', '<html><body>OK</body></html>'],
+    ['an empty body', ''],
+  ])('gives the batch up, rather than resending it, when a 2xx answer is %s', async (_what, body) => {
+    // The peer accepted the batch; resending it until expiry would replay every change in it.
+    handler = reply(200, body);
+    expect(await peerAt().sendBatch('{}')).toMatchObject({ kind: 'failed' });
+  });
+
+  it('asks for a retry when nothing listens, naming the error code', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const result = await peerAt(`http://127.0.0.1:${port}/eureka/`).sendBatch('{}');
+    expect(result).toMatchObject({ kind: 'retry' });
+    expect((result as { reason: string }).reason).toMatch(/^ECONNREFUSED: /);
+  });
+
+  it('asks for a retry when the peer does not answer within the timeout', async () => {
+    handler = () => undefined; // never answers; closed by afterAll
+    expect(await peerAt(base, 50).sendBatch('{}')).toEqual({ kind: 'retry', reason: 'ETIMEDOUT: timeout of 50ms exceeded' });
   });
 });

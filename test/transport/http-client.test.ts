@@ -2,7 +2,7 @@
 // real round trip on 127.0.0.1 (Basic auth, text bodies both ways, any status).
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { connectionPools, createHttpClient, HttpClient } from '../../src/transport/http-client';
+import { connectionPools, createHttpClient, HttpClient, MAX_TEXT_ANSWER_BYTES } from '../../src/transport/http-client';
 
 describe('http-client', () => {
   describe('connectionPools', () => {
@@ -107,6 +107,29 @@ describe('http-client', () => {
         const last = seen[seen.length - 1];
         expect(last.headers.authorization).toBe(`Basic ${Buffer.from('peer:s:cret').toString('base64')}`);
         expect(last.body).toBe('{"b":2}');
+      });
+    });
+
+    describe('postText', () => {
+      it('refuses an answer past MAX_TEXT_ANSWER_BYTES rather than holding it', async () => {
+        const big = createServer((req, res) => {
+          req.resume();
+          req.on('end', () => {
+            res.writeHead(200);
+            const chunk = Buffer.alloc(1024 * 1024, 0x61);
+            for (let i = 0; i <= MAX_TEXT_ANSWER_BYTES / chunk.length; i++) res.write(chunk);
+            res.end();
+          });
+        });
+        await new Promise<void>((resolve) => big.listen(0, '127.0.0.1', resolve));
+        const client = createHttpClient({ baseUrl: `http://127.0.0.1:${(big.address() as AddressInfo).port}/`, pools: {} });
+        try {
+          await expect(client.postText('x', '{}')).rejects.toMatchObject({ code: 'ERR_ANSWER_TOO_LARGE' });
+        } finally {
+          client.close();
+          big.closeAllConnections();
+          await new Promise<void>((resolve) => big.close(() => resolve()));
+        }
       });
     });
   });
