@@ -50,6 +50,11 @@ const CONFIG = {
   churnRate: num('BENCH_ZONE_SHARE_CHURN', 10),
   /** Full fetches (JSON, gzip) per s. */
   fullRate: num('BENCH_ZONE_SHARE_FULL_RATE', 5),
+  /**
+   * Streams left out of the mix, comma-separated (heartbeat, delta, change, full, batch-b, batch-c): to see what each
+   * part of the load costs the server (their rows then read "not sent").
+   */
+  drop: new Set((process.env.BENCH_ZONE_SHARE_DROP || '').split(',').map((s) => s.trim()).filter(Boolean)),
   /** Each peer sends a batch this often, ms (our servers' replicationMaxBatchingDelayMs); capped at 250 items. */
   batchMs: Math.max(1, num('BENCH_ZONE_SHARE_BATCH_MS', 20)),
   /** Most connections the open-loop generator opens. */
@@ -219,12 +224,12 @@ async function zoneShareRun(log) {
       { name: 'delta', rate: rates.delta, next: () => DELTA },
       { name: 'change', rate: rates.churn, next: () => registerSpec(churnRef(), `3.0.${churned}`) },
       { name: 'full', rate: rates.full, next: () => FULL },
-    ].filter((s) => s.rate > 0);
+    ].filter((s) => s.rate > 0 && !CONFIG.drop.has(s.name));
     /** @type {import('./load').Stream[]} */
     const peerStreams = [
       { name: 'batch-b', rate: rates.batchesPerPeer, next: peerBatch(0) },
       { name: 'batch-c', rate: rates.batchesPerPeer, next: peerBatch(1) },
-    ];
+    ].filter((s) => !CONFIG.drop.has(s.name));
     const streams = [...clientStreams, ...peerStreams];
     // The warm-up runs on the connections the measured part goes on with, as a fleet's clients keep theirs (a fresh
     // pool opened at the window's start made its first seconds the slowest).
