@@ -1,5 +1,5 @@
-// Talking to one peer over HTTP (axios, and node:http for the batches): batches of replication tasks, and the full registry for startup sync.
-// The only replication module that knows about the network.
+// Talking to one peer over HTTP: batches of replication tasks (on node:http, see postText), and over axios the full
+// registry for startup sync, comparisons and readiness probes. The only replication module that knows the network.
 import { AxiosInstance, isAxiosError } from 'axios';
 import { ReplicationListResponse, SERVER_IDENTITY_HEADER } from './protocol';
 import { BasicCredentials, splitCredentials } from '../codecs/url-credentials';

@@ -76,7 +76,10 @@ export interface TextAnswer {
   readonly data: string;
 }
 
-/** Most bytes of an answer {@link HttpClient.postText} reads; past it the request fails (code ERR_ANSWER_TOO_LARGE). */
+/**
+ * Most bytes of an answer {@link HttpClient.postText} reads (ERR_ANSWER_TOO_LARGE past it) and of what a compressed
+ * answer inflates to (ERR_BAD_ANSWER past it).
+ */
 export const MAX_TEXT_ANSWER_BYTES = 16 * 1024 * 1024;
 
 /** An axios instance and the pools it owns. */
@@ -86,8 +89,8 @@ export interface HttpClient {
    * POSTs `body` (text, sent as given) to `path` under the base URL with the client's headers, Basic auth, timeout and
    * pools, no redirects and no proxy; resolves with any status; rejects on a network error or timeout with an Error
    * whose `code` names it (ECONNREFUSED, ETIMEDOUT, ...). For requests sent many times a second: axios 1.21 kept about
-   * 9 KB of each request alive past two young-generation collections (0.8 MB/s at 88 requests a second, none on
-   * node:http), which a server's old generation paid for with a full collection every 17 s instead of every 30.
+   * 9 KB of each request alive past two young-generation collections (0.8 MB/s promoted at 88 requests a second; none
+   * on node:http), and what the old generation takes in sets the pace of full collections.
    */
   postText(path: string, body: string): Promise<TextAnswer>;
   /** Closes the client's pooled connections (nothing to close on Node's global agents). */
@@ -143,7 +146,8 @@ function textPoster(options: HttpClientOptions, pools: ConnectionPools | undefin
           try {
             const raw = Buffer.concat(chunks, bytes);
             const encoding = res.headers['content-encoding'];
-            const plain = encoding === 'gzip' ? gunzipSync(raw) : encoding === 'deflate' ? inflateSync(raw) : raw;
+            const bound = { maxOutputLength: MAX_TEXT_ANSWER_BYTES };
+            const plain = encoding === 'gzip' ? gunzipSync(raw, bound) : encoding === 'deflate' ? inflateSync(raw, bound) : raw;
             resolve({ status: res.statusCode ?? 0, headers: res.headers, data: plain.toString('utf8') });
           } catch (e) {
             reject(codedError('ERR_BAD_ANSWER', `unreadable answer: ${e instanceof Error ? e.message : String(e)}`));

@@ -2,6 +2,7 @@
 // real round trip on 127.0.0.1 (Basic auth, text bodies both ways, any status).
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { connectionPools, createHttpClient, HttpClient, MAX_TEXT_ANSWER_BYTES } from '../../src/transport/http-client';
 
 describe('http-client', () => {
@@ -129,6 +130,23 @@ describe('http-client', () => {
           client.close();
           big.closeAllConnections();
           await new Promise<void>((resolve) => big.close(() => resolve()));
+        }
+      });
+
+      it('refuses a compressed answer that inflates past MAX_TEXT_ANSWER_BYTES', async () => {
+        const bomb = gzipSync(Buffer.alloc(MAX_TEXT_ANSWER_BYTES + 1, 0x61));
+        const server = createServer((req, res) => {
+          req.resume();
+          req.on('end', () => res.writeHead(200, { 'content-encoding': 'gzip' }).end(bomb));
+        });
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        const client = createHttpClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, pools: {} });
+        try {
+          await expect(client.postText('x', '{}')).rejects.toMatchObject({ code: 'ERR_BAD_ANSWER' });
+        } finally {
+          client.close();
+          server.closeAllConnections();
+          await new Promise<void>((resolve) => server.close(() => resolve()));
         }
       });
     });
