@@ -1,6 +1,6 @@
 // The one HTTP client factory: axios options as each caller asks, own keep-alive pools that close() destroys, and a
 // real round trip on 127.0.0.1 (Basic auth, text bodies both ways, any status).
-import { createServer, IncomingHttpHeaders, Server } from 'node:http';
+import { createServer, IncomingHttpHeaders, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { connectionPools, createHttpClient, HttpClient, MAX_TEXT_ANSWER_BYTES } from '../../src/transport/http-client';
@@ -112,42 +112,37 @@ describe('http-client', () => {
     });
 
     describe('postText', () => {
-      it('refuses an answer past MAX_TEXT_ANSWER_BYTES rather than holding it', async () => {
-        const big = createServer((req, res) => {
-          req.resume();
-          req.on('end', () => {
-            res.writeHead(200);
-            const chunk = Buffer.alloc(1024 * 1024, 0x61);
-            for (let i = 0; i <= MAX_TEXT_ANSWER_BYTES / chunk.length; i++) res.write(chunk);
-            res.end();
-          });
-        });
-        await new Promise<void>((resolve) => big.listen(0, '127.0.0.1', resolve));
-        const client = createHttpClient({ baseUrl: `http://127.0.0.1:${(big.address() as AddressInfo).port}/`, pools: {} });
-        try {
-          await expect(client.postText('x', '{}')).rejects.toMatchObject({ code: 'ERR_ANSWER_TOO_LARGE' });
-        } finally {
-          client.close();
-          big.closeAllConnections();
-          await new Promise<void>((resolve) => big.close(() => resolve()));
-        }
-      });
-
-      it('refuses a compressed answer that inflates past MAX_TEXT_ANSWER_BYTES', async () => {
-        const bomb = gzipSync(Buffer.alloc(MAX_TEXT_ANSWER_BYTES + 1, 0x61));
+      // A client of a one-off server on 127.0.0.1 answering every request with `answer`.
+      async function withServer(answer: (res: ServerResponse) => void, use: (client: HttpClient) => Promise<void>): Promise<void> {
         const server = createServer((req, res) => {
           req.resume();
-          req.on('end', () => res.writeHead(200, { 'content-encoding': 'gzip' }).end(bomb));
+          req.on('end', () => answer(res));
         });
         await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
         const client = createHttpClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, pools: {} });
         try {
-          await expect(client.postText('x', '{}')).rejects.toMatchObject({ code: 'ERR_BAD_ANSWER' });
+          await use(client);
         } finally {
           client.close();
           server.closeAllConnections();
           await new Promise<void>((resolve) => server.close(() => resolve()));
         }
+      }
+
+      it('refuses an answer past MAX_TEXT_ANSWER_BYTES rather than holding it', async () => {
+        const chunk = Buffer.alloc(1024 * 1024, 0x61);
+        const answer = (res: ServerResponse): void => {
+          res.writeHead(200);
+          for (let i = 0; i <= MAX_TEXT_ANSWER_BYTES / chunk.length; i++) res.write(chunk);
+          res.end();
+        };
+        await withServer(answer, (client) => expect(client.postText('x', '{}')).rejects.toMatchObject({ code: 'ERR_ANSWER_TOO_LARGE' }));
+      });
+
+      it('refuses a compressed answer that inflates past MAX_TEXT_ANSWER_BYTES', async () => {
+        const bomb = gzipSync(Buffer.alloc(MAX_TEXT_ANSWER_BYTES + 1, 0x61));
+        const answer = (res: ServerResponse): void => void res.writeHead(200, { 'content-encoding': 'gzip' }).end(bomb);
+        await withServer(answer, (client) => expect(client.postText('x', '{}')).rejects.toMatchObject({ code: 'ERR_BAD_ANSWER' }));
       });
     });
   });
