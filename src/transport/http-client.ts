@@ -90,7 +90,7 @@ export interface HttpClient {
    * pools, no redirects and no proxy; resolves with any status; rejects on a network error or timeout with an Error
    * whose `code` names it (ECONNREFUSED, ETIMEDOUT, ...). For requests sent many times a second: axios 1.21 kept about
    * 9 KB of each request alive past two young-generation collections (0.8 MB/s promoted at 88 requests a second; none
-   * on node:http), and what the old generation takes in sets the pace of full collections.
+   * on node:http), and the old generation's growth is one of the two things that start V8's full collections.
    */
   postText(path: string, body: string): Promise<TextAnswer>;
   /** Closes the client's pooled connections (nothing to close on Node's global agents). */
