@@ -5,7 +5,8 @@
 //  1. Request shapes on a 10,000-instance registry (100 apps × 100): registration, heartbeat, full fetch (JSON,
 //     JSON+gzip, XML) and delta fetch — closed-loop throughput, p50/p99 latency, server CPU time per request.
 //  2. The same shapes against bench/bare-server.js, a bare node:http server replaying the exact bytes ours sent,
-//     to show what the registry costs on top of Node's HTTP layer (ours/bare; target ≥ 0.8). Both run side by side and
+//     to show what the registry costs on top of Node's HTTP layer (ours/bare; targets per shape in run/requests.js:
+//     registration ≥ 0.6, heartbeat ≥ 0.85, fetches ≥ 0.9). Both run side by side and
 //     are measured in turns, slice by slice, so that the machine's drift moves both alike.
 //  3. Steady load: 100,000 instances (1000 apps × 100) — resident memory (target < 1 GiB), then an open-loop mix of
 //     heartbeats and delta polls at a fleet's rates (each instance heartbeats and polls every 30 s: 3,333/s each), with

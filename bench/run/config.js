@@ -105,7 +105,6 @@ if (Math.ceil(CONFIG.watchers / CONFIG.watchAddresses) > 500) throw new Error('B
 if (!['raw', 'autocannon'].includes(CONFIG.client)) throw new Error(`BENCH_CLIENT must be raw or autocannon, got ${CONFIG.client}`);
 
 const TARGETS = {
-  ratio: 0.8,
   rssBytes: 1024 ** 3,
   steadyP99Ms: 50,
   replicationLagP99Ms: 1000,

@@ -4,7 +4,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { memory, request, median } = require('../load');
+const { memory, request, median, closedLoop } = require('../load');
 const { CONFIG } = require('./config');
 const { tempDirs, sleep, startOurs, startBare, stopProcess, awaitQuiet, serverScript } = require('./processes');
 const { medians } = require('./report');
@@ -103,6 +103,15 @@ async function shapesRun(run, refs) {
     } else if (!CONFIG.skip.has('bare')) {
       bareProc = await startBare(dir);
       log(`bare: pid ${bareProc.pid}, port ${bareProc.port}`);
+    }
+    // Warmed up like every other shape (CONFIG.warmupSeconds, closed loop): the first instance re-registered, which
+    // leaves the registry as it was, so that the distinct registrations below measure the registration path and not
+    // a fresh process compiling it (a fresh server's first thousands of registrations cost 2-3 × as much CPU each, the
+    // bare server's too).
+    if (CONFIG.warmupSeconds > 0) {
+      for (const p of bareProc ? [proc, bareProc] : [proc]) {
+        await closedLoop({ port: p.port, connections: CONFIG.registerConcurrency, seconds: CONFIG.warmupSeconds, requests: [registerSpec(refs[0])] });
+      }
     }
     // Registrations in as many chunks as slices (fewer for a tiny fleet), each chunk sent to both servers in turn.
     const rest = refs.length - 1;
