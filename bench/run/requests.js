@@ -63,9 +63,9 @@ async function measureClosed(proc, requests, connections, waitForQuiet = true, s
   return summarize(measured);
 }
 
-/** Sends each registration once, closed loop; fails unless all were accepted. */
-async function registerAll(proc, count, spec, expectStatus) {
-  await awaitQuiet(proc);
+/** Sends each registration once, closed loop, after waiting for a quiet machine unless told not to; fails unless all were accepted. */
+async function registerAll(proc, count, spec, expectStatus, waitForQuiet = true) {
+  if (waitForQuiet) await awaitQuiet(proc);
   const measured = await withCpu(proc.pid, () =>
     closedLoop({ port: proc.port, connections: CONFIG.registerConcurrency, seconds: 600, count, spec }),
   );
