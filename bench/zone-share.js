@@ -241,6 +241,9 @@ async function zoneShareRun(log) {
       const ordered = streams.map((st) => [...clients.streams, ...peers.streams].find((x) => x.name === st.name));
       return { streams: /** @type {import('./load').StreamResult[]} */ (ordered), sendLagP99Ms: Math.max(clients.sendLagP99Ms, peers.sendLagP99Ms), connections: clients.connections + peers.connections, maxInFlight: clients.maxInFlight + peers.maxInFlight };
     };
+    // The server's /metrics is read at the window's start: read once before, so that the first answer's cost (its
+    // code not yet compiled: 20-30 ms of the event loop at 100,000 instances, 3-5 ms once warm) is not the window's.
+    await loopStats(port);
     await awaitQuiet(ours);
     out.loadAverageAtMeasurement = loadAverage();
     log(`open loop: ${streams.map((s) => `${s.rate.toFixed(s.rate < 100 ? 1 : 0)}/s ${s.name}`).join(' + ')} for ${CONFIG.warmupSeconds} s of warm-up, then ${CONFIG.seconds} s measured (load average ${out.loadAverageAtMeasurement})`);
