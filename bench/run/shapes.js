@@ -106,9 +106,9 @@ async function shapesRun(run, refs) {
     }
     // Registrations in as many chunks as slices (fewer for a tiny fleet), each chunk sent to both servers in turn. As
     // for every other shape, a server's first slice waits for a quiet machine and is warmed up (CONFIG.warmupSeconds,
-    // the first instance re-registered, which leaves the registry as it was) and the others follow at once: a slice
-    // that began after half a second idle measured a cold processor (caches, and the VM's core woken up), at 2-3 × the
-    // CPU per request of the same registrations sent without a pause, both servers alike.
+    // the first instance re-registered, which leaves the registry as it was) and the others follow at once: outside
+    // the bench, 1,000 registrations sent after a pause cost up to 2-3 × the CPU each of the same sent without one, on
+    // both servers (the processor's caches cold, the VM's core woken up).
     const rest = refs.length - 1;
     const chunk = Math.max(1, Math.ceil(rest / CONFIG.slices));
     record(
