@@ -95,17 +95,24 @@ export class VipIndex<T> {
 // Each entry as is, untrimmed: Eureka matches the raw split, so " b" is not "b". A repeated entry links once.
 function link<T>(index: Map<string, Set<Member<T>>>, member: Member<T>, names: string | undefined): void {
   if (names === undefined) return;
-  for (const name of names.split(',')) {
-    const set = index.get(name);
-    if (set) set.add(member);
-    else index.set(name, new Set([member]));
-  }
+  // Nearly every instance names one VIP: no list to split.
+  if (!names.includes(',')) return linkOne(index, member, names);
+  for (const name of names.split(',')) linkOne(index, member, name);
+}
+
+function linkOne<T>(index: Map<string, Set<Member<T>>>, member: Member<T>, name: string): void {
+  const set = index.get(name);
+  if (set) set.add(member);
+  else index.set(name, new Set([member]));
 }
 
 function unlink<T>(index: Map<string, Set<Member<T>>>, member: Member<T>, names: string | undefined): void {
   if (names === undefined) return;
-  for (const name of names.split(',')) {
-    const set = index.get(name);
-    if (set?.delete(member) && set.size === 0) index.delete(name);
-  }
+  if (!names.includes(',')) return unlinkOne(index, member, names);
+  for (const name of names.split(',')) unlinkOne(index, member, name);
+}
+
+function unlinkOne<T>(index: Map<string, Set<Member<T>>>, member: Member<T>, name: string): void {
+  const set = index.get(name);
+  if (set?.delete(member) && set.size === 0) index.delete(name);
 }
