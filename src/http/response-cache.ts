@@ -16,7 +16,7 @@ import { headerList, Reply } from './errors';
 import { keep } from '../codecs/kept-bytes';
 import { JoiningOptions, RunJoiner } from './joined-runs';
 import { Pieces } from '../codecs/record-fragments';
-import { DELTA_SEGMENT_INSTANCES, deltaSource, fullRegistrySource, GzipBody, SegmentCache, SegmentCacheOptions, SegmentedDocument } from './segment-cache';
+import { DELTA_SEGMENT_INSTANCES, deltaSource, DocumentBody, fullRegistrySource, SegmentCache, SegmentCacheOptions, SegmentedDocument } from './segment-cache';
 
 const gzipAsync = promisify(gzip);
 // Below this size compressing inline is cheaper than a trip to the thread pool.
@@ -117,12 +117,15 @@ interface Entry {
   readonly format: Format;
   readonly version: string;
   readonly revision: number;
-  readonly plain: Payload;
+  /** Strong validator of the plain variant (the gzip one's adds `-gzip`). */
+  readonly etag: string;
+  /** Built with the entry, except the full registry's and the delta's: when first read. */
+  plain?: Payload | Promise<Payload>;
   readonly named: boolean;
   /** The full registry's or the delta's: its bytes are the segment cache's, counted there. */
   readonly document?: SegmentedDocument;
-  /** The document's joiner for its gzip variant (its joined bytes are counted there). */
-  readonly gzipJoiner?: RunJoiner;
+  /** The document's joiners (their joined bytes are counted there). */
+  readonly joiners?: Joiners;
   gzip?: Payload | Promise<Payload>;
   /** Plain plus gzip body bytes, once the gzip variant exists. */
   bytes: number;
@@ -130,6 +133,12 @@ interface Entry {
   held: boolean;
   /** Last read or build, ms. */
   usedAt: number;
+}
+
+/** How one nameless document's plain and gzip variants are joined for writing. */
+interface Joiners {
+  readonly plain: RunJoiner;
+  readonly gzip: RunJoiner;
 }
 
 /** Counters for the operators' surface. */
@@ -156,7 +165,7 @@ export class ResponseCache {
   // The gzip document being compressed per key (full registry or delta, per format), and the build that follows it.
   private readonly gzipBuilds = new Map<string, GzipBuild>();
   // Per nameless key, plain and gzip: the runs its documents are written in.
-  private readonly joiners = new Map<string, { readonly plain: RunJoiner; readonly gzip: RunJoiner }>();
+  private readonly joiners = new Map<string, Joiners>();
   readonly stats: ResponseCacheStats;
 
   constructor(
@@ -252,10 +261,11 @@ export class ResponseCache {
   private store(entries: Map<string, Entry>, isNamed: boolean, key: string, version: string, now: number, format: Format, tagSuffix: string, body: Pieces | undefined): Entry {
     this.stats.rebuilds++;
     const bytes = body?.toBuffer() ?? Buffer.alloc(0);
-    const plain = payload(bytes, bytes.length, `"${version}-${tagSuffix}"`, format, false, this.registry.revision, this.options.serverId);
+    const etag = `"${version}-${tagSuffix}"`;
+    const plain = payload(bytes, bytes.length, etag, format, false, this.registry.revision, this.options.serverId);
     const old = entries.get(key);
     if (old) this.drop(entries, key, old);
-    const entry: Entry = { builtAt: now, version, revision: this.registry.revision, format, plain, named: isNamed, bytes: 0, held: true, usedAt: now };
+    const entry: Entry = { builtAt: now, version, revision: this.registry.revision, format, etag, plain, named: isNamed, bytes: 0, held: true, usedAt: now };
     entries.set(key, entry);
     this.stats.entries++;
     this.account(entry, plain.bytes);
@@ -264,8 +274,9 @@ export class ResponseCache {
 
   // What a read gets from an entry: nothing for an empty body (an app without instances), else plain or gzip.
   private answer(entry: Entry, gzipped: boolean): Payload | Promise<Payload> | undefined {
-    if (entry.plain.bytes === 0) return undefined;
-    return gzipped ? this.gzipOf(entry) : entry.plain;
+    const plain = entry.plain as Payload;
+    if (plain.bytes === 0) return undefined;
+    return gzipped ? this.gzipOf(entry) : plain;
   }
 
   // The full registry or the delta: the segment cache's document of now, unless the one held is younger than
@@ -298,12 +309,11 @@ export class ResponseCache {
       // cost about 5 µs more than in one buffer (request-shapes bench), and each run is joined once, not per document.
       let joiners = this.joiners.get(key);
       if (joiners === undefined) this.joiners.set(key, (joiners = { plain: new RunJoiner(this.options.joining), gzip: new RunJoiner(this.options.joining) }));
-      const plain = payload(joiners.plain.body(doc.parts, doc.bytes), doc.bytes, `"${version}-${kind}-${format}"`, format, false, revision, this.options.serverId);
-      entry = { builtAt: now, version, revision, format, plain, named: false, document: doc, gzipJoiner: joiners.gzip, bytes: 0, held: true, usedAt: now };
+      entry = { builtAt: now, version, revision, format, etag: `"${version}-${kind}-${format}"`, named: false, document: doc, joiners, bytes: 0, held: true, usedAt: now };
       this.nameless.set(key, entry);
       this.stats.entries++;
     }
-    if (!gzipped) return entry.plain;
+    if (!gzipped) return this.plainOf(entry, now);
     const zipped = this.gzipOf(entry);
     if (zipped instanceof Promise && !this.gzipBuilds.has(key)) {
       const building: GzipBuild = {
@@ -321,16 +331,27 @@ export class ResponseCache {
     if (this.gzipBuilds.get(key) === building) this.gzipBuilds.delete(key);
   }
 
+  // The full registry's or the delta's plain variant, its segments' plain bytes inflated again if they were dropped.
+  private plainOf(entry: Entry, now: number): Payload | Promise<Payload> {
+    const document = entry.document as SegmentedDocument;
+    // Read every time: each plain read keeps the segments' plain bytes for longer.
+    const built = document.plain(now);
+    if (entry.plain !== undefined) return entry.plain;
+    const done = (body: DocumentBody): Payload =>
+      (entry.plain = payload((entry.joiners as Joiners).plain.body(body.parts, body.bytes), body.bytes, entry.etag, entry.format, false, entry.revision, this.options.serverId));
+    return (entry.plain = built instanceof Promise ? built.then(done) : done(built));
+  }
+
   private gzipOf(entry: Entry): Payload | Promise<Payload> {
     if (entry.gzip) return entry.gzip;
-    const etag = entry.plain.etag.slice(0, -1) + '-gzip"';
+    const etag = entry.etag.slice(0, -1) + '-gzip"';
     if (entry.document !== undefined) {
       // Its DEFLATE pieces are small (1-2 KB each for 64 instances): written in runs, or as one buffer when small.
-      const done = (body: GzipBody): Payload => (entry.gzip = payload((entry.gzipJoiner as RunJoiner).body(body.parts, body.bytes), body.bytes, etag, entry.format, true, entry.revision, this.options.serverId));
+      const done = (body: DocumentBody): Payload => (entry.gzip = payload((entry.joiners as Joiners).gzip.body(body.parts, body.bytes), body.bytes, etag, entry.format, true, entry.revision, this.options.serverId));
       const built = entry.document.gzip();
       return (entry.gzip = built instanceof Promise ? built.then(done) : done(built));
     }
-    const body = entry.plain.body as Buffer;
+    const body = (entry.plain as Payload).body as Buffer;
     if (body.length < INLINE_GZIP_BYTES) {
       const zipped = keep(gzipSync(body));
       const gzipped = payload(zipped, zipped.length, etag, entry.format, true, entry.revision, this.options.serverId);

@@ -4,13 +4,16 @@
 // variant is one gzip member stitched from per-segment DEFLATE pieces (see stitched-gzip.ts), so a change recompresses
 // only its segment, and the one after it when it changed the last few records (each piece is compressed against the
 // last DICTIONARY_BYTES of the segment before it: alone, the first records of each would compress poorly).
+// A segment's plain bytes are kept only while plain readers come: gzip readers (Java clients, eureka-js-client,
+// browsers) never read them, and its DEFLATE piece holds the same bytes in a fortieth of the memory; a plain reader
+// who comes later gets them inflated from the piece, byte for byte.
 import { Format } from '../codecs/negotiate';
 import { CODECS } from '../codecs/documents';
 import { keep, keptConcat } from '../codecs/kept-bytes';
 import { Pieces } from '../codecs/record-fragments';
 import { InstanceRecord, InstanceView } from '../domain/model';
 import { Registry } from '../domain/registry';
-import { crc32, crc32Combine, crc32Shift, deflatePiece, deflatePieceSync, FAST_LEVEL, GZIP_HEADER, gzipTrailer, storedBlocks, THOROUGH_LEVEL } from './stitched-gzip';
+import { crc32, crc32Combine, crc32Shift, deflatePiece, deflatePieceSync, FAST_LEVEL, GZIP_HEADER, gzipTrailer, inflatePiece, inflatePieceSync, storedBlocks, THOROUGH_LEVEL } from './stitched-gzip';
 
 /**
  * Applications smaller than this, in instances, share a segment with their neighbours (up to this many instances in
@@ -49,6 +52,17 @@ const INLINE_DEFLATE_BYTES = 16 * 1024;
  * segment leaves the next segment's piece valid unless it touched the segment's last few records.
  */
 export const DICTIONARY_BYTES = 4096;
+
+/**
+ * How long after a plain read of a format its segments keep their plain bytes, ms. Past it, a segment whose DEFLATE
+ * piece exists drops them (keeping its last DICTIONARY_BYTES, what the piece after it is compressed against): at
+ * 250,000 instances the plain JSON is about 300 MB, its pieces about 7. A plain reader afterwards waits for them to be
+ * inflated (about a second of the thread pool at that size), and they are kept again for as long.
+ */
+export const PLAIN_KEEP_MS = 600_000;
+
+// Below this many plain bytes to inflate, a plain document is inflated inline: cheaper than trips to the thread pool.
+const INLINE_INFLATE_BYTES = 256 * 1024;
 // Pieces compressed at once on the thread pool, leaving threads to file, DNS and password work.
 const MAX_DEFLATES_IN_FLIGHT = 2;
 // The full registry's versions__delta, as Eureka writes it.
@@ -122,8 +136,20 @@ const TAILS: Readonly<Record<Format, Buffer>> = { json: Buffer.from(CODECS.json.
 interface Encoded {
   /** Unique among encodings: what a piece compressed after this one remembers, without holding its bytes. */
   readonly id: number;
-  /** The codec's application separator (JSON: `,`) then the segment's applications, joined by it. */
-  readonly plain: Buffer;
+  readonly format: Format;
+  /**
+   * The codec's application separator (JSON: `,`) then the segment's applications, joined by it; undefined while
+   * dropped (see PLAIN_KEEP_MS): then a landed piece holds them, and `end` their last bytes.
+   */
+  plain: Buffer | undefined;
+  /** Bytes of `plain`, held or not. */
+  readonly length: number;
+  /** While `plain` is dropped: its bytes from `endStart` on (what a piece after it is compressed against). */
+  end: Buffer | undefined;
+  /** Where `end` starts in the plain bytes: the last DICTIONARY_BYTES, never in the leading separator. */
+  readonly endStart: number;
+  /** The plain bytes being inflated again for a plain reader. */
+  inflating?: Promise<Buffer>;
   /** Bytes of the leading separator, left out when the segment comes first. */
   readonly lead: number;
   readonly crc: number;
@@ -147,7 +173,7 @@ interface Encoded {
   first?: Piece;
   /** The DEFLATE piece after another segment: the separator as stored blocks, then the rest against its end. */
   next?: Piece;
-  /** Bytes counted in the cache's total (plain and pieces); 0 once replaced. */
+  /** Bytes counted in the cache's total (plain or its end, and pieces); 0 once replaced. */
   counted: number;
 }
 
@@ -175,19 +201,23 @@ interface Segment {
   readonly previous: Record<Format, Encoded[] | undefined>;
 }
 
-/** The document in one format at one moment: plain parts, and the gzip parts built from them on demand. */
+/** The document in one format at one moment: its plain and gzip bodies, each built on demand. */
 export interface SegmentedDocument {
   /** Moves with every assembly of this format: a different document, different bytes. */
   readonly generation: number;
-  /** The plain bytes, in order. */
-  readonly parts: readonly Buffer[];
+  /** Bytes of the plain body. */
   readonly bytes: number;
-  /** The gzip parts (one gzip member) and their size; compressed off the event loop for large segments. */
-  gzip(): GzipBody | Promise<GzipBody>;
+  /**
+   * The plain body; `now`, ms: the read's time (plain bytes are kept PLAIN_KEEP_MS after it). Inflated off the event
+   * loop when many of its segments dropped their plain bytes.
+   */
+  plain(now: number): DocumentBody | Promise<DocumentBody>;
+  /** The gzip body (one gzip member); compressed off the event loop for large segments. */
+  gzip(): DocumentBody | Promise<DocumentBody>;
 }
 
-/** A gzip body in parts. */
-export interface GzipBody {
+/** A body in parts, written one after the other. */
+export interface DocumentBody {
   readonly parts: readonly Buffer[];
   readonly bytes: number;
 }
@@ -200,6 +230,8 @@ export interface SegmentCacheOptions {
   readonly renewalMaxAgeMs?: number;
   /** See RENEWAL_REFRESH_INSTANCES. */
   readonly renewalRefreshInstances?: number;
+  /** See PLAIN_KEEP_MS, ms (0: plain bytes dropped as soon as their piece exists). */
+  readonly plainKeepMs?: number;
 }
 
 const newSegment = (): Segment => ({ apps: [], instances: 0, encoded: { json: undefined, xml: undefined }, previous: { json: undefined, xml: undefined } });
@@ -215,6 +247,8 @@ export class SegmentCache {
   private readonly laidOutAt: Record<Format, number> = { json: -1, xml: -1 };
   // When the oldest segment of the format passes RENEWAL_MAX_AGE_MS, ms.
   private readonly refreshAt: Record<Format, number> = { json: 0, xml: 0 };
+  // Until when the format's segments keep their plain bytes (PLAIN_KEEP_MS after its last plain read), ms.
+  private readonly plainWantedUntil: Record<Format, number> = { json: 0, xml: 0 };
   private generation = 0;
   private encodings = 0;
   private heldBytes = 0;
@@ -224,6 +258,7 @@ export class SegmentCache {
   private readonly segmentInstances: number;
   private readonly renewalMaxAgeMs: number;
   private readonly renewalRefreshInstances: number;
+  private readonly plainKeepMs: number;
 
   constructor(
     private readonly source: SegmentSource,
@@ -232,11 +267,12 @@ export class SegmentCache {
     this.segmentInstances = options.segmentInstances ?? SEGMENT_INSTANCES;
     this.renewalMaxAgeMs = options.renewalMaxAgeMs ?? RENEWAL_MAX_AGE_MS;
     this.renewalRefreshInstances = options.renewalRefreshInstances ?? RENEWAL_REFRESH_INSTANCES;
+    this.plainKeepMs = options.plainKeepMs ?? PLAIN_KEEP_MS;
     for (const app of source.applicationNames()) this.append(app, source.applicationSize(app));
     this.unsubscribe = source.subscribe(this.onChange);
   }
 
-  /** Bytes held: plain segments of both formats plus the DEFLATE pieces built so far. */
+  /** Bytes held: plain segments of both formats (or their ends) plus the DEFLATE pieces built so far. */
   get bytes(): number {
     return this.heldBytes;
   }
@@ -359,21 +395,18 @@ export class SegmentCache {
     this.laidOutAt[format] = this.source.revision;
     const head = Buffer.from(codec.applicationsHead(this.source.versionsDelta(), this.source.hashcode()), 'utf8');
     const tail = TAILS[format];
-    const parts: Buffer[] = [head];
     let bytes = head.length + tail.length;
-    for (let i = 0; i < encodeds.length; i++) {
-      const e = encodeds[i];
-      const part = i === 0 && e.lead > 0 ? e.plain.subarray(e.lead) : e.plain;
-      parts.push(part);
-      bytes += part.length;
-    }
-    parts.push(tail);
-    let gzipped: GzipBody | Promise<GzipBody> | undefined;
+    for (let i = 0; i < encodeds.length; i++) bytes += i === 0 ? encodeds[i].length - encodeds[i].lead : encodeds[i].length;
+    let plain: DocumentBody | Promise<DocumentBody> | undefined;
+    let gzipped: DocumentBody | Promise<DocumentBody> | undefined;
     const document: SegmentedDocument = {
       generation: ++this.generation,
-      parts,
       bytes,
-      gzip: () => (gzipped ??= this.gzip(head, encodeds, tail, bytes)),
+      plain: (at) => {
+        this.plainWantedUntil[format] = at + this.plainKeepMs;
+        return (plain ??= this.plain(head, encodeds, tail, bytes));
+      },
+      gzip: () => (gzipped ??= this.gzip(format, now, head, encodeds, tail, bytes)),
     };
     this.documents[format] = document;
     return document;
@@ -427,7 +460,7 @@ export class SegmentCache {
         if (separator !== '') out.addMeasured(separator, separator.length);
         codec.writeApplication(out, app, this.source.application(app), remember);
       }
-      encoded = [this.encoding(out.toBuffer(), separator.length, now, level)];
+      encoded = [this.encoding(format, out.toBuffer(), separator.length, now, level)];
     } else {
       const app = segment.apps[0];
       const views = Array.from(this.source.application(app));
@@ -445,19 +478,23 @@ export class SegmentCache {
         const out = new Pieces();
         if (k === 0 && separator !== '') out.addMeasured(separator, separator.length);
         codec.writeApplicationPart(out, app, run, { first: k === 0, last }, remember);
-        encoded.push(this.encoding(out.toBuffer(), k === 0 ? separator.length : 0, now, level, run, last));
+        encoded.push(this.encoding(format, out.toBuffer(), k === 0 ? separator.length : 0, now, level, run, last));
       }
     }
     if (reuse !== undefined) for (const e of reuse) if (!encoded.includes(e)) this.uncount(e);
     return encoded;
   }
 
-  private encoding(plain: Buffer, lead: number, now: number, level: number, run?: readonly InstanceView[], last?: boolean): Encoded {
+  private encoding(format: Format, plain: Buffer, lead: number, now: number, level: number, run?: readonly InstanceView[], last?: boolean): Encoded {
     const crc = crc32(plain);
     this.heldBytes += plain.length;
     return {
       id: ++this.encodings,
+      format,
       plain,
+      length: plain.length,
+      end: undefined,
+      endStart: Math.max(lead, plain.length - DICTIONARY_BYTES),
       lead,
       crc,
       shift: crc32Shift(plain.length),
@@ -470,17 +507,96 @@ export class SegmentCache {
     };
   }
 
+  // The head, each segment's plain bytes (inflated again where dropped) and the tail.
+  private plain(head: Buffer, encodeds: readonly Encoded[], tail: Buffer, bytes: number): DocumentBody | Promise<DocumentBody> {
+    const build = (): DocumentBody => {
+      const parts: Buffer[] = [head];
+      for (let i = 0; i < encodeds.length; i++) {
+        const e = encodeds[i];
+        const plain = this.plainOf(e);
+        parts.push(i === 0 && e.lead > 0 ? plain.subarray(e.lead) : plain);
+      }
+      parts.push(tail);
+      return { parts, bytes };
+    };
+    let missing = 0;
+    for (const e of encodeds) if (e.plain === undefined) missing += e.length;
+    if (missing <= INLINE_INFLATE_BYTES) return build();
+    const inflated: Promise<Buffer>[] = [];
+    for (const e of encodeds) if (e.plain === undefined) inflated.push(this.inflateOffLoop(e));
+    return Promise.all(inflated).then(build);
+  }
+
+  // The plain bytes of `e`: held, or inflated now from its piece and held again.
+  private plainOf(e: Encoded): Buffer {
+    if (e.plain !== undefined) return e.plain;
+    const source = inflationSource(e);
+    return this.restore(e, source.first ? inflatePieceSync(source.deflated) : inflatePieceSync(source.deflated, source.dictionary));
+  }
+
+  // {@link plainOf} on the thread pool, a few at a time, once per encoding however many readers wait.
+  private inflateOffLoop(e: Encoded): Promise<Buffer> {
+    if (e.plain !== undefined) return Promise.resolve(e.plain);
+    if (e.inflating !== undefined) return e.inflating;
+    const source = inflationSource(e);
+    const pending = this.throttled(() => (source.first ? inflatePiece(source.deflated) : inflatePiece(source.deflated, source.dictionary))).then(
+      (out) => this.restore(e, out),
+      (error: unknown) => {
+        e.inflating = undefined;
+        throw error;
+      },
+    );
+    e.inflating = pending;
+    return pending;
+  }
+
+  // Holds `out` (a piece's inflated bytes: the segment's without its separator when it came first) as e's plain bytes;
+  // checked against the CRC the bytes had when encoded.
+  private restore(e: Encoded, out: Buffer): Buffer {
+    e.inflating = undefined;
+    if (e.plain !== undefined) return e.plain;
+    const missing = e.length - out.length;
+    const plain = keptConcat(missing > 0 ? [SEPARATORS[e.format].subarray(0, missing), out] : [out], e.length);
+    if (plain.length !== e.length || crc32(plain) !== e.crc) throw new Error(`segment ${e.id}: inflated bytes differ from the encoded ones`);
+    e.plain = plain;
+    if (e.counted > 0) {
+      const delta = plain.length - (e.end?.length ?? 0);
+      e.counted += delta;
+      this.heldBytes += delta;
+    }
+    e.end = undefined;
+    return plain;
+  }
+
+  // Drops e's plain bytes when a landed piece holds them and none is being compressed, keeping their end.
+  private shed(e: Encoded): void {
+    if (e.plain === undefined) return;
+    const first = e.first?.deflated;
+    const next = e.next?.deflated;
+    if (first instanceof Promise || next instanceof Promise || (first === undefined && next === undefined)) return;
+    const end = keep(e.plain.subarray(e.endStart));
+    if (e.counted > 0) {
+      const delta = end.length - e.plain.length;
+      e.counted += delta;
+      this.heldBytes += delta;
+    }
+    e.end = end;
+    e.plain = undefined;
+  }
+
   // One gzip member: header, the head as stored blocks, each segment's DEFLATE piece, the tail as the final stored
-  // block, and the CRC combined from the pieces'.
-  private gzip(head: Buffer, encodeds: readonly Encoded[], tail: Buffer, bytes: number): GzipBody | Promise<GzipBody> {
+  // block, and the CRC combined from the pieces'. Then, when no plain reader came lately, the segments drop their
+  // plain bytes.
+  private gzip(format: Format, now: number, head: Buffer, encodeds: readonly Encoded[], tail: Buffer, bytes: number): DocumentBody | Promise<DocumentBody> {
     const pieces = encodeds.map((e, i) => this.piece(e, i === 0 ? undefined : encodeds[i - 1]));
-    const build = (deflated: readonly Buffer[]): GzipBody => {
+    const build = (deflated: readonly Buffer[]): DocumentBody => {
+      if (now >= this.plainWantedUntil[format]) for (const e of encodeds) this.shed(e);
       const parts: Buffer[] = [Buffer.concat([GZIP_HEADER, storedBlocks(head, false)])];
       let crc = crc32(head);
       let total = parts[0].length;
       for (let i = 0; i < encodeds.length; i++) {
         const e = encodeds[i];
-        crc = i === 0 && e.lead > 0 ? crc32Combine(crc, e.contentCrc, crc32Shift(e.plain.length - e.lead)) : crc32Combine(crc, e.crc, e.shift);
+        crc = i === 0 && e.lead > 0 ? crc32Combine(crc, e.contentCrc, crc32Shift(e.length - e.lead)) : crc32Combine(crc, e.crc, e.shift);
         parts.push(deflated[i]);
         total += deflated[i].length;
       }
@@ -499,22 +615,24 @@ export class SegmentCache {
     const held = e[slot];
     // What a decoder holds when this piece starts: the end of the segment before (never its own separator, absent when
     // it comes first), then this one's separator.
-    const tailStart = after === undefined ? 0 : Math.max(after.lead, after.plain.length - DICTIONARY_BYTES + e.lead);
-    if (held !== undefined && (held.after === afterId || (after !== undefined && held.tail !== undefined && held.tail.compare(after.plain, tailStart) === 0))) {
+    const tailStart = after === undefined ? 0 : Math.max(after.lead, after.length - DICTIONARY_BYTES + e.lead);
+    if (held !== undefined && (held.after === afterId || (after !== undefined && held.tail !== undefined && held.tail.equals(bytesFrom(after, tailStart))))) {
       // Still valid: the segment before is the same, or was re-encoded with the same end.
       held.after = afterId;
       return held.deflated;
     }
+    // Before a piece it may be inflated from is let go.
+    const plain = this.plainOf(e);
     // Segments only ever move forward (the ones before leave): one that comes first now never follows another again.
     if (slot === 'first' && e.next !== undefined) {
       this.release(e, e.next);
       e.next = undefined;
     }
-    const content = e.plain.subarray(e.lead);
-    const separator = e.plain.subarray(0, e.lead);
+    const content = plain.subarray(e.lead);
+    const separator = plain.subarray(0, e.lead);
     const prefix = after !== undefined && e.lead > 0 ? storedBlocks(separator, false) : undefined;
     // A copy: the piece must not hold the whole segment before it.
-    const tail = after === undefined ? undefined : keep(after.plain.subarray(tailStart));
+    const tail = after === undefined ? undefined : keep(bytesFrom(after, tailStart));
     const dictionary = tail === undefined ? undefined : Buffer.concat([tail, separator]);
     if (held !== undefined) this.release(e, held);
     const piece: Piece = { after: afterId, tail, deflated: Buffer.alloc(0), counted: 0 };
@@ -561,6 +679,25 @@ export class SegmentCache {
       else this.deflateQueue.push(run);
     });
   }
+}
+
+const SEPARATORS: Readonly<Record<Format, Buffer>> = { json: Buffer.from(CODECS.json.applicationSeparator), xml: Buffer.from(CODECS.xml.applicationSeparator) };
+
+/** e's plain bytes from offset `from` on (at or past its endStart), held or dropped. */
+function bytesFrom(e: Encoded, from: number): Buffer {
+  return e.plain !== undefined ? e.plain.subarray(from) : (e.end as Buffer).subarray(from - e.endStart);
+}
+
+/**
+ * A landed piece of `e` to inflate its plain bytes from: after another segment, its separator (stored) then the rest,
+ * against the end of that segment it was compressed after; first, the bytes without separator, no dictionary.
+ */
+function inflationSource(e: Encoded): { readonly first: boolean; readonly deflated: Buffer; readonly dictionary?: Buffer } {
+  const next = e.next;
+  if (next !== undefined && Buffer.isBuffer(next.deflated) && next.deflated.length > 0) return { first: false, deflated: next.deflated, dictionary: next.tail };
+  const first = e.first;
+  if (first !== undefined && Buffer.isBuffer(first.deflated) && (first.deflated.length > 0 || e.length === e.lead)) return { first: true, deflated: first.deflated };
+  throw new Error(`segment ${e.id}: neither its plain bytes nor a piece to inflate them from`);
 }
 
 /** When the oldest of a segment's encodings was made, ms. */

@@ -3,7 +3,7 @@
 // precede it in the stream (a preset dictionary): a decoder's window holds them, so back-references into them are valid. Several members would be shorter to write, but
 // Java's GZIPInputStream (every JDK release: JDK-7036144 was fixed, then reverted) stops after a member whenever its
 // source has no byte available at that instant, as a socket often has not, and so truncates silently.
-import { constants, crc32 as zlibCrc32, deflateRaw, deflateRawSync } from 'node:zlib';
+import { constants, crc32 as zlibCrc32, deflateRaw, deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
 
 /** The 10-byte gzip header Node's gzip writes: deflate, no name, no time, Unix. */
 export const GZIP_HEADER: Buffer = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]);
@@ -51,6 +51,21 @@ export function deflatePieceSync(data: Buffer, dictionary?: Buffer, level = THOR
 /** {@link deflatePieceSync} on the thread pool. */
 export function deflatePiece(data: Buffer, dictionary?: Buffer, level = THOROUGH_LEVEL): Promise<Buffer> {
   return new Promise((resolve, reject) => deflateRaw(data, options(dictionary, level), (error, out) => (error ? reject(error) : resolve(out))));
+}
+
+const inflateOptions = (dictionary: Buffer | undefined): object => (dictionary === undefined ? SYNC : { ...SYNC, dictionary });
+
+/**
+ * What a piece decodes to: its stored blocks' bytes, then what {@link deflatePieceSync} compressed. `dictionary`: the
+ * bytes the decoder holds before the piece (those it was compressed against, less any its stored blocks write).
+ */
+export function inflatePieceSync(piece: Buffer, dictionary?: Buffer): Buffer {
+  return inflateRawSync(piece, inflateOptions(dictionary));
+}
+
+/** {@link inflatePieceSync} on the thread pool. */
+export function inflatePiece(piece: Buffer, dictionary?: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => inflateRaw(piece, inflateOptions(dictionary), (error, out) => (error ? reject(error) : resolve(out))));
 }
 
 /** The 8-byte gzip trailer: CRC-32 and length (mod 2^32) of the uncompressed bytes. */

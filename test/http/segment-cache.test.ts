@@ -11,7 +11,7 @@ import { ManualClock } from '../../src/domain/clock';
 import { InstanceStatus, InstanceView } from '../../src/domain/model';
 import { Registry } from '../../src/domain/registry';
 import { Payload, ResponseCache } from '../../src/http/response-cache';
-import { fullRegistrySource, SegmentCache, SegmentCacheOptions } from '../../src/http/segment-cache';
+import { fullRegistrySource, PLAIN_KEEP_MS, SegmentCache, SegmentCacheOptions, SegmentedDocument } from '../../src/http/segment-cache';
 import { JoiningOptions, ONE_BUFFER_MAX_BYTES, RUN_BYTES } from '../../src/http/joined-runs';
 import { makeInstance } from '../helpers/instances';
 
@@ -101,6 +101,13 @@ async function plainOf(cache: ResponseCache, format: Format, gzipped: boolean): 
   return { payload, plain: gzipped ? gunzipSync(body) : body };
 }
 
+// A document's plain parts, which must be held (not waiting to be inflated).
+function partsOf(document: SegmentedDocument, now: number): readonly Buffer[] {
+  const body = document.plain(now);
+  if (body instanceof Promise) throw new Error('plain bytes not held');
+  return body.parts;
+}
+
 // lastRenewalTimestamp values, blanked so documents can be compared apart from them.
 const RENEWALS = /("lastRenewalTimestamp":|<lastRenewalTimestamp>)(\d+)/g;
 const blanked = (doc: Buffer): string => doc.toString('utf8').replace(RENEWALS, '$1_');
@@ -110,8 +117,8 @@ describe('SegmentCache', () => {
   describe('document', () => {
     it('is byte for byte the from-scratch document after any changes, in JSON and XML, plain and gzip', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(fc.oneof(...changes, read, read), { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 4 }), async (ops, segmentInstances) => {
-          const { registry, clock, cache } = setup({ segmentInstances });
+        fc.asyncProperty(fc.array(fc.oneof(...changes, read, read), { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom(0, PLAIN_KEEP_MS), async (ops, segmentInstances, plainKeepMs) => {
+          const { registry, clock, cache } = setup({ segmentInstances, plainKeepMs });
           const seen = new Map<string, Buffer>();
           const last = new Map<string, { etag: string; revision: number }>();
           try {
@@ -146,7 +153,7 @@ describe('SegmentCache', () => {
       const maxAgeMs = 60_000;
       await fc.assert(
         fc.asyncProperty(fc.array(fc.oneof(...changes, heartbeat, heartbeat, read), { minLength: 1, maxLength: 60 }), async (ops) => {
-          const { registry, clock, cache } = setup({ segmentInstances: 2, renewalMaxAgeMs: maxAgeMs });
+          const { registry, clock, cache } = setup({ segmentInstances: 2, renewalMaxAgeMs: maxAgeMs, plainKeepMs: 0 });
           try {
             for (const op of ops) {
               apply(registry, clock, op);
@@ -170,8 +177,8 @@ describe('SegmentCache', () => {
     it('is byte for byte the from-scratch delta after any changes, heartbeats and aging, in JSON and XML, plain and gzip', async () => {
       const age = fc.record({ kind: fc.constant('age' as const), ms: fc.constantFrom(1_000, 30_000, 90_000) });
       await fc.assert(
-        fc.asyncProperty(fc.array(fc.oneof(...changes, heartbeat, age, read, read), { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 4 }), async (ops, segmentInstances) => {
-          const { registry, clock, cache } = setup({ segmentInstances });
+        fc.asyncProperty(fc.array(fc.oneof(...changes, heartbeat, age, read, read), { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom(0, PLAIN_KEEP_MS), async (ops, segmentInstances, plainKeepMs) => {
+          const { registry, clock, cache } = setup({ segmentInstances, plainKeepMs });
           const seen = new Map<string, Buffer>();
           try {
             for (const op of [...ops, { kind: 'read', format: 'json', gzipped: true } as const, { kind: 'read', format: 'xml', gzipped: false } as const]) {
@@ -226,9 +233,9 @@ describe('SegmentCache', () => {
       const { registry, clock } = setup({});
       for (const a of APPS) for (const i of IDS) registry.register(makeInstance({ app: a, id: i }));
       const segments = new SegmentCache(fullRegistrySource(registry), { segmentInstances: IDS.length });
-      const before = segments.document('xml', clock.now()).parts;
+      const before = partsOf(segments.document('xml', clock.now()), clock.now());
       registry.updateMetadata('C', 'i1', { zone: 'b' });
-      const after = segments.document('xml', clock.now()).parts;
+      const after = partsOf(segments.document('xml', clock.now()), clock.now());
       expect(after).toHaveLength(before.length);
       const changed = after.map((part, n) => part !== before[n]);
       // Of the segments between head and tail, only C's.
@@ -243,7 +250,7 @@ describe('SegmentCache', () => {
       segments.document('xml', clock.now());
       registry.cancel('A', 'x');
       registry.register(makeInstance({ app: 'A', id: 'y' }));
-      expect(Buffer.concat(segments.document('xml', clock.now()).parts).equals(fromScratch(registry, 'xml'))).toBe(true);
+      expect(Buffer.concat(partsOf(segments.document('xml', clock.now()), clock.now())).equals(fromScratch(registry, 'xml'))).toBe(true);
       expect([...registry.applications()].map(([name]) => name)).toEqual(['B', 'C', 'A']);
       segments.close();
     });
@@ -252,9 +259,9 @@ describe('SegmentCache', () => {
       const { registry, clock } = setup({});
       for (const a of ['A', 'B']) registry.register(makeInstance({ app: a, id: 'x' }));
       const segments = new SegmentCache(fullRegistrySource(registry), { segmentInstances: 2 });
-      expect(segments.document('json', clock.now()).parts).toHaveLength(3);
+      expect(partsOf(segments.document('json', clock.now()), clock.now())).toHaveLength(3);
       for (const i of IDS) registry.register(makeInstance({ app: 'A', id: i }));
-      const parts = segments.document('json', clock.now()).parts;
+      const parts = partsOf(segments.document('json', clock.now()), clock.now());
       // Head, A's five instances in parts of two, B, tail.
       expect(parts).toHaveLength(6);
       expect(Buffer.concat(parts).equals(fromScratch(registry, 'json'))).toBe(true);
@@ -268,7 +275,7 @@ describe('SegmentCache', () => {
       segments.document('json', clock.now());
       clock.advance(5000);
       for (const a of APPS) registry.renew(a, 'x', { isReplication: false });
-      const fresh = (): number => renewals(Buffer.concat(segments.document('json', clock.now()).parts)).filter((t) => t === clock.now()).length;
+      const fresh = (): number => renewals(Buffer.concat(partsOf(segments.document('json', clock.now()), clock.now()))).filter((t) => t === clock.now()).length;
       expect(fresh()).toBe(2);
       expect(fresh()).toBe(4);
       expect(fresh()).toBe(5);
@@ -308,7 +315,7 @@ describe('SegmentCache', () => {
       for (const format of FORMATS) {
         registry.updateMetadata('C', 'i1', { zone: format });
         const document = segments.document(format, clock.now());
-        const parts = document.parts.slice(1, -1);
+        const parts = partsOf(document, clock.now()).slice(1, -1);
         expect(parts.length).toBeGreaterThan(APPS.length);
         // The first segment is served without its leading separator.
         parts.forEach((part, n) => expect(owns(part, n === 0 ? 1 : 0)).toBe(true));
@@ -317,6 +324,54 @@ describe('SegmentCache', () => {
         expect(gunzipSync(Buffer.concat(gzip.parts)).equals(fromScratch(registry, format))).toBe(true);
       }
       segments.close();
+    });
+  });
+
+  describe('plain bytes', () => {
+    it('are dropped once their pieces exist when no plain reader came lately, and inflated byte for byte for the next', async () => {
+      const { registry, clock, cache } = setup({ segmentInstances: 50 }, {});
+      for (let n = 0; n < 400; n++) registry.register(makeInstance({ app: `APP-${n % 4}`, id: `i-${n}`, metadata: { pad: `${n}`.repeat(100) } }));
+      const plainBytes = fromScratch(registry, 'json').length;
+      await fetch(cache, 'json', true);
+      // Only the pieces, and the end of each segment that a piece after it is compressed against.
+      const zippedOnly = cache.stats.bytes;
+      expect(zippedOnly).toBeLessThan(plainBytes / 2);
+      // A plain reader waits for them to be inflated off the event loop, then finds them held.
+      const inflating = cache.get('apps', '', 'json', false);
+      expect(inflating).toBeInstanceOf(Promise);
+      expect(joined((await inflating)!.body).equals(fromScratch(registry, 'json'))).toBe(true);
+      expect(cache.stats.bytes).toBeGreaterThan(plainBytes);
+      // Changes and gzip reads within PLAIN_KEEP_MS of it keep them.
+      registry.updateMetadata('APP-1', 'i-1', { pad: 'changed' });
+      clock.advance(PLAIN_KEEP_MS - 1);
+      expect(gunzipSync(joined((await fetch(cache, 'json', true)).body)).equals(fromScratch(registry, 'json'))).toBe(true);
+      expect(cache.get('apps', '', 'json', false)).not.toBeInstanceOf(Promise);
+      // Past it, the next gzip build drops them again; a change re-encodes its segment, which a plain reader then
+      // finds held while the others are inflated.
+      clock.advance(PLAIN_KEEP_MS);
+      registry.updateMetadata('APP-2', 'i-2', { pad: 'changed again' });
+      expect(gunzipSync(joined((await fetch(cache, 'json', true)).body)).equals(fromScratch(registry, 'json'))).toBe(true);
+      expect(cache.stats.bytes).toBeLessThan(plainBytes / 2);
+      expect(joined((await fetch(cache, 'json', false)).body).equals(fromScratch(registry, 'json'))).toBe(true);
+      cache.close();
+    });
+
+    it('recompresses a piece after a change from its own inflated bytes when the segment before changed its end', async () => {
+      const { registry, clock, cache } = setup({ segmentInstances: 6, plainKeepMs: 0 });
+      const register = (app: string, n: number, version: string): void =>
+        void registry.register(makeInstance({ app, id: `i-${n}`, metadata: { pad: `${app}${n}`.repeat(300), version } }));
+      for (const a of ['A', 'B', 'C']) for (let n = 0; n < 6; n++) register(a, n, 'v1');
+      await fetch(cache, 'xml', true);
+      // A's last instance: B's piece, whose plain bytes were dropped, is compressed again against A's new end.
+      register('A', 5, 'v2');
+      clock.advance(1);
+      expect(gunzipSync(joined((await fetch(cache, 'xml', true)).body)).equals(fromScratch(registry, 'xml'))).toBe(true);
+      // A first segment whose successor held only a piece after it: B comes first once A leaves.
+      for (let n = 0; n < 6; n++) registry.cancel('A', `i-${n}`);
+      clock.advance(1);
+      expect(gunzipSync(joined((await fetch(cache, 'xml', true)).body)).equals(fromScratch(registry, 'xml'))).toBe(true);
+      expect(joined((await fetch(cache, 'xml', false)).body).equals(fromScratch(registry, 'xml'))).toBe(true);
+      cache.close();
     });
   });
 
@@ -350,7 +405,7 @@ describe('SegmentCache', () => {
       for (let n = 0; n < 8; n++) register(`i${n}`);
       const document = (): readonly Buffer[] => {
         clock.advance(1);
-        const parts = segments.document(format, clock.now()).parts;
+        const parts = partsOf(segments.document(format, clock.now()), clock.now());
         expect(Buffer.concat(parts).equals(fromScratch(registry, format))).toBe(true);
         return parts;
       };
@@ -423,6 +478,8 @@ describe('SegmentCache', () => {
       // Segments of 100 and 200 instances, each far over 16 KB.
       const { registry, clock, cache } = setup({ segmentInstances: 200 });
       for (let n = 0; n < 300; n++) registry.register(makeInstance({ app: `APP-${n % 3}`, id: `i-${n}`, metadata: { pad: 'p'.repeat(400) } }));
+      // A plain reader came: the segments keep their plain bytes.
+      await fetch(cache, 'json', false);
       const building = cache.get('apps', '', 'json', true);
       expect(building).toBeInstanceOf(Promise);
       // Nothing changed: the build under way is this reader's document.
