@@ -13,7 +13,7 @@ import { keep, keptConcat } from '../codecs/kept-bytes';
 import { Pieces } from '../codecs/record-fragments';
 import { InstanceRecord, InstanceView } from '../domain/model';
 import { Registry } from '../domain/registry';
-import { crc32, crc32Combine, crc32Shift, deflatePiece, deflatePieceSync, FAST_LEVEL, GZIP_HEADER, gzipTrailer, inflatePiece, inflatePieceSync, storedBlocks, THOROUGH_LEVEL } from './stitched-gzip';
+import { crc32, crc32Combine, crc32Shift, FAST_LEVEL, GZIP_HEADER, gzipTrailer, inflatePiece, inflatePieceSync, PieceDeflater, storedBlocks, THOROUGH_LEVEL } from './stitched-gzip';
 
 /**
  * Applications smaller than this, in instances, share a segment with their neighbours (up to this many instances in
@@ -40,10 +40,6 @@ export const RENEWAL_MAX_AGE_MS = 180_000;
 /** Most instances re-encoded per full fetch and format only because their segment is older than RENEWAL_MAX_AGE_MS. */
 export const RENEWAL_REFRESH_INSTANCES = 2048;
 
-// Below this size a piece is compressed inline: cheaper than a trip to the thread pool. A part of an application
-// (64 instances, about 75 KB of JSON) and its short last part (a few ms each at zlib's fast level on a slow machine)
-// go to the pool, which keeps them off the event loop.
-const INLINE_DEFLATE_BYTES = 16 * 1024;
 
 /**
  * Bytes of the segment before that a piece is compressed against. A piece's first records compress well only with a
@@ -63,7 +59,8 @@ export const PLAIN_KEEP_MS = 600_000;
 
 // Below this many plain bytes to inflate, a plain document is inflated inline: cheaper than trips to the thread pool.
 const INLINE_INFLATE_BYTES = 256 * 1024;
-// Pieces compressed at once on the thread pool, leaving threads to file, DNS and password work.
+// Pieces compressed (and segments inflated) at once on the thread pool, per zlib level, leaving threads to file, DNS
+// and password work.
 const MAX_DEFLATES_IN_FLIGHT = 2;
 // The full registry's versions__delta, as Eureka writes it.
 const FULL_VERSIONS_DELTA = 1;
@@ -252,8 +249,9 @@ export class SegmentCache {
   private generation = 0;
   private encodings = 0;
   private heldBytes = 0;
-  private deflatesInFlight = 0;
-  private readonly deflateQueue: (() => void)[] = [];
+  private readonly deflater = new PieceDeflater(MAX_DEFLATES_IN_FLIGHT);
+  private inflatesInFlight = 0;
+  private readonly inflateQueue: (() => void)[] = [];
   private readonly unsubscribe: () => void;
   private readonly segmentInstances: number;
   private readonly renewalMaxAgeMs: number;
@@ -277,9 +275,10 @@ export class SegmentCache {
     return this.heldBytes;
   }
 
-  /** Stops following the source. */
+  /** Stops following the source, and closes its compression streams. */
   close(): void {
     this.unsubscribe();
+    this.deflater.close();
   }
 
   /**
@@ -607,8 +606,8 @@ export class SegmentCache {
     return pieces.some((p) => p instanceof Promise) ? Promise.all(pieces).then(build) : build(pieces as Buffer[]);
   }
 
-  // The segment's DEFLATE piece after `after` (or first): kept until that changes. Compressed inline when small, else
-  // on the thread pool, a few at a time.
+  // The segment's DEFLATE piece after `after` (or first): kept until that changes. Compressed on the thread pool, on the
+  // deflater's few long-lived streams, off the event loop.
   private piece(e: Encoded, after: Encoded | undefined): Buffer | Promise<Buffer> {
     const slot = after === undefined ? 'first' : 'next';
     const afterId = after?.id ?? 0;
@@ -648,8 +647,7 @@ export class SegmentCache {
       }
       return deflated;
     };
-    if (content.length < INLINE_DEFLATE_BYTES) return land(deflatePieceSync(content, dictionary, e.level));
-    const pending = this.throttled(() => deflatePiece(content, dictionary, e.level)).then(land, (error: unknown) => {
+    const pending = this.deflater.deflate(content, dictionary, e.level).then(land, (error: unknown) => {
       if (e[slot] === piece) e[slot] = undefined;
       throw error;
     });
@@ -667,16 +665,16 @@ export class SegmentCache {
   private throttled<T>(job: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const run = (): void => {
-        this.deflatesInFlight++;
+        this.inflatesInFlight++;
         job()
           .then(resolve, reject)
           .finally(() => {
-            this.deflatesInFlight--;
-            this.deflateQueue.shift()?.();
+            this.inflatesInFlight--;
+            this.inflateQueue.shift()?.();
           });
       };
-      if (this.deflatesInFlight < MAX_DEFLATES_IN_FLIGHT) run();
-      else this.deflateQueue.push(run);
+      if (this.inflatesInFlight < MAX_DEFLATES_IN_FLIGHT) run();
+      else this.inflateQueue.push(run);
     });
   }
 }

@@ -3,7 +3,8 @@
 // precede it in the stream (a preset dictionary): a decoder's window holds them, so back-references into them are valid. Several members would be shorter to write, but
 // Java's GZIPInputStream (every JDK release: JDK-7036144 was fixed, then reverted) stops after a member whenever its
 // source has no byte available at that instant, as a socket often has not, and so truncates silently.
-import { constants, crc32 as zlibCrc32, deflateRaw, deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
+import { constants, crc32 as zlibCrc32, createDeflateRaw, DeflateRaw, deflateRaw, deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
+import { keptConcat } from '../codecs/kept-bytes';
 
 /** The 10-byte gzip header Node's gzip writes: deflate, no name, no time, Unix. */
 export const GZIP_HEADER: Buffer = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]);
@@ -51,6 +52,128 @@ export function deflatePieceSync(data: Buffer, dictionary?: Buffer, level = THOR
 /** {@link deflatePieceSync} on the thread pool. */
 export function deflatePiece(data: Buffer, dictionary?: Buffer, level = THOROUGH_LEVEL): Promise<Buffer> {
   return new Promise((resolve, reject) => deflateRaw(data, options(dictionary, level), (error, out) => (error ? reject(error) : resolve(out))));
+}
+
+/**
+ * Compresses pieces as {@link deflatePieceSync} does, on a few zlib streams kept open (one queue each, at most
+ * `lanesPerLevel` per zlib level) rather than a zlib stream per piece. A stream's JavaScript objects are held by its
+ * native handle, so V8's young collections keep them, and the buffers they hold, until a full collection: one stream
+ * per piece, on a server whose registry changes all day, is a steady stream of promoted buffers, and promoted buffers
+ * are what starts V8's full collections of the whole heap. A piece after a dictionary is the dictionary written and
+ * flushed (its output dropped), then the piece written and flushed from the same stream: its back-references into
+ * the dictionary are valid wherever the dictionary's bytes come right before it. Output: owned memory (kept bytes).
+ */
+export class PieceDeflater {
+  private readonly lanes = new Map<number, DeflateLane[]>();
+  private closed = false;
+
+  constructor(private readonly lanesPerLevel = 2) {}
+
+  /** A piece of `data` after `dictionary` (none: a first piece), at zlib `level`. */
+  deflate(data: Buffer, dictionary: Buffer | undefined, level: number): Promise<Buffer> {
+    if (this.closed) return deflatePiece(data, dictionary, level);
+    let lanes = this.lanes.get(level);
+    if (lanes === undefined) this.lanes.set(level, (lanes = []));
+    let lane = lanes.find((l) => l.idle);
+    if (lane === undefined && lanes.length < this.lanesPerLevel) lanes.push((lane = new DeflateLane(level)));
+    lane ??= lanes.reduce((a, b) => (b.load < a.load ? b : a));
+    return lane.push(data, dictionary);
+  }
+
+  /** Closes the streams once their queues are done; later pieces are compressed one stream each. */
+  close(): void {
+    this.closed = true;
+    for (const lanes of this.lanes.values()) for (const lane of lanes) lane.close();
+    this.lanes.clear();
+  }
+}
+
+interface DeflateJob {
+  readonly data: Buffer;
+  readonly dictionary: Buffer | undefined;
+  readonly resolve: (out: Buffer) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+// One zlib stream and the pieces waiting for it, compressed one after the other.
+class DeflateLane {
+  private stream: DeflateRaw | undefined;
+  private chunks: Buffer[] = [];
+  private readonly queue: DeflateJob[] = [];
+  private current: DeflateJob | undefined;
+  private closing = false;
+
+  constructor(private readonly level: number) {}
+
+  get idle(): boolean {
+    return this.current === undefined;
+  }
+
+  get load(): number {
+    return this.queue.length + (this.current === undefined ? 0 : 1);
+  }
+
+  push(data: Buffer, dictionary: Buffer | undefined): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ data, dictionary, resolve, reject });
+      if (this.current === undefined) this.next();
+    });
+  }
+
+  close(): void {
+    this.closing = true;
+    if (this.current === undefined) this.stream?.destroy();
+  }
+
+  private next(): void {
+    const job = this.queue.shift();
+    this.current = job;
+    if (job === undefined) {
+      if (this.closing) this.stream?.destroy();
+      return;
+    }
+    const stream = this.open();
+    stream.reset();
+    const piece = (): void => {
+      this.chunks = [];
+      stream.write(job.data);
+      stream.flush(constants.Z_SYNC_FLUSH, () => {
+        if (this.current !== job) return;
+        let bytes = 0;
+        for (const c of this.chunks) bytes += c.length;
+        const out = keptConcat(this.chunks, bytes);
+        this.chunks = [];
+        job.resolve(out);
+        this.next();
+      });
+    };
+    if (job.dictionary === undefined || job.dictionary.length === 0) {
+      piece();
+      return;
+    }
+    stream.write(job.dictionary);
+    stream.flush(constants.Z_SYNC_FLUSH, () => {
+      if (this.current === job) piece();
+    });
+  }
+
+  private open(): DeflateRaw {
+    if (this.stream !== undefined) return this.stream;
+    const stream = createDeflateRaw({ level: this.level });
+    stream.on('data', (chunk: Buffer) => this.chunks.push(chunk));
+    stream.on('error', (error: unknown) => {
+      // The job under way fails, the stream is dropped, and the queue goes on with a new one.
+      if (this.stream === stream) this.stream = undefined;
+      stream.destroy();
+      const job = this.current;
+      this.current = undefined;
+      this.chunks = [];
+      job?.reject(error);
+      this.next();
+    });
+    this.stream = stream;
+    return stream;
+  }
 }
 
 const inflateOptions = (dictionary: Buffer | undefined): object => (dictionary === undefined ? SYNC : { ...SYNC, dictionary });

@@ -2,19 +2,29 @@
 // of the bytes before them, and a CRC-32 combined from the pieces' own, as zlib computes it over the whole.
 import { crc32 as zlibCrc32, gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { crc32, crc32Combine, crc32Portable, crc32Shift, DEFLATE_WINDOW_BYTES, deflatePiece, deflatePieceSync, GZIP_HEADER, gzipTrailer, storedBlocks } from '../../src/http/stitched-gzip';
+import { crc32, crc32Combine, crc32Portable, crc32Shift, DEFLATE_WINDOW_BYTES, deflatePiece, deflatePieceSync, GZIP_HEADER, gzipTrailer, PieceDeflater, storedBlocks } from '../../src/http/stitched-gzip';
 
 const bytes = fc.uint8Array({ maxLength: 3000 }).map((a) => Buffer.from(a));
 // Repetitive text, so that pieces refer back into the ones before them.
 const text = fc.array(fc.constantFrom('{"app":"ORDERS",', '"status":"UP"}', ',', 'é€', '<x>'), { maxLength: 400 }).map((a) => Buffer.from(a.join('')));
 
+// The bytes before each piece (at most a window), or none.
+function dictionaries(plain: readonly Buffer[], withDictionary: boolean): (Buffer | undefined)[] {
+  let seen = Buffer.alloc(0);
+  return plain.map((p) => {
+    const dictionary = withDictionary && seen.length > 0 ? seen.subarray(-DEFLATE_WINDOW_BYTES) : undefined;
+    seen = Buffer.concat([seen, p]);
+    return dictionary;
+  });
+}
+
 function member(pieces: readonly Buffer[], plain: readonly Buffer[], withDictionary: boolean, last: Buffer): Buffer {
   const parts: Buffer[] = [GZIP_HEADER];
   let crc = 0;
   let seen = Buffer.alloc(0);
+  const dictionary = dictionaries(plain, withDictionary);
   plain.forEach((p, i) => {
-    const dictionary = withDictionary && seen.length > 0 ? seen.subarray(-DEFLATE_WINDOW_BYTES) : undefined;
-    parts.push(pieces[i] ?? deflatePieceSync(p, dictionary));
+    parts.push(pieces[i] ?? deflatePieceSync(p, dictionary[i]));
     crc = crc32Combine(crc, crc32(p), crc32Shift(p.length));
     seen = Buffer.concat([seen, p]);
   });
@@ -67,6 +77,39 @@ describe('stitched gzip', () => {
     it('compresses better against the bytes before it', () => {
       const record = Buffer.from('{"instanceId":"i-1","app":"ORDERS","status":"UP","metadata":{"zone":"a"}},'.repeat(4));
       expect(deflatePieceSync(record, record).length).toBeLessThan(deflatePieceSync(record).length / 2);
+    });
+  });
+
+  describe('PieceDeflater', () => {
+    it('makes pieces that stitch as the one-shot ones do, from streams kept open, whatever the mix of levels and dictionaries', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.tuple(fc.oneof(bytes, text), fc.constantFrom(1, 3, 6)), { maxLength: 10 }), fc.boolean(), bytes, async (items, withDictionary, last) => {
+          const plain = items.map(([p]) => p);
+          const dictionary = dictionaries(plain, withDictionary);
+          const deflater = new PieceDeflater(2);
+          try {
+            // All asked for at once: each level's streams queue them.
+            const pieces = await Promise.all(items.map(([p, level], i) => deflater.deflate(p, dictionary[i], level)));
+            expect(gunzipSync(member(pieces, plain, withDictionary, last)).equals(Buffer.concat([...plain, last]))).toBe(true);
+            // Without a dictionary, byte for byte the one-shot piece; each in memory of its own.
+            items.forEach(([p, level], i) => {
+              if (dictionary[i] === undefined) expect(pieces[i].equals(deflatePieceSync(p, undefined, level))).toBe(true);
+              expect(pieces[i].byteOffset === 0 && pieces[i].buffer.byteLength === pieces[i].length).toBe(true);
+            });
+          } finally {
+            deflater.close();
+          }
+        }),
+        { numRuns: 150 },
+      );
+    });
+
+    it('compresses with one-shot streams once closed', async () => {
+      const deflater = new PieceDeflater(1);
+      const data = Buffer.from('segment '.repeat(1000));
+      const before = await deflater.deflate(data, undefined, 6);
+      deflater.close();
+      expect((await deflater.deflate(data, undefined, 6)).equals(before)).toBe(true);
     });
   });
 
