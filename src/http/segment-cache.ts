@@ -84,6 +84,12 @@ export interface SegmentSource {
    * it for a few records re-encoded often, not for a registry of 250,000 whose bytes the segments hold already.
    */
   readonly rememberEncodings: boolean;
+  /**
+   * Whether a view's lastRenewalTimestamp moves with heartbeats (the live registry's; the delta's are snapshots): a
+   * segment re-encoded after a change then writes its unchanged records with the renewal times they were written
+   * with, so that its bytes differ only where its records do.
+   */
+  readonly renewalsMove: boolean;
 }
 
 /** The full registry (GET /apps): every instance, applications in registration order. */
@@ -105,6 +111,7 @@ export function fullRegistrySource(registry: Registry): SegmentSource {
     versionsDelta: () => FULL_VERSIONS_DELTA,
     hashcode: () => registry.hashcode(),
     rememberEncodings: false,
+    renewalsMove: true,
   };
 }
 
@@ -124,6 +131,7 @@ export function deltaSource(registry: Registry): SegmentSource {
     versionsDelta: () => registry.revision,
     hashcode: () => registry.hashcode(),
     rememberEncodings: true,
+    renewalsMove: false,
   };
 }
 const FORMATS: readonly Format[] = ['json', 'xml'];
@@ -162,9 +170,12 @@ interface Encoded {
   readonly level: number;
   /**
    * For a part of a large application: the records it encoded, in order, and whether it ends the application. A
-   * later encoding of the application keeps the part while the same records are at its place.
+   * later encoding of the application keeps the part while the same records are at its place. Also for a segment of
+   * the live registry (renewalsMove), whose next encoding writes the same records with the same renewal times.
    */
   readonly records?: readonly InstanceRecord[];
+  /** With `records`, where renewals move: the lastRenewalTimestamp each was written with. */
+  readonly renewals?: Float64Array;
   readonly last?: boolean;
   /** The DEFLATE piece when the segment comes first: the plain bytes without separator, no dictionary. */
   first?: Piece;
@@ -445,24 +456,29 @@ export class SegmentCache {
   }
 
   // The segment's bytes: its applications in one encoding, or a large application in parts, reusing those of its
-  // previous parts whose records are still the ones at their place (an age refresh has none to reuse).
+  // previous parts whose records are still the ones at their place (an age refresh has none to reuse). Records
+  // encoded before are written with the renewal times they had (see SegmentSource.renewalsMove).
   private encode(segment: Segment, format: Format, now: number, level: number): Encoded[] {
     const codec = CODECS[format];
     const separator = codec.applicationSeparator;
     const remember = this.source.rememberEncodings;
     const reuse = segment.previous[format];
     segment.previous[format] = undefined;
+    const carry = this.source.renewalsMove ? new RenewalCarry(reuse, now, this.renewalMaxAgeMs) : undefined;
     let encoded: Encoded[];
     if (segment.apps.length > 1 || segment.instances <= this.segmentInstances) {
       const out = new Pieces();
+      const written: InstanceView[] | undefined = carry === undefined ? undefined : [];
       for (const app of segment.apps) {
         if (separator !== '') out.addMeasured(separator, separator.length);
-        codec.writeApplication(out, app, this.source.application(app), remember);
+        const views = this.source.application(app);
+        codec.writeApplication(out, app, carry === undefined ? views : carry.views(views, written as InstanceView[]), remember);
       }
-      encoded = [this.encoding(format, out.toBuffer(), separator.length, now, level)];
+      encoded = [this.encoding(format, out.toBuffer(), separator.length, carry?.encodedAt ?? now, level, written)];
     } else {
       const app = segment.apps[0];
-      const views = Array.from(this.source.application(app));
+      const all = this.source.application(app);
+      const views = carry === undefined ? Array.from(all) : carry.views(all, []);
       const size = this.segmentInstances;
       const count = Math.ceil(views.length / size);
       encoded = [];
@@ -477,14 +493,15 @@ export class SegmentCache {
         const out = new Pieces();
         if (k === 0 && separator !== '') out.addMeasured(separator, separator.length);
         codec.writeApplicationPart(out, app, run, { first: k === 0, last }, remember);
-        encoded.push(this.encoding(format, out.toBuffer(), k === 0 ? separator.length : 0, now, level, run, last));
+        encoded.push(this.encoding(format, out.toBuffer(), k === 0 ? separator.length : 0, carry?.encodedAtOf(run) ?? now, level, run, last));
       }
     }
     if (reuse !== undefined) for (const e of reuse) if (!encoded.includes(e)) this.uncount(e);
     return encoded;
   }
 
-  private encoding(format: Format, plain: Buffer, lead: number, now: number, level: number, run?: readonly InstanceView[], last?: boolean): Encoded {
+  // `encodedAt`: now, or when the oldest renewal time it carries was written.
+  private encoding(format: Format, plain: Buffer, lead: number, encodedAt: number, level: number, run?: readonly InstanceView[], last?: boolean): Encoded {
     const crc = crc32(plain);
     this.heldBytes += plain.length;
     return {
@@ -498,10 +515,11 @@ export class SegmentCache {
       crc,
       shift: crc32Shift(plain.length),
       contentCrc: lead === 0 ? crc : crc32(plain.subarray(lead)),
-      encodedAt: now,
+      encodedAt,
       level,
       counted: plain.length,
       records: run?.map((v) => v.record),
+      renewals: run !== undefined && this.source.renewalsMove ? Float64Array.from(run, (v) => v.lastRenewalTimestamp) : undefined,
       last,
     };
   }
@@ -676,6 +694,66 @@ export class SegmentCache {
       if (this.inflatesInFlight < MAX_DEFLATES_IN_FLIGHT) run();
       else this.inflateQueue.push(run);
     });
+  }
+}
+
+/** A record written with the renewal time an earlier encoding gave it. */
+class CarriedView implements InstanceView {
+  constructor(
+    readonly record: InstanceRecord,
+    readonly lastRenewalTimestamp: number,
+  ) {}
+}
+
+/**
+ * The renewal times a segment's previous encodings wrote their records with (those still within the age bound): a
+ * segment re-encoded after a change writes its unchanged records as they were, so that its bytes change only where
+ * its records did, and the piece after it, compressed against its end, mostly stays valid. What carries a time is as
+ * old as the encoding it came from.
+ */
+class RenewalCarry {
+  private readonly times = new Map<InstanceRecord, number>();
+  private readonly oldest: number;
+  private carried = false;
+
+  constructor(
+    previous: readonly Encoded[] | undefined,
+    private readonly now: number,
+    maxAgeMs: number,
+  ) {
+    let oldest = now;
+    for (const e of previous ?? []) {
+      const { records, renewals } = e;
+      if (records === undefined || renewals === undefined || now - e.encodedAt >= maxAgeMs) continue;
+      for (let i = 0; i < records.length; i++) this.times.set(records[i], renewals[i]);
+      if (e.encodedAt < oldest) oldest = e.encodedAt;
+    }
+    this.oldest = oldest;
+  }
+
+  /** When what {@link views} gave so far was encoded, as far as its renewal times go. */
+  get encodedAt(): number {
+    return this.carried ? this.oldest : this.now;
+  }
+
+  /** The same for a run of them. */
+  encodedAtOf(run: readonly InstanceView[]): number {
+    return run.some((v) => v instanceof CarriedView) ? this.oldest : this.now;
+  }
+
+  /** `views`, each record written before with the time it was written with; also appended to `into`. */
+  views(views: Iterable<InstanceView>, into: InstanceView[]): InstanceView[] {
+    const start = into.length;
+    for (const v of views) {
+      const time = this.times.size === 0 ? undefined : this.times.get(v.record);
+      if (time !== undefined && time < v.lastRenewalTimestamp) {
+        into.push(new CarriedView(v.record, time));
+        this.carried = true;
+      } else {
+        into.push(v);
+      }
+    }
+    return start === 0 ? into : into.slice(start);
   }
 }
 

@@ -473,6 +473,40 @@ describe('SegmentCache', () => {
     });
   });
 
+  describe('renewal times across a change', () => {
+    it.each(FORMATS)('are those the unchanged records were written with (%s), so a change after heartbeats leaves the next piece as it was', async (format) => {
+      const { registry, clock, cache } = setup({ segmentInstances: 6 });
+      const register = (app: string, n: number, version: string): void =>
+        void registry.register(makeInstance({ app, id: `i-${n}`, metadata: { pad: `${app}${n}`.repeat(300), version } }));
+      // A: a large application in parts of six; B: a segment of its own after it.
+      for (let n = 0; n < 12; n++) register('A', n, 'v1');
+      for (let n = 0; n < 6; n++) register('B', n, 'v1');
+      const read = async (): Promise<{ pieces: readonly Buffer[]; plain: Buffer }> => {
+        const zipped = (await cache.get('apps', '', format, true))!.body as readonly Buffer[];
+        return { pieces: zipped.slice(1, -1), plain: gunzipSync(Buffer.concat(zipped)) };
+      };
+      const before = await read();
+      // Every instance heartbeats, then A's first instance changes.
+      clock.advance(10_000);
+      for (const a of ['A', 'B']) for (let n = 0; n < (a === 'A' ? 12 : 6); n++) registry.renew(a, `i-${n}`, { isReplication: false });
+      register('A', 0, 'v2');
+      clock.advance(1);
+      const after = await read();
+      // A's first part is new; its second part and B's piece are the very same bytes.
+      expect(after.pieces[0]).not.toBe(before.pieces[0]);
+      expect(after.pieces.slice(1)).toEqual(before.pieces.slice(1));
+      after.pieces.slice(1).forEach((piece, i) => expect(piece).toBe(before.pieces[i + 1]));
+      // The document is the registry's, its unchanged records with the renewal times of before the heartbeats.
+      const expected = fromScratch(registry, format);
+      expect(blanked(after.plain)).toBe(blanked(expected));
+      const shown = renewals(after.plain);
+      const now = renewals(expected);
+      expect(shown.filter((t, i) => t === now[i])).toHaveLength(1);
+      shown.forEach((t, i) => expect(t).toBeLessThanOrEqual(now[i]));
+      cache.close();
+    });
+  });
+
   describe('one gzip build at a time', () => {
     it('has readers who came during a build after a change share the next one, which has every change made before they came', async () => {
       // Segments of 100 and 200 instances, each far over 16 KB.
