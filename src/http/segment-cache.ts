@@ -57,6 +57,16 @@ export const DICTIONARY_BYTES = 4096;
  */
 export const PLAIN_KEEP_MS = 600_000;
 
+/**
+ * A document that re-encodes more segments than this for changes is a burst of changes (a zone's clients moving
+ * here): until BURST_QUIET_MS after the last such document the segments keep their plain bytes. In a burst nearly
+ * every change's neighbour is compressed again against the changed end, and with its plain bytes dropped it would be
+ * inflated first: one more trip to the thread pool and back for every change, when those trips are what readers wait
+ * for.
+ */
+export const BURST_SEGMENTS = 8;
+export const BURST_QUIET_MS = 10_000;
+
 // Below this many plain bytes to inflate, a plain document is inflated inline: cheaper than trips to the thread pool.
 const INLINE_INFLATE_BYTES = 256 * 1024;
 // Pieces compressed (and segments inflated) at once on the thread pool, per zlib level, leaving threads to file, DNS
@@ -240,6 +250,8 @@ export interface SegmentCacheOptions {
   readonly renewalRefreshInstances?: number;
   /** See PLAIN_KEEP_MS, ms (0: plain bytes dropped as soon as their piece exists). */
   readonly plainKeepMs?: number;
+  /** Segments shorter than this keep their plain bytes, bytes; default twice DICTIONARY_BYTES (a dropped one keeps that much). */
+  readonly shedMinBytes?: number;
 }
 
 const newSegment = (): Segment => ({ apps: [], instances: 0, encoded: { json: undefined, xml: undefined }, previous: { json: undefined, xml: undefined } });
@@ -257,6 +269,8 @@ export class SegmentCache {
   private readonly refreshAt: Record<Format, number> = { json: 0, xml: 0 };
   // Until when the format's segments keep their plain bytes (PLAIN_KEEP_MS after its last plain read), ms.
   private readonly plainWantedUntil: Record<Format, number> = { json: 0, xml: 0 };
+  // Until when they keep them because of a burst of changes (BURST_QUIET_MS after it), ms.
+  private readonly burstUntil: Record<Format, number> = { json: 0, xml: 0 };
   private generation = 0;
   private encodings = 0;
   private heldBytes = 0;
@@ -268,6 +282,7 @@ export class SegmentCache {
   private readonly renewalMaxAgeMs: number;
   private readonly renewalRefreshInstances: number;
   private readonly plainKeepMs: number;
+  private readonly shedMinBytes: number;
 
   constructor(
     private readonly source: SegmentSource,
@@ -277,6 +292,7 @@ export class SegmentCache {
     this.renewalMaxAgeMs = options.renewalMaxAgeMs ?? RENEWAL_MAX_AGE_MS;
     this.renewalRefreshInstances = options.renewalRefreshInstances ?? RENEWAL_REFRESH_INSTANCES;
     this.plainKeepMs = options.plainKeepMs ?? PLAIN_KEEP_MS;
+    this.shedMinBytes = options.shedMinBytes ?? 2 * DICTIONARY_BYTES;
     for (const app of source.applicationNames()) this.append(app, source.applicationSize(app));
     this.unsubscribe = source.subscribe(this.onChange);
   }
@@ -379,6 +395,7 @@ export class SegmentCache {
     let oldest = Infinity;
     let agedLeft = false;
     const encodeds: Encoded[] = [];
+    let changedSegments = 0;
     for (const segment of this.segments) {
       let encoded = segment.encoded[format];
       if (encoded !== undefined && now - encodedAt(encoded) >= this.renewalMaxAgeMs) {
@@ -393,6 +410,7 @@ export class SegmentCache {
       if (encoded === undefined) {
         // A segment a change emptied out of a document already laid out; else a first encoding (or, above, an age refresh).
         const changed = segment.encoded[format] === undefined && this.documents[format] !== undefined;
+        if (changed) changedSegments++;
         encoded = this.encode(segment, format, now, changed ? FAST_LEVEL : THOROUGH_LEVEL);
         segment.encoded[format] = encoded;
       }
@@ -400,6 +418,7 @@ export class SegmentCache {
       if (at < oldest) oldest = at;
       for (const e of encoded) encodeds.push(e);
     }
+    if (changedSegments > BURST_SEGMENTS) this.burstUntil[format] = now + BURST_QUIET_MS;
     this.changed[format] = false;
     this.refreshAt[format] = agedLeft ? now : oldest + this.renewalMaxAgeMs;
     this.laidOutAt[format] = this.source.revision;
@@ -585,9 +604,10 @@ export class SegmentCache {
     return plain;
   }
 
-  // Drops e's plain bytes when a landed piece holds them and none is being compressed, keeping their end.
+  // Drops e's plain bytes when a landed piece holds them and none is being compressed, keeping their end; not for a
+  // segment hardly longer than the end it would keep.
   private shed(e: Encoded): void {
-    if (e.plain === undefined) return;
+    if (e.plain === undefined || e.length < this.shedMinBytes) return;
     const first = e.first?.deflated;
     const next = e.next?.deflated;
     if (first instanceof Promise || next instanceof Promise || (first === undefined && next === undefined)) return;
@@ -602,12 +622,12 @@ export class SegmentCache {
   }
 
   // One gzip member: header, the head as stored blocks, each segment's DEFLATE piece, the tail as the final stored
-  // block, and the CRC combined from the pieces'. Then, when no plain reader came lately, the segments drop their
-  // plain bytes.
+  // block, and the CRC combined from the pieces'. Then, when no plain reader came lately and no burst of changes is
+  // under way, the segments drop their plain bytes.
   private gzip(format: Format, now: number, head: Buffer, encodeds: readonly Encoded[], tail: Buffer, bytes: number): DocumentBody | Promise<DocumentBody> {
     const pieces = encodeds.map((e, i) => this.piece(e, i === 0 ? undefined : encodeds[i - 1]));
     const build = (deflated: readonly Buffer[]): DocumentBody => {
-      if (now >= this.plainWantedUntil[format]) for (const e of encodeds) this.shed(e);
+      if (now >= this.plainWantedUntil[format] && now >= this.burstUntil[format]) for (const e of encodeds) this.shed(e);
       const parts: Buffer[] = [Buffer.concat([GZIP_HEADER, storedBlocks(head, false)])];
       let crc = crc32(head);
       let total = parts[0].length;
@@ -638,15 +658,14 @@ export class SegmentCache {
       held.after = afterId;
       return held.deflated;
     }
-    // Before a piece it may be inflated from is let go.
-    const plain = this.plainOf(e);
+    // Inflated off the event loop if dropped, from a piece taken before any is let go.
+    const plain = e.plain ?? this.inflateOffLoop(e);
     // Segments only ever move forward (the ones before leave): one that comes first now never follows another again.
     if (slot === 'first' && e.next !== undefined) {
       this.release(e, e.next);
       e.next = undefined;
     }
-    const content = plain.subarray(e.lead);
-    const separator = plain.subarray(0, e.lead);
+    const separator = SEPARATORS[e.format].subarray(0, e.lead);
     const prefix = after !== undefined && e.lead > 0 ? storedBlocks(separator, false) : undefined;
     // A copy: the piece must not hold the whole segment before it.
     const tail = after === undefined ? undefined : keep(bytesFrom(after, tailStart));
@@ -665,7 +684,8 @@ export class SegmentCache {
       }
       return deflated;
     };
-    const pending = this.deflater.deflate(content, dictionary, e.level).then(land, (error: unknown) => {
+    const compress = (bytes: Buffer): Promise<Buffer> => this.deflater.deflate(bytes.subarray(e.lead), dictionary, e.level);
+    const pending = (plain instanceof Promise ? plain.then(compress) : compress(plain)).then(land, (error: unknown) => {
       if (e[slot] === piece) e[slot] = undefined;
       throw error;
     });

@@ -4,7 +4,7 @@
 // Java's GZIPInputStream (every JDK release: JDK-7036144 was fixed, then reverted) stops after a member whenever its
 // source has no byte available at that instant, as a socket often has not, and so truncates silently.
 import { constants, crc32 as zlibCrc32, createDeflateRaw, DeflateRaw, deflateRaw, deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
-import { keptConcat } from '../codecs/kept-bytes';
+import { keep, keptConcat } from '../codecs/kept-bytes';
 
 /** The 10-byte gzip header Node's gzip writes: deflate, no name, no time, Unix. */
 export const GZIP_HEADER: Buffer = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]);
@@ -65,19 +65,42 @@ export function deflatePiece(data: Buffer, dictionary?: Buffer, level = THOROUGH
  */
 export class PieceDeflater {
   private readonly lanes = new Map<number, DeflateLane[]>();
+  private oneShots = 0;
+  private readonly waiting: (() => void)[] = [];
   private closed = false;
 
   constructor(private readonly lanesPerLevel = 2) {}
 
-  /** A piece of `data` after `dictionary` (none: a first piece), at zlib `level`. */
+  /**
+   * A piece of `data` after `dictionary` (none: a first piece), at zlib `level`. On an idle stream; when every stream
+   * of the level is busy (a burst of changes), on a stream of its own, `lanesPerLevel` at most at once: a piece
+   * after a dictionary takes a stream two trips to the thread pool and the event loop, a stream of its own one, and
+   * under a burst the trips are what the readers wait for.
+   */
   deflate(data: Buffer, dictionary: Buffer | undefined, level: number): Promise<Buffer> {
     if (this.closed) return deflatePiece(data, dictionary, level);
     let lanes = this.lanes.get(level);
     if (lanes === undefined) this.lanes.set(level, (lanes = []));
     let lane = lanes.find((l) => l.idle);
     if (lane === undefined && lanes.length < this.lanesPerLevel) lanes.push((lane = new DeflateLane(level)));
-    lane ??= lanes.reduce((a, b) => (b.load < a.load ? b : a));
-    return lane.push(data, dictionary);
+    if (lane !== undefined) return lane.push(data, dictionary);
+    return this.oneShot(() => deflatePiece(data, dictionary, level).then(keep));
+  }
+
+  private oneShot(job: () => Promise<Buffer>): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => {
+      const run = (): void => {
+        this.oneShots++;
+        job()
+          .then(resolve, reject)
+          .finally(() => {
+            this.oneShots--;
+            this.waiting.shift()?.();
+          });
+      };
+      if (this.oneShots < this.lanesPerLevel) run();
+      else this.waiting.push(run);
+    });
   }
 
   /** Closes the streams once their queues are done; later pieces are compressed one stream each. */
@@ -94,6 +117,10 @@ interface DeflateJob {
   readonly resolve: (out: Buffer) => void;
   readonly reject: (error: unknown) => void;
 }
+
+// Output buffer of a deflater's stream: a piece's compressed bytes in one chunk (zlib takes a trip to the thread pool
+// per chunk it fills).
+const OUTPUT_CHUNK_BYTES = 64 * 1024;
 
 // One zlib stream and the pieces waiting for it, compressed one after the other.
 class DeflateLane {
@@ -134,32 +161,29 @@ class DeflateLane {
     }
     const stream = this.open();
     stream.reset();
-    const piece = (): void => {
-      this.chunks = [];
-      stream.write(job.data);
-      stream.flush(constants.Z_SYNC_FLUSH, () => {
-        if (this.current !== job) return;
-        let bytes = 0;
-        for (const c of this.chunks) bytes += c.length;
-        const out = keptConcat(this.chunks, bytes);
-        this.chunks = [];
-        job.resolve(out);
-        this.next();
+    this.chunks = [];
+    // Each write is compressed and sync-flushed in one trip to the thread pool. The dictionary's callback comes before
+    // any output of the piece, which takes a trip of its own after it.
+    if (job.dictionary !== undefined && job.dictionary.length > 0) {
+      stream.write(job.dictionary, () => {
+        if (this.current === job) this.chunks = [];
       });
-    };
-    if (job.dictionary === undefined || job.dictionary.length === 0) {
-      piece();
-      return;
     }
-    stream.write(job.dictionary);
-    stream.flush(constants.Z_SYNC_FLUSH, () => {
-      if (this.current === job) piece();
+    stream.write(job.data, () => {
+      if (this.current !== job) return;
+      let bytes = 0;
+      for (const c of this.chunks) bytes += c.length;
+      const out = keptConcat(this.chunks, bytes);
+      this.chunks = [];
+      job.resolve(out);
+      this.next();
     });
   }
 
   private open(): DeflateRaw {
     if (this.stream !== undefined) return this.stream;
-    const stream = createDeflateRaw({ level: this.level });
+    // Pieces are at most a few tens of KB compressed: one output chunk each, one trip to the pool per write.
+    const stream = createDeflateRaw({ level: this.level, flush: constants.Z_SYNC_FLUSH, chunkSize: OUTPUT_CHUNK_BYTES });
     stream.on('data', (chunk: Buffer) => this.chunks.push(chunk));
     stream.on('error', (error: unknown) => {
       // The job under way fails, the stream is dropped, and the queue goes on with a new one.

@@ -11,7 +11,7 @@ import { ManualClock } from '../../src/domain/clock';
 import { InstanceStatus, InstanceView } from '../../src/domain/model';
 import { Registry } from '../../src/domain/registry';
 import { Payload, ResponseCache } from '../../src/http/response-cache';
-import { fullRegistrySource, PLAIN_KEEP_MS, SegmentCache, SegmentCacheOptions, SegmentedDocument } from '../../src/http/segment-cache';
+import { BURST_QUIET_MS, BURST_SEGMENTS, fullRegistrySource, PLAIN_KEEP_MS, SegmentCache, SegmentCacheOptions, SegmentedDocument } from '../../src/http/segment-cache';
 import { JoiningOptions, ONE_BUFFER_MAX_BYTES, RUN_BYTES } from '../../src/http/joined-runs';
 import { makeInstance } from '../helpers/instances';
 
@@ -118,7 +118,7 @@ describe('SegmentCache', () => {
     it('is byte for byte the from-scratch document after any changes, in JSON and XML, plain and gzip', async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(fc.oneof(...changes, read, read), { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom(0, PLAIN_KEEP_MS), async (ops, segmentInstances, plainKeepMs) => {
-          const { registry, clock, cache } = setup({ segmentInstances, plainKeepMs });
+          const { registry, clock, cache } = setup({ segmentInstances, plainKeepMs, shedMinBytes: 0 });
           const seen = new Map<string, Buffer>();
           const last = new Map<string, { etag: string; revision: number }>();
           try {
@@ -153,7 +153,7 @@ describe('SegmentCache', () => {
       const maxAgeMs = 60_000;
       await fc.assert(
         fc.asyncProperty(fc.array(fc.oneof(...changes, heartbeat, heartbeat, read), { minLength: 1, maxLength: 60 }), async (ops) => {
-          const { registry, clock, cache } = setup({ segmentInstances: 2, renewalMaxAgeMs: maxAgeMs, plainKeepMs: 0 });
+          const { registry, clock, cache } = setup({ segmentInstances: 2, renewalMaxAgeMs: maxAgeMs, plainKeepMs: 0, shedMinBytes: 0 });
           try {
             for (const op of ops) {
               apply(registry, clock, op);
@@ -178,7 +178,7 @@ describe('SegmentCache', () => {
       const age = fc.record({ kind: fc.constant('age' as const), ms: fc.constantFrom(1_000, 30_000, 90_000) });
       await fc.assert(
         fc.asyncProperty(fc.array(fc.oneof(...changes, heartbeat, age, read, read), { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom(0, PLAIN_KEEP_MS), async (ops, segmentInstances, plainKeepMs) => {
-          const { registry, clock, cache } = setup({ segmentInstances, plainKeepMs });
+          const { registry, clock, cache } = setup({ segmentInstances, plainKeepMs, shedMinBytes: 0 });
           const seen = new Map<string, Buffer>();
           try {
             for (const op of [...ops, { kind: 'read', format: 'json', gzipped: true } as const, { kind: 'read', format: 'xml', gzipped: false } as const]) {
@@ -356,8 +356,32 @@ describe('SegmentCache', () => {
       cache.close();
     });
 
+    it('are kept through a burst of changes, and dropped once it is over', async () => {
+      const { registry, clock, cache } = setup({ segmentInstances: 4 }, {});
+      // Segments of four applications, each about 12 KB of JSON.
+      for (let n = 0; n < 40; n++) registry.register(makeInstance({ app: `APP-${n}`, id: 'i-0', metadata: { pad: `${n}`.repeat(3000 / String(n).length) } }));
+      await fetch(cache, 'json', true);
+      const dropped = cache.stats.bytes;
+      // A document that re-encodes more than BURST_SEGMENTS segments: the changed segments keep their plain bytes.
+      for (let n = 0; n < 4 * (BURST_SEGMENTS + 1); n += 4) registry.register(makeInstance({ app: `APP-${n}`, id: 'i-1' }));
+      clock.advance(1);
+      await fetch(cache, 'json', true);
+      const burst = cache.stats.bytes;
+      expect(burst).toBeGreaterThan(dropped + (BURST_SEGMENTS + 1) * 6000);
+      // A single change within BURST_QUIET_MS drops nothing; after it, the next document drops them.
+      registry.register(makeInstance({ app: 'APP-1', id: 'i-1' }));
+      clock.advance(BURST_QUIET_MS - 2);
+      await fetch(cache, 'json', true);
+      expect(cache.stats.bytes).toBeGreaterThanOrEqual(burst);
+      registry.register(makeInstance({ app: 'APP-2', id: 'i-1' }));
+      clock.advance(2);
+      expect(gunzipSync(joined((await fetch(cache, 'json', true)).body)).equals(fromScratch(registry, 'json'))).toBe(true);
+      expect(cache.stats.bytes).toBeLessThan(burst - (BURST_SEGMENTS + 1) * 6000);
+      cache.close();
+    });
+
     it('recompresses a piece after a change from its own inflated bytes when the segment before changed its end', async () => {
-      const { registry, clock, cache } = setup({ segmentInstances: 6, plainKeepMs: 0 });
+      const { registry, clock, cache } = setup({ segmentInstances: 6, plainKeepMs: 0, shedMinBytes: 0 });
       const register = (app: string, n: number, version: string): void =>
         void registry.register(makeInstance({ app, id: `i-${n}`, metadata: { pad: `${app}${n}`.repeat(300), version } }));
       for (const a of ['A', 'B', 'C']) for (let n = 0; n < 6; n++) register(a, n, 'v1');
