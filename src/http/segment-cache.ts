@@ -625,7 +625,8 @@ export class SegmentCache {
   // block, and the CRC combined from the pieces'. Then, when no plain reader came lately and no burst of changes is
   // under way, the segments drop their plain bytes.
   private gzip(format: Format, now: number, head: Buffer, encodeds: readonly Encoded[], tail: Buffer, bytes: number): DocumentBody | Promise<DocumentBody> {
-    const pieces = encodeds.map((e, i) => this.piece(e, i === 0 ? undefined : encodeds[i - 1]));
+    const burst = now < this.burstUntil[format];
+    const pieces = encodeds.map((e, i) => this.piece(e, i === 0 ? undefined : encodeds[i - 1], burst));
     const build = (deflated: readonly Buffer[]): DocumentBody => {
       if (now >= this.plainWantedUntil[format] && now >= this.burstUntil[format]) for (const e of encodeds) this.shed(e);
       const parts: Buffer[] = [Buffer.concat([GZIP_HEADER, storedBlocks(head, false)])];
@@ -646,7 +647,7 @@ export class SegmentCache {
 
   // The segment's DEFLATE piece after `after` (or first): kept until that changes. Compressed on the thread pool, on the
   // deflater's few long-lived streams, off the event loop.
-  private piece(e: Encoded, after: Encoded | undefined): Buffer | Promise<Buffer> {
+  private piece(e: Encoded, after: Encoded | undefined, burst: boolean): Buffer | Promise<Buffer> {
     const slot = after === undefined ? 'first' : 'next';
     const afterId = after?.id ?? 0;
     const held = e[slot];
@@ -684,7 +685,7 @@ export class SegmentCache {
       }
       return deflated;
     };
-    const compress = (bytes: Buffer): Promise<Buffer> => this.deflater.deflate(bytes.subarray(e.lead), dictionary, e.level);
+    const compress = (bytes: Buffer): Promise<Buffer> => this.deflater.deflate(bytes.subarray(e.lead), dictionary, e.level, burst);
     const pending = (plain instanceof Promise ? plain.then(compress) : compress(plain)).then(land, (error: unknown) => {
       if (e[slot] === piece) e[slot] = undefined;
       throw error;
