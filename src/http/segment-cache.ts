@@ -58,13 +58,13 @@ export const DICTIONARY_BYTES = 4096;
 export const PLAIN_KEEP_MS = 600_000;
 
 /**
- * A document that re-encodes more segments than this for changes is a burst of changes (a zone's clients moving
+ * A document laid out after more changed applications than this is a burst of changes (a zone's clients moving
  * here): until BURST_QUIET_MS after the last such document the segments keep their plain bytes. In a burst nearly
  * every change's neighbour is compressed again against the changed end, and with its plain bytes dropped it would be
  * inflated first: one more trip to the thread pool and back for every change, when those trips are what readers wait
  * for.
  */
-export const BURST_SEGMENTS = 8;
+export const BURST_CHANGES = 8;
 export const BURST_QUIET_MS = 10_000;
 
 // Below this many plain bytes to inflate, a plain document is inflated inline: cheaper than trips to the thread pool.
@@ -271,6 +271,8 @@ export class SegmentCache {
   private readonly plainWantedUntil: Record<Format, number> = { json: 0, xml: 0 };
   // Until when they keep them because of a burst of changes (BURST_QUIET_MS after it), ms.
   private readonly burstUntil: Record<Format, number> = { json: 0, xml: 0 };
+  // Changed applications since the format's document was laid out.
+  private readonly changesSinceLayout: Record<Format, number> = { json: 0, xml: 0 };
   private generation = 0;
   private encodings = 0;
   private heldBytes = 0;
@@ -327,6 +329,8 @@ export class SegmentCache {
   private readonly onChange = (app: string): void => {
     const size = this.source.applicationSize(app);
     this.changed.json = this.changed.xml = true;
+    this.changesSinceLayout.json++;
+    this.changesSinceLayout.xml++;
     const segment = this.segmentOf.get(app);
     if (segment === undefined) {
       if (size > 0) this.append(app, size);
@@ -395,7 +399,6 @@ export class SegmentCache {
     let oldest = Infinity;
     let agedLeft = false;
     const encodeds: Encoded[] = [];
-    let changedSegments = 0;
     for (const segment of this.segments) {
       let encoded = segment.encoded[format];
       if (encoded !== undefined && now - encodedAt(encoded) >= this.renewalMaxAgeMs) {
@@ -410,7 +413,6 @@ export class SegmentCache {
       if (encoded === undefined) {
         // A segment a change emptied out of a document already laid out; else a first encoding (or, above, an age refresh).
         const changed = segment.encoded[format] === undefined && this.documents[format] !== undefined;
-        if (changed) changedSegments++;
         encoded = this.encode(segment, format, now, changed ? FAST_LEVEL : THOROUGH_LEVEL);
         segment.encoded[format] = encoded;
       }
@@ -418,7 +420,8 @@ export class SegmentCache {
       if (at < oldest) oldest = at;
       for (const e of encoded) encodeds.push(e);
     }
-    if (changedSegments > BURST_SEGMENTS) this.burstUntil[format] = now + BURST_QUIET_MS;
+    if (this.changesSinceLayout[format] > BURST_CHANGES && this.documents[format] !== undefined) this.burstUntil[format] = now + BURST_QUIET_MS;
+    this.changesSinceLayout[format] = 0;
     this.changed[format] = false;
     this.refreshAt[format] = agedLeft ? now : oldest + this.renewalMaxAgeMs;
     this.laidOutAt[format] = this.source.revision;

@@ -11,7 +11,7 @@ import { ManualClock } from '../../src/domain/clock';
 import { InstanceStatus, InstanceView } from '../../src/domain/model';
 import { Registry } from '../../src/domain/registry';
 import { Payload, ResponseCache } from '../../src/http/response-cache';
-import { BURST_QUIET_MS, BURST_SEGMENTS, fullRegistrySource, PLAIN_KEEP_MS, SegmentCache, SegmentCacheOptions, SegmentedDocument } from '../../src/http/segment-cache';
+import { BURST_QUIET_MS, BURST_CHANGES, fullRegistrySource, PLAIN_KEEP_MS, SegmentCache, SegmentCacheOptions, SegmentedDocument } from '../../src/http/segment-cache';
 import { JoiningOptions, ONE_BUFFER_MAX_BYTES, RUN_BYTES } from '../../src/http/joined-runs';
 import { makeInstance } from '../helpers/instances';
 
@@ -362,12 +362,12 @@ describe('SegmentCache', () => {
       for (let n = 0; n < 40; n++) registry.register(makeInstance({ app: `APP-${n}`, id: 'i-0', metadata: { pad: `${n}`.repeat(3000 / String(n).length) } }));
       await fetch(cache, 'json', true);
       const dropped = cache.stats.bytes;
-      // A document that re-encodes more than BURST_SEGMENTS segments: the changed segments keep their plain bytes.
-      for (let n = 0; n < 4 * (BURST_SEGMENTS + 1); n += 4) registry.register(makeInstance({ app: `APP-${n}`, id: 'i-1' }));
+      // A document laid out after more than BURST_CHANGES changed applications: the changed segments keep their plain bytes.
+      for (let n = 0; n < 4 * (BURST_CHANGES + 1); n += 4) registry.register(makeInstance({ app: `APP-${n}`, id: 'i-1' }));
       clock.advance(1);
       await fetch(cache, 'json', true);
       const burst = cache.stats.bytes;
-      expect(burst).toBeGreaterThan(dropped + (BURST_SEGMENTS + 1) * 6000);
+      expect(burst).toBeGreaterThan(dropped + (BURST_CHANGES + 1) * 6000);
       // A single change within BURST_QUIET_MS drops nothing; after it, the next document drops them.
       registry.register(makeInstance({ app: 'APP-1', id: 'i-1' }));
       clock.advance(BURST_QUIET_MS - 2);
@@ -376,7 +376,7 @@ describe('SegmentCache', () => {
       registry.register(makeInstance({ app: 'APP-2', id: 'i-1' }));
       clock.advance(2);
       expect(gunzipSync(joined((await fetch(cache, 'json', true)).body)).equals(fromScratch(registry, 'json'))).toBe(true);
-      expect(cache.stats.bytes).toBeLessThan(burst - (BURST_SEGMENTS + 1) * 6000);
+      expect(cache.stats.bytes).toBeLessThan(burst - (BURST_CHANGES + 1) * 6000);
       cache.close();
     });
 

@@ -81,15 +81,15 @@ describe('stitched gzip', () => {
   });
 
   describe('PieceDeflater', () => {
-    it('makes pieces that stitch as the one-shot ones do, from streams kept open, whatever the mix of levels and dictionaries', async () => {
+    it('makes pieces that stitch as the one-shot ones do, from streams kept open, whatever the mix of levels, dictionaries and bursts', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(fc.tuple(fc.oneof(bytes, text), fc.constantFrom(1, 3, 6)), { maxLength: 10 }), fc.boolean(), bytes, async (items, withDictionary, last) => {
+        fc.asyncProperty(fc.array(fc.tuple(fc.oneof(bytes, text), fc.constantFrom(1, 3, 6), fc.boolean()), { maxLength: 10 }), fc.boolean(), bytes, async (items, withDictionary, last) => {
           const plain = items.map(([p]) => p);
           const dictionary = dictionaries(plain, withDictionary);
           const deflater = new PieceDeflater(2);
           try {
-            // All asked for at once: each level's streams queue them.
-            const pieces = await Promise.all(items.map(([p, level], i) => deflater.deflate(p, dictionary[i], level)));
+            // All asked for at once: each level's streams queue them (or, in a burst, one-shot streams).
+            const pieces = await Promise.all(items.map(([p, level, burst], i) => deflater.deflate(p, dictionary[i], level, burst)));
             expect(gunzipSync(member(pieces, plain, withDictionary, last)).equals(Buffer.concat([...plain, last]))).toBe(true);
             // Without a dictionary, byte for byte the one-shot piece; each in memory of its own.
             items.forEach(([p, level], i) => {
