@@ -13,7 +13,7 @@ import { keep, keptConcat } from '../codecs/kept-bytes';
 import { Pieces } from '../codecs/record-fragments';
 import { InstanceRecord, InstanceView } from '../domain/model';
 import { Registry } from '../domain/registry';
-import { crc32, crc32Combine, crc32Shift, FAST_LEVEL, GZIP_HEADER, gzipTrailer, inflatePiece, inflatePieceSync, PieceDeflater, storedBlocks, THOROUGH_LEVEL } from './stitched-gzip';
+import { crc32, crc32Combine, crc32Shift, FAST_LEVEL, GZIP_HEADER, gzipTrailer, inflatePiece, inflatePieceSync, PieceDeflater, storedBlocks, THOROUGH_LEVEL, Throttle } from './stitched-gzip';
 
 /**
  * Applications smaller than this, in instances, share a segment with their neighbours (up to this many instances in
@@ -277,8 +277,7 @@ export class SegmentCache {
   private encodings = 0;
   private heldBytes = 0;
   private readonly deflater = new PieceDeflater(MAX_DEFLATES_IN_FLIGHT);
-  private inflatesInFlight = 0;
-  private readonly inflateQueue: (() => void)[] = [];
+  private readonly inflates = new Throttle(MAX_DEFLATES_IN_FLIGHT);
   private readonly unsubscribe: () => void;
   private readonly segmentInstances: number;
   private readonly renewalMaxAgeMs: number;
@@ -578,7 +577,7 @@ export class SegmentCache {
     if (e.plain !== undefined) return Promise.resolve(e.plain);
     if (e.inflating !== undefined) return e.inflating;
     const source = inflationSource(e);
-    const pending = this.throttled(() => (source.first ? inflatePiece(source.deflated) : inflatePiece(source.deflated, source.dictionary))).then(
+    const pending = this.inflates.run(() => (source.first ? inflatePiece(source.deflated) : inflatePiece(source.deflated, source.dictionary))).then(
       (out) => this.restore(e, out),
       (error: unknown) => {
         e.inflating = undefined;
@@ -702,22 +701,6 @@ export class SegmentCache {
     e.counted -= piece.counted;
     this.heldBytes -= piece.counted;
     piece.counted = 0;
-  }
-
-  private throttled<T>(job: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const run = (): void => {
-        this.inflatesInFlight++;
-        job()
-          .then(resolve, reject)
-          .finally(() => {
-            this.inflatesInFlight--;
-            this.inflateQueue.shift()?.();
-          });
-      };
-      if (this.inflatesInFlight < MAX_DEFLATES_IN_FLIGHT) run();
-      else this.inflateQueue.push(run);
-    });
   }
 }
 

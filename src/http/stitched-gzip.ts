@@ -54,6 +54,30 @@ export function deflatePiece(data: Buffer, dictionary?: Buffer, level = THOROUGH
   return new Promise((resolve, reject) => deflateRaw(data, options(dictionary, level), (error, out) => (error ? reject(error) : resolve(out))));
 }
 
+/** Runs jobs (work on the thread pool) at most `limit` at once, the others in turn as those finish. */
+export class Throttle {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  run<T>(job: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const start = (): void => {
+        this.running++;
+        job()
+          .then(resolve, reject)
+          .finally(() => {
+            this.running--;
+            this.waiting.shift()?.();
+          });
+      };
+      if (this.running < this.limit) start();
+      else this.waiting.push(start);
+    });
+  }
+}
+
 /**
  * Compresses pieces as {@link deflatePieceSync} does, on a few zlib streams kept open (one queue each, at most
  * `lanesPerLevel` per zlib level) rather than a zlib stream per piece. A stream's JavaScript objects are held by its
@@ -65,11 +89,12 @@ export function deflatePiece(data: Buffer, dictionary?: Buffer, level = THOROUGH
  */
 export class PieceDeflater {
   private readonly lanes = new Map<number, DeflateLane[]>();
-  private oneShots = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly oneShots: Throttle;
   private closed = false;
 
-  constructor(private readonly lanesPerLevel = 2) {}
+  constructor(private readonly lanesPerLevel = 2) {
+    this.oneShots = new Throttle(lanesPerLevel);
+  }
 
   /**
    * A piece of `data` after `dictionary` (none: a first piece), at zlib `level`: on the least busy stream of the
@@ -80,29 +105,13 @@ export class PieceDeflater {
    * storm), and buffers promoted by short-lived streams are the lesser cost.
    */
   deflate(data: Buffer, dictionary: Buffer | undefined, level: number, burst = false): Promise<Buffer> {
-    if (this.closed || burst) return this.oneShot(() => deflatePiece(data, dictionary, level).then(keep));
+    if (this.closed || burst) return this.oneShots.run(() => deflatePiece(data, dictionary, level).then(keep));
     let lanes = this.lanes.get(level);
     if (lanes === undefined) this.lanes.set(level, (lanes = []));
     let lane = lanes.find((l) => l.idle);
     if (lane === undefined && lanes.length < this.lanesPerLevel) lanes.push((lane = new DeflateLane(level)));
     lane ??= lanes.reduce((a, b) => (b.load < a.load ? b : a));
     return lane.push(data, dictionary);
-  }
-
-  private oneShot(job: () => Promise<Buffer>): Promise<Buffer> {
-    return new Promise<Buffer>((resolve, reject) => {
-      const run = (): void => {
-        this.oneShots++;
-        job()
-          .then(resolve, reject)
-          .finally(() => {
-            this.oneShots--;
-            this.waiting.shift()?.();
-          });
-      };
-      if (this.oneShots < this.lanesPerLevel) run();
-      else this.waiting.push(run);
-    });
   }
 
   /** Closes the streams once their queues are done; later pieces are compressed one stream each. */
