@@ -58,14 +58,16 @@ export const DICTIONARY_BYTES = 4096;
 export const PLAIN_KEEP_MS = 600_000;
 
 /**
- * A document laid out after more changed applications than this is a burst of changes (a zone's clients moving
- * here): until BURST_QUIET_MS after the last such document the segments keep their plain bytes. In a burst nearly
+ * A document laid out within a second of the one before and after more changed applications than this is a burst
+ * of changes (a zone's clients moving here; not a registry filled while nobody read it): until BURST_QUIET_MS after
+ * the last such document the segments keep their plain bytes. In a burst nearly
  * every change's neighbour is compressed again against the changed end, and with its plain bytes dropped it would be
  * inflated first: one more trip to the thread pool and back for every change, when those trips are what readers wait
  * for.
  */
 export const BURST_CHANGES = 8;
 export const BURST_QUIET_MS = 10_000;
+const BURST_WINDOW_MS = 1000;
 
 // Below this many plain bytes to inflate, a plain document is inflated inline: cheaper than trips to the thread pool.
 const INLINE_INFLATE_BYTES = 256 * 1024;
@@ -271,8 +273,9 @@ export class SegmentCache {
   private readonly plainWantedUntil: Record<Format, number> = { json: 0, xml: 0 };
   // Until when they keep them because of a burst of changes (BURST_QUIET_MS after it), ms.
   private readonly burstUntil: Record<Format, number> = { json: 0, xml: 0 };
-  // Changed applications since the format's document was laid out.
+  // Changed applications since the format's document was laid out, and when that was, ms.
   private readonly changesSinceLayout: Record<Format, number> = { json: 0, xml: 0 };
+  private readonly laidOutTime: Record<Format, number> = { json: -Infinity, xml: -Infinity };
   private generation = 0;
   private encodings = 0;
   private heldBytes = 0;
@@ -419,8 +422,9 @@ export class SegmentCache {
       if (at < oldest) oldest = at;
       for (const e of encoded) encodeds.push(e);
     }
-    if (this.changesSinceLayout[format] > BURST_CHANGES && this.documents[format] !== undefined) this.burstUntil[format] = now + BURST_QUIET_MS;
+    if (this.changesSinceLayout[format] > BURST_CHANGES && now - this.laidOutTime[format] < BURST_WINDOW_MS) this.burstUntil[format] = now + BURST_QUIET_MS;
     this.changesSinceLayout[format] = 0;
+    this.laidOutTime[format] = now;
     this.changed[format] = false;
     this.refreshAt[format] = agedLeft ? now : oldest + this.renewalMaxAgeMs;
     this.laidOutAt[format] = this.source.revision;
