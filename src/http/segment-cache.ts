@@ -92,16 +92,13 @@ export interface SegmentSource {
   /** The head's apps__hashcode. */
   hashcode(): string;
   /**
-   * Whether each record's encoding is kept for the next time its segment is encoded (see SplicedEncoder.write): worth
-   * it for a few records re-encoded often, not for a registry of 250,000 whose bytes the segments hold already.
+   * Whether the views are snapshots (the delta's) rather than live leases (the full registry's). Snapshots: each
+   * record's encoding is kept for the next time its segment is encoded (see SplicedEncoder.write), worth it for a few
+   * records re-encoded often, not for a registry of 250,000 whose bytes the segments hold already. Live leases: their
+   * lastRenewalTimestamps move with heartbeats, so a segment re-encoded after a change writes its unchanged records
+   * with the renewal times they were written with, and its bytes differ only where its records do.
    */
-  readonly rememberEncodings: boolean;
-  /**
-   * Whether a view's lastRenewalTimestamp moves with heartbeats (the live registry's; the delta's are snapshots): a
-   * segment re-encoded after a change then writes its unchanged records with the renewal times they were written
-   * with, so that its bytes differ only where its records do.
-   */
-  readonly renewalsMove: boolean;
+  readonly snapshots: boolean;
 }
 
 /** The full registry (GET /apps): every instance, applications in registration order. */
@@ -122,8 +119,7 @@ export function fullRegistrySource(registry: Registry): SegmentSource {
     },
     versionsDelta: () => FULL_VERSIONS_DELTA,
     hashcode: () => registry.hashcode(),
-    rememberEncodings: false,
-    renewalsMove: true,
+    snapshots: false,
   };
 }
 
@@ -142,8 +138,7 @@ export function deltaSource(registry: Registry): SegmentSource {
     },
     versionsDelta: () => registry.revision,
     hashcode: () => registry.hashcode(),
-    rememberEncodings: true,
-    renewalsMove: false,
+    snapshots: true,
   };
 }
 const FORMATS: readonly Format[] = ['json', 'xml'];
@@ -183,7 +178,7 @@ interface Encoded {
   /**
    * For a part of a large application: the records it encoded, in order, and whether it ends the application. A
    * later encoding of the application keeps the part while the same records are at its place. Also for a segment of
-   * the live registry (renewalsMove), whose next encoding writes the same records with the same renewal times.
+   * the live registry (not snapshots), whose next encoding writes the same records with the same renewal times.
    */
   readonly records?: readonly InstanceRecord[];
   /** With `records`, where renewals move: the lastRenewalTimestamp each was written with. */
@@ -482,14 +477,14 @@ export class SegmentCache {
 
   // The segment's bytes: its applications in one encoding, or a large application in parts, reusing those of its
   // previous parts whose records are still the ones at their place (an age refresh has none to reuse). Records
-  // encoded before are written with the renewal times they had (see SegmentSource.renewalsMove).
+  // encoded before are written with the renewal times they had (see SegmentSource.snapshots).
   private encode(segment: Segment, format: Format, now: number, level: number): Encoded[] {
     const codec = CODECS[format];
     const separator = codec.applicationSeparator;
-    const remember = this.source.rememberEncodings;
+    const remember = this.source.snapshots;
     const reuse = segment.previous[format];
     segment.previous[format] = undefined;
-    const carry = this.source.renewalsMove ? new RenewalCarry(reuse, now, this.renewalMaxAgeMs) : undefined;
+    const carry = this.source.snapshots ? undefined : new RenewalCarry(reuse, now, this.renewalMaxAgeMs);
     let encoded: Encoded[];
     if (segment.apps.length > 1 || segment.instances <= this.segmentInstances) {
       const out = new Pieces();
@@ -544,7 +539,7 @@ export class SegmentCache {
       level,
       counted: plain.length,
       records: run?.map((v) => v.record),
-      renewals: run !== undefined && this.source.renewalsMove ? Float64Array.from(run, (v) => v.lastRenewalTimestamp) : undefined,
+      renewals: run !== undefined && !this.source.snapshots ? Float64Array.from(run, (v) => v.lastRenewalTimestamp) : undefined,
       last,
     };
   }
@@ -573,7 +568,7 @@ export class SegmentCache {
   private plainOf(e: Encoded): Buffer {
     if (e.plain !== undefined) return e.plain;
     const source = inflationSource(e);
-    return this.restore(e, source.first ? inflatePieceSync(source.deflated) : inflatePieceSync(source.deflated, source.dictionary));
+    return this.restore(e, inflatePieceSync(source.deflated, source.dictionary));
   }
 
   // {@link plainOf} on the thread pool, a few at a time, once per encoding however many readers wait.
@@ -581,7 +576,7 @@ export class SegmentCache {
     if (e.plain !== undefined) return Promise.resolve(e.plain);
     if (e.inflating !== undefined) return e.inflating;
     const source = inflationSource(e);
-    const pending = this.inflates.run(() => (source.first ? inflatePiece(source.deflated) : inflatePiece(source.deflated, source.dictionary))).then(
+    const pending = this.inflates.run(() => inflatePiece(source.deflated, source.dictionary)).then(
       (out) => this.restore(e, out),
       (error: unknown) => {
         e.inflating = undefined;
@@ -779,11 +774,11 @@ function bytesFrom(e: Encoded, from: number): Buffer {
  * A landed piece of `e` to inflate its plain bytes from: after another segment, its separator (stored) then the rest,
  * against the end of that segment it was compressed after; first, the bytes without separator, no dictionary.
  */
-function inflationSource(e: Encoded): { readonly first: boolean; readonly deflated: Buffer; readonly dictionary?: Buffer } {
+function inflationSource(e: Encoded): { readonly deflated: Buffer; readonly dictionary?: Buffer } {
   const next = e.next;
-  if (next !== undefined && Buffer.isBuffer(next.deflated) && next.deflated.length > 0) return { first: false, deflated: next.deflated, dictionary: next.tail };
+  if (next !== undefined && Buffer.isBuffer(next.deflated) && next.deflated.length > 0) return { deflated: next.deflated, dictionary: next.tail };
   const first = e.first;
-  if (first !== undefined && Buffer.isBuffer(first.deflated) && (first.deflated.length > 0 || e.length === e.lead)) return { first: true, deflated: first.deflated };
+  if (first !== undefined && Buffer.isBuffer(first.deflated) && (first.deflated.length > 0 || e.length === e.lead)) return { deflated: first.deflated };
   throw new Error(`segment ${e.id}: neither its plain bytes nor a piece to inflate them from`);
 }
 
