@@ -3,20 +3,20 @@
 // `zone-registry sidecar …` runs the sidecar instead (src/client/sidecar-cli.ts); `zone-registry hash-password`
 // prints a password hash for the credentials file (src/security/hash-password-cli.ts); `zone-registry --help` lists
 // the commands and every setting (src/config/usage.ts).
-import { countExternalMemoryInHeapLimit, restoreAllocationSitePretenuring, stopAllocationSitePretenuring } from './scheduling/gc-tuning';
+import { ConfigError, defaultSettings } from './config/settings';
+import { applyGcSettings } from './scheduling/gc-tuning';
 
 // Before the rest is loaded: V8 weighs where objects are made from the first module on, and a place it decides to
-// pretenure while the modules load stays pretenured (see gc-tuning.ts). Back on below when the settings ask for it.
-stopAllocationSitePretenuring();
+// pretenure while the modules load stays pretenured (see gc-tuning.ts). The configured values follow once read.
+applyGcSettings(defaultSettings());
 
 async function main(): Promise<void> {
-  const [{ loadConfig }, { ConfigError }, { startServer }] = await Promise.all([import('./config/config'), import('./config/settings'), import('./server')]);
+  const [{ loadConfig }, { startServer }] = await Promise.all([import('./config/config'), import('./server')]);
   let running;
   try {
     // Settings, and the files they name (credentials, certificates), are checked before anything listens.
     const config = loadConfig(process.argv.slice(2), process.env);
-    if (config.settings.gcCountsExternalMemory) countExternalMemoryInHeapLimit();
-    if (config.settings.gcPretenuring) restoreAllocationSitePretenuring();
+    applyGcSettings(config.settings);
     running = await startServer(config);
   } catch (e) {
     if (e instanceof ConfigError) {
