@@ -34,7 +34,7 @@ import { composePeers, peerZones } from './replication/peer-set';
 import { SyncAttempt, syncFromPeers, syncOnce, SyncState } from './replication/startup-sync';
 import { CronScheduler, Scheduler } from './scheduling/scheduler';
 import { memoryReturnTask } from './scheduling/memory-return';
-import { deltaPruneTask, evictionTask, renewalIntervals, renewalThresholdTask, selfPreservationListener } from './scheduling/tasks';
+import { deltaPruneTask, evictionTask, LEASE_SLICE, nextTurn, renewalIntervals, renewalThresholdTask, selfPreservationListener } from './scheduling/tasks';
 import { parseAddressList } from './codecs/address-set';
 import { securityFromSettings } from './security/config';
 import { EventStreams } from './watch/event-stream';
@@ -246,7 +246,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
     // Parked watches are answered and streams ended first, so their clients move on before the listener closes.
     watches.close();
     streams.close();
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await nextTurn();
     scheduler.stop();
     peerSet.close();
     healthChecks.close();
@@ -312,7 +312,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
       if (closed) return;
       // Expiry starts being judged from here: instances copied from peers get a full renewal window.
       selfPreservation.openForTraffic(clock.now(), renewalIntervals(registry));
-      scheduler.every('evict', s.evictionIntervalMs, evictionTask(evictor, selfPreservation, clock, logger));
+      scheduler.every('evict', s.evictionIntervalMs, evictionTask(evictor, selfPreservation, clock, logger, { size: LEASE_SLICE, pause: nextTurn }));
       scheduler.every('renewal-threshold', s.renewalThresholdUpdateIntervalMs, renewalThresholdTask(selfPreservation, registry));
       // The digest was left alone while the sync installed the peers' registry: built now, a slice per turn.
       void antiEntropy?.catchUp();

@@ -31,10 +31,18 @@ export interface ExpiryGate {
 /** A gate that always lets leases expire (self-preservation off). */
 export const alwaysExpire: ExpiryGate = { isLeaseExpirationEnabled: () => true };
 
+/** A lease as the eviction pass sees it. */
+export interface EvictableLease {
+  readonly record: { readonly instance: { readonly app: string; readonly id: string } };
+  isExpired(now: number, extraMs?: number): boolean;
+}
+
 /** What the eviction pass needs from the registry. */
 export interface EvictableRegistry {
   readonly size: number;
-  leases(): Iterable<{ readonly record: { readonly instance: { readonly app: string; readonly id: string } }; isExpired(now: number, extraMs?: number): boolean }>;
+  leases(): Iterable<EvictableLease>;
+  /** The lease held now for the instance (another one once it registered again). */
+  lease(app: string, id: string): EvictableLease | undefined;
   evict(app: string, id: string): unknown;
 }
 
@@ -65,14 +73,51 @@ export class Evictor {
 
   /** Evicts expired leases at `now` (ms), capped and chosen at random. */
   runPass(now: number): EvictionReport {
+    const compensationMs = this.start(now);
+    if (!this.gate.isLeaseExpirationEnabled(now)) return { expired: 0, evicted: 0, suspended: true, compensationMs };
+    const expired: EvictableLease[] = [];
+    for (const lease of this.registry.leases()) if (lease.isExpired(now, compensationMs)) expired.push(lease);
+    return this.finish(now, expired, compensationMs);
+  }
+
+  /**
+   * The same pass with its walk over the registry cut into slices of `sliceSize` leases, `pause` awaited after each,
+   * so that a large registry does not hold the event loop for the whole walk (250,000 leases: 11-17 ms on the
+   * benchmark machine). A lease renewed, or an instance registered again, before the walk ends is not evicted.
+   */
+  async runPassInSlices(now: number, sliceSize: number, pause: () => Promise<void>): Promise<EvictionReport> {
+    const compensationMs = this.start(now);
+    if (!this.gate.isLeaseExpirationEnabled(now)) return { expired: 0, evicted: 0, suspended: true, compensationMs };
+    const expired: EvictableLease[] = [];
+    let inSlice = 0;
+    // The registry's walk visits what is added and skips what is removed meanwhile.
+    for (const lease of this.registry.leases()) {
+      if (lease.isExpired(now, compensationMs)) expired.push(lease);
+      if (++inSlice >= sliceSize) {
+        inSlice = 0;
+        await pause();
+      }
+    }
+    return this.finish(now, expired, compensationMs);
+  }
+
+  // Grace for a pass that runs late: the time since the last one beyond the interval.
+  private start(now: number): number {
     const compensationMs = this.lastRunAt === undefined ? 0 : Math.max(0, now - this.lastRunAt - this.options.intervalMs);
     this.lastRunAt = now;
-    if (!this.gate.isLeaseExpirationEnabled(now)) return { expired: 0, evicted: 0, suspended: true, compensationMs };
-    const expired = [];
-    for (const lease of this.registry.leases()) if (lease.isExpired(now, compensationMs)) expired.push(lease.record.instance);
+    return compensationMs;
+  }
+
+  private finish(now: number, expired: readonly EvictableLease[], compensationMs: number): EvictionReport {
     const limit = evictionLimit(this.registry.size, this.options.maxFraction);
-    const victims = chooseVictims(expired, limit, this.options.random);
-    for (const v of victims) this.registry.evict(v.app, v.id);
-    return { expired: expired.length, evicted: victims.length, suspended: false, compensationMs };
+    let evicted = 0;
+    for (const lease of chooseVictims(expired, limit, this.options.random)) {
+      const { app, id } = lease.record.instance;
+      // Still the instance's lease, and still expired.
+      if (this.registry.lease(app, id) !== lease || !lease.isExpired(now, compensationMs)) continue;
+      this.registry.evict(app, id);
+      evicted++;
+    }
+    return { expired: expired.length, evicted, suspended: false, compensationMs };
   }
 }

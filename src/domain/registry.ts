@@ -533,9 +533,12 @@ export class Registry {
     return this.vips.lookup(kind, name);
   }
 
-  /** Every lease. */
-  *leases(): Iterable<Lease> {
-    for (const leases of this.apps.values()) yield* leases.values();
+  /**
+   * Every lease. Walked as the maps change, it visits what is added and skips what is removed, so a walk resumed
+   * after other work (in slices) ends current.
+   */
+  leases(): Iterable<Lease> {
+    return new LeaseWalk(this.apps);
   }
 
   /** Counts of instances per status over the whole registry. */
@@ -677,5 +680,35 @@ export class Registry {
 
   private emit(event: RegistryEvent): void {
     for (const listener of this.listeners) listener(event);
+  }
+}
+
+/**
+ * The leases of every application, one map after the other. A generator delegating to each map (`yield*`) took twice
+ * as long per lease (250,000 leases: 22-47 ms against 11-17 ms on the benchmark machine), and the eviction pass and the
+ * held-instance count walk them all.
+ */
+class LeaseWalk implements Iterable<Lease>, Iterator<Lease> {
+  private readonly outer: Iterator<Map<string, Lease>>;
+  private inner: Iterator<Lease> | undefined;
+
+  constructor(apps: Map<string, Map<string, Lease>>) {
+    this.outer = apps.values();
+  }
+
+  [Symbol.iterator](): Iterator<Lease> {
+    return this;
+  }
+
+  next(): IteratorResult<Lease> {
+    for (;;) {
+      if (this.inner !== undefined) {
+        const lease = this.inner.next();
+        if (lease.done !== true) return lease;
+      }
+      const app = this.outer.next();
+      if (app.done === true) return { done: true, value: undefined };
+      this.inner = app.value.values();
+    }
   }
 }

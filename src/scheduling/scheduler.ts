@@ -6,7 +6,8 @@ import { Logger } from '../observability/logger';
 /** Something that runs tasks periodically. */
 export interface Scheduler {
   /** Runs `task` every `periodMs` ms until stop(). */
-  every(name: string, periodMs: number, task: () => void): void;
+  /** Runs `task` every `periodMs` ms; a task that returns a promise is logged if it rejects. */
+  every(name: string, periodMs: number, task: () => void | Promise<void>): void;
   /** Runs `task` once after `delayMs` ms; returns a function that cancels it. */
   after(delayMs: number, task: () => void): () => void;
   stop(): void;
@@ -27,12 +28,14 @@ export class CronScheduler implements Scheduler {
 
   constructor(private readonly logger: Logger) {}
 
-  every(name: string, periodMs: number, task: () => void): void {
+  every(name: string, periodMs: number, task: () => void | Promise<void>): void {
+    const failed = (e: unknown): void => this.logger.error('scheduled task failed', { task: name, error: e instanceof Error ? e.stack : String(e) });
     const run = (): void => {
       try {
-        task();
+        const done = task();
+        if (done instanceof Promise) done.catch(failed);
       } catch (e) {
-        this.logger.error('scheduled task failed', { task: name, error: e instanceof Error ? e.stack : String(e) });
+        failed(e);
       }
     };
     const expression = cronExpressionFor(periodMs);

@@ -209,4 +209,52 @@ describe('eviction', () => {
       expect(evictor.runPass(clock.now()).compensationMs).toBe(0);
     });
   });
+
+  describe('Evictor.runPassInSlices', () => {
+    it('finds and evicts what the pass in one piece does, pausing after every slice', async () => {
+      const run = async (sliced: boolean): Promise<{ report: unknown; evicted: string[]; pauses: number }> => {
+        const { clock, registry, events } = makeRegistry();
+        for (let i = 0; i < 25; i++) registry.register(makeInstance({ id: `i${i}`, durationSecs: i % 2 === 0 ? 30 : 90 }));
+        const evictor = new Evictor(registry, alwaysExpire, { intervalMs: INTERVAL_MS, maxFraction: 0.3, random: mulberry32(7) });
+        clock.advance(60_000);
+        let pauses = 0;
+        const report = sliced ? await evictor.runPassInSlices(clock.now(), 4, async () => void pauses++) : evictor.runPass(clock.now());
+        return { report, evicted: evictedIds(events), pauses };
+      };
+      const whole = await run(false);
+      const sliced = await run(true);
+      expect(sliced.report).toEqual(whole.report);
+      expect(sliced.report).toMatchObject({ expired: 13, evicted: 8 });
+      expect(sliced.evicted).toEqual(whole.evicted);
+      // 25 leases in slices of 4: a pause after each full slice.
+      expect(sliced.pauses).toBe(6);
+    });
+
+    it('leaves a lease renewed, or an instance registered again, while the walk went on', async () => {
+      const { clock, registry, events } = registryWith(12, 30);
+      const evictor = new Evictor(registry, alwaysExpire, { intervalMs: INTERVAL_MS, maxFraction: 1, random: mulberry32(1) });
+      clock.advance(30_001);
+      let pauses = 0;
+      const report = await evictor.runPassInSlices(clock.now(), 3, async () => {
+        // After the first slice: i0 (already found expired) renews, i1 registers again with a new lease.
+        if (pauses++ === 0) {
+          registry.renew(makeInstance({ id: 'i0' }).app, 'i0', { isReplication: false });
+          registry.register(makeInstance({ id: 'i1', durationSecs: 30 }));
+        }
+      });
+      expect(report).toMatchObject({ expired: 12, evicted: 10 });
+      expect(evictedIds(events).sort()).toEqual(['i10', 'i11', 'i2', 'i3', 'i4', 'i5', 'i6', 'i7', 'i8', 'i9']);
+      expect(Array.from(registry.leases(), (l) => l.record.instance.id).sort()).toEqual(['i0', 'i1']);
+    });
+
+    it('reports a closed gate without walking', async () => {
+      const { clock, registry } = registryWith(3, 30);
+      const evictor = new Evictor(registry, closedGate, { intervalMs: INTERVAL_MS, maxFraction: 1, random: mulberry32(1) });
+      clock.advance(60_000);
+      let pauses = 0;
+      expect(await evictor.runPassInSlices(clock.now(), 1, async () => void pauses++)).toMatchObject({ expired: 0, evicted: 0, suspended: true });
+      expect(pauses).toBe(0);
+      expect(registry.size).toBe(3);
+    });
+  });
 });

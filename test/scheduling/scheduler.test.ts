@@ -32,4 +32,18 @@ describe('CronScheduler', () => {
     await new Promise((r) => setTimeout(r, 60));
     expect(runs).toBe(seen);
   });
+
+  it('logs a task whose promise rejects, and runs it again', async () => {
+    const errors: unknown[] = [];
+    const scheduler = new CronScheduler({ ...silentLogger, error: (message: string, fields?: unknown) => void errors.push({ message, fields }) });
+    let runs = 0;
+    scheduler.every('async', 20, async () => {
+      runs++;
+      if (runs === 1) throw new Error('first pass fails');
+    });
+    await waitFor(() => runs >= 2, 'a run after the rejected one');
+    scheduler.stop();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ message: 'scheduled task failed', fields: { task: 'async' } });
+  });
 });
