@@ -54,6 +54,9 @@ export class SelfPreservation implements ExpiryGate {
   private instances = 0;
   private readonly buckets = new Float64Array(BUCKETS);
   private readonly bucketStamp = new Float64Array(BUCKETS).fill(-1);
+  // Renewals per minute that instances counted in each bucket's time added to the expectation (see rampDeficit).
+  private readonly added = new Float64Array(BUCKETS);
+  private readonly addedStamp = new Float64Array(BUCKETS).fill(-1);
   private readonly bucketMs: number;
   private suspendedSince = 0;
 
@@ -68,13 +71,7 @@ export class SelfPreservation implements ExpiryGate {
 
   /** Counts one renewal (heartbeat or registration, client or peer). Hot path: O(1). */
   recordRenewal(): void {
-    const slot = Math.floor(this.clock.now() / this.bucketMs);
-    const i = slot % BUCKETS;
-    if (this.bucketStamp[i] !== slot) {
-      this.bucketStamp[i] = slot;
-      this.buckets[i] = 0;
-    }
-    this.buckets[i]++;
+    addTo(this.buckets, this.bucketStamp, Math.floor(this.clock.now() / this.bucketMs), 1);
   }
 
   /** The heartbeat interval believed of an instance that promises `renewalIntervalSecs`, s. */
@@ -85,8 +82,10 @@ export class SelfPreservation implements ExpiryGate {
 
   /** An instance that promises this heartbeat interval (s) starts being counted (its first renewal). */
   instanceAdded(renewalIntervalSecs: number): void {
+    const perMin = 60 / this.believedIntervalSecs(renewalIntervalSecs);
     this.instances++;
-    this.expectedPerMin += 60 / this.believedIntervalSecs(renewalIntervalSecs);
+    this.expectedPerMin += perMin;
+    addTo(this.added, this.addedStamp, Math.floor(this.clock.now() / this.bucketMs), perMin);
   }
 
   /** A counted instance with this heartbeat interval (s) left: cancelled or evicted (Eureka forgot evictions until 2020). */
@@ -132,10 +131,32 @@ export class SelfPreservation implements ExpiryGate {
     return { ...decided, since: this.suspendedSince };
   }
 
+  /**
+   * Renewals the window cannot hold yet from instances counted less than a window ago: one that started renewing a
+   * quarter of a window ago has renewed for a quarter of it. Without this, a fleet that starts at once (a zone's
+   * clients moving here, a deployment) would count in full from its first heartbeats while the window still held
+   * less than a window of them, and push the renewals under the threshold until a full window had passed.
+   */
+  private rampDeficit(now: number): number {
+    const current = Math.floor(now / this.bucketMs);
+    let deficit = 0;
+    for (let i = 0; i < BUCKETS; i++) {
+      const slot = this.addedStamp[i];
+      if (slot <= current - BUCKETS) continue;
+      // Time renewing: from the middle of the bucket it was counted in.
+      const renewingMs = now - (slot + 0.5) * this.bucketMs;
+      deficit += this.added[i] * Math.max(0, 1 - renewingMs / this.options.windowMs);
+    }
+    return deficit;
+  }
+
   private decide(now: number): Omit<SelfPreservationState, 'since'> {
     const { enabled, renewalPercentThreshold, minInstances, windowMs } = this.options;
     const expected = Math.round(this.expectedPerMin * 1000) / 1000;
     const threshold = Math.floor(expected * renewalPercentThreshold + 1e-9);
+    // What the window can hold by now: the expectation less what instances counted lately had no time to send.
+    const ramp = this.rampDeficit(now);
+    const judged = ramp < 1e-6 ? threshold : Math.floor(Math.max(0, expected - ramp) * renewalPercentThreshold + 1e-9);
     // Scaled to a minute, so a shortened window (tests) keeps the same arithmetic.
     const renewals = Math.round((this.renewalsInWindow(now) * 60_000) / windowMs);
     const base = { enabled, expectedRenewalsPerMin: expected, threshold, renewalsLastMin: renewals, instances: this.instances };
@@ -146,9 +167,20 @@ export class SelfPreservation implements ExpiryGate {
     if (now - this.openedAt < windowMs) {
       return { ...base, active: true, cause: 'startup-window', reason: 'the server opened less than a renewal window ago: expiry waits until renewals can be counted' };
     }
-    if (renewals <= threshold) {
-      return { ...base, active: true, cause: 'below-threshold', reason: `${renewals} renewals in the last minute, at or below the threshold of ${threshold} (${Math.round(renewalPercentThreshold * 100)} % of ${expected} expected): a partition is likelier than a mass death, so nothing expires` };
+    const lately = judged === threshold ? '' : ` (${judged} while instances counted in the last minute have had less than a minute to renew)`;
+    if (renewals <= judged) {
+      return { ...base, active: true, cause: 'below-threshold', reason: `${renewals} renewals in the last minute, at or below the threshold of ${threshold}${lately} (${Math.round(renewalPercentThreshold * 100)} % of ${expected} expected): a partition is likelier than a mass death, so nothing expires` };
     }
-    return { ...base, active: false, cause: 'above-threshold', reason: `${renewals} renewals in the last minute, above the threshold of ${threshold}: expired leases are evicted` };
+    return { ...base, active: false, cause: 'above-threshold', reason: `${renewals} renewals in the last minute, above the threshold of ${threshold}${lately}: expired leases are evicted` };
   }
+}
+
+// Adds `amount` to the bucket of `slot` in a ring of BUCKETS, emptying it first when it last held an older slot.
+function addTo(buckets: Float64Array, stamps: Float64Array, slot: number, amount: number): void {
+  const i = slot % BUCKETS;
+  if (stamps[i] !== slot) {
+    stamps[i] = slot;
+    buckets[i] = 0;
+  }
+  buckets[i] += amount;
 }

@@ -26,6 +26,12 @@ function addInstances(sp: SelfPreservation, count: number, intervalSecs = 30): v
   for (let i = 0; i < count; i++) sp.instanceAdded(intervalSecs);
 }
 
+/** Instances counted a full window ago (the clock moves on by one window): the window can hold all their renewals. */
+function addSettledInstances(clock: ManualClock, sp: SelfPreservation, count: number, windowMs = WINDOW_MS): void {
+  addInstances(sp, count);
+  clock.advance(windowMs);
+}
+
 function renew(sp: SelfPreservation, times: number): void {
   for (let i = 0; i < times; i++) sp.recordRenewal();
 }
@@ -80,7 +86,7 @@ describe('SelfPreservation', () => {
 
     it('is engaged when the renewals of the last window are at the threshold', () => {
       const { clock, sp } = make();
-      addInstances(sp, 20);
+      addSettledInstances(clock, sp, 20);
       renew(sp, 34);
       const state = sp.state(clock.now());
       expect(state.renewalsLastMin).toBe(34);
@@ -89,7 +95,7 @@ describe('SelfPreservation', () => {
 
     it('is engaged when the renewals of the last window are below the threshold', () => {
       const { clock, sp } = make();
-      addInstances(sp, 20);
+      addSettledInstances(clock, sp, 20);
       renew(sp, 10);
       expect(sp.state(clock.now()).active).toBe(true);
     });
@@ -109,14 +115,44 @@ describe('SelfPreservation', () => {
       renew(sp, 6); // 36 per minute
       expect(sp.state(clock.now())).toMatchObject({ renewalsLastMin: 36, active: false });
       const other = make({ windowMs: 10_000 });
-      addInstances(other.sp, 20);
+      addSettledInstances(other.clock, other.sp, 20, 10_000);
       renew(other.sp, 5); // 30 per minute
       expect(other.sp.state(other.clock.now())).toMatchObject({ renewalsLastMin: 30, active: true });
     });
 
-    it('states the renewals, the threshold, the percentage and the expectation in its reason when engaged', () => {
+    it('does not engage while instances that just started renewing have had less than a window to renew', () => {
+      const { clock, sp } = make();
+      // A fleet of 20 counted at once (their first heartbeats), every 30 s: 40 a minute expected, threshold 34. Until a
+      // minute has passed the window cannot hold 34 of theirs.
+      addInstances(sp, 20);
+      renew(sp, 20);
+      for (let s = 1; s < 30; s++) {
+        clock.advance(1000);
+        expect(sp.state(clock.now())).toMatchObject({ expectedRenewalsPerMin: 40, threshold: 34, renewalsLastMin: 20, active: false });
+      }
+      clock.advance(1000);
+      renew(sp, 20);
+      for (let s = 30; s < 120; s++) {
+        if (s % 30 === 0 && s > 30) renew(sp, 20);
+        expect(sp.state(clock.now()).active).toBe(false);
+        clock.advance(1000);
+      }
+    });
+
+    it('still engages when instances counted lately stop renewing', () => {
       const { clock, sp } = make();
       addInstances(sp, 20);
+      renew(sp, 20);
+      clock.advance(50_000);
+      // 20 renewals in the window where 50.5 s of 40 a minute at 85 % is 28.
+      const state = sp.state(clock.now());
+      expect(state).toMatchObject({ renewalsLastMin: 20, threshold: 34, active: true, cause: 'below-threshold' });
+      expect(state.reason).toContain('28 while instances counted in the last minute have had less than a minute to renew');
+    });
+
+    it('states the renewals, the threshold, the percentage and the expectation in its reason when engaged', () => {
+      const { clock, sp } = make();
+      addSettledInstances(clock, sp, 20);
       renew(sp, 12);
       const { reason } = sp.state(clock.now());
       expect(reason).toContain('12 renewals');
@@ -308,7 +344,7 @@ describe('SelfPreservation', () => {
 
     it('releases self-preservation when the remaining instances renew above the lowered threshold', () => {
       const { clock, sp } = make();
-      addInstances(sp, 20);
+      addSettledInstances(clock, sp, 20);
       renew(sp, 30); // 15 live instances × 2
       expect(sp.state(clock.now()).active).toBe(true);
       for (let i = 0; i < 5; i++) sp.instanceRemoved(30); // 30 expected, threshold 25
@@ -353,7 +389,7 @@ describe('SelfPreservation', () => {
   describe('isLeaseExpirationEnabled', () => {
     it('is the opposite of active', () => {
       const { clock, sp } = make();
-      addInstances(sp, 20);
+      addSettledInstances(clock, sp, 20);
       renew(sp, 34);
       expect(sp.isLeaseExpirationEnabled(clock.now())).toBe(false);
       sp.recordRenewal();
