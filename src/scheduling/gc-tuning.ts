@@ -17,10 +17,10 @@
 // collection frees them. A registry's places mostly make objects of both kinds: the code that encodes a segment makes
 // the records a first full fetch keeps (so V8 decides to pretenure it) and, from then on, the transient strings of
 // every segment a change re-encodes, which then pile up in the old generation. Measured on the zone-share benchmark
-// (250,000 instances): objects promoted out of the young generation 4.9 → 1.7 MB/s, full collections every ~58 s
-// instead of every ~30 s, the same CPU. Off by default (gcPretenuring); V8's default back with the setting. A place
-// decided on while the modules load stays pretenured: set after the modules had loaded, the same benchmark promoted
-// 88 MB in 20 s instead of 25-32, hence before.
+// (250,000 instances): objects promoted out of the young generation in 20 s 98 → 25-32 MB, full collections every
+// ~80 s instead of every ~30 s, the same CPU. Off by default (gcPretenuring); V8's default back with the setting. A
+// place decided on while the modules load stays pretenured: set after the modules had loaded, the same benchmark
+// promoted 88 MB in 20 s instead of 25-32, hence before.
 //
 // How far the old generation grows between full collections. V8 picks the factor from how fast it collects and how
 // fast the program allocates, for throughput: under the zone share's steady load it sometimes chose about 3 % (8 MB
