@@ -5,8 +5,7 @@ import { Logger } from '../observability/logger';
 
 /** Something that runs tasks periodically. */
 export interface Scheduler {
-  /** Runs `task` every `periodMs` ms until stop(). */
-  /** Runs `task` every `periodMs` ms; a task that returns a promise is logged if it rejects. */
+  /** Runs `task` every `periodMs` ms until stop(); a task that returns a promise is logged if it rejects. */
   every(name: string, periodMs: number, task: () => void | Promise<void>): void;
   /** Runs `task` once after `delayMs` ms; returns a function that cancels it. */
   after(delayMs: number, task: () => void): () => void;
