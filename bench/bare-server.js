@@ -4,7 +4,11 @@
 // switch on method, path and Accept / Accept-Encoding. Run on the same Node, pinned to the same core, it measures what
 // Node's HTTP layer alone costs for those bytes, so ours/bare tells how much the registry adds on top.
 //
-// Usage: node bench/bare-server.js <port> <responses-dir>
+// With --keep-registrations it is the floor of any registry instead: each registration body is also parsed
+// (JSON.parse) and the instance kept in a map by application and id, nothing more (no checks, no indexes, no change log,
+// no encodings): what a registration must cost at the least, measured beside ours and the bare server.
+//
+// Usage: node bench/bare-server.js <port> <responses-dir> [--keep-registrations]
 //   <responses-dir>/responses.json: { "<shape>": { "status": 200, "headers": {...}, "file": "<shape>.bin" }, ... }
 //   shapes: register (POST), heartbeat (PUT), fullJson, fullGzip, fullXml (GET /eureka/apps), delta (GET /eureka/apps/delta)
 const http = require('node:http');
@@ -12,9 +16,23 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const [port, dir] = [Number(process.argv[2]), process.argv[3]];
-if (!port || !dir) {
-  console.error('usage: node bench/bare-server.js <port> <responses-dir>');
+const keepRegistrations = process.argv[4] === '--keep-registrations';
+if (!port || !dir || (process.argv[4] !== undefined && !keepRegistrations)) {
+  console.error('usage: node bench/bare-server.js <port> <responses-dir> [--keep-registrations]');
   process.exit(2);
+}
+/** @type {Map<string, Map<string, object>>} the kept instances by application and id (--keep-registrations) */
+const kept = new Map();
+/** Parses a registration body and keeps its instance; a body that is not one is answered all the same. */
+function keep(/** @type {Buffer[]} */ chunks) {
+  try {
+    const instance = JSON.parse((chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8')).instance;
+    let app = kept.get(instance.app);
+    if (app === undefined) kept.set(instance.app, (app = new Map()));
+    app.set(instance.instanceId, { instance, lastRenewalTimestamp: Date.now() });
+  } catch {
+    // answered as any other: this server measures cost, not correctness
+  }
 }
 
 /** @typedef {[number, string[], Buffer]} Reply status, headers as a flat array, body */
@@ -52,7 +70,16 @@ function reply(res, [status, headers, body]) {
 
 const server = http.createServer((req, res) => {
   switch (req.method) {
-    case 'POST': // registration: read the body as any server must, then answer
+    case 'POST': // registration: read the body as any server must (and keep it, as a registry must), then answer
+      if (keepRegistrations) {
+        /** @type {Buffer[]} */ const chunks = [];
+        req.on('data', (c) => chunks.push(c));
+        req.on('end', () => {
+          keep(chunks);
+          reply(res, (register ??= load('register')) ?? notFound);
+        });
+        return;
+      }
       req.on('end', () => reply(res, (register ??= load('register')) ?? notFound));
       req.resume();
       return;

@@ -125,6 +125,7 @@ async function main() {
     console.error(`bench: request shapes on ${refs.length} instances (${CONFIG.apps} apps × ${CONFIG.perApp})`);
     const runs = [];
     for (let r = 1; r <= CONFIG.runs; r++) runs.push(await shapesRun(r, refs));
+    /** @type {{ ours: Record<string, object>, bare: Record<string, object>, ratios: Record<string, number>, floor?: object }} */
     const med = { ours: {}, bare: {}, ratios: {} };
     for (const shape of SHAPES) {
       // The ratio by the same rule: runs in which neither server was disturbed, when there are any.
@@ -154,6 +155,18 @@ async function main() {
     print();
     print(shapesTable(med, checks, notes));
     print();
+    const floors = runs.flatMap((r) => (r.floor === undefined ? [] : [r.floor]));
+    if (floors.length) {
+      // What any registry pays for a registration at the least, beside the bare server in the same slices.
+      const floor = medians(floors.map((f) => f.floor));
+      med.floor = { ...floor, floorRatio: median(floors.map((f) => f.floorRatio)), oursToFloor: median(floors.map((f) => f.oursToFloor)) };
+      print(
+        `Registration floor: the bare server that also parses each body (\`JSON.parse\`) and keeps the instance in a map, ` +
+          `nothing more, measured in the same slices: ${fmt(floor.rps)} req/s, ${fmt(floor.serverCpuUsPerReq, 1)} µs of CPU each, ` +
+          `**${fmt(med.floor.floorRatio, 2)} × the bare server**; ours is ${fmt(med.floor.oursToFloor, 2)} × it.`,
+      );
+      print();
+    }
     print(
       `Registration: ${fmt(refs.length)} distinct instances, ${CONFIG.registerConcurrency} concurrent. Heartbeats cycle through ${fmt(Math.min(CONFIG.heartbeatTargets, refs.length))} instances. ` +
         `Delta: ${checks.deltaInstances} changed instances. CPU µs/req = user+system time of the server process / requests (the kernel's loopback softirq work is charged to no process and not included). ` +

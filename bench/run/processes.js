@@ -206,9 +206,11 @@ async function startOurs(script = serverScript(), name = 'ours') {
   return startProcess(name, script, serverArgs(port), port);
 }
 
-async function startBare(dir) {
+/** The bare server replaying the captures in `dir`; with `keepRegistrations`, the registry floor (see bare-server.js). */
+async function startBare(dir, keepRegistrations = false) {
   const port = await freePort();
-  return startProcess('bare', path.join(BENCH_DIR, 'bare-server.js'), [String(port), dir], port);
+  const args = [String(port), dir, ...(keepRegistrations ? ['--keep-registrations'] : [])];
+  return startProcess(keepRegistrations ? 'floor' : 'bare', path.join(BENCH_DIR, 'bare-server.js'), args, port);
 }
 
 let quietBudgetMs = CONFIG.quietWaitSeconds * 4000;

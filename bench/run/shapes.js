@@ -30,28 +30,32 @@ function saveCapture(dir, key, res) {
  * warm-up of each: a machine whose speed drifts during the part (other tenants, frequency changes; on the shared
  * benchmark machine one server's throughput moves by a third from one second to the next) then moves both alike. Each
  * server's figures are the medians over its slices; `ratio` is the median of the slices' ours / bare throughputs.
- * Without a bare server (BENCH_SKIP=bare), ours alone.
+ * Without a bare server (BENCH_SKIP=bare), ours alone. With a `floor` server (registrations: the bare server that also
+ * parses and keeps each body), it takes its turn in every slice too, and `floorRatio` is the median of its slices'
+ * throughputs over the bare server's, `oursToFloor` of ours over its.
  * @param {import('./processes').Proc} ours
  * @param {import('./processes').Proc | undefined} bare
  * @param {(proc: import('./processes').Proc, slice: number) => Promise<object>} measure one slice of the load on a server
  * @param {number} [slices]
- * @returns {Promise<{ ours: object, bare: object | undefined, ratio: number, ratios: number[] }>}
+ * @param {import('./processes').Proc} [floor]
+ * @returns {Promise<{ ours: object, bare: object | undefined, ratio: number, ratios: number[], floor?: object, floorRatio?: number, oursToFloor?: number }>}
  */
-async function interleaved(ours, bare, measure, slices = CONFIG.slices) {
-  /** @type {object[]} */ const o = [];
-  /** @type {object[]} */ const b = [];
+async function interleaved(ours, bare, measure, slices = CONFIG.slices, floor = undefined) {
+  const procs = [ours, bare, floor].filter((p) => p !== undefined);
+  /** @type {Map<object, object[]>} */ const got = new Map(procs.map((p) => [p, []]));
   const ratios = [];
+  const floorRatios = [];
+  const oursToFloor = [];
   for (let i = 0; i < slices; i++) {
-    const order = bare === undefined ? [ours] : i % 2 === 0 ? [ours, bare] : [bare, ours];
-    /** @type {Map<object, any>} */ const got = new Map();
-    for (const proc of order) got.set(proc, await measure(proc, i));
-    o.push(got.get(ours));
-    if (bare !== undefined) {
-      b.push(got.get(bare));
-      ratios.push(got.get(ours).rps / got.get(bare).rps);
-    }
+    for (const proc of i % 2 === 0 ? procs : [...procs].reverse()) got.get(proc)?.push(await measure(proc, i));
+    const rps = (/** @type {object} */ p) => /** @type {{ rps: number }} */ (got.get(p)?.[i]).rps;
+    if (bare !== undefined) ratios.push(rps(ours) / rps(bare));
+    if (bare !== undefined && floor !== undefined) floorRatios.push(rps(floor) / rps(bare));
+    if (floor !== undefined) oursToFloor.push(rps(ours) / rps(floor));
   }
-  return { ours: medians(o), bare: bare === undefined ? undefined : medians(b), ratio: ratios.length ? median(ratios) : NaN, ratios };
+  const of = (/** @type {object | undefined} */ p) => (p === undefined ? undefined : medians(/** @type {object[]} */ (got.get(p))));
+  const result = { ours: of(ours), bare: of(bare), ratio: ratios.length ? median(ratios) : NaN, ratios };
+  return floor === undefined ? result : { ...result, floor: of(floor), floorRatio: floorRatios.length ? median(floorRatios) : NaN, oursToFloor: median(oursToFloor) };
 }
 
 /**
@@ -67,7 +71,7 @@ const sliceOf =
 /**
  * One run of part 1 and 2: our server and the bare server replaying its bytes, side by side. Ours answers each shape
  * first (its answer is captured for the bare server), then both are measured in interleaved slices.
- * @returns {Promise<{ ours: Record<string, object>, bare: Record<string, object>, ratios: Record<string, number>, sliceRatios: Record<string, number[]>, checks: object }>}
+ * @returns {Promise<{ ours: Record<string, object>, bare: Record<string, object>, ratios: Record<string, number>, sliceRatios: Record<string, number[]>, checks: object, floor?: { floor: object, floorRatio: number, oursToFloor: number } }>}
  */
 async function shapesRun(run, refs) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eureka-bench-'));
@@ -81,6 +85,8 @@ async function shapesRun(run, refs) {
   const log = (msg) => console.error(`  [run ${run}] ${msg}`);
   /** @type {import('./processes').Proc | undefined} */ let proc;
   /** @type {import('./processes').Proc | undefined} */ let bareProc;
+  /** @type {import('./processes').Proc | undefined} */ let floorProc;
+  /** @type {{ floor: object, floorRatio: number, oursToFloor: number } | undefined} */ let floor;
   const record = (key, m) => {
     ours[key] = m.ours;
     if (m.bare) bare[key] = m.bare;
@@ -102,7 +108,8 @@ async function shapesRun(run, refs) {
       if (res.status !== first.status) throw new Error(`baseline: registration answered ${res.status}, ours ${first.status}`);
     } else if (!CONFIG.skip.has('bare')) {
       bareProc = await startBare(dir);
-      log(`bare: pid ${bareProc.pid}, port ${bareProc.port}`);
+      floorProc = await startBare(dir, true);
+      log(`bare: pid ${bareProc.pid}, port ${bareProc.port}; floor (bare, parsing and keeping registrations): pid ${floorProc.pid}, port ${floorProc.port}`);
     }
     // Registrations in as many chunks as slices (fewer for a tiny fleet), each chunk sent to both servers in turn. As
     // for every other shape, a server's first slice waits for a quiet machine and is warmed up (CONFIG.warmupSeconds,
@@ -111,24 +118,27 @@ async function shapesRun(run, refs) {
     // both servers (the processor's caches cold, the VM's core woken up).
     const rest = refs.length - 1;
     const chunk = Math.max(1, Math.ceil(rest / CONFIG.slices));
-    record(
-      'register',
-      await interleaved(
-        proc,
-        bareProc,
-        async (p, slice) => {
-          if (slice === 0) {
-            await awaitQuiet(p);
-            if (CONFIG.warmupSeconds > 0) {
-              await closedLoop({ port: p.port, connections: CONFIG.registerConcurrency, seconds: CONFIG.warmupSeconds, requests: [registerSpec(refs[0])] });
-            }
+    const registered = await interleaved(
+      proc,
+      bareProc,
+      async (p, slice) => {
+        if (slice === 0) {
+          await awaitQuiet(p);
+          if (CONFIG.warmupSeconds > 0) {
+            await closedLoop({ port: p.port, connections: CONFIG.registerConcurrency, seconds: CONFIG.warmupSeconds, requests: [registerSpec(refs[0])] });
           }
-          const from = 1 + slice * chunk;
-          return registerAll(p, Math.min(chunk, refs.length - from), (i) => registerSpec(refs[from + i]), first.status, false);
-        },
-        Math.ceil(rest / chunk),
-      ),
+        }
+        const from = 1 + slice * chunk;
+        return registerAll(p, Math.min(chunk, refs.length - from), (i) => registerSpec(refs[from + i]), first.status, false);
+      },
+      Math.ceil(rest / chunk),
+      floorProc,
     );
+    record('register', registered);
+    if (registered.floor !== undefined) floor = { floor: registered.floor, floorRatio: /** @type {number} */ (registered.floorRatio), oursToFloor: /** @type {number} */ (registered.oursToFloor) };
+    // Only registrations are measured on it.
+    await stopProcess(floorProc);
+    floorProc = undefined;
     const registeredAt = Date.now();
 
     const hb = await request(proc.port, hbRequests[0]);
@@ -180,10 +190,11 @@ async function shapesRun(run, refs) {
   } finally {
     await stopProcess(proc);
     await stopProcess(bareProc);
+    await stopProcess(floorProc);
     fs.rmSync(dir, { recursive: true, force: true });
     tempDirs.delete(dir);
   }
-  return { ours, bare, ratios, sliceRatios, checks };
+  return { ours, bare, ratios, sliceRatios, checks, floor };
 }
 
 module.exports = { shapesRun, saveCapture };
