@@ -29,10 +29,18 @@ export class Router<H, R extends Route<H> = Route<H>> {
   // Routes by method and segment count; literal routes first within a group (/apps/delta before /apps/:app).
   private readonly byMethod = new Map<string, Map<number, Compiled<R>[]>>();
   private readonly all: Compiled<R>[] = [];
+  // Routes without parameters by method and path as written in the table (/apps/delta): the polls and fetches every
+  // client makes are found by one lookup, without splitting the path. Any other spelling takes the segment walk.
+  private readonly exact = new Map<string, Map<string, Match<R>>>();
 
   constructor(routes: readonly R[]) {
     for (const route of routes) {
       const segments = route.pattern.split('/').filter(Boolean);
+      if (!segments.some((s) => s.startsWith(':'))) {
+        const paths = this.exact.get(route.method) ?? new Map<string, Match<R>>();
+        paths.set(`/${segments.join('/')}`, Object.freeze({ route, params: Object.freeze({}) }));
+        this.exact.set(route.method, paths);
+      }
       const compiled: Compiled<R> = {
         route,
         literals: segments.map((s) => (s.startsWith(':') ? undefined : s)),
@@ -50,6 +58,8 @@ export class Router<H, R extends Route<H> = Route<H>> {
 
   /** Matches a path (without prefix or query; trailing slash ignored); undefined when no route has this shape. */
   match(method: string, path: string): Match<R> {
+    const exact = this.exact.get(method)?.get(path);
+    if (exact !== undefined) return exact;
     const segments = splitPath(path);
     const candidates = this.byMethod.get(method)?.get(segments.length);
     if (candidates) {

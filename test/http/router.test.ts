@@ -24,6 +24,14 @@ describe('Router', () => {
       expect(handlerOf('GET', '/apps/ORDERS')).toBe('app');
     });
 
+    it('finds a route without parameters as the segment walk does, with no parameters', () => {
+      for (const path of ['/apps/delta', '/apps/delta/', '//apps/delta', 'apps/delta']) {
+        expect(router.match('GET', path)).toEqual({ route: expect.objectContaining({ handler: 'delta' }), params: {} });
+      }
+      // Another method on the same path is not that route.
+      expect(router.match('POST', '/apps/delta')).toEqual({ route: expect.objectContaining({ handler: 'register' }), params: { app: 'delta' } });
+    });
+
     it('reads parameters, percent-decoded, and ignores doubled slashes between segments', () => {
       expect(router.match('PUT', '/apps/ORDERS//10.0.0.7%3Aorders%3A8080/')).toEqual({ route: expect.objectContaining({ handler: 'renew' }), params: { app: 'ORDERS', id: '10.0.0.7:orders:8080' } });
     });
