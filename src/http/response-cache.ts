@@ -175,8 +175,7 @@ export class ResponseCache {
   ) {
     this.segments = {
       apps: new SegmentCache(fullRegistrySource(registry), options.segments),
-      // Its records are snapshots: nothing to refresh with age.
-      delta: new SegmentCache(deltaSource(registry), { segmentInstances: DELTA_SEGMENT_INSTANCES, ...options.segments, renewalMaxAgeMs: Number.POSITIVE_INFINITY }),
+      delta: new SegmentCache(deltaSource(registry), { segmentInstances: DELTA_SEGMENT_INSTANCES, ...options.segments }),
     };
     const held = (): number => {
       let joined = 0;

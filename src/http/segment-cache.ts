@@ -241,7 +241,7 @@ export interface DocumentBody {
 export interface SegmentCacheOptions {
   /** See SEGMENT_INSTANCES. */
   readonly segmentInstances?: number;
-  /** See RENEWAL_MAX_AGE_MS, ms. */
+  /** See RENEWAL_MAX_AGE_MS, ms (a source of snapshots never ages). */
   readonly renewalMaxAgeMs?: number;
   /** See RENEWAL_REFRESH_INSTANCES. */
   readonly renewalRefreshInstances?: number;
@@ -288,7 +288,8 @@ export class SegmentCache {
     options: SegmentCacheOptions = {},
   ) {
     this.segmentInstances = options.segmentInstances ?? SEGMENT_INSTANCES;
-    this.renewalMaxAgeMs = options.renewalMaxAgeMs ?? RENEWAL_MAX_AGE_MS;
+    // Snapshots never age: their renewal times are the ones they were taken with.
+    this.renewalMaxAgeMs = source.snapshots ? Number.POSITIVE_INFINITY : (options.renewalMaxAgeMs ?? RENEWAL_MAX_AGE_MS);
     this.renewalRefreshInstances = options.renewalRefreshInstances ?? RENEWAL_REFRESH_INSTANCES;
     this.plainKeepMs = options.plainKeepMs ?? PLAIN_KEEP_MS;
     this.shedMinBytes = options.shedMinBytes ?? 2 * DICTIONARY_BYTES;
