@@ -20,7 +20,7 @@ const { Registry } = dist('domain/registry');
 const { validateRegistration } = dist('domain/registration');
 const { CODECS } = dist('codecs/documents');
 const { decodeDefaults } = dist('codecs/instance-decoder');
-const { ResponseCache } = dist('http/response-cache');
+const { ResponseCache } = dist('http/payloads/response-cache');
 const { defaultSettings } = dist('config/settings');
 
 if (typeof global.gc !== 'function') {

@@ -29,7 +29,7 @@ const { Registry } = dist('domain/registry');
 const { validateRegistration } = dist('domain/registration');
 const { CODECS } = dist('codecs/documents');
 const { decodeDefaults } = dist('codecs/instance-decoder');
-const { ResponseCache } = dist('http/response-cache');
+const { ResponseCache } = dist('http/payloads/response-cache');
 const { writeParts } = dist('http/body');
 const { defaultSettings } = dist('config/settings');
 

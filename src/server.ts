@@ -22,7 +22,7 @@ import { HttpProber } from './health/http';
 import { TcpProber } from './health/tcp';
 import { AppDeps, createApp } from './http/app';
 import { capConnectionsPerAddress, listenerOptions } from './http/connections';
-import { ResponseCache } from './http/response-cache';
+import { ResponseCache } from './http/payloads/response-cache';
 import { createLogger, Logger } from './observability/logger';
 import { ServerMetrics } from './observability/metrics';
 import { RecentChanges } from './observability/recent-changes';

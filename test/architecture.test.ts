@@ -35,7 +35,7 @@ const FOLDERS: Record<string, string> = {
   observability: 'logger, metrics, the status read model',
   scheduling: 'the only place timers live',
   replication: 'peer nodes, batches, startup sync',
-  http: 'route tables, guard, response cache, error mapping',
+  http: 'route tables, guard, error mapping, and the encoded payloads (payloads/)',
   admin: 'the admin command line',
   watch: 'parked long-polls on the delta and event streams of changes (the HTTP routes adapt them)',
   health: 'active health checks: probe adapters (HTTP, TCP), their schedule, the verdict policy and the safety valve',

@@ -12,7 +12,7 @@ import { DecodeError, decodeDefaults, parseTimestamp, UnparseableBodyError } fro
 import { acceptsGzip, contentTypeFor, formatFor } from '../codecs/negotiate';
 import { readBody } from './body';
 import { badRequest, empty, newerInstance, okOrNotFound, Reply, SYNC_IN_PROGRESS, unparseable } from './errors';
-import { Payload, PayloadKind, ResponseCache } from './response-cache';
+import { Payload, PayloadKind, ResponseCache } from './payloads/response-cache';
 import { Guarded } from './guard';
 import { Route } from './router';
 import { applyBatch } from '../replication/batch-receiver';

@@ -9,7 +9,7 @@ import { EventStreams } from '../watch/event-stream';
 import { WakeReason, WatchHub } from '../watch/watch-hub';
 import { parseRevision, parseWaitMs } from '../watch/watch-params';
 import { badRequest, CLIENT_CLOSED, empty, Reply, revisionGone, tooManyRequests } from './errors';
-import { Payload, ResponseCache, revisionHeaders } from './response-cache';
+import { Payload, ResponseCache, revisionHeaders } from './payloads/response-cache';
 
 /** What the watch routes need. */
 export interface WatchDeps {

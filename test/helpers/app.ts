@@ -7,7 +7,7 @@ import { ManualClock } from '../../src/domain/clock';
 import { alwaysExpire, ExpiryGate } from '../../src/domain/eviction';
 import { Registry } from '../../src/domain/registry';
 import { AppDeps, createApp } from '../../src/http/app';
-import { ResponseCache } from '../../src/http/response-cache';
+import { ResponseCache } from '../../src/http/payloads/response-cache';
 import { silentLogger } from '../../src/observability/logger';
 import { compose } from '../../src/server';
 import { ManualScheduler } from './replication-scheduler';

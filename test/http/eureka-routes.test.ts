@@ -5,7 +5,7 @@ import request from 'supertest';
 import type { Response } from 'supertest';
 import { createApp } from '../../src/http/app';
 import { DEFAULT_DATA_CENTER_CLASS, DEFAULT_DIRTY, javaLegacyBody, jsClientBody, makeTestApp, RegistrationBody, springBody, TestApp, xmlBody } from '../helpers/app';
-import { DELTA_AGING_STEP_MS } from '../../src/http/response-cache';
+import { DELTA_AGING_STEP_MS } from '../../src/http/payloads/response-cache';
 import { listen, Listening, rawRequest, textOf } from '../helpers/http';
 
 const T0 = 1_700_000_000_000;

@@ -1,7 +1,7 @@
 // Runs of a document's parts: the same bytes as the parts in order, runs within their size, head and tail as they are,
 // and a change re-joins only the runs around the parts it changed.
 import fc from 'fast-check';
-import { RunJoiner } from '../../src/http/joined-runs';
+import { RunJoiner } from '../../../src/http/payloads/joined-runs';
 
 const RUN = 64;
 const total = (parts: readonly Buffer[]): number => parts.reduce((n, p) => n + p.length, 0);

@@ -7,12 +7,13 @@
 // A segment's plain bytes are kept only while plain readers come: gzip readers (Java clients, eureka-js-client,
 // browsers) never read them, and its DEFLATE piece holds the same bytes in a fortieth of the memory; a plain reader
 // who comes later gets them inflated from the piece, byte for byte.
-import { Format } from '../codecs/negotiate';
-import { CODECS } from '../codecs/documents';
-import { keep, keptConcat } from '../codecs/kept-bytes';
-import { Pieces } from '../codecs/record-fragments';
-import { InstanceRecord, InstanceView } from '../domain/model';
-import { Registry } from '../domain/registry';
+import { Format } from '../../codecs/negotiate';
+import { CODECS } from '../../codecs/documents';
+import { keep, keptConcat } from '../../codecs/kept-bytes';
+import { Pieces } from '../../codecs/record-fragments';
+import { InstanceRecord, InstanceView } from '../../domain/model';
+import { RenewalCarry } from './renewal-carry';
+import { SegmentSource } from './segment-sources';
 import { crc32, crc32Combine, crc32Shift, FAST_LEVEL, GZIP_HEADER, gzipTrailer, inflatePiece, inflatePieceSync, PieceDeflater, storedBlocks, THOROUGH_LEVEL, Throttle } from './stitched-gzip';
 
 /**
@@ -74,73 +75,6 @@ const INLINE_INFLATE_BYTES = 256 * 1024;
 // Pieces compressed (and segments inflated) at once on the thread pool, per zlib level, leaving threads to file, DNS
 // and password work.
 const MAX_DEFLATES_IN_FLIGHT = 2;
-// The full registry's versions__delta, as Eureka writes it.
-const FULL_VERSIONS_DELTA = 1;
-
-/** What a segment cache lays out: applications in document order, each a list of instances, under a head. */
-export interface SegmentSource {
-  /** Applications holding instances, in document order: a new one comes last, one that empties leaves. */
-  applicationNames(): Iterable<string>;
-  applicationSize(app: string): number;
-  application(app: string): Iterable<InstanceView>;
-  /** Calls `listener` with each application whose instances changed, after they did; returns the unsubscribe. */
-  subscribe(listener: (app: string) => void): () => void;
-  /** Moves whenever the head may change. */
-  readonly revision: number;
-  /** The head's versions__delta. */
-  versionsDelta(): number;
-  /** The head's apps__hashcode. */
-  hashcode(): string;
-  /**
-   * Whether the views are snapshots (the delta's) rather than live leases (the full registry's). Snapshots: each
-   * record's encoding is kept for the next time its segment is encoded (see SplicedEncoder.write), worth it for a few
-   * records re-encoded often, not for a registry of 250,000 whose bytes the segments hold already. Live leases: their
-   * lastRenewalTimestamps move with heartbeats, so a segment re-encoded after a change writes its unchanged records
-   * with the renewal times they were written with, and its bytes differ only where its records do.
-   */
-  readonly snapshots: boolean;
-}
-
-/** The full registry (GET /apps): every instance, applications in registration order. */
-export function fullRegistrySource(registry: Registry): SegmentSource {
-  return {
-    *applicationNames() {
-      for (const [app] of registry.applications()) yield app;
-    },
-    applicationSize: (app) => registry.applicationSize(app),
-    application: (app) => registry.application(app),
-    // Every content change has an event, emitted after the registry changed; heartbeats are not content.
-    subscribe: (listener) =>
-      registry.subscribe((e) => {
-        if (e.type !== 'renewed') listener(e.view.record.instance.app);
-      }),
-    get revision() {
-      return registry.revision;
-    },
-    versionsDelta: () => FULL_VERSIONS_DELTA,
-    hashcode: () => registry.hashcode(),
-    snapshots: false,
-  };
-}
-
-/**
- * The delta (GET /apps/delta): the delta log's changes per application, under the registry's revision and the full
- * registry's hashcode (the client's reconcile check). Its records are snapshots: they never age.
- */
-export function deltaSource(registry: Registry): SegmentSource {
-  return {
-    applicationNames: () => registry.deltaApplicationNames(),
-    applicationSize: (app) => registry.deltaApplicationSize(app),
-    application: (app) => registry.deltaApplication(app),
-    subscribe: (listener) => registry.subscribeDelta(listener),
-    get revision() {
-      return registry.revision;
-    },
-    versionsDelta: () => registry.revision,
-    hashcode: () => registry.hashcode(),
-    snapshots: true,
-  };
-}
 const FORMATS: readonly Format[] = ['json', 'xml'];
 const TAILS: Readonly<Record<Format, Buffer>> = { json: Buffer.from(CODECS.json.applicationsTail), xml: Buffer.from(CODECS.xml.applicationsTail) };
 
@@ -701,66 +635,6 @@ export class SegmentCache {
     e.counted -= piece.counted;
     this.heldBytes -= piece.counted;
     piece.counted = 0;
-  }
-}
-
-/** A record written with the renewal time an earlier encoding gave it. */
-class CarriedView implements InstanceView {
-  constructor(
-    readonly record: InstanceRecord,
-    readonly lastRenewalTimestamp: number,
-  ) {}
-}
-
-/**
- * The renewal times a segment's previous encodings wrote their records with (those still within the age bound): a
- * segment re-encoded after a change writes its unchanged records as they were, so that its bytes change only where
- * its records did, and the piece after it, compressed against its end, mostly stays valid. What carries a time is as
- * old as the encoding it came from.
- */
-class RenewalCarry {
-  private readonly times = new Map<InstanceRecord, number>();
-  private readonly oldest: number;
-  private carried = false;
-
-  constructor(
-    previous: readonly Encoded[] | undefined,
-    private readonly now: number,
-    maxAgeMs: number,
-  ) {
-    let oldest = now;
-    for (const e of previous ?? []) {
-      const { records, renewals } = e;
-      if (records === undefined || renewals === undefined || now - e.encodedAt >= maxAgeMs) continue;
-      for (let i = 0; i < records.length; i++) this.times.set(records[i], renewals[i]);
-      if (e.encodedAt < oldest) oldest = e.encodedAt;
-    }
-    this.oldest = oldest;
-  }
-
-  /** When what {@link views} gave so far was encoded, as far as its renewal times go. */
-  get encodedAt(): number {
-    return this.carried ? this.oldest : this.now;
-  }
-
-  /** The same for a run of them. */
-  encodedAtOf(run: readonly InstanceView[]): number {
-    return run.some((v) => v instanceof CarriedView) ? this.oldest : this.now;
-  }
-
-  /** `views`, each record written before with the time it was written with; also appended to `into`. */
-  views(views: Iterable<InstanceView>, into: InstanceView[]): InstanceView[] {
-    const start = into.length;
-    for (const v of views) {
-      const time = this.times.size === 0 ? undefined : this.times.get(v.record);
-      if (time !== undefined && time < v.lastRenewalTimestamp) {
-        into.push(new CarriedView(v.record, time));
-        this.carried = true;
-      } else {
-        into.push(v);
-      }
-    }
-    return start === 0 ? into : into.slice(start);
   }
 }
 

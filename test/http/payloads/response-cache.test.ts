@@ -1,10 +1,10 @@
 // The response cache's bounds: named payloads (per app, per VIP) within a byte budget and an entry count, least
 // recently used dropped first; the full registry and the delta outside the budget; bytes shown in its stats.
 import { gunzipSync } from 'node:zlib';
-import { Registry } from '../../src/domain/registry';
-import { MAX_NAMED_ENTRIES, MAX_SINCE_CHANGES, NAMED_IDLE_MS, Payload, ResponseCache } from '../../src/http/response-cache';
-import { ManualClock } from '../../src/domain/clock';
-import { makeInstance } from '../helpers/instances';
+import { Registry } from '../../../src/domain/registry';
+import { MAX_NAMED_ENTRIES, MAX_SINCE_CHANGES, NAMED_IDLE_MS, Payload, ResponseCache } from '../../../src/http/payloads/response-cache';
+import { ManualClock } from '../../../src/domain/clock';
+import { makeInstance } from '../../helpers/instances';
 
 const T0 = 1_700_000_000_000;
 

@@ -4,16 +4,17 @@
 import { createHash } from 'node:crypto';
 import { constants as zlibConstants, deflateRawSync, gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { CODECS } from '../../src/codecs/documents';
-import { Pieces } from '../../src/codecs/record-fragments';
-import { Format } from '../../src/codecs/negotiate';
-import { ManualClock } from '../../src/domain/clock';
-import { InstanceStatus, InstanceView } from '../../src/domain/model';
-import { Registry } from '../../src/domain/registry';
-import { Payload, ResponseCache } from '../../src/http/response-cache';
-import { BURST_QUIET_MS, BURST_CHANGES, fullRegistrySource, PLAIN_KEEP_MS, SegmentCache, SegmentCacheOptions, SegmentedDocument } from '../../src/http/segment-cache';
-import { JoiningOptions, ONE_BUFFER_MAX_BYTES, RUN_BYTES } from '../../src/http/joined-runs';
-import { makeInstance } from '../helpers/instances';
+import { CODECS } from '../../../src/codecs/documents';
+import { Pieces } from '../../../src/codecs/record-fragments';
+import { Format } from '../../../src/codecs/negotiate';
+import { ManualClock } from '../../../src/domain/clock';
+import { InstanceStatus, InstanceView } from '../../../src/domain/model';
+import { Registry } from '../../../src/domain/registry';
+import { Payload, ResponseCache } from '../../../src/http/payloads/response-cache';
+import { fullRegistrySource } from '../../../src/http/payloads/segment-sources';
+import { BURST_QUIET_MS, BURST_CHANGES, PLAIN_KEEP_MS, SegmentCache, SegmentCacheOptions, SegmentedDocument } from '../../../src/http/payloads/segment-cache';
+import { JoiningOptions, ONE_BUFFER_MAX_BYTES, RUN_BYTES } from '../../../src/http/payloads/joined-runs';
+import { makeInstance } from '../../helpers/instances';
 
 const T0 = 1_700_000_000_000;
 const FORMATS: readonly Format[] = ['json', 'xml'];

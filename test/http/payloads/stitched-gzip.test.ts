@@ -2,7 +2,7 @@
 // of the bytes before them, and a CRC-32 combined from the pieces' own, as zlib computes it over the whole.
 import { crc32 as zlibCrc32, gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { crc32, crc32Combine, crc32Portable, crc32Shift, DEFLATE_WINDOW_BYTES, deflatePiece, deflatePieceSync, GZIP_HEADER, gzipTrailer, PieceDeflater, storedBlocks } from '../../src/http/stitched-gzip';
+import { crc32, crc32Combine, crc32Portable, crc32Shift, DEFLATE_WINDOW_BYTES, deflatePiece, deflatePieceSync, GZIP_HEADER, gzipTrailer, PieceDeflater, storedBlocks } from '../../../src/http/payloads/stitched-gzip';
 
 const bytes = fc.uint8Array({ maxLength: 3000 }).map((a) => Buffer.from(a));
 // Repetitive text, so that pieces refer back into the ones before them.

@@ -6,17 +6,18 @@
 // assembled from per-application segments (segment-cache.ts): a change re-encodes only its application's.
 import { gzip, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
-import { Clock } from '../domain/clock';
-import { InstanceView } from '../domain/model';
-import { Registry } from '../domain/registry';
-import { appsHashcode, countStatuses } from '../domain/apps-hashcode';
-import { CODECS } from '../codecs/documents';
-import { contentTypeFor, Format } from '../codecs/negotiate';
-import { headerList, Reply } from './errors';
-import { keep } from '../codecs/kept-bytes';
+import { Clock } from '../../domain/clock';
+import { InstanceView } from '../../domain/model';
+import { Registry } from '../../domain/registry';
+import { appsHashcode, countStatuses } from '../../domain/apps-hashcode';
+import { CODECS } from '../../codecs/documents';
+import { contentTypeFor, Format } from '../../codecs/negotiate';
+import { headerList, Reply } from '../errors';
+import { keep } from '../../codecs/kept-bytes';
 import { JoiningOptions, RunJoiner } from './joined-runs';
-import { Pieces } from '../codecs/record-fragments';
-import { DELTA_SEGMENT_INSTANCES, deltaSource, DocumentBody, fullRegistrySource, SegmentCache, SegmentCacheOptions, SegmentedDocument } from './segment-cache';
+import { Pieces } from '../../codecs/record-fragments';
+import { DELTA_SEGMENT_INSTANCES, DocumentBody, SegmentCache, SegmentCacheOptions, SegmentedDocument } from './segment-cache';
+import { deltaSource, fullRegistrySource } from './segment-sources';
 
 const gzipAsync = promisify(gzip);
 // Below this size compressing inline is cheaper than a trip to the thread pool.

@@ -4,7 +4,7 @@
 // Java's GZIPInputStream (every JDK release: JDK-7036144 was fixed, then reverted) stops after a member whenever its
 // source has no byte available at that instant, as a socket often has not, and so truncates silently.
 import { constants, crc32 as zlibCrc32, createDeflateRaw, DeflateRaw, deflateRaw, deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
-import { keep, keptConcat } from '../codecs/kept-bytes';
+import { keep, keptConcat } from '../../codecs/kept-bytes';
 
 /** The 10-byte gzip header Node's gzip writes: deflate, no name, no time, Unix. */
 export const GZIP_HEADER: Buffer = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]);

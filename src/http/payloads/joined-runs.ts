@@ -4,7 +4,7 @@
 // every new document would make the gzip delta one fresh 120 KB buffer per change (at 10 changes a second, 1.2 MB/s
 // of the buffers whose growth starts V8's full collections); writing it unjoined would hand the socket a hundred or
 // thousands of buffers per read.
-import { keptConcat } from '../codecs/kept-bytes';
+import { keptConcat } from '../../codecs/kept-bytes';
 
 /** Bytes a run of small parts is joined up to; a part this large or larger is written as it is. */
 export const RUN_BYTES = 16 * 1024;
