@@ -50,6 +50,8 @@ const CONFIG = {
   capacitySeconds: num('BENCH_STORM_CAPACITY_SECONDS', 5),
   /** Clients' heartbeat and fetch interval, s. */
   clientIntervalSecs: 30,
+  /** More arguments for the three servers, space-separated (e.g. `--response-cache-max-staleness-ms 1000`). */
+  serverArgs: (process.env.BENCH_STORM_SERVER_ARGS || '').split(' ').filter(Boolean),
 };
 /**
  * The servers' delta retention, s: the storm's changes stay in the delta for the whole ramp (as with Eureka's 180 s),
@@ -110,7 +112,7 @@ async function startCluster(dir) {
       const args = [
         '--port', String(ports[i]), '--host', '127.0.0.1', '--log-level', 'warn', '--config', file, '--zone', ZONES[i],
         '--sync-failure-mode', 'serve', '--sync-attempts', '1', '--delta-retention-ms', String(retentionMs),
-        '--max-connections-per-address', '0',
+        '--max-connections-per-address', '0', ...CONFIG.serverArgs,
       ];
       procs.push(await startProcess(`zone ${ZONES[i].toUpperCase()}`, serverScript(), args, ports[i], i === 2 ? 1 : 0));
     }

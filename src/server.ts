@@ -151,7 +151,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
   const evictor = new Evictor(registry, expiryGate, { intervalMs: s.evictionIntervalMs, maxFraction: s.evictionMaxFraction, random });
   // Changes with every start: a client holding revisions of an earlier process (or another server) sees it differ.
   const serverId = options.serverId ?? randomBytes(9).toString('base64url');
-  const cache = new ResponseCache(registry, clock, { maxStalenessMs: s.responseCacheMaxStalenessMs, maxNamedBytes: s.responseCacheMaxBytes, serverId });
+  const cache = new ResponseCache(registry, clock, { maxStalenessMs: s.responseCacheMaxStalenessMs, maxNamedBytes: s.responseCacheMaxBytes, serverId, segments: { burstStalenessMs: s.responseCacheBurstStalenessMs } });
   detach.push(() => cache.close());
   const watches = new WatchHub(registry, scheduler, { maxWaitMs: s.watchMaxWaitMs, maxWatchers: s.watchMaxWatchers, random });
   const streams = new EventStreams(registry, clock, scheduler, { keepAliveMs: s.watchKeepAliveMs, serverId });

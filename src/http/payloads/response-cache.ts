@@ -165,6 +165,9 @@ export class ResponseCache {
   private readonly segments: Record<'apps' | 'delta', SegmentCache>;
   // The gzip document being compressed per key (full registry or delta, per format), and the build that follows it.
   private readonly gzipBuilds = new Map<string, GzipBuild>();
+  // Per format, the full registry's last gzip document that was ready during a burst of changes, served while the one
+  // after it is compressed (see segmented); none outside a burst.
+  private readonly lastZipped = new Map<string, { readonly builtAt: number; readonly payload: Payload }>();
   // Per nameless key, plain and gzip: the runs its documents are written in.
   private readonly joiners = new Map<string, Joiners>();
   readonly stats: ResponseCacheStats;
@@ -196,6 +199,7 @@ export class ResponseCache {
 
   /** Stops following the registry (the segments). */
   close(): void {
+    this.lastZipped.clear();
     this.segments.apps.close();
     this.segments.delta.close();
   }
@@ -280,17 +284,24 @@ export class ResponseCache {
   }
 
   // The full registry or the delta: the segment cache's document of now, unless the one held is younger than
-  // maxStalenessMs.
+  // maxStalenessMs (the full registry's, during a burst of changes, than the segment cache's servable age).
   // gzip: one compression at a time per document. A reader who finds the document changed while one is under way
   // waits for it, then shares the next build with every reader who came meanwhile: it has every change made before
-  // they came (none is served late), and a storm of changes and fetches compresses one document per build time
-  // rather than one per fetch, most of them outdated before they were done.
+  // they came (none is served late, outside a burst), and a storm of changes and fetches compresses one document per
+  // build time rather than one per fetch, most of them outdated before they were done.
   private segmented(kind: 'apps' | 'delta', format: Format, gzipped: boolean, now: number): Payload | Promise<Payload> {
     const key = NAMELESS_KEYS[kind][format];
     let entry = this.nameless.get(key);
-    const fresh = entry !== undefined && (now - entry.builtAt < this.options.maxStalenessMs || this.segments[kind].isCurrent(entry.document, format, now));
+    // The full registry may also be served a little stale during a burst of changes (see BURST_STALENESS_MS); the delta
+    // never is beyond maxStalenessMs.
+    const staleMs = kind === 'apps' ? Math.max(this.options.maxStalenessMs, this.segments.apps.servableAgeMs(format, now)) : this.options.maxStalenessMs;
+    const fresh = entry !== undefined && (now - entry.builtAt < staleMs || this.segments[kind].isCurrent(entry.document, format, now));
+    // During a burst, the last gzip document that is ready, while the one after it is compressed: up to twice the
+    // servable age after it was laid out.
+    const ready = gzipped && kind === 'apps' ? this.readyDuringBurst(key, format, now) : undefined;
     if (gzipped && !fresh) {
       const building = this.gzipBuilds.get(key);
+      if (building !== undefined && ready !== undefined) return this.hit(ready);
       if (building !== undefined) return (building.next ??= building.done.then(() => this.segmented(kind, format, true, this.clock.now())));
     }
     const document = fresh ? (entry as Entry).document : this.segments[kind].document(format, now);
@@ -316,15 +327,46 @@ export class ResponseCache {
     if (!gzipped) return this.plainOf(entry, now);
     const zipped = this.gzipOf(entry);
     if (zipped instanceof Promise && !this.gzipBuilds.has(key)) {
+      const built = entry;
       const building: GzipBuild = {
         done: zipped.then(
-          () => this.finished(key, building),
+          (payload) => {
+            this.finished(key, building);
+            if (kind === 'apps') this.rememberDuringBurst(key, format, built.builtAt, payload);
+          },
           () => this.finished(key, building),
         ),
       };
       this.gzipBuilds.set(key, building);
     }
-    return zipped;
+    if (!(zipped instanceof Promise)) {
+      if (kind === 'apps') this.rememberDuringBurst(key, format, entry.builtAt, zipped);
+      return zipped;
+    }
+    return ready !== undefined ? this.hit(ready) : zipped;
+  }
+
+  // Keeps a full registry gzip document that is ready, during a burst of changes (see readyDuringBurst).
+  private rememberDuringBurst(key: string, format: Format, builtAt: number, payload: Payload): void {
+    if (this.segments.apps.servableAgeMs(format, this.clock.now()) > 0 && (this.lastZipped.get(key)?.builtAt ?? -Infinity) <= builtAt) this.lastZipped.set(key, { builtAt, payload });
+  }
+
+  private hit(payload: Payload): Payload {
+    this.stats.hits++;
+    return payload;
+  }
+
+  // The full registry's last gzip document ready during a burst of changes, if laid out less than twice the servable
+  // age ago; forgotten once the burst is over.
+  private readyDuringBurst(key: string, format: Format, now: number): Payload | undefined {
+    const last = this.lastZipped.get(key);
+    if (last === undefined) return undefined;
+    const age = this.segments.apps.servableAgeMs(format, now);
+    if (age === 0) {
+      this.lastZipped.delete(key);
+      return undefined;
+    }
+    return now - last.builtAt < 2 * age ? last.payload : undefined;
   }
 
   private finished(key: string, building: GzipBuild): void {

@@ -3,6 +3,7 @@
 import { gunzipSync } from 'node:zlib';
 import { Registry } from '../../../src/domain/registry';
 import { MAX_NAMED_ENTRIES, MAX_SINCE_CHANGES, NAMED_IDLE_MS, Payload, ResponseCache } from '../../../src/http/payloads/response-cache';
+import { BURST_CHANGES, BURST_QUIET_MS } from '../../../src/http/payloads/segment-cache';
 import { ManualClock } from '../../../src/domain/clock';
 import { makeInstance } from '../../helpers/instances';
 
@@ -26,6 +27,97 @@ async function body(p: Payload | Promise<Payload> | undefined): Promise<Buffer> 
 }
 
 describe('ResponseCache', () => {
+  describe('the full registry during a burst of changes', () => {
+    const burstSetup = (burstStalenessMs: number): { registry: Registry; cache: ResponseCache; clock: ManualClock } => {
+      const clock = new ManualClock(T0);
+      const registry = new Registry({ clock, defaultLeaseDurationMs: 90_000, deltaRetentionMs: 180_000, maxInstancesPerApp: 10_000 });
+      const cache = new ResponseCache(registry, clock, { maxStalenessMs: 0, maxNamedBytes: 1 << 20, serverId: 'test-server', segments: { burstStalenessMs } });
+      return { registry, clock, cache };
+    };
+    const full = async (cache: ResponseCache, gzipped = false): Promise<Payload> => (await cache.get('apps', '', 'json', gzipped)) as Payload;
+    const holds = async (cache: ResponseCache, app: string, gzipped = false): Promise<boolean> => {
+      const bytes = await body(cache.get('apps', '', 'json', gzipped));
+      return (gzipped ? gunzipSync(bytes) : bytes).toString('utf8').includes(`"${app}"`);
+    };
+    // More than BURST_CHANGES applications changed between two layouts less than a second apart.
+    const burst = async (registry: Registry, cache: ResponseCache, clock: ManualClock): Promise<void> => {
+      registry.register(makeInstance({ app: 'FIRST', id: 'i-0' }));
+      await full(cache);
+      for (let n = 0; n <= BURST_CHANGES; n++) registry.register(makeInstance({ app: `BURST-${n}`, id: `i-${n}` }));
+      clock.advance(100);
+      expect(await holds(cache, `BURST-${BURST_CHANGES}`)).toBe(true);
+    };
+
+    // Reads the gzip full registry until it holds `app` (its compression runs on the thread pool), within 10 s.
+    const eventuallyZipped = async (cache: ResponseCache, app: string): Promise<number> => {
+      const deadline = Date.now() + 10_000;
+      let reads = 1;
+      while (!(await holds(cache, app, true))) {
+        if (Date.now() > deadline) throw new Error(`the gzip full registry never held ${app}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        reads++;
+      }
+      return reads;
+    };
+
+    it('serves the last document up to burstStalenessMs after it was laid out, then one with every change', async () => {
+      const { registry, cache, clock } = burstSetup(1000);
+      await burst(registry, cache, clock);
+      const during = await full(cache);
+      expect(await holds(cache, `BURST-${BURST_CHANGES}`, true)).toBe(true);
+      registry.register(makeInstance({ app: 'LATE', id: 'i-1' }));
+      clock.advance(500);
+      const stale = await full(cache);
+      expect(stale.etag).toBe(during.etag);
+      expect(await holds(cache, 'LATE')).toBe(false);
+      expect(await holds(cache, 'LATE', true)).toBe(false);
+      clock.advance(500);
+      const next = await full(cache);
+      expect(next.revision).toBe(registry.revision);
+      expect(await holds(cache, 'LATE')).toBe(true);
+      // The gzip one: the last that was ready while the next is compressed (here, once more at least), then the next.
+      expect(await eventuallyZipped(cache, 'LATE')).toBeGreaterThan(1);
+    });
+
+    it('makes a gzip reader wait for the next document once the last ready one is twice burstStalenessMs old', async () => {
+      const { registry, cache, clock } = burstSetup(1000);
+      await burst(registry, cache, clock);
+      expect(await holds(cache, `BURST-${BURST_CHANGES}`, true)).toBe(true);
+      registry.register(makeInstance({ app: 'LATE', id: 'i-1' }));
+      clock.advance(2000);
+      expect(await holds(cache, 'LATE', true)).toBe(true);
+    });
+
+    it('never serves the delta stale', async () => {
+      const { registry, cache, clock } = burstSetup(1000);
+      await burst(registry, cache, clock);
+      await body(cache.get('delta', '', 'json', false));
+      registry.register(makeInstance({ app: 'LATE', id: 'i-1' }));
+      clock.advance(10);
+      expect((await body(cache.get('delta', '', 'json', false))).toString('utf8')).toContain('"LATE"');
+    });
+
+    it('holds every change in the next document with burstStalenessMs 0, and outside a burst', async () => {
+      const never = burstSetup(0);
+      await burst(never.registry, never.cache, never.clock);
+      never.registry.register(makeInstance({ app: 'LATE', id: 'i-1' }));
+      never.clock.advance(10);
+      expect(await holds(never.cache, 'LATE')).toBe(true);
+
+      const { registry, cache, clock } = burstSetup(1000);
+      await burst(registry, cache, clock);
+      // BURST_QUIET_MS after the burst's last layout, and after two quiet ones.
+      clock.advance(BURST_QUIET_MS);
+      await full(cache);
+      registry.register(makeInstance({ app: 'QUIET', id: 'i-1' }));
+      clock.advance(2000);
+      await full(cache);
+      registry.register(makeInstance({ app: 'LATE', id: 'i-2' }));
+      clock.advance(10);
+      expect(await holds(cache, 'LATE')).toBe(true);
+    });
+  });
+
   describe('get', () => {
     it('keeps named payloads within the byte budget however many distinct VIPs are read', async () => {
       const { registry, cache } = setup(16 * 1024);
