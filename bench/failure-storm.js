@@ -52,6 +52,8 @@ const CONFIG = {
   clientIntervalSecs: 30,
   /** More arguments for the three servers, space-separated (e.g. `--response-cache-max-staleness-ms 1000`). */
   serverArgs: (process.env.BENCH_STORM_SERVER_ARGS || '').split(' ').filter(Boolean),
+  /** Node options for the three servers, space-separated (e.g. `--cpu-prof`). */
+  serverNodeArgs: (process.env.BENCH_STORM_NODE_ARGS || '').split(' ').filter(Boolean),
 };
 /**
  * The servers' delta retention, s: the storm's changes stay in the delta for the whole ramp (as with Eureka's 180 s),
@@ -114,7 +116,7 @@ async function startCluster(dir) {
         '--sync-failure-mode', 'serve', '--sync-attempts', '1', '--delta-retention-ms', String(retentionMs),
         '--max-connections-per-address', '0', ...CONFIG.serverArgs,
       ];
-      procs.push(await startProcess(`zone ${ZONES[i].toUpperCase()}`, serverScript(), args, ports[i], i === 2 ? 1 : 0));
+      procs.push(await startProcess(`zone ${ZONES[i].toUpperCase()}`, serverScript(), args, ports[i], i === 2 ? 1 : 0, CONFIG.serverNodeArgs));
     }
   } catch (err) {
     for (const p of procs) await stopProcess(p);
