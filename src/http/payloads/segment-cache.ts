@@ -41,7 +41,6 @@ export const RENEWAL_MAX_AGE_MS = 180_000;
 /** Most instances re-encoded per full fetch and format only because their segment is older than RENEWAL_MAX_AGE_MS. */
 export const RENEWAL_REFRESH_INSTANCES = 2048;
 
-
 /**
  * Bytes of the segment before that a piece is compressed against. A piece's first records compress well only with a
  * record before them to refer to, and one is enough: on bench instances a 2 KB dictionary saved as much as DEFLATE's
@@ -59,10 +58,10 @@ export const DICTIONARY_BYTES = 4096;
 export const PLAIN_KEEP_MS = 600_000;
 
 /**
- * A document laid out within a second of the one before and after more changed applications than this is a burst
- * of changes (a zone's clients moving here; not a registry filled while nobody read it): until BURST_QUIET_MS after
- * the last such document the segments keep their plain bytes. In a burst nearly
- * every change's neighbour is compressed again against the changed end, and with its plain bytes dropped it would be
+ * A document laid out within a second of the one before (plus the burst staleness, see BURST_STALENESS_MS) and after
+ * more changed applications than this is a burst of changes (a zone's clients moving here; not a registry filled while
+ * nobody read it): until BURST_QUIET_MS after the last such document the segments keep their plain bytes. In a burst
+ * nearly every change's neighbour is compressed again against the changed end, and with its plain bytes dropped it would be
  * inflated first: one more trip to the thread pool and back for every change, when those trips are what readers wait
  * for.
  */
