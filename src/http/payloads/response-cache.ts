@@ -287,8 +287,9 @@ export class ResponseCache {
   // maxStalenessMs (the full registry's, during a burst of changes, than the segment cache's servable age).
   // gzip: one compression at a time per document. A reader who finds the document changed while one is under way
   // waits for it, then shares the next build with every reader who came meanwhile: it has every change made before
-  // they came (none is served late, outside a burst), and a storm of changes and fetches compresses one document per
-  // build time rather than one per fetch, most of them outdated before they were done.
+  // they came (none is served late), and a storm of changes and fetches compresses one document per build time rather
+  // than one per fetch, most of them outdated before they were done. During a burst of changes, a reader gets the last
+  // full registry whose gzip is ready instead of waiting, within twice the servable age (readyDuringBurst).
   private segmented(kind: 'apps' | 'delta', format: Format, gzipped: boolean, now: number): Payload | Promise<Payload> {
     const key = NAMELESS_KEYS[kind][format];
     let entry = this.nameless.get(key);
@@ -343,7 +344,8 @@ export class ResponseCache {
       if (kind === 'apps') this.rememberDuringBurst(key, format, entry.builtAt, zipped);
       return zipped;
     }
-    return ready !== undefined ? this.hit(ready) : zipped;
+    // Counted above, as a hit or a rebuild.
+    return ready ?? zipped;
   }
 
   // Keeps a full registry gzip document that is ready, during a burst of changes (see readyDuringBurst).
