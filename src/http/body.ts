@@ -54,30 +54,26 @@ function collect(req: IncomingMessage, maxBytes: number): Promise<Buffer | { rep
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const done = (result: Buffer | { reply: Reply }): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onClosed);
-      req.off('close', onClosed);
-      resolve(result);
-    };
+    // Once the body ended or the client went away, no listener of these runs again (a 'close' after the end resolves
+    // nothing), so they are left to go with the request; only past the limit is the rest of the body not theirs to
+    // read. No 'error' listener: a request emits 'error' only to listeners, and 'close' in any case.
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > maxBytes) {
+        req.off('data', onData);
+        req.off('end', onEnd);
         req.pause();
-        done(tooLarge(maxBytes));
+        resolve(tooLarge(maxBytes));
       } else {
         chunks.push(chunk);
       }
     };
     // Most bodies arrive in one chunk: it is used as it is, not copied (a copy is a buffer that only a full
     // collection frees, and buffers are what makes V8 collect the whole heap).
-    const onEnd = (): void => done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
-    const onClosed = (): void => done(CLOSED);
+    const onEnd = (): void => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', onClosed);
-    req.on('close', onClosed);
+    req.on('close', () => resolve(CLOSED));
   });
 }
 
