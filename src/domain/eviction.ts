@@ -76,7 +76,7 @@ export class Evictor {
     const compensationMs = this.start(now);
     if (!this.gate.isLeaseExpirationEnabled(now)) return { expired: 0, evicted: 0, suspended: true, compensationMs };
     const expired: EvictableLease[] = [];
-    for (const lease of this.registry.leases()) if (lease.isExpired(now, compensationMs)) expired.push(lease);
+    collectExpired(this.registry.leases()[Symbol.iterator](), now, compensationMs, Infinity, expired);
     return this.finish(now, expired, compensationMs);
   }
 
@@ -89,15 +89,9 @@ export class Evictor {
     const compensationMs = this.start(now);
     if (!this.gate.isLeaseExpirationEnabled(now)) return { expired: 0, evicted: 0, suspended: true, compensationMs };
     const expired: EvictableLease[] = [];
-    let inSlice = 0;
     // The registry's walk visits what is added and skips what is removed meanwhile.
-    for (const lease of this.registry.leases()) {
-      if (lease.isExpired(now, compensationMs)) expired.push(lease);
-      if (++inSlice >= sliceSize) {
-        inSlice = 0;
-        await pause();
-      }
-    }
+    const walk = this.registry.leases()[Symbol.iterator]();
+    while (!collectExpired(walk, now, compensationMs, sliceSize, expired)) await pause();
     return this.finish(now, expired, compensationMs);
   }
 
@@ -120,4 +114,14 @@ export class Evictor {
     }
     return { expired: expired.length, evicted, suspended: false, compensationMs };
   }
+}
+
+// Takes up to `count` leases from `walk`, adding the expired ones to `into`; true once the walk has ended.
+function collectExpired(walk: Iterator<EvictableLease>, now: number, extraMs: number, count: number, into: EvictableLease[]): boolean {
+  for (let taken = 0; taken < count; taken++) {
+    const next = walk.next();
+    if (next.done === true) return true;
+    if (next.value.isExpired(now, extraMs)) into.push(next.value);
+  }
+  return false;
 }
