@@ -69,6 +69,8 @@ export class PeerNode {
   // How the last batch went: a run of failures of one kind is logged once.
   private lastResult: BatchResult['kind'] | undefined;
   private closed = false;
+  // Lost changes counted since the last line that logged one (see reportLoss).
+  private losses: LossWindow | undefined;
   private readonly retryPolicy: RetryPolicy;
   // Set once the peer answered as a zone-registry server: it understands MetadataUpdate.
   private knowsExtensions = false;
@@ -104,6 +106,7 @@ export class PeerNode {
   close(): void {
     this.closed = true;
     this.cancelWake?.();
+    this.losses?.cancel();
     this.client.close();
   }
 
@@ -206,10 +209,46 @@ export class PeerNode {
         this.stats.heartbeatsDropped++;
       } else {
         this.stats.changesLost++;
-        this.logger.warn('replicated change not delivered', { peer: this.url, action: task.action, app: task.app, id: task.id, reason });
+        this.reportLoss(task, reason);
       }
     }
   }
+
+  // A lost change is logged with its instance when it is the first for a while; those that follow within
+  // LOSS_SUMMARY_MS are counted and logged as one line at its end (a dead peer's full queue drops thousands in a
+  // zone's failure), until a whole interval passes without one.
+  private reportLoss(task: PeerTask, reason: string): void {
+    if (this.losses !== undefined) {
+      this.losses.count++;
+      this.losses.reasons.set(reason, (this.losses.reasons.get(reason) ?? 0) + 1);
+      return;
+    }
+    this.logger.warn('replicated change not delivered', { peer: this.url, action: task.action, app: task.app, id: task.id, reason });
+    const losses: LossWindow = { count: 0, reasons: new Map(), cancel: () => undefined };
+    const summarize = (): void => {
+      if (losses.count === 0) {
+        this.losses = undefined;
+        return;
+      }
+      const reasons = [...losses.reasons].map(([r, n]) => `${r}=${n}`).join(',');
+      this.logger.warn('replicated changes not delivered', { peer: this.url, changes: losses.count, reasons, seconds: LOSS_SUMMARY_MS / 1000 });
+      losses.count = 0;
+      losses.reasons.clear();
+      losses.cancel = this.scheduler.after(LOSS_SUMMARY_MS, summarize);
+    };
+    losses.cancel = this.scheduler.after(LOSS_SUMMARY_MS, summarize);
+    this.losses = losses;
+  }
+}
+
+/** How long lost changes after a logged one are counted before they are logged as one line, ms. */
+export const LOSS_SUMMARY_MS = 10_000;
+
+/** Changes lost to a peer since its last loss line. */
+interface LossWindow {
+  count: number;
+  readonly reasons: Map<string, number>;
+  cancel: () => void;
 }
 
 /** A task as the batch item its action is sent as; `extended`: the peer understands MetadataUpdate and `health`. */

@@ -1,6 +1,6 @@
 import { instanceJson } from '../../src/codecs/json';
 import { ManualClock } from '../../src/domain/clock';
-import { PeerNode, PeerNodeOptions, ResultHandler, toItem } from '../../src/replication/peer-node';
+import { LOSS_SUMMARY_MS, PeerNode, PeerNodeOptions, ResultHandler, toItem } from '../../src/replication/peer-node';
 import { encodeReplicationList } from '../../src/replication/protocol';
 import { makeInstance } from '../helpers/instances';
 import { peerTask, RecordingLogger, TASK_EXPIRY_MS, viewOf } from '../helpers/replication-fixtures';
@@ -433,6 +433,30 @@ describe('PeerNode', () => {
     });
   });
 
+  describe('lost changes in the log', () => {
+    it('logs the first lost change with its instance, those within the next LOSS_SUMMARY_MS as one line, then the next alone again', async () => {
+      const s = setup({ maxPending: 2 }, new ScriptedPeerClient(undefined, later(60_000)));
+      const lossLines = () => s.logger.lines.filter((l) => l.level === 'warn' && l.message.startsWith('replicated change'));
+      s.node.enqueue(peerTask(s.clock, 'Cancel', 'c0'));
+      await s.scheduler.advance(500);
+      for (let i = 1; i <= 7; i++) s.node.enqueue(peerTask(s.clock, 'Cancel', `c${i}`));
+      const lost = s.node.stats.changesLost;
+      expect(lost).toBeGreaterThanOrEqual(3);
+      expect(lossLines()).toEqual([{ level: 'warn', message: 'replicated change not delivered', fields: expect.objectContaining({ action: 'Cancel', reason: 'overflow' }) }]);
+      await s.scheduler.advance(LOSS_SUMMARY_MS);
+      expect(lossLines()).toHaveLength(2);
+      expect(lossLines()[1]).toEqual({ level: 'warn', message: 'replicated changes not delivered', fields: { peer: s.node.url, changes: lost - 1, reasons: `overflow=${lost - 1}`, seconds: LOSS_SUMMARY_MS / 1000 } });
+      // A quiet interval ends the count; the next loss is logged with its instance.
+      await s.scheduler.advance(LOSS_SUMMARY_MS);
+      expect(lossLines()).toHaveLength(2);
+      s.node.enqueue(peerTask(s.clock, 'Cancel', 'c8'));
+      expect(lossLines()).toHaveLength(3);
+      expect(lossLines()[2].message).toBe('replicated change not delivered');
+      s.node.close();
+      expect(s.scheduler.pending).toBe(0);
+    });
+  });
+
   describe('on a failed result', () => {
     it('drops the batch, counting changes as lost and heartbeats as dropped', async () => {
       const s = setup();
@@ -551,6 +575,8 @@ describe('PeerNode', () => {
       expect(s.client.bodies.length).toBeLessThanOrEqual(attempts + 1);
       expect(s.node.queueDepth).toBe(0);
       expect(s.node.stats).toMatchObject({ changesLost: 1, heartbeatsDropped: 1 });
+      // Nothing left to wake for once the loss line's interval is over.
+      await s.scheduler.advance(LOSS_SUMMARY_MS);
       expect(s.scheduler.pending).toBe(0);
       const lastSent = s.client.batches.at(-1)!;
       expect(lastSent.map((i) => i.id)).toEqual(['a', 'b']);
