@@ -216,14 +216,16 @@ export class PeerNode {
 
   // A lost change is logged with its instance when it is the first for a while; those that follow within
   // LOSS_SUMMARY_MS are counted and logged as one line at its end (a dead peer's full queue drops thousands in a
-  // zone's failure), until a whole interval passes without one.
+  // zone's failure), until a whole interval passes without one. Each of those is still a debug line.
   private reportLoss(task: PeerTask, reason: string): void {
+    const fields = { peer: this.url, action: task.action, app: task.app, id: task.id, reason };
     if (this.losses !== undefined) {
       this.losses.count++;
       this.losses.reasons.set(reason, (this.losses.reasons.get(reason) ?? 0) + 1);
+      this.logger.debug('replicated change not delivered', fields);
       return;
     }
-    this.logger.warn('replicated change not delivered', { peer: this.url, action: task.action, app: task.app, id: task.id, reason });
+    this.logger.warn('replicated change not delivered', fields);
     const losses: LossWindow = { count: 0, reasons: new Map(), cancel: () => undefined };
     const summarize = (): void => {
       if (losses.count === 0) {

@@ -113,6 +113,8 @@ export interface ClusterOptions {
   readonly linkProxies?: boolean;
   /** Flags for every server, after FAST_FLAGS. */
   readonly flags?: readonly string[];
+  /** Keep the servers' debug lines in `logs` too (debugEnabled stays false: only lines logged without asking). */
+  readonly debugLines?: boolean;
 }
 
 /** A region of zone servers; create() lays it out, start()/stop() run servers. Always close() it. */
@@ -120,6 +122,7 @@ export class Cluster {
   private readonly running: (RunningServer | undefined)[];
   private readonly eventLogs: RegistryEvent[][];
   readonly logs: LogLine[] = [];
+  private debugLines = false;
 
   private constructor(
     /** Real port of each server. */
@@ -140,6 +143,12 @@ export class Cluster {
 
   /** Reserves ports, starts the proxies and writes the zones file; starts no server. */
   static async create(options: ClusterOptions = {}): Promise<Cluster> {
+    const cluster = await Cluster.laidOut(options);
+    cluster.debugLines = options.debugLines ?? false;
+    return cluster;
+  }
+
+  private static async laidOut(options: ClusterOptions): Promise<Cluster> {
     const size = options.size ?? 3;
     const ports = await freePorts(size);
     if (options.linkProxies) return Cluster.withLinks(ports, [...FAST_FLAGS, ...(options.flags ?? [])]);
@@ -284,7 +293,7 @@ export class Cluster {
 
   private logger(server: number): Logger {
     const line = (level: LogLine['level']) => (message: string, fields?: LogFields): void => {
-      if (level !== 'debug') this.logs.push({ server, level, message, fields });
+      if (level !== 'debug' || this.debugLines) this.logs.push({ server, level, message, fields });
     };
     return { error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug'), debugEnabled: false };
   }

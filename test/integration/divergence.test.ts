@@ -26,7 +26,8 @@ afterEach(async () => {
 });
 
 async function region(options: ClusterOptions = {}): Promise<Cluster> {
-  cluster = await Cluster.started({ size: 3, ...options, flags: [...ANTI_ENTROPY_FLAGS, ...(options.flags ?? [])] });
+  // Debug lines kept: a change lost to a peer is a debug line once another was logged in the last 10 s.
+  cluster = await Cluster.started({ size: 3, debugLines: true, ...options, flags: [...ANTI_ENTROPY_FLAGS, ...(options.flags ?? [])] });
   return cluster;
 }
 

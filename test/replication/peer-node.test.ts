@@ -443,6 +443,8 @@ describe('PeerNode', () => {
       const lost = s.node.stats.changesLost;
       expect(lost).toBeGreaterThanOrEqual(3);
       expect(lossLines()).toEqual([{ level: 'warn', message: 'replicated change not delivered', fields: expect.objectContaining({ action: 'Cancel', reason: 'overflow' }) }]);
+      // Each of the others is a debug line with its instance.
+      expect(s.logger.lines.filter((l) => l.level === 'debug' && l.message === 'replicated change not delivered')).toHaveLength(lost - 1);
       await s.scheduler.advance(LOSS_SUMMARY_MS);
       expect(lossLines()).toHaveLength(2);
       expect(lossLines()[1]).toEqual({ level: 'warn', message: 'replicated changes not delivered', fields: { peer: s.node.url, changes: lost - 1, reasons: `overflow=${lost - 1}`, seconds: LOSS_SUMMARY_MS / 1000 } });
