@@ -69,7 +69,7 @@ function textLine(time: string, level: LogLevel, message: string, fields: LogFie
   let line = `${time} ${LABEL[level]} ${message}`;
   if (fields !== undefined) {
     for (const key in fields) {
-      const value = fields[key];
+      const value = loggable(fields[key]);
       line += ` ${key}=${typeof value === 'string' && !/\s/.test(value) ? value : stringify(value)}`;
     }
   }
@@ -81,7 +81,7 @@ const RESERVED = new Set(['timestamp', 'level', 'message']);
 /** `{"timestamp":…,"level":"info","message":"registered","app":"A",…}`; a field named like one of the first three gets a leading `_`. */
 function jsonLine(time: string, level: LogLevel, message: string, fields: LogFields | undefined): string {
   const line: Record<string, unknown> = { timestamp: time, level, message };
-  if (fields !== undefined) for (const key in fields) line[RESERVED.has(key) ? `_${key}` : key] = fields[key];
+  if (fields !== undefined) for (const key in fields) line[RESERVED.has(key) ? `_${key}` : key] = loggable(fields[key]);
   try {
     return JSON.stringify(line) + '\n';
   } catch {
@@ -98,6 +98,11 @@ function jsonSafe(value: unknown): unknown {
   } catch {
     return String(value);
   }
+}
+
+// An Error as its stack (JSON would write `{}`), anything else as it is.
+function loggable(value: unknown): unknown {
+  return value instanceof Error ? (value.stack ?? `${value.name}: ${value.message}`) : value;
 }
 
 // JSON, or for what JSON cannot hold (a cycle, a bigint) its String(): a log call never throws.

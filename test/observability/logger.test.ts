@@ -43,6 +43,16 @@ describe('createLogger', () => {
     expect(Object.keys(JSON.parse(out.lines()[0]))).toEqual(['timestamp', 'level', 'message', 'app', '_level', 'replication']);
   });
 
+  it('writes an Error field as its stack, in both formats', async () => {
+    const error = new Error('peer answered 500');
+    const out = sink();
+    createLogger({ level: 'info', format: 'json', out, now: () => T }).error('request failed', { error });
+    createLogger({ level: 'info', format: 'text', out, now: () => T }).error('request failed', { error });
+    await nextTurn();
+    expect(JSON.parse(out.lines()[0]).error).toBe(error.stack);
+    expect(out.writes.join('')).toContain(`error=${JSON.stringify(error.stack)}`);
+  });
+
   it('writes nothing below its level', async () => {
     const out = sink();
     const logger = createLogger({ level: 'warn', format: 'text', out, now: () => T });
