@@ -29,6 +29,7 @@ const { fleet, heartbeatPath, registrationBody, registrationPath } = require('./
 const { cpuMs, machineCpuMs, coreTicks, memory, request, openLoop, closedLoop } = require('./load');
 const { CONFIG: BENCH } = require('./run/config');
 const { tempDirs, freePort, sleep, startProcess, stopProcess, serverScript, awaitQuiet, assertAlive } = require('./run/processes');
+const { loopStats, requestDurations, serverP99, tcpCounters, tcpSince } = require('./run/stalls');
 
 const CONFIG = {
   apps: Math.floor(num('BENCH_STORM_APPS', 600)),
@@ -44,8 +45,13 @@ const CONFIG = {
   afterSeconds: num('BENCH_STORM_AFTER_SECONDS', 35),
   /** Comma-separated: full (the scenario as stated), delta (the Java client's behaviour). */
   variants: (process.env.BENCH_STORM_VARIANTS || 'full,delta').split(',').map((s) => s.trim()).filter(Boolean),
-  /** Most connections of the moved clients' registrations, and as many of their fetches, per server. */
-  sockets: Math.floor(num('BENCH_STORM_SOCKETS', 256)),
+  /**
+   * Most connections of the moved clients' registrations, and as many of their fetches, per server. Each of the
+   * 20,000 clients has a connection of its own; with 256, requests waited in the generator for one of its connections
+   * (7 % of one server's re-registrations and 39 % of its fetches in one run), which measured the generator. 2,048 a
+   * stream, 8,192 in all, stays within a 20,000 open-file limit.
+   */
+  sockets: Math.floor(num('BENCH_STORM_SOCKETS', 2048)),
   /** Closed-loop full fetches on A before the storm, s: what one server and this machine carry. */
   capacitySeconds: num('BENCH_STORM_CAPACITY_SECONDS', 5),
   /** Clients' heartbeat and fetch interval, s. */
@@ -127,13 +133,19 @@ async function startCluster(dir) {
 
 /**
  * Polls /eureka/status of each server every second (each on its own, so a stalled one does not hold up the other)
- * until `stop()`; each sample: time since the kill and the gate's state, or `unanswered` (no answer within 10 s).
+ * until `stop()`; each sample: time since the kill and the gate's state, or `unanswered` (no answer within 10 s). Each
+ * second also reads the server's /metrics: its longest event-loop delay since the read before (`loopMaxMs`), which
+ * tells a stall of the server from one elsewhere (the generator, the machine's network stack).
  */
 function watchStatus(servers, t0) {
   /** @type {{ server: string, atMs: number, active: boolean, cause: string, renewals: number, threshold: number, expected: number, instances: number, hashcode: string }[]} */
   const samples = [];
+  /** @type {{ server: string, atMs: number, sinceMs: number, loopMaxMs: number }[]} */
+  const loops = [];
   let running = true;
-  const loops = servers.map(async (s) => {
+  const watchers = servers.map(async (s) => {
+    let last = performance.now() - t0;
+    await loopStats(s.port).catch(() => undefined); // the delay from now on
     while (running) {
       const next = performance.now() + 1000;
       try {
@@ -143,10 +155,31 @@ function watchStatus(servers, t0) {
       } catch {
         samples.push({ server: s.name, atMs: performance.now() - t0, active: false, cause: 'unanswered', renewals: NaN, threshold: NaN, expected: NaN, instances: NaN, hashcode: '' });
       }
+      const loop = await loopStats(s.port).catch(() => undefined);
+      const atMs = performance.now() - t0;
+      if (loop !== undefined && Number.isFinite(loop.maxMs)) loops.push({ server: s.name, atMs, sinceMs: last, loopMaxMs: loop.maxMs });
+      last = atMs;
       await sleep(Math.max(0, next - performance.now()));
     }
   });
-  return { samples, stop: async () => ((running = false), await Promise.all(loops)) };
+  return { samples, loops, stop: async () => ((running = false), await Promise.all(watchers)) };
+}
+
+/**
+ * The storm's seconds (since the kill) in which a request waited over `limitMs` (p99 of the second's requests, either
+ * server), and of those, the ones in which neither server's event loop was held up over `loopLimitMs` (each second is
+ * judged by the servers' reads that cover it): the waits that were not the servers'.
+ * @param {{ timeline: { second: number, p99: number }[] }[]} streams
+ * @param {{ server: string, sinceMs: number, atMs: number, loopMaxMs: number }[]} loops
+ */
+function slowSeconds(streams, loops, servers, limitMs = 1000, loopLimitMs = 500) {
+  const slow = new Set();
+  for (const s of streams) for (const t of s.timeline || []) if (t.p99 > limitMs) slow.add(t.second);
+  const seconds = [...slow].sort((a, b) => a - b);
+  // A read covers the seconds from the read before it to itself.
+  const worst = (server, second) => Math.max(-1, ...loops.filter((l) => l.server === server && l.sinceMs < (second + 1) * 1000 && l.atMs > second * 1000).map((l) => l.loopMaxMs));
+  const notTheServers = seconds.filter((sec) => servers.every((name) => { const w = worst(name, sec); return w >= 0 && w <= loopLimitMs; }));
+  return { seconds, notTheServers };
 }
 
 /**
@@ -236,6 +269,10 @@ async function stormRun(variant, log) {
     out.loadAverageAtKill = loadAverage();
     const cpu0 = { a: cpuMs(A.pid), b: cpuMs(B.pid), machine: machineCpuMs(), gen: process.cpuUsage(), cores: coreTicks() };
     const rss0 = [memory(A.pid).rss, memory(B.pid).rss];
+    const tcp0 = tcpCounters();
+    // The servers' own request times, before and after the storm: how long they held its requests themselves.
+    const fetchRoute = variant === 'full' ? '/apps' : '/apps/delta';
+    const held0 = await Promise.all([A, B].map((p) => Promise.all([requestDurations(p.port, 'POST', '/apps/:app'), requestDurations(p.port, 'GET', fetchRoute)])));
     const killed = new Promise((r) => C.child.once('exit', r));
     C.child.kill('SIGKILL');
     await killed;
@@ -256,7 +293,7 @@ async function stormRun(variant, log) {
         stormLoop(p, z, { name: 'register', next: (k) => registerSpec(moved[z][k]) }),
         stormLoop(p, z, { name: variant, next: () => fetch }),
       ]);
-      return { register: reg.streams[0], fetch: fet.streams[0], seconds: Math.max(reg.seconds, fet.seconds), sendLagP99Ms: Math.max(reg.sendLagP99Ms, fet.sendLagP99Ms), connections: reg.connections + fet.connections, maxInFlight: reg.maxInFlight + fet.maxInFlight };
+      return { register: reg.streams[0], fetch: fet.streams[0], seconds: Math.max(reg.seconds, fet.seconds), sendLagP99Ms: Math.max(reg.sendLagP99Ms, fet.sendLagP99Ms), connections: reg.connections + fet.connections, maxInFlight: reg.maxInFlight + fet.maxInFlight, connectP99Ms: Math.max(reg.connectP99Ms, fet.connectP99Ms), queued: { register: reg.queuedRequests, fetch: fet.queuedRequests } };
     });
     // Each moved client's next heartbeat, one interval after it moved, on its new server.
     const movedHb = [A, B].map(async (p, z) => {
@@ -273,6 +310,13 @@ async function stormRun(variant, log) {
     const machineMs = machineCpuMs() - cpu0.machine;
     const cores = coreTicks().map(([busy, all], i) => (100 * (busy - cpu0.cores[i][0])) / Math.max(1, all - cpu0.cores[i][1]));
     await watcher.stop();
+    out.tcp = tcpSince(tcp0);
+    const held1 = await Promise.all([A, B].map((p) => Promise.all([requestDurations(p.port, 'POST', '/apps/:app'), requestDurations(p.port, 'GET', fetchRoute)])));
+    out.serverP99 = [0, 1].map((z) => {
+      const p99 = (k) => (held0[z][k] && held1[z][k] ? serverP99(held0[z][k], held1[z][k]) : undefined);
+      return { register: p99(0), fetch: p99(1) };
+    });
+    out.loops = watcher.loops;
     out.cpuPct = { a: (cpuA / wallMs) * 100, b: (cpuB / wallMs) * 100, generator: (genMs / wallMs) * 100, other: (Math.max(0, machineMs - cpuA - cpuB - genMs) / wallMs) * 100, core0Busy: cores[0], core1Busy: cores[1] };
     out.stormSeconds = wallMs / 1000;
     for (const p of [A, B]) assertAlive(p);
@@ -378,8 +422,25 @@ function report({ runs }) {
       `| CPU from the kill to the end (${fmt(r.stormSeconds)} s): A · B (sharing core 0) · generator | ${fmt(r.cpuPct.a)} % · ${fmt(r.cpuPct.b)} % · ${fmt(r.cpuPct.generator)} % of a core (core 0 ${fmt(r.cpuPct.core0Busy)} % busy, core 1 ${fmt(r.cpuPct.core1Busy)} %, incl. network softirq) | |`,
       `| RSS before → after (peak): A · B | ${r.rss.map((m) => `${fmt(m.before / 2 ** 20)} → ${fmt(m.after / 2 ** 20)} MiB (${fmt(m.peak / 2 ** 20)})`).join(' · ')} | |`,
       `| generator send lag p99 · connections (A · B) · other processes' CPU · load average at the kill | ${ms(Math.max(sa.sendLagP99Ms, sb.sendLagP99Ms))} ms · ${fmt(sa.connections)} · ${fmt(sb.connections)} · ${fmt(r.cpuPct.other)} % · ${fmt(r.loadAverageAtKill, 2)} | |`,
-      '',
     );
+    if (r.loops) {
+      const longest = (name) => Math.max(...r.loops.filter((l) => l.server === name).map((l) => l.loopMaxMs));
+      const slow = slowSeconds([sa.register, sa.fetch, sb.register, sb.fetch], r.loops, ['zone A', 'zone B']);
+      const list = (secs) => (secs.length ? ` (${secs.join(', ')})` : '');
+      lines.push(`| the servers' own event-loop delay (their /metrics, read every second): longest, A · B · seconds of the storm with a request waiting over 1 s (p99) · of them, seconds with neither server's loop held up over 0.5 s (the wait was elsewhere) | ${ms(longest('zone A'))} · ${ms(longest('zone B'))} ms · ${fmt(slow.seconds.length)}${list(slow.seconds)} · ${fmt(slow.notTheServers.length)}${list(slow.notTheServers)} | |`);
+    }
+    if (sa.connectP99Ms !== undefined) {
+      lines.push(`| the generator: connect p99, A · B · the storm's requests that waited for one of its ${fmt(CONFIG.sockets)} connections a stream (re-registrations, fetches), A · B | ${ms(sa.connectP99Ms)} · ${ms(sb.connectP99Ms)} ms · ${fmt(sa.queued.register)}, ${fmt(sa.queued.fetch)} · ${fmt(sb.queued.register)}, ${fmt(sb.queued.fetch)} | |`);
+    }
+    if (r.serverP99) {
+      const sec = (v) => (v === undefined ? '–' : v === Infinity ? '> 10' : `≤ ${fmt(v, v < 1 ? 2 : 1)}`);
+      lines.push(`| the servers' own time for the storm's requests, from reading each to writing its answer (their request-duration histograms; p99 as a bucket bound, s): re-registrations A · B, fetches A · B | ${r.serverP99.map((x) => sec(x.register)).join(' · ')} s, ${r.serverP99.map((x) => sec(x.fetch)).join(' · ')} s | |`);
+    }
+    if (r.tcp && Object.keys(r.tcp).length > 0) {
+      const t = r.tcp;
+      lines.push(`| TCP on the machine from the kill to the end (kernel counters, every process): retransmitted segments · loss probes · spurious retransmissions reported back · listen-queue overflows | ${fmt(t.retransmitted)} · ${fmt(t.lossProbes)} · ${fmt(t.spurious)} · ${fmt(t.listenOverflows)} | |`);
+    }
+    lines.push('');
   }
   return lines;
 }

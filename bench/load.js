@@ -158,7 +158,7 @@ class RawConnection {
   /**
    * @param {number} port
    * @param {Buffer} readBuffer reused for every read (shared by all connections of a loop: reads are sequential)
-   * @param {{ onResponse: (status: number, bytes: number) => void, onClose: (inFlight: boolean, error?: Error & { timeout?: boolean }) => void }} handlers
+   * @param {{ onResponse: (status: number, bytes: number) => void, onClose: (inFlight: boolean, error?: Error & { timeout?: boolean }) => void, onConnect?: (ms: number) => void }} handlers
    */
   constructor(port, readBuffer, handlers) {
     this.handlers = handlers;
@@ -181,6 +181,10 @@ class RawConnection {
         },
       },
     });
+    if (handlers.onConnect) {
+      const t0 = performance.now();
+      this.socket.once('connect', () => handlers.onConnect?.(performance.now() - t0));
+    }
     this.socket.setNoDelay(true);
     this.socket.setTimeout(TIMEOUT_MS, () => {
       if (this.busy) this.destroy(Object.assign(new Error('timeout'), { timeout: true }));
@@ -419,6 +423,8 @@ function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10, warmu
     perSecond: /** @type {Samples[]} */ ([]), // per scheduled second, for the timeline
   }));
   const lag = new Samples();
+  const connectTimes = new Samples(1024); // ms from opening a connection to its 'connect'
+  let queued = 0; // requests that waited for a free connection (every one of maxSockets busy)
   /** @typedef {RawConnection & { assign: (s: any, due: number, bytes: Buffer, k: number) => void }} PooledConnection */
   /** @type {PooledConnection[]} */
   const idle = [];
@@ -463,6 +469,8 @@ function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10, warmu
         sendLagP99Ms: lag.percentiles().p99,
         maxInFlight,
         connections: opened,
+        connectP99Ms: connectTimes.percentiles().p99,
+        queuedRequests: queued,
       });
     };
     const allDone = () => state.every((s) => s.sent === s.total && s.warmCompleted + s.completed === s.total);
@@ -498,6 +506,7 @@ function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10, warmu
           record(s, due, status, bytes, k);
           if (!finished) dispatch(conn);
         },
+        onConnect: (ms) => connectTimes.push(ms),
         onClose: () => {
           all.delete(conn);
           const i = idle.indexOf(conn);
@@ -533,7 +542,10 @@ function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10, warmu
       const bytes = encodeRequest(s.next(k), port);
       const conn = idle.pop() ?? (all.size < maxSockets ? newConnection() : null);
       if (conn) conn.assign(s, due, bytes, k);
-      else queue.push([s, due, bytes, k]);
+      else {
+        queued++;
+        queue.push([s, due, bytes, k]);
+      }
     };
 
     const tick = () => {

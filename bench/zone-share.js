@@ -30,6 +30,7 @@ const { ROOT, CONFIG: BENCH, DISTURBED_PCT } = require('./run/config');
 const { PINNING, pinHelperThreads, tempDirs, freePort, startProcess, stopProcess, startBare, serverScript, awaitQuiet, assertAlive } = require('./run/processes');
 const { saveCapture } = require('./run/shapes');
 const { topSelfTime } = require('./cpu-profile');
+const { loopStats } = require('./run/stalls');
 
 const CONFIG = {
   /** Measured seconds of the open loop. */
@@ -113,23 +114,6 @@ async function status(port) {
   const res = await request(port, { method: 'GET', path: '/eureka/status', headers: { accept: 'application/json' } });
   if (res.status !== 200) throw new Error(`GET /eureka/status answered ${res.status}`);
   return JSON.parse(res.body.toString('utf8'));
-}
-
-/**
- * The server's own account of its event loop and collections (prom-client's default metrics on /metrics): the delay of
- * its event loop since the previous read (the histogram restarts at each read) and how many full collections it made
- * so far. Read just before and after the measured window, it tells a stall of the server from one of the generator.
- */
-async function loopStats(port) {
-  const res = await request(port, { method: 'GET', path: '/metrics' });
-  if (res.status !== 200) return undefined;
-  const text = res.body.toString('utf8');
-  const value = (name) => {
-    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-    return m ? Number(m[1]) : NaN;
-  };
-  const majors = [...text.matchAll(/^nodejs_gc_duration_seconds_count\{[^}]*kind="major"[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
-  return { p99Ms: value('nodejs_eventloop_lag_p99_seconds') * 1000, maxMs: value('nodejs_eventloop_lag_max_seconds') * 1000, majors };
 }
 
 async function stubStats(port) {
