@@ -278,7 +278,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
     capConnectionsPerAddress(http, s.maxConnectionsPerAddress, logger, () => clock.now());
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
-      http.listen(s.port, s.host, () => {
+      http.listen({ port: s.port, host: s.host, backlog: s.listenBacklog }, () => {
         http.off('error', reject);
         resolve();
       });

@@ -2,6 +2,7 @@
 // drains that end, aborted uploads that are not server errors, slow clients cut by the timeouts, and the cap on
 // connections per address.
 import { execFile } from 'node:child_process';
+import { Server } from 'node:http';
 import { connect, Socket } from 'node:net';
 import { loadConfig } from '../../src/config/config';
 import { RunningServer, startServer } from '../../src/server';
@@ -280,6 +281,21 @@ describe('HTTP edge', () => {
         return getOver(again).then(() => true, () => false);
       }, 'a new connection from 127.0.0.1 once one closed');
       for (const s of kept.slice(1)) expect(await getOver(s)).toMatch(/ 200 /);
+    });
+  });
+
+  describe('listen backlog', () => {
+    it('listens with listenBacklog: 4096 by default (Node would take 511), or the configured value', async () => {
+      const listen = jest.spyOn(Server.prototype, 'listen');
+      try {
+        ({ server, logger } = await start());
+        expect(listen).toHaveBeenLastCalledWith(expect.objectContaining({ port: 0, host: '127.0.0.1', backlog: 4096 }), expect.any(Function));
+        await server.close();
+        ({ server, logger } = await start(['--listen-backlog', '1234']));
+        expect(listen).toHaveBeenLastCalledWith(expect.objectContaining({ backlog: 1234 }), expect.any(Function));
+      } finally {
+        listen.mockRestore();
+      }
     });
   });
 });
