@@ -401,7 +401,8 @@ function autocannonLoop({ port, requests, connections, seconds }) {
  * @param {{ port: number, streams: Stream[], seconds: number, maxSockets: number, drainSeconds?: number,
  *   warmupSeconds?: number, onMeasuring?: () => void }} opts
  * @returns {Promise<{ seconds: number, streams: StreamResult[], sendLagP99Ms: number, maxInFlight: number,
- *   connections: number }>}
+ *   connections: number, connectP99Ms: number, queuedRequests: number }>} `connectP99Ms`: from opening a connection to
+ *   its 'connect'; `queuedRequests`: requests that waited for a free connection
  */
 function openLoop({ port, streams, seconds, maxSockets, drainSeconds = 10, warmupSeconds = 0, onMeasuring }) {
   const readBuffer = Buffer.allocUnsafe(1 << 20);
