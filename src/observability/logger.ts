@@ -91,6 +91,7 @@ function jsonLine(time: string, level: LogLevel, message: string, fields: LogFie
   }
 }
 
+// The value, or for what JSON cannot hold (a cycle, a bigint) its String(): a log call never throws.
 function jsonSafe(value: unknown): unknown {
   try {
     JSON.stringify(value);
@@ -105,13 +106,9 @@ function loggable(value: unknown): unknown {
   return value instanceof Error ? (value.stack ?? `${value.name}: ${value.message}`) : value;
 }
 
-// JSON, or for what JSON cannot hold (a cycle, a bigint) its String(): a log call never throws.
+// A value as JSON (undefined as `undefined`).
 function stringify(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return JSON.stringify(String(value));
-  }
+  return JSON.stringify(jsonSafe(value)) ?? String(value);
 }
 
 /** Lines pending for one sink, written at the end of the turn. */
