@@ -9,12 +9,13 @@ import { parseStatus, InstanceStatus } from '../domain/model';
 import { Registry } from '../domain/registry';
 import { CODECS } from '../codecs/documents';
 import { DecodeError, decodeDefaults, parseTimestamp, UnparseableBodyError } from '../codecs/instance-decoder';
-import { acceptsGzip, contentTypeFor, formatFor } from '../codecs/negotiate';
+import { acceptsGzip, contentTypeFor, Format, formatFor } from '../codecs/negotiate';
 import { readBody } from './body';
 import { badRequest, empty, newerInstance, okOrNotFound, Reply, SYNC_IN_PROGRESS, unparseable } from './errors';
 import { Payload, PayloadKind, ResponseCache } from './payloads/response-cache';
 import { Guarded } from './guard';
 import { Route } from './router';
+import { TurnBatch } from './turn-batch';
 import { applyBatch } from '../replication/batch-receiver';
 import { ComparisonAnswers } from '../replication/anti-entropy';
 import { ServerInfo, ServerStatusPort, statusDocument } from '../observability/server-status';
@@ -79,18 +80,23 @@ export function eurekaRoutes(deps: EurekaApiDeps): EurekaRoute[] {
   const syncInProgress = deps.syncInProgress ?? (() => false);
   const hasAdminCredentials = deps.hasAdminCredentials ?? (() => false);
 
+  // A registration's decoding and registry work waits for the end of the turn, with the others read in it.
+  const registrations = new TurnBatch();
   const register: EurekaHandler = async ({ req, params, isReplication }) => {
     const body = await readBody(req, limits.maxBodyBytes);
     if ('reply' in body) return body.reply;
+    return registrations.run(() => applyRegistration(body.text, body.format, params.app.toUpperCase(), isReplication, req));
+  };
+
+  const applyRegistration = (text: string, format: Format, pathApp: string, isReplication: boolean, req: IncomingMessage): Reply => {
     let decoded;
     try {
-      decoded = CODECS[body.format].decodeInstance(body.text, decodeDefaults(limits, clock.now()));
+      decoded = CODECS[format].decodeInstance(text, decodeDefaults(limits, clock.now()));
     } catch (e) {
-      if (e instanceof UnparseableBodyError) return unparseable(body.format);
+      if (e instanceof UnparseableBodyError) return unparseable(format);
       if (e instanceof DecodeError) return badRequest(e.message);
       throw e;
     }
-    const pathApp = params.app.toUpperCase();
     const result = validateRegistration(decoded, pathApp, limits);
     if ('error' in result) return badRequest(result.error);
     // Deliberate difference: Eureka learns an override from any registration body, so any client could set one on

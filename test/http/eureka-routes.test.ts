@@ -98,6 +98,26 @@ describe('Eureka API', () => {
       expect(t.registry.lease('ORDERS', ORDERS_ID)).toBeDefined();
     });
 
+    it('answers each of many registrations read together as if it came alone, and a heartbeat after its 204 finds it', async () => {
+      const server = await listen(t.app);
+      try {
+        const one = async (i: number): Promise<[number, number | undefined]> => {
+          // Every fifth names another application than its path: a 400 among the 204s read with it.
+          const app = i % 5 === 0 ? 'OTHER' : 'ORDERS';
+          const body = JSON.stringify(javaLegacyBody({ app, instanceId: `orders-${i}`, hostName: `h${i}` }));
+          const reg = await rawRequest(server.port, { method: 'POST', path: '/eureka/apps/ORDERS', headers: { 'content-type': 'application/json' }, body });
+          if (reg.status !== 204) return [reg.status, undefined];
+          const beat = await rawRequest(server.port, { method: 'PUT', path: `/eureka/apps/ORDERS/orders-${i}` });
+          return [reg.status, beat.status];
+        };
+        const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) => one(i)));
+        outcomes.forEach(([reg, beat], i) => expect([i, reg, beat]).toEqual(i % 5 === 0 ? [i, 400, undefined] : [i, 204, 200]));
+        expect(t.registry.size).toBe(32);
+      } finally {
+        await server.close();
+      }
+    });
+
     it('answers 204 to a Spring client registration (numeric timestamps, nulls, boolean flag)', async () => {
       const res = await postJson('/eureka/apps/BILLING', springBody({ app: 'BILLING', hostName: '10.0.0.8', ipAddr: '10.0.0.8', port: 8081, lastDirtyTimestamp: 1_699_999_998_000 }));
       expect(res.status).toBe(204);
