@@ -14,6 +14,7 @@ import { EurekaApiDeps, EurekaHandler, EurekaRoute, eurekaRoutes, REPLICATION_HE
 import { EurekaGuard, hasAdminCredentials } from './guard';
 import { operatorRouter, OperatorDeps } from './operator-routes';
 import { BadPathError, Router } from './router';
+import { TurnBatch } from './turn-batch';
 import { isActive } from '../security/config';
 import { PeerGate } from '../security/peer-gate';
 
@@ -41,7 +42,10 @@ function eurekaPrefixLength(path: string): number {
 
 /** The request listener of a zone server. */
 export function createApp(deps: AppDeps): RequestListener {
-  const routes = eurekaRoutes({ ...deps, hasAdminCredentials: (req) => hasAdminCredentials(deps.security, req) });
+  const { logger } = deps;
+  // What the requests of one turn leave to do (registrations' work, replies' writes), done together at its end.
+  const turn = new TurnBatch((e) => logger.error('deferred reply failed', { error: e instanceof Error ? e.stack : String(e) }));
+  const routes = eurekaRoutes({ ...deps, turn, hasAdminCredentials: (req) => hasAdminCredentials(deps.security, req) });
   const router = new Router<EurekaHandler, EurekaRoute>(routes);
   // The operators' surface, from the same deps, unless the caller brings its own.
   const metrics = deps.metrics ?? new ServerMetrics(deps);
@@ -55,7 +59,6 @@ export function createApp(deps: AppDeps): RequestListener {
   // Our payloads carry precomputed ETags; express's would hash multi-megabyte bodies on every response.
   operators.set('etag', false);
   operators.use(operatorRouter({ ...deps, metrics, recentChanges }));
-  const { logger } = deps;
   // Security off (the default): no guard, and the hot path pays one comparison.
   const guard = isActive(deps.security) ? new EurekaGuard(deps.security, performance.now()) : undefined;
   const peerGate = PeerGate.of(deps.security, logger);
@@ -169,11 +172,14 @@ export function createApp(deps: AppDeps): RequestListener {
       (reply as Promise<Reply>).then((r) => send(req, res, r, timer, started)).catch((e: unknown) => fail(req, res, e, timer, started));
       return;
     }
-    try {
-      send(req, res, reply as Reply, timer, started);
-    } catch (e) {
-      fail(req, res, e, timer, started);
-    }
+    // Written at the end of the turn, with the other replies of the requests read in it.
+    turn.defer(() => {
+      try {
+        send(req, res, reply as Reply, timer, started);
+      } catch (e) {
+        fail(req, res, e, timer, started);
+      }
+    });
   };
 }
 

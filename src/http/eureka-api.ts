@@ -65,6 +65,8 @@ export interface EurekaApiDeps extends ServerStatusPort {
   readonly watch?: WatchDeps;
   /** Answers to peers' registry comparisons (anti-entropy); without it those routes are 404, as on a Java server. */
   readonly comparison?: ComparisonAnswers;
+  /** Where a registration's decoding and registry work waits for the end of its turn; default: a batch of its own. */
+  readonly turn?: TurnBatch;
 }
 
 /** Largest digest or versions request read, bytes (a versions request names at most 256 applications). */
@@ -80,12 +82,12 @@ export function eurekaRoutes(deps: EurekaApiDeps): EurekaRoute[] {
   const syncInProgress = deps.syncInProgress ?? (() => false);
   const hasAdminCredentials = deps.hasAdminCredentials ?? (() => false);
 
-  // A registration's decoding and registry work waits for the end of the turn, with the others read in it.
-  const registrations = new TurnBatch();
+  // A registration's decoding and registry work waits for the end of the turn, with the rest read in it.
+  const turn = deps.turn ?? new TurnBatch();
   const register: EurekaHandler = async ({ req, params, isReplication }) => {
     const body = await readBody(req, limits.maxBodyBytes);
     if ('reply' in body) return body.reply;
-    return registrations.run(() => applyRegistration(body.text, body.format, params.app.toUpperCase(), isReplication, req));
+    return turn.run(() => applyRegistration(body.text, body.format, params.app.toUpperCase(), isReplication, req));
   };
 
   const applyRegistration = (text: string, format: Format, pathApp: string, isReplication: boolean, req: IncomingMessage): Reply => {

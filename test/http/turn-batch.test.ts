@@ -33,3 +33,22 @@ describe('TurnBatch', () => {
     await expect(batch.run(() => batch.run(() => 3))).resolves.toBe(3);
   });
 });
+
+describe('TurnBatch.defer', () => {
+  it('runs deferred functions and jobs in the order queued, and tells of a throwing one without dropping the rest', async () => {
+    const errors: unknown[] = [];
+    const batch = new TurnBatch((e) => errors.push(e));
+    const ran: string[] = [];
+    batch.defer(() => ran.push('reply 1'));
+    const job = batch.run(() => ran.push('job'));
+    batch.defer(() => {
+      throw new Error('broken');
+    });
+    batch.defer(() => ran.push('reply 2'));
+    expect(ran).toEqual([]);
+    await job;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ran).toEqual(['reply 1', 'job', 'reply 2']);
+    expect(errors).toEqual([new Error('broken')]);
+  });
+});
