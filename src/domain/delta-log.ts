@@ -57,10 +57,11 @@ export function estimatedChangeBytes(i: InstanceInfo): number {
  * last, and each application's changes oldest first. Listeners hear which application's changes moved.
  */
 export class DeltaLog {
-  // The live entry per key; `order` holds every entry in record order, replaced ones marked not live until compacted.
-  private readonly entries = new Map<string, Entry>();
-  // The live entries per application, oldest first.
+  // The live entries per application by key, oldest first: the one map of live entries (a key names its application,
+  // as the registry's do), so a change looks up and inserts in its application's map, not in one of every instance.
+  // `order` holds every entry in record order, replaced ones marked not live until compacted.
   private readonly apps = new Map<string, Map<string, Entry>>();
+  private live = 0;
   // Replaced, never mutated, on (un)subscribe.
   private listeners: readonly ((app: string) => void)[] = [];
   private order: Entry[] = [];
@@ -78,30 +79,32 @@ export class DeltaLog {
     private readonly maxBytes = Number.POSITIVE_INFINITY,
   ) {}
 
-  /** Records the latest state of the instance under `key` at `now` (ms); revisions must not decrease between calls. */
+  /**
+   * Records the latest state of the instance under `key` at `now` (ms); revisions must not decrease between calls,
+   * and a key belongs to one application (the instance's).
+   */
   record(key: string, view: InstanceView, now: number): void {
-    const previous = this.entries.get(key);
     const app = view.record.instance.app;
-    if (previous) {
+    let listed = this.apps.get(app);
+    const previous = listed?.get(key);
+    if (previous !== undefined) {
       previous.live = false;
       this.heldBytes -= previous.bytes;
+      this.live--;
       // Within its application the change moves last; the application keeps its place.
-      if (previous.app === app) this.apps.get(app)?.delete(key);
-      else this.unlist(previous);
+      (listed as Map<string, Entry>).delete(key);
     }
     const entry: Entry = { key, app, view, changedAt: now, bytes: estimatedChangeBytes(view.record.instance), live: true };
-    this.entries.set(key, entry);
     this.order.push(entry);
     this.heldBytes += entry.bytes;
-    let listed = this.apps.get(app);
+    this.live++;
     if (listed === undefined) this.apps.set(app, (listed = new Map()));
     listed.set(key, entry);
     this.changed(app);
-    if (previous !== undefined && previous.app !== app) this.changed(previous.app);
     // A client that misses a change dropped early usually sees apps__hashcode disagree and fetches the full registry;
     // a change that leaves the status counts equal goes unseen until then (see deltaMaxBytes). A watcher at an older
     // revision is told to fetch the full registry (coveredFrom).
-    while (this.heldBytes > this.maxBytes && this.entries.size > 1) {
+    while (this.heldBytes > this.maxBytes && this.live > 1) {
       this.dropOldest();
       this.dropped++;
     }
@@ -179,7 +182,7 @@ export class DeltaLog {
 
   /** Number of entries currently held (before pruning). */
   get size(): number {
-    return this.entries.size;
+    return this.live;
   }
 
   /** Estimated bytes the entries hold. */
@@ -203,14 +206,14 @@ export class DeltaLog {
     while (!this.order[this.head].live) this.head++;
     const oldest = this.order[this.head++];
     oldest.live = false;
-    this.entries.delete(oldest.key);
+    this.live--;
     this.heldBytes -= oldest.bytes;
     this.floor = Math.max(this.floor, oldest.view.record.revision);
     this.unlist(oldest);
     this.changed(oldest.app);
   }
 
-  // Takes a replaced or dropped entry out of its application's list; the application leaves with its last entry.
+  // Takes a dropped entry out of its application's list; the application leaves with its last entry.
   private unlist(entry: Entry): void {
     const listed = this.apps.get(entry.app) as Map<string, Entry>;
     listed.delete(entry.key);
@@ -225,7 +228,7 @@ export class DeltaLog {
   // so that a compaction copying n entries comes at most once per n records: amortised O(1) per record.
   private compact(): void {
     const held = this.order.length - this.head;
-    if (held <= 2 * this.entries.size + 64 && this.head <= Math.max(1024, this.entries.size)) return;
+    if (held <= 2 * this.live + 64 && this.head <= Math.max(1024, this.live)) return;
     this.order = this.order.filter((e, i) => i >= this.head && e.live);
     this.head = 0;
   }
