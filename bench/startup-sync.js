@@ -9,6 +9,11 @@
 // which is quicker than 250,000 registrations and leaves the same registry. Both servers run as child processes on the
 // Node of the npm scripts, started with the same flags `npm start` accepts.
 //
+// Pinning on 2 cores (taskset): B on core 0, A with this process on core 1, as two servers of a zone set live on two
+// machines. Unpinned, the servers inherited this process's affinity: inside `npm run bench` (which pins itself to core
+// 1) both shared one core and B's readiness measured A's serving and B's installing one after the other (12.1 s for
+// 7.4 s of B's CPU and 4.6 s of A's), where run on its own they overlapped (6.9-8.1 s).
+//
 // Usage: npm run build && node bench/startup-sync.js      (BENCH_SYNC_APPS, BENCH_SYNC_PER_APP, BENCH_SYNC_RUNS)
 // Also run as a part of `npm run bench` (bench/run.js). Target: ready in < 10 s at 250,000 instances.
 const fs = require('node:fs');
@@ -20,6 +25,7 @@ const { num } = require('./env');
 const { cpuMs, memory } = require('./load');
 const { fleet } = require('./instances');
 const { BATCH_ITEMS, fillThroughPeerBatches } = require('./fill');
+const { PINNING } = require('./run/processes');
 
 const ROOT = path.resolve(__dirname, '..');
 const NODE = fs.existsSync(path.join(ROOT, 'node_modules/.bin/node')) ? path.join(ROOT, 'node_modules/.bin/node') : process.execPath;
@@ -64,10 +70,15 @@ function freePort() {
 }
 
 /**
- * Starts a zone server of the two-zone set-up; resolves once it accepts connections, with the time it was spawned.
+ * Starts a zone server of the two-zone set-up on `core` (when pinning); resolves once it accepts connections, with the
+ * time it was spawned.
+ * @param {string} file
+ * @param {string} zone
+ * @param {number} port
+ * @param {number} core
  * @returns {Promise<{ proc: import('node:child_process').ChildProcess, startedAt: number }>}
  */
-async function startServer(file, zone, port) {
+async function startServer(file, zone, port, core) {
   const args = [
     path.join(ROOT, 'dist/cli.js'),
     '--config', file, '--zone', zone, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn',
@@ -75,7 +86,10 @@ async function startServer(file, zone, port) {
     // The comparison rounds would add their own load to the measurement; startup sync is what is measured.
     '--anti-entropy-interval-ms', '3600000',
   ];
-  const proc = spawn(NODE, ['--max-old-space-size=4096', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const nodeArgs = ['--max-old-space-size=4096', ...args];
+  const proc = PINNING
+    ? spawn('taskset', ['-c', String(core), NODE, ...nodeArgs], { stdio: ['ignore', 'ignore', 'inherit'] })
+    : spawn(NODE, nodeArgs, { stdio: ['ignore', 'ignore', 'inherit'] });
   const startedAt = performance.now();
   for (let i = 0; i < 500; i++) {
     if (proc.exitCode !== null) throw new Error(`zone ${zone} exited with ${proc.exitCode}`);
@@ -121,7 +135,7 @@ async function oneRun(dir) {
   let a;
   let b;
   try {
-    a = await startServer(file, 'a', portA);
+    a = await startServer(file, 'a', portA, 1);
     const pidA = /** @type {number} */ (a.proc.pid);
     const t0 = performance.now();
     const refs = await fill(portA);
@@ -130,7 +144,7 @@ async function oneRun(dir) {
     if (holdsA !== refs.length) throw new Error(`A holds ${holdsA} of ${refs.length} instances`);
     const aCpu0 = cpuMs(pidA);
 
-    b = await startServer(file, 'b', portB);
+    b = await startServer(file, 'b', portB, 0);
     const pidB = /** @type {number} */ (b.proc.pid);
     const started = b.startedAt;
     // Heartbeats to B while it syncs: for an instance B does not hold yet they answer 503 (sync in progress) or 204;
@@ -202,6 +216,8 @@ function report(r) {
   const ok = r.readyMs < TARGETS.readyMs && r.holdsB === r.instances;
   return [
     `### Startup sync of ${fmt(r.instances)} instances (${fmt(CONFIG.apps)} applications) from one peer`,
+    '',
+    PINNING ? 'B on core 0; A and the load generator (heartbeats to B) on core 1.' : 'Not pinned (no taskset or fewer than 2 cores).',
     '',
     '| Measure | Value | Target |',
     '|---|---|---|',
