@@ -6,7 +6,7 @@ import { parseStatus } from '../domain/model';
 import { RegistrationLimits } from '../domain/registration';
 import { Registry } from '../domain/registry';
 import { instanceJson } from '../codecs/json';
-import { bodyShapeLimits, jsonShapeError, replicationBatchJsonCaps } from '../codecs/body-shape';
+import { bodyShapeLimits, closingQuote, jsonShapeError, replicationBatchJsonCaps } from '../codecs/body-shape';
 import { acceptInstance, DecodeError, parseTimestamp } from '../codecs/instance-decoder';
 import { REPLICATION_ACTIONS, ReplicationAction, ReplicationItemResult, ReplicationListResponse } from './protocol';
 
@@ -60,11 +60,9 @@ export function countListItems(text: string, limit: number): number {
       awaitingItem = false;
     }
     if (c === 34 /* " */) {
-      for (i++; i < text.length; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 92 /* \ */) i++;
-        else if (d === 34) break;
-      }
+      const close = closingQuote(text, i);
+      if (close < 0) return count;
+      i = close;
     } else if (c === 123 /* { */ || c === 91 /* [ */) {
       depth++;
       if (depth === 2 && c === 91) {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import contractInstance from '../fixtures/contract-4.1-instance.json';
 import { instanceJson } from '../../src/codecs/json';
 import { applyBatch, BatchOutcome, countListItems } from '../../src/replication/batch-receiver';
@@ -481,6 +482,21 @@ describe('batch receiver', () => {
 
     it('stops counting once past the limit', () => {
       expect(countListItems(`{"replicationList":[${'{},'.repeat(1000)}{}]}`, 10)).toBe(11);
+    });
+
+    it('counts what JSON.parse finds in the lists of the top-level object, whatever their strings hold (quotes, backslashes, brackets)', () => {
+      const text = fc.string({ unit: fc.constantFrom('"', '\\', '[', ']', '{', '}', ',', 'a', ' ', '\u00e9'), maxLength: 12 });
+      const value = fc.letrec((tie) => ({
+        value: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.constant(null), fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(text, tie('value'), { maxKeys: 3 })),
+      })).value;
+      fc.assert(
+        fc.property(fc.array(value, { maxLength: 20 }), fc.dictionary(fc.constantFrom('a', 'z'), value, { maxKeys: 2 }), (items, around) => {
+          const top = { ...around, replicationList: items };
+          // Every array that is a value of the top-level object counts (a ReplicationList has only the one).
+          const expected = Object.values(top).reduce((n: number, v) => n + (Array.isArray(v) ? v.length : 0), 0);
+          expect(countListItems(JSON.stringify(top), 1000)).toBe(expected);
+        }),
+      );
     });
 
     it('counts the items of a batch as this server sends them', () => {
