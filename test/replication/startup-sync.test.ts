@@ -402,6 +402,50 @@ describe('startup sync', () => {
       expect(registry.size).toBe(60);
     });
 
+    it('asks for more applications while it installs, until the answers waiting to be installed reach maxWaitingChars', async () => {
+      const { registry, clock } = makeRegistry();
+      const source = makeRegistry();
+      for (let a = 0; a < 40; a++) for (let i = 0; i < 2; i++) source.registry.register(makeInstance({ app: `APP-${a}`, id: `i-${a}-${i}` }));
+      const side = new AntiEntropy(source.registry, source.clock, { after: () => () => undefined }, new RecordingLogger(), [], LIMITS, { intervalMs: 1000, jitterFraction: 0, random: () => 0.5, maxRepairItems: 250, maxRepairBytes: 1 << 20 });
+      const document = (name: string) => applicationDocumentJson(name, source.registry.application(name));
+      const limit = 5 * document('APP-0').length;
+      const received = new Map<string, number>();
+      const installedApps = new Set<string>();
+      // The text of the answers received and not installed yet (an application is installed in one go).
+      const waiting = () => [...received].reduce((sum, [name, chars]) => sum + (installedApps.has(name) ? 0 : chars), 0);
+      const waitingWhenAsked: number[] = [];
+      const waitingWhenInstalling: number[] = [];
+      registry.subscribe((e) => {
+        if (e.type !== 'registered' || installedApps.has(e.view.record.instance.app)) return;
+        waitingWhenInstalling.push(waiting());
+        installedApps.add(e.view.record.instance.app);
+      });
+      const client = {
+        url: 'http://zr/eureka/',
+        compare: async (_path: string, body: string) => ({ kind: 'answer' as const, status: 200, body: side.answerDigest(body) ?? '' }),
+        fetchApplication: async (name: string): Promise<RegistryFetch> => {
+          waitingWhenAsked.push(waiting());
+          const body = document(name);
+          await Promise.resolve();
+          received.set(name, body.length);
+          return answer(body);
+        },
+        fetchRegistry: async (): Promise<RegistryFetch> => {
+          throw new Error('the whole registry must not be fetched');
+        },
+        sendBatch: async () => ({ kind: 'failed' as const, reason: 'unused' }),
+        close: () => undefined,
+      };
+      expect(await syncOnce([client], registry, clock, LIMITS, new RecordingLogger(), limit)).toEqual({ answered: 1, installed: 80 });
+      expect(waitingWhenAsked).toHaveLength(40);
+      // Asked while answers were waiting (fetching goes on during installs), but never far past the limit: at most the
+      // eight answers in flight beyond it (all forty would be waiting if it asked for each as soon as it could).
+      const bound = limit + 8 * 1.1 * document('APP-0').length;
+      expect(Math.max(...waitingWhenAsked)).toBeGreaterThan(0);
+      expect(Math.max(...waitingWhenAsked)).toBeLessThan(bound);
+      expect(Math.max(...waitingWhenInstalling)).toBeLessThan(bound);
+    });
+
     it('counts each instance once when every peer hands over the same ones', async () => {
       const { registry, clock } = makeRegistry();
       const doc = registryDocument([makeInstance({ id: 'a' }), makeInstance({ id: 'b' }), makeInstance({ id: 'c' })]);
