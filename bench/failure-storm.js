@@ -438,7 +438,9 @@ function report({ runs }) {
     }
     if (r.tcp && Object.keys(r.tcp).length > 0) {
       const t = r.tcp;
-      lines.push(`| TCP on the machine from the kill to the end (kernel counters, every process): retransmitted segments · loss probes · spurious retransmissions reported back · listen-queue overflows | ${fmt(t.retransmitted)} · ${fmt(t.lossProbes)} · ${fmt(t.spurious)} · ${fmt(t.listenOverflows)} | |`);
+      lines.push(
+        `| TCP on the machine from the kill to the end (kernel counters, every process): retransmitted segments · of them on a timeout · loss probes · spurious retransmissions reported back · listen-queue overflows · input-queue drops · receive softirq out of budget | ${fmt(t.retransmitted)} · ${fmt(t.timeouts)} · ${fmt(t.lossProbes)} · ${fmt(t.spurious)} · ${fmt(t.listenOverflows)} · ${fmt(t.backlogDrops)} · ${fmt(t.squeezes)} | |`,
+      );
     }
     lines.push('');
   }

@@ -61,11 +61,23 @@ function serverP99(before, after) {
 }
 
 /** Counters of /proc/net/snmp and /proc/net/netstat that say the network stack lost or delayed something. */
-const TCP_COUNTERS = /** @type {const} */ ({ retransmitted: 'Tcp:RetransSegs', lossProbes: 'TcpExt:TCPLossProbes', spurious: 'TcpExt:TCPDSACKRecv', listenOverflows: 'TcpExt:ListenOverflows' });
+const TCP_COUNTERS = /** @type {const} */ ({
+  retransmitted: 'Tcp:RetransSegs',
+  timeouts: 'TcpExt:TCPTimeouts',
+  lossProbes: 'TcpExt:TCPLossProbes',
+  spurious: 'TcpExt:TCPDSACKRecv',
+  listenOverflows: 'TcpExt:ListenOverflows',
+  // /proc/net/softnet_stat, summed over the cores: packets dropped because a core's input queue was full, and times
+  // the receive softirq ran out of its budget with packets left (the rest then waits for ksoftirqd, a thread scheduled
+  // like any other: on a busy core, acknowledgements go out late and senders retransmit what was not lost).
+  backlogDrops: 'Softnet:dropped',
+  squeezes: 'Softnet:time_squeeze',
+});
 
 /**
- * The machine's TCP counters now (every process's, not only the servers'): retransmitted segments, tail-loss probes,
- * duplicate-acknowledged (spurious) retransmissions reported back, listen-queue overflows. Empty off Linux.
+ * The machine's TCP counters now (every process's, not only the servers'): retransmitted segments, retransmission
+ * timeouts, tail-loss probes, duplicate-acknowledged (spurious) retransmissions reported back, listen-queue overflows,
+ * and the cores' input-queue drops and softirq budget squeezes. Empty off Linux.
  * @returns {Partial<Record<keyof typeof TCP_COUNTERS, number>>}
  */
 function tcpCounters() {
@@ -84,6 +96,16 @@ function tcpCounters() {
       const values = lines[i + 1].trim().split(/\s+/);
       for (let k = 1; k < names.length; k++) all[`${names[0]}${names[k]}`] = Number(values[k]);
     }
+  }
+  try {
+    // One line per core, hexadecimal columns: processed, dropped, time_squeeze, …
+    for (const line of fs.readFileSync('/proc/net/softnet_stat', 'utf8').trim().split('\n')) {
+      const [, dropped, squeezed] = line.trim().split(/\s+/).map((v) => parseInt(v, 16));
+      all['Softnet:dropped'] = (all['Softnet:dropped'] ?? 0) + dropped;
+      all['Softnet:time_squeeze'] = (all['Softnet:time_squeeze'] ?? 0) + squeezed;
+    }
+  } catch {
+    // not Linux
   }
   /** @type {Partial<Record<keyof typeof TCP_COUNTERS, number>>} */
   const out = {};
