@@ -22,6 +22,7 @@ import { HttpProber } from './health/http';
 import { TcpProber } from './health/tcp';
 import { AppDeps, createApp } from './http/app';
 import { capConnectionsPerAddress, listenerOptions } from './http/connections';
+import { canSharePort, listenAll } from './http/listeners';
 import { ResponseCache } from './http/payloads/response-cache';
 import { createLogger, Logger } from './observability/logger';
 import { ServerMetrics } from './observability/metrics';
@@ -239,6 +240,8 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
   const app = createApp(deps);
 
   let server: Server | undefined;
+  // Every server listening on the port (the first is `server`).
+  let servers: readonly Server[] = [];
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
@@ -255,13 +258,17 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
     for (const off of detach) off();
     await dns?.close();
     if (server === undefined) return;
-    const listening = server;
     // Read before closing: a closed server has no address.
-    const port = (listening.address() as AddressInfo | null)?.port;
-    await new Promise<void>((resolve) => {
-      listening.close(() => resolve());
-      listening.closeAllConnections();
-    });
+    const port = (server.address() as AddressInfo | null)?.port;
+    await Promise.all(
+      servers.map(
+        (listening) =>
+          new Promise<void>((resolve) => {
+            listening.close(() => resolve());
+            listening.closeAllConnections();
+          }),
+      ),
+    );
     logger.info('zone server stopped', { port });
   };
 
@@ -271,19 +278,22 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
     await peerAddresses.refresh();
     // The same request listener over TLS when a key pair is configured.
     const listener = listenerOptions(s);
-    const http: Server = security.tls
-      ? createHttpsServer({ ...listener, handshakeTimeout: listener.headersTimeout, cert: security.tls.cert, key: security.tls.key }, app)
-      : createServer(listener, app);
-    server = http;
-    capConnectionsPerAddress(http, s.maxConnectionsPerAddress, logger, () => clock.now());
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen({ port: s.port, host: s.host, backlog: s.listenBacklog }, () => {
-        http.off('error', reject);
-        resolve();
-      });
-    });
-    const port = (http.address() as AddressInfo).port;
+    const make = (): Server =>
+      security.tls
+        ? createHttpsServer({ ...listener, handshakeTimeout: listener.headersTimeout, cert: security.tls.cert, key: security.tls.key }, app)
+        : createServer(listener, app);
+    // Several listening sockets on the one port where the system allows it: each accepts a connection per turn.
+    const shareable = canSharePort();
+    const made = Array.from({ length: shareable ? s.acceptors : 1 }, make);
+    capConnectionsPerAddress(made, s.maxConnectionsPerAddress, logger, () => clock.now());
+    server = made[0];
+    servers = [made[0]];
+    const listening = await listenAll(made, { port: s.port, host: s.host, backlog: s.listenBacklog }, shareable, (error) =>
+      logger.warn('a further listening socket was refused; accepting with fewer', { error: error.message }),
+    );
+    servers = listening.servers;
+    const http = made[0];
+    const port = listening.port;
     peerSet.setOwnPort(port);
     // The peers DNS lists now, before startup sync reads from them (the port is known only now: port 0 picks one).
     await discovery?.refresh();

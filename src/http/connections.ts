@@ -23,10 +23,11 @@ export function listenerOptions(s: Pick<Settings, 'headersTimeoutMs' | 'requestT
 }
 
 /**
- * Closes at once every connection beyond `max` open ones from one remote address (0: no cap). Memory is one map
- * entry per address with open connections; a warning names an address at most once per CAP_WARNING_INTERVAL_MS.
+ * Closes at once every connection beyond `max` open ones from one remote address (0: no cap), counted over all of
+ * `servers` (the listening sockets of one port). Memory is one map entry per address with open connections; a warning
+ * names an address at most once per CAP_WARNING_INTERVAL_MS.
  */
-export function capConnectionsPerAddress(server: Server, max: number, logger: Logger, nowMs: () => number): void {
+export function capConnectionsPerAddress(servers: readonly Server[], max: number, logger: Logger, nowMs: () => number): void {
   if (max <= 0) return;
   const open = new Map<string, number>();
   // Address → when it was last named in a warning; entries older than the interval are pruned as it grows.
@@ -39,7 +40,7 @@ export function capConnectionsPerAddress(server: Server, max: number, logger: Lo
     warnedAt.set(address, now);
     logger.warn('closing connections over maxConnectionsPerAddress from this address (logged once a minute)', { address, maxConnectionsPerAddress: max });
   };
-  server.on('connection', (socket: Socket) => {
+  const onConnection = (socket: Socket): void => {
     const address = socket.remoteAddress;
     // Gone before it was counted.
     if (address === undefined) return;
@@ -55,5 +56,6 @@ export function capConnectionsPerAddress(server: Server, max: number, logger: Lo
       if (left === 0) open.delete(address);
       else open.set(address, left);
     });
-  });
+  };
+  for (const server of servers) server.on('connection', onConnection);
 }

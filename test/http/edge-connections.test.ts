@@ -284,15 +284,36 @@ describe('HTTP edge', () => {
     });
   });
 
+  describe('listening sockets', () => {
+    it('answers on every socket of the port (acceptors), and closes them all', async () => {
+      ({ server, logger } = await start(['--acceptors', '4']));
+      const port = server.port;
+      for (let i = 0; i < 32; i++) {
+        const socket = await open(port);
+        sockets.push(socket);
+        expect(await getOver(socket)).toMatch(/ 200 /);
+      }
+      await server.close();
+      server = undefined;
+      // A socket left listening would take some of these.
+      const attempts = await Promise.all(Array.from({ length: 32 }, () => open(port).then((s) => (s.destroy(), 'connected'), (e: NodeJS.ErrnoException) => e.code)));
+      expect(attempts).toEqual(attempts.map(() => 'ECONNREFUSED'));
+    });
+  });
+
   describe('listen backlog', () => {
     it('listens with listenBacklog: 4096 by default (Node would take 511), or the configured value', async () => {
       const listen = jest.spyOn(Server.prototype, 'listen');
       try {
         ({ server, logger } = await start());
-        expect(listen).toHaveBeenLastCalledWith(expect.objectContaining({ port: 0, host: '127.0.0.1', backlog: 4096 }), expect.any(Function));
+        // Each listening socket of the port (acceptors) with it.
+        expect(listen).toHaveBeenCalledWith(expect.objectContaining({ port: 0, host: '127.0.0.1', backlog: 4096 }), expect.any(Function));
+        expect(listen.mock.calls.map(([options]) => (options as { backlog?: number }).backlog)).toEqual(listen.mock.calls.map(() => 4096));
         await server.close();
+        listen.mockClear();
         ({ server, logger } = await start(['--listen-backlog', '1234']));
-        expect(listen).toHaveBeenLastCalledWith(expect.objectContaining({ backlog: 1234 }), expect.any(Function));
+        expect(listen.mock.calls.length).toBeGreaterThan(0);
+        expect(listen.mock.calls.map(([options]) => (options as { backlog?: number }).backlog)).toEqual(listen.mock.calls.map(() => 1234));
       } finally {
         listen.mockRestore();
       }
