@@ -1,5 +1,5 @@
 // The listening sockets of the server's one port. Node accepts at most one new connection per listening socket per
-// turn of its event loop (libuv since 1.45 accepts once and waits for the next poll). A server busy writing large
+// turn of its event loop (its libuv accepts once and waits for the next poll rather than until the queue is empty). A server busy writing large
 // answers turns every 20-200 ms, so a burst of reconnecting clients (a zone's failure sends thousands) waited in the
 // kernel's accept queue for seconds: measured in the failure-storm bench, 100-260 connections queued on each
 // survivor for 2-3 s, their first requests answered after 1.7-5.5 s, while every request the servers had read was
@@ -35,8 +35,8 @@ export interface Listening {
  * Listens with every server of `servers` on one port: the first alone when the port cannot be shared or only one is
  * given, else all of them with `reusePort`. A port given (not 0) is first bound alone for a moment, so that a server
  * already listening there, another instance of this one included, fails this start with EADDRINUSE instead of sharing
- * its connections with it. A further socket the system refuses is closed and left out (`onRefused`); the first one's
- * error fails the call.
+ * its connections with it. A further socket the system refuses is left out (`onRefused`); the first one's error fails
+ * the call.
  */
 export async function listenAll(servers: readonly Server[], at: ListenAt, shareable: boolean, onRefused: (error: Error) => void): Promise<Listening> {
   const [first, ...others] = servers;
