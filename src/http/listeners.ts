@@ -1,10 +1,11 @@
 // The listening sockets of the server's one port. Node accepts at most one new connection per listening socket per
-// turn of its event loop (its libuv accepts once and waits for the next poll rather than until the queue is empty). A server busy writing large
-// answers turns every 20-200 ms, so a burst of reconnecting clients (a zone's failure sends thousands) waited in the
-// kernel's accept queue for seconds: measured in the failure-storm bench, 100-260 connections queued on each
-// survivor for 2-3 s, their first requests answered after 1.7-5.5 s, while every request the servers had read was
-// answered within 0.25 s. Several sockets bound to the same port (SO_REUSEPORT), each a server with the same request
-// listener, accept as many connections per turn; the kernel spreads new connections over them.
+// turn of its event loop (its libuv accepts once and waits for the next poll rather than until the queue is empty).
+// A server busy writing large answers turns every 20-200 ms, so a burst of reconnecting clients (a zone's failure
+// sends thousands) waited in the kernel's accept queue for seconds: measured in the failure-storm bench, 100-260
+// connections queued on each survivor for 2-3 s, their first requests answered after 1.7-5.5 s, while every request
+// the servers had read was answered within 0.25 s. Several sockets bound to the same port (SO_REUSEPORT), each a
+// server with the same request listener, accept as many connections per turn; the kernel spreads new connections
+// over them.
 import { Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 
