@@ -239,8 +239,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
   };
   const app = createApp(deps);
 
-  let server: Server | undefined;
-  // Every server listening on the port (the first is `server`).
+  // Every server listening on the port; the first one's address is the server's. Empty until listen().
   let servers: readonly Server[] = [];
   let closed = false;
   const close = async (): Promise<void> => {
@@ -257,9 +256,9 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
     recentChanges.close();
     for (const off of detach) off();
     await dns?.close();
-    if (server === undefined) return;
+    if (servers.length === 0) return;
     // Read before closing: a closed server has no address.
-    const port = (server.address() as AddressInfo | null)?.port;
+    const port = (servers[0].address() as AddressInfo | null)?.port;
     await Promise.all(
       servers.map(
         (listening) =>
@@ -273,7 +272,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
   };
 
   const listen = async (): Promise<RunningServer> => {
-    if (server !== undefined || closed) throw new Error('listen() called twice or after close()');
+    if (servers.length > 0 || closed) throw new Error('listen() called twice or after close()');
     // Resolved before listening: a peer's first batch must not be taken for a stranger's.
     await peerAddresses.refresh();
     // The same request listener over TLS when a key pair is configured.
@@ -286,13 +285,12 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
     const shareable = canSharePort();
     const made = Array.from({ length: shareable ? s.acceptors : 1 }, make);
     capConnectionsPerAddress(made, s.maxConnectionsPerAddress, logger, () => clock.now());
-    server = made[0];
+    // Held before it listens, so that close() after a failed listen still closes it.
     servers = [made[0]];
     const listening = await listenAll(made, { port: s.port, host: s.host, backlog: s.listenBacklog }, shareable, (error) =>
       logger.warn('a further listening socket was refused; accepting with fewer', { error: error.message }),
     );
     servers = listening.servers;
-    const http = made[0];
     const port = listening.port;
     peerSet.setOwnPort(port);
     // The peers DNS lists now, before startup sync reads from them (the port is known only now: port 0 picks one).
@@ -336,7 +334,7 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
     if (peerAddresses.hasHostNames || discovery) scheduler.every('resolve-peer-addresses', s.peerAddressRefreshMs, () => void peerAddresses.refresh());
     if (discovery) scheduler.every('resolve-peer-dns', s.peerDnsRefreshMs, () => void discovery.refresh());
 
-    return { registry, selfPreservation, peers, server: http, port, eurekaUrl: `${base}/eureka/`, dnsPort, ready, close };
+    return { registry, selfPreservation, peers, server: servers[0], port, eurekaUrl: `${base}/eureka/`, dnsPort, ready, close };
   };
 
   return { registry, selfPreservation, peers, cache, metrics, status, deps, app, listen, close };
