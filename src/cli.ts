@@ -4,14 +4,14 @@
 // prints a password hash for the credentials file (src/security/hash-password-cli.ts); `zone-registry --help` lists
 // the commands and every setting (src/config/usage.ts).
 import { ConfigError, defaultSettings } from './config/settings';
-import { warmAsyncIds } from './scheduling/async-id-warmup';
 import { applyGcSettings } from './scheduling/gc-tuning';
+import { holdTickShape } from './scheduling/tick-shape';
 
 // Before the rest is loaded: V8 weighs where objects are made from the first module on, and a place it decides to
 // pretenure while the modules load stays pretenured (see gc-tuning.ts). The configured values follow once read.
 applyGcSettings(defaultSettings());
-// Before any request: how V8 shapes Node's tick objects depends on it (see async-id-warmup.ts).
-warmAsyncIds();
+// For the life of the process: V8 keeps the shape of Node's tick objects only while one is alive (see tick-shape.ts).
+holdTickShape();
 
 async function main(): Promise<void> {
   const [{ loadConfig }, { startServer }] = await Promise.all([import('./config/config'), import('./server')]);

@@ -1,0 +1,42 @@
+import { holdTickShape } from '../../src/scheduling/tick-shape';
+
+const until = async (cond: () => boolean, deadlineMs = 5_000): Promise<void> => {
+  const end = Date.now() + deadlineMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+const isTickObject = (o: object | undefined): boolean =>
+  o !== undefined &&
+  typeof (o as { callback?: unknown }).callback === 'function' &&
+  Object.getOwnPropertySymbols(o).some((s) => s.description === 'async_id_symbol');
+
+describe('holdTickShape', () => {
+  it('holds one of Node\'s tick objects from the first tick on', async () => {
+    const hold = holdTickShape(60_000);
+    try {
+      expect(hold.held()).toBeUndefined();
+      await until(() => hold.held() !== undefined);
+      expect(isTickObject(hold.held())).toBe(true);
+    } finally {
+      hold.stop();
+    }
+  });
+
+  it('replaces it with a fresh one every period, and lets it go when stopped', async () => {
+    const hold = holdTickShape(10);
+    try {
+      await until(() => hold.held() !== undefined);
+      const first = hold.held();
+      await until(() => hold.held() !== first);
+      expect(isTickObject(hold.held())).toBe(true);
+    } finally {
+      hold.stop();
+    }
+    expect(hold.held()).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(hold.held()).toBeUndefined();
+  });
+});
