@@ -10,7 +10,8 @@ import { holdTickShape } from './scheduling/tick-shape';
 // Before the rest is loaded: V8 weighs where objects are made from the first module on, and a place it decides to
 // pretenure while the modules load stays pretenured (see gc-tuning.ts). The configured values follow once read.
 applyGcSettings(defaultSettings());
-// For the life of the process: V8 keeps the shape of Node's tick objects only while one is alive (see tick-shape.ts).
+// For the life of the process: a collection may drop the shape V8 recorded for Node's tick objects when none is alive
+// (see tick-shape.ts).
 holdTickShape();
 
 async function main(): Promise<void> {
