@@ -12,7 +12,7 @@
 //   <responses-dir>/responses.json: { "<shape>": { "status": 200, "headers": {...}, "file": "<shape>.bin" }, ... }
 //   shapes: register (POST), heartbeat (PUT), fullJson, fullGzip, fullXml (GET /eureka/apps), delta (GET /eureka/apps/delta)
 const http = require('node:http');
-// The same process-wide remedy as our server's command line entry: one of Node's tick objects held, without which a
+// The same process-wide remedy as our server's (held while it runs): one of Node's tick objects, without which a
 // collection may drop the shape V8 recorded for them and every nextTick after it costs several times as much
 // (src/scheduling/tick-shape.ts). The baseline is then what a bare server does at its best, not on a bad draw.
 require(require('node:path').join(__dirname, '..', 'dist', 'scheduling', 'tick-shape.js')).holdTickShape();

@@ -13,7 +13,7 @@
 // Usage: node bench/bare-watch-server.js <port> <http|raw> <answer.json>
 //   answer.json: { "headers": { "<name>": "<value>", ... }, "body": "<base64>" } (no Content-Length, no revision)
 const http = require('node:http');
-// The same process-wide remedy as our server's command line entry: one of Node's tick objects held, without which a
+// The same process-wide remedy as our server's (held while it runs): one of Node's tick objects, without which a
 // collection may drop the shape V8 recorded for them and every nextTick after it costs several times as much
 // (src/scheduling/tick-shape.ts). The baseline is then what a bare server does at its best, not on a bad draw.
 require(require('node:path').join(__dirname, '..', 'dist', 'scheduling', 'tick-shape.js')).holdTickShape();

@@ -5,14 +5,10 @@
 // the commands and every setting (src/config/usage.ts).
 import { ConfigError, defaultSettings } from './config/settings';
 import { applyGcSettings } from './scheduling/gc-tuning';
-import { holdTickShape } from './scheduling/tick-shape';
 
 // Before the rest is loaded: V8 weighs where objects are made from the first module on, and a place it decides to
 // pretenure while the modules load stays pretenured (see gc-tuning.ts). The configured values follow once read.
 applyGcSettings(defaultSettings());
-// For the life of the process: a collection may drop the shape V8 recorded for Node's tick objects when none is alive
-// (see tick-shape.ts).
-holdTickShape();
 
 async function main(): Promise<void> {
   const [{ loadConfig }, { startServer }] = await Promise.all([import('./config/config'), import('./server')]);

@@ -36,6 +36,7 @@ import { SyncAttempt, syncFromPeers, syncOnce, SyncState } from './replication/s
 import { CronScheduler, Scheduler } from './scheduling/scheduler';
 import { memoryReturnTask } from './scheduling/memory-return';
 import { deltaPruneTask, evictionTask, LEASE_SLICE, nextTurn, renewalIntervals, renewalThresholdTask, selfPreservationListener } from './scheduling/tasks';
+import { holdTickShape } from './scheduling/tick-shape';
 import { parseAddressList } from './codecs/address-set';
 import { securityFromSettings } from './security/config';
 import { EventStreams } from './watch/event-stream';
@@ -154,6 +155,9 @@ export function compose(config: Pick<Config, 'settings' | 'peerSet'> & Partial<P
   const serverId = options.serverId ?? randomBytes(9).toString('base64url');
   const cache = new ResponseCache(registry, clock, { maxStalenessMs: s.responseCacheMaxStalenessMs, maxNamedBytes: s.responseCacheMaxBytes, serverId, segments: { burstStalenessMs: s.responseCacheBurstStalenessMs } });
   detach.push(() => cache.close());
+  // Node's tick objects keep the shape V8 recorded for them while the server runs (see tick-shape.ts).
+  const tickShape = holdTickShape();
+  detach.push(() => tickShape.stop());
   const watches = new WatchHub(registry, scheduler, { maxWaitMs: s.watchMaxWaitMs, maxWatchers: s.watchMaxWatchers, random });
   const streams = new EventStreams(registry, clock, scheduler, { keepAliveMs: s.watchKeepAliveMs, serverId });
   watches.shareCapWith(() => streams.size);

@@ -40,3 +40,23 @@ describe('holdTickShape', () => {
     expect(hold.held()).toBeUndefined();
   });
 });
+
+describe('a composed server', () => {
+  it('holds a tick object while it runs and lets it go when closed', async () => {
+    const tickShape = await import('../../src/scheduling/tick-shape');
+    const spy = jest.spyOn(tickShape, 'holdTickShape');
+    const { compose } = await import('../../src/server');
+    const { defaultSettings } = await import('../../src/config/settings');
+    const { silentLogger } = await import('../../src/observability/logger');
+    try {
+      const server = compose({ settings: defaultSettings(), peerSet: { self: undefined, peers: [] } }, { logger: silentLogger });
+      expect(spy).toHaveBeenCalledTimes(1);
+      const hold = spy.mock.results[0].value as ReturnType<typeof holdTickShape>;
+      await until(() => hold.held() !== undefined);
+      await server.close();
+      expect(hold.held()).toBeUndefined();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
