@@ -48,12 +48,13 @@
 // instances for the startup sync,
 // BENCH_SKIP (comma-separated: shapes, bare, steady, replication, watch, watch-bare, anti-entropy, health-checks, dns,
 // startup-sync, zone-share, failure-storm).
-// Zone share (defaults and meaning in bench/zone-share.js CONFIG): BENCH_ZONE_SHARE_SECONDS (30), BENCH_ZONE_SHARE_WARMUP_SECONDS (5),
+// Zone share (defaults and meaning in bench/zone-share.js CONFIG): BENCH_ZONE_SHARE_SECONDS (120), BENCH_ZONE_SHARE_WARMUP_SECONDS (15),
+// BENCH_ZONE_SHARE_HELPER_CORES (1: the collector's threads beside the generator; 0: a one-core server),
 // BENCH_ZONE_SHARE_APPS × BENCH_ZONE_SHARE_PER_APP (1000 × 250), BENCH_ZONE_SHARE_DELTA_CHANGES (1800: 10/s × 180 s),
 // BENCH_ZONE_SHARE_CHURN (10/s), BENCH_ZONE_SHARE_FULL_RATE (5/s), BENCH_ZONE_SHARE_BATCH_MS (20: one batch per peer
 // per 20 ms; 90 makes them 250 items), BENCH_ZONE_SHARE_SOCKETS (256), BENCH_ZONE_SHARE_BARE_SECONDS (4),
 // BENCH_ZONE_SHARE_CPU_PROF (a directory: profile the server, print its top functions over the measured window),
-// BENCH_ZONE_SHARE_DROP (streams left out, e.g. change,full: what each part of the load costs).  ≈ 2.5 min.
+// BENCH_ZONE_SHARE_DROP (streams left out, e.g. change,full: what each part of the load costs).  ≈ 4 min.
 // Failure storm (bench/failure-storm.js CONFIG): BENCH_STORM_VARIANTS (full,delta), BENCH_STORM_APPS × BENCH_STORM_PER_APP
 // (600 × 100), BENCH_STORM_RAMP_SECONDS (30), BENCH_STORM_BEFORE_SECONDS (60), BENCH_STORM_AFTER_SECONDS (35),
 // BENCH_STORM_SOCKETS (256), BENCH_STORM_CAPACITY_SECONDS (5).  ≈ 3 min per variant.

@@ -18,7 +18,11 @@
 // figure), and the share of the bare server's time the mix takes, Σ rate / bare throughput of that request (each
 // request weighed by what its bytes cost node:http alone; > 1 means no server could carry it on this core).
 //
-// Usage: npm run build && node bench/zone-share.js      (also a part of `npm run bench`; settings: see CONFIG; ≈ 2.5 min)
+// The server's request thread runs on core 0 and its helper threads (the collector's markers and sweepers, the libuv
+// pool) on core 1 beside the generator, as the README's sizing deploys a server of this size (two cores);
+// BENCH_ZONE_SHARE_HELPER_CORES=0 measures a one-core server instead.
+//
+// Usage: npm run build && node bench/zone-share.js      (also a part of `npm run bench`; settings: see CONFIG; ≈ 4 min)
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -33,8 +37,11 @@ const { topSelfTime } = require('./cpu-profile');
 const { loopStats } = require('./run/stalls');
 
 const CONFIG = {
-  /** Measured seconds of the open loop. */
-  seconds: num('BENCH_ZONE_SHARE_SECONDS', 30),
+  /**
+   * Measured seconds of the open loop. Long enough to hold the full collections that come every 35-80 s under this load
+   * (a 30 s window held one about half the time, and its figure then said more about where the window fell).
+   */
+  seconds: num('BENCH_ZONE_SHARE_SECONDS', 120),
   /**
    * Unmeasured seconds of the same mix first. They also hold the one full collection that follows a fill: the first
    * full build encodes every segment (about 300 MB of plain JSON at 250,000 instances) and drops the plain bytes once
@@ -77,11 +84,12 @@ const CONFIG = {
   /** Cores the server (with its GC and thread-pool threads) may run on, as taskset takes them; default its own core 0. */
   serverCores: process.env.BENCH_ZONE_SHARE_SERVER_CORES || '0',
   /**
-   * Cores the server's helper threads (V8's concurrent marking and sweeping, the libuv pool) may run on once filled,
-   * its main thread staying on serverCores; empty: where serverCores put them. A diagnosis: what a full collection
-   * costs the requests when the marker has a core of its own (it shares the generator's here).
+   * Cores the server's helper threads (V8's concurrent marking and sweeping, the libuv pool) run on once filled, its
+   * request thread staying on serverCores. Default core 1 (beside the generator and the stub peers): the two cores the
+   * README's sizing gives a server of this size, one for the requests and one for the collector, whose marking of the
+   * 300 MB heap takes 0.2-0.4 s of CPU at each full collection. `0` (or empty): everything on core 0, a one-core server.
    */
-  helperCores: process.env.BENCH_ZONE_SHARE_HELPER_CORES || '',
+  helperCores: process.env.BENCH_ZONE_SHARE_HELPER_CORES ?? (PINNING ? '1' : ''),
   /** Niceness of those helper threads (0-19; 19: only idle time), with helperCores. */
   helperNice: Math.floor(num('BENCH_ZONE_SHARE_HELPER_NICE', 0)),
 };
@@ -146,7 +154,7 @@ async function zoneShareRun(log) {
   const rates = plan(n);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eureka-bench-share-'));
   tempDirs.add(dir);
-  const out = /** @type {Record<string, any>} */ ({ instances: n, apps: CONFIG.apps, perApp: CONFIG.perApp, seconds: CONFIG.seconds, rates, loadAverageAtStart: loadAverage() });
+  const out = /** @type {Record<string, any>} */ ({ serverCores: CONFIG.serverCores, instances: n, apps: CONFIG.apps, perApp: CONFIG.perApp, seconds: CONFIG.seconds, rates, loadAverageAtStart: loadAverage() });
   let ours;
   let stub;
   try {
@@ -170,7 +178,7 @@ async function zoneShareRun(log) {
     const filled = await fillThroughPeerBatches(port, refs, { durationSecs: LEASE_SECS });
     out.fillSeconds = filled.fillMs / 1000;
     out.rssAfterFill = memory(ours.pid).rss;
-    if (CONFIG.helperCores) out.helperThreadsMoved = { cores: CONFIG.helperCores, nice: CONFIG.helperNice, threads: pinHelperThreads(ours.pid, CONFIG.helperCores, CONFIG.helperNice) };
+    if (CONFIG.helperCores && CONFIG.helperCores !== CONFIG.serverCores) out.helperThreadsMoved = { cores: CONFIG.helperCores, nice: CONFIG.helperNice, threads: pinHelperThreads(ours.pid, CONFIG.helperCores, CONFIG.helperNice) };
     const held = (await status(port)).registry.instances;
     if (held !== n) throw new Error(`zone a holds ${held} of ${n} instances after the fill`);
 
@@ -360,6 +368,14 @@ function calmSeconds(r) {
   return { seconds, calm: seconds - slow.length, slow };
 }
 
+/** Where the server's threads ran. */
+function where(r) {
+  const cores = r.serverCores ?? CONFIG.serverCores;
+  if (!PINNING) return 'not pinned';
+  const moved = r.helperThreadsMoved;
+  return moved ? `${cores} · ${moved.cores}, with the generator (${moved.threads} threads${moved.nice ? `, nice ${moved.nice}` : ''})` : `${cores} · ${cores} (one core)`;
+}
+
 function report(r) {
   const fmt = (v, d = 0) => (typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
   const ms = (v) => (typeof v === 'number' && Number.isFinite(v) ? (v < 10 ? v.toFixed(2) : v.toFixed(1)) : '–');
@@ -387,6 +403,7 @@ function report(r) {
     row('changes (re-registrations, new metadata version)', s.change, false),
     row(`full fetches (JSON, gzip, ${mb(r.bytes.full)})`, s.full, false),
     `| errors / non-2xx | ${fmt(streams.reduce((t, x) => t + x.errors, 0))} / ${fmt(streams.reduce((t, x) => t + x.non2xx, 0))} | 0 ${ok(errors === 0)} |`,
+    `| cores: request thread · helper threads (collector, libuv pool) | ${where(r)} | |`,
     `| server CPU | ${fmt(r.serverCpuPct)} % of one core (its core ${fmt(r.serverCoreBusyPct)} % busy incl. network softirq) | |`,
     `| seconds of the window with heartbeat and delta p99 under ${TARGETS.p99Ms} ms (the rest: ${calmSeconds(r).slow.join(', ') || 'none'}) | ${fmt(calmSeconds(r).calm)} of ${fmt(calmSeconds(r).seconds)} | |`,
     ...(r.serverLoop ? [`| the server's own event-loop delay over the window (its /metrics) · full collections in it | p99 ${fmt(r.serverLoop.p99Ms, 1)} ms · max ${fmt(r.serverLoop.maxMs, 1)} ms · ${fmt(r.serverLoop.fullCollections)} | |`] : []),
