@@ -5,18 +5,34 @@
 // collections (JEP 346). It pauses the server for the time a full collection of the live heap takes (about 1 ms per
 // MB of live objects), at most once per period and only when there is memory to give back. Node 22 and later (the
 // npm scripts run Node 24); on Node 20 the collection is an ordinary one and the memory stays.
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Logger } from '../observability/logger';
 
 /** A full, memory-reducing collection. */
 export type ReducingCollection = () => void;
 
-/** Heap figures, bytes (process.memoryUsage()'s). */
+/** Heap figures, bytes (process.memoryUsage()'s, and the young generation's share of heapUsed). */
 export interface HeapUsage {
   readonly heapTotal: number;
   readonly heapUsed: number;
   readonly rss: number;
+  /**
+   * Bytes of heapUsed in the young generation (V8's new spaces): objects made since the last young collection, at a
+   * quiet moment nearly all garbage. Absent: counted as live.
+   */
+  readonly youngUsed?: number;
+}
+
+/** The young generation's spaces, by V8's names. */
+const YOUNG_SPACES = new Set(['new_space', 'new_large_object_space']);
+
+/** The process's heap figures, with its young generation's bytes in use. */
+export function heapUsage(): HeapUsage {
+  const { heapTotal, heapUsed, rss } = process.memoryUsage();
+  let youngUsed = 0;
+  for (const space of getHeapSpaceStatistics()) if (YOUNG_SPACES.has(space.space_name)) youngUsed += space.space_used_size;
+  return { heapTotal, heapUsed, rss, youngUsed };
 }
 
 let collection: ReducingCollection | undefined;
@@ -65,12 +81,16 @@ export function eventLoopBusyShare(): () => number {
  * The task: run every period; gives memory back when the heap stopped growing, at least `minFreeBytes` of it is
  * free, and the free part is at least as large as the live part (a spike left it twice the size it needs: a big heap
  * that is simply full is not one), the live part is small enough to pause for (MAX_LIVE_BYTES), and the event loop
- * was busy for at most MAX_BUSY_SHARE of the period (`busy`: the share since its previous call).
+ * was busy for at most MAX_BUSY_SHARE of the period (`busy`: the share since its previous call). The live part is
+ * what is in use outside the young generation: the young generation's objects are mostly garbage, and counted as
+ * live they made the decision hang on how much of it a reading happened to catch (after a hostile minute, 97 MB
+ * committed and 24-54 MB in use from one reading to the next: memory given back within a minute in one run, not in
+ * the next).
  */
 export function memoryReturnTask(
   minFreeBytes: number,
   logger: Logger,
-  usage: () => HeapUsage = () => process.memoryUsage(),
+  usage: () => HeapUsage = heapUsage,
   collect: () => ReducingCollection = reducingCollection,
   busy: () => number = eventLoopBusyShare(),
 ): () => void {
@@ -80,11 +100,12 @@ export function memoryReturnTask(
     const busyShare = busy();
     const before = usage();
     const free = before.heapTotal - before.heapUsed;
+    const live = before.heapUsed - (before.youngUsed ?? 0);
     // Still growing: the spike is not over, and a collection now would only make V8 grow the heap again. A heap that
     // stopped growing still moves by a few MB between periods (V8 resizes its young generation): that is settled.
     const settled = before.heapTotal <= previousTotal * SETTLED_GROWTH;
     previousTotal = before.heapTotal;
-    if (!settled || free < minFreeBytes || free < before.heapUsed || before.heapUsed > MAX_LIVE_BYTES || busyShare > MAX_BUSY_SHARE) return;
+    if (!settled || free < minFreeBytes || free < live || live > MAX_LIVE_BYTES || busyShare > MAX_BUSY_SHARE) return;
     const started = performance.now();
     collect()();
     const after = usage();
