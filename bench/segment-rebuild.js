@@ -198,8 +198,8 @@ async function main() {
 
     // The segment cache's rounds first, every shape, then the from-scratch builds': these keep every record's
     // encoding (about 300 MB of JSON and 400 MB of XML at 250,000 instances) and leave hundreds of MB of garbage a
-    // round, and measured after them the segment cache's rounds paid for collecting that heap (medians of 25-34 ms in
-    // some runs instead of 5-9, the slow rounds each holding a full collection of the 715 MB-1.1 GB heap).
+    // round, and measured after them the segment cache's rounds paid for collecting that heap (gzip medians of 24-28 ms
+    // in two runs of four instead of 4-9: full collections of the 715 MB-1.1 GB heap fell in its rounds).
     const rows = SHAPES.map((shape) => ({ instances: APPS * perApp, format: shape.format, gzip: shape.gzipped, before: {}, after: {} }));
     for (const variant of ['after', 'before']) {
       for (const [i, shape] of SHAPES.entries()) {
