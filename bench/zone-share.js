@@ -203,6 +203,9 @@ async function zoneShareRun(log) {
     }
     if (!/"responseList":\[\{"statusCode":200\}/.test(batch.body.toString())) throw new Error(`a peer heartbeat batch was not applied: ${batch.body.toString().slice(0, 200)}`);
     out.bytes = { delta: delta.body.length, full: full.body.length, batchRequest: Buffer.byteLength(batchSpec.body) };
+    // The libuv pool (off-loop compression) starts with the first gzip answer, after the fill: its threads join the
+    // others on the helper cores now.
+    if (out.helperThreadsMoved) out.helperThreadsMoved.threads = pinHelperThreads(ours.pid, CONFIG.helperCores, CONFIG.helperNice);
 
     // The mix. Heartbeats walk the own zone (a stride coprime with its size spreads them over all apps), each peer's
     // batches walk that peer's zone; the walks go on from warm-up into the measurement.
