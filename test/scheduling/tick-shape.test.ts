@@ -1,12 +1,9 @@
+import * as tickShape from '../../src/scheduling/tick-shape';
 import { holdTickShape } from '../../src/scheduling/tick-shape';
-
-const until = async (cond: () => boolean, deadlineMs = 5_000): Promise<void> => {
-  const end = Date.now() + deadlineMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+import { compose } from '../../src/server';
+import { defaultSettings } from '../../src/config/settings';
+import { silentLogger } from '../../src/observability/logger';
+import { waitFor } from '../helpers/wait';
 
 const isTickObject = (o: object | undefined): boolean =>
   o !== undefined &&
@@ -18,7 +15,7 @@ describe('holdTickShape', () => {
     const hold = holdTickShape(60_000);
     try {
       expect(hold.held()).toBeUndefined();
-      await until(() => hold.held() !== undefined);
+      await waitFor(() => hold.held() !== undefined, 'a tick object held', 5_000, 5);
       expect(isTickObject(hold.held())).toBe(true);
     } finally {
       hold.stop();
@@ -28,9 +25,9 @@ describe('holdTickShape', () => {
   it('replaces it with a fresh one every period, and lets it go when stopped', async () => {
     const hold = holdTickShape(10);
     try {
-      await until(() => hold.held() !== undefined);
+      await waitFor(() => hold.held() !== undefined, 'a tick object held', 5_000, 5);
       const first = hold.held();
-      await until(() => hold.held() !== first);
+      await waitFor(() => hold.held() !== first, 'a fresh tick object held', 5_000, 5);
       expect(isTickObject(hold.held())).toBe(true);
     } finally {
       hold.stop();
@@ -43,16 +40,12 @@ describe('holdTickShape', () => {
 
 describe('a composed server', () => {
   it('holds a tick object while it runs and lets it go when closed', async () => {
-    const tickShape = await import('../../src/scheduling/tick-shape');
     const spy = jest.spyOn(tickShape, 'holdTickShape');
-    const { compose } = await import('../../src/server');
-    const { defaultSettings } = await import('../../src/config/settings');
-    const { silentLogger } = await import('../../src/observability/logger');
     try {
       const server = compose({ settings: defaultSettings(), peerSet: { self: undefined, peers: [] } }, { logger: silentLogger });
       expect(spy).toHaveBeenCalledTimes(1);
       const hold = spy.mock.results[0].value as ReturnType<typeof holdTickShape>;
-      await until(() => hold.held() !== undefined);
+      await waitFor(() => hold.held() !== undefined, 'a tick object held', 5_000, 5);
       await server.close();
       expect(hold.held()).toBeUndefined();
     } finally {
